@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from accounts.models import ApiToken, User
+
+
+@admin.register(User)
+class IzonieUserAdmin(UserAdmin):
+    list_display = ("username", "email", "display_name", "role", "is_active")
+    list_filter = ("role", "is_active")
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Izonie", {"fields": ("role", "display_name", "teams")}),
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "created_at", "last_used_at", "revoked")
+    readonly_fields = ("key", "created_at", "last_used_at")

@@ -1,0 +1,63 @@
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    SELLER = "seller", _("Seller")
+    AGENT = "agent", _("Agent")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    ADMIN = "admin", _("Admin")
+
+
+CUSTOMER_ROLES = frozenset({Role.BUYER, Role.SELLER})
+STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+
+
+class User(AbstractUser):
+    """Everyone who signs in: customers (buyers, sellers) and the support team."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.BUYER)
+    display_name = models.CharField(max_length=150, blank=True)
+    # Team keys from the policy file (e.g. "customer_care"); agents work these queues.
+    teams = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["role"])]
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role in CUSTOMER_ROLES
+
+    @property
+    def is_agent(self) -> bool:
+        """Agents, supervisors and admins all work tickets."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in {Role.SUPERVISOR, Role.ADMIN}
+
+
+def _new_token_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ApiToken(models.Model):
+    """A bearer token for integrations calling the REST API as ``user``."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=64, unique=True, default=_new_token_key)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

@@ -1,0 +1,410 @@
+"""Typed objects for a support policy file.
+
+The engine, the public Support Policy page and the reports all read these same
+objects, so the promise that is published and the behaviour that is enforced
+cannot drift apart. Validation errors name the field (``channels.live_chat.hours[0].close``)
+and the problem, so a broken file fails loudly at start-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def index(self) -> int:
+        """Monday is 0, as in ``datetime.weekday()``."""
+        return list(Weekday).index(self)
+
+    @property
+    def label(self) -> str:
+        return ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][
+            self.index
+        ]
+
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _parse_time(value: Any) -> dt.time | None:
+    """``"08:00"`` → 08:00; ``"24:00"`` is allowed as the end of a day (``None``)."""
+    if isinstance(value, dt.time):
+        return value
+    text = str(value).strip()
+    match = _TIME_RE.match(text)
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour == 24 and minute == 0:
+            return None
+        if hour < 24 and minute < 60:
+            return dt.time(hour, minute)
+    raise ValueError(f"{text} is not a time (use HH:MM, 00:00 to 24:00)")
+
+
+ClockTime = Annotated[dt.time | None, BeforeValidator(_parse_time)]
+
+
+_DURATION_RE = re.compile(
+    r"^\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>minutes?|mins?|m|hours?|h|days?|d)\s*$", re.I
+)
+_UNIT_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+
+
+class Duration(BaseModel):
+    """An amount of time as written in the policy: ``"2 minutes"``, ``"24 hours"``, ``"3 days"``.
+
+    Whether it is counted in business or calendar time is the clock's business,
+    not the duration's: "3 days" on a business clock means three business days.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: float
+    unit: Literal["minutes", "hours", "days"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            match = _DURATION_RE.match(value)
+            if not match:
+                raise ValueError(
+                    f"{value!r} is not a duration (write e.g. '5 minutes', '24 hours', '3 days')"
+                )
+            unit = match.group("unit").lower()[0]
+            return {
+                "amount": float(match.group("amount")),
+                "unit": {"m": "minutes", "h": "hours", "d": "days"}[unit],
+            }
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, amount: float) -> float:
+        if amount <= 0:
+            raise ValueError(f"{amount:g} must be greater than zero")
+        return amount
+
+    @property
+    def minutes(self) -> float:
+        return self.amount * _UNIT_MINUTES[self.unit[0]]
+
+    @property
+    def timedelta(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.minutes)
+
+    def __str__(self) -> str:
+        amount = f"{self.amount:g}"
+        unit = self.unit if self.amount != 1 else self.unit[:-1]
+        return f"{amount} {unit}"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpeningHours(StrictModel):
+    """One row of weekly hours: these days, from ``open`` to ``close`` (local time)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    open: ClockTime
+    close: ClockTime
+
+    @field_validator("open")
+    @classmethod
+    def _open_is_a_time(cls, value: dt.time | None) -> dt.time:
+        if value is None:
+            raise ValueError("24:00 cannot be an opening time")
+        return value
+
+    @model_validator(mode="after")
+    def _close_after_open(self) -> OpeningHours:
+        assert self.open is not None
+        if self.close is not None and self.close <= self.open:
+            raise ValueError(f"close {self.close:%H:%M} is not after open {self.open:%H:%M}")
+        return self
+
+    @property
+    def close_label(self) -> str:
+        return "24:00" if self.close is None else f"{self.close:%H:%M}"
+
+
+class ExtraHoliday(StrictModel):
+    date: dt.date
+    name: str
+
+
+class Holidays(StrictModel):
+    country: str | None = Field(
+        default=None, description="ISO 3166 code understood by the holidays package."
+    )
+    subdivision: str | None = None
+    extra: list[ExtraHoliday] = Field(default_factory=list)
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        import holidays as holidays_package
+
+        if value.upper() not in holidays_package.list_supported_countries():
+            raise ValueError(f"{value} is not a country the holidays package knows")
+        return value.upper()
+
+
+class BusinessCalendar(StrictModel):
+    time_zone: str
+    weekly_hours: list[OpeningHours] = Field(min_length=1)
+    holidays: Holidays = Field(default_factory=Holidays)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value} is not an IANA time zone") from exc
+        return value
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class ChannelKind(StrEnum):
+    LIVE_CHAT = "live_chat"
+    EMAIL = "email"
+    HELP_CENTER = "help_center"
+    SOCIAL = "social"
+    WEB_FORM = "web_form"
+
+
+class ChannelPolicy(StrictModel):
+    kind: ChannelKind
+    name: str
+    description: str
+    # None: always open (24/7). Otherwise the weekly hours, in the calendar's time zone.
+    hours: list[OpeningHours] | None = None
+    surfaces: list[str] = Field(default_factory=list)
+    address: str | None = None
+    url: str | None = None
+    handle: str | None = None
+    # Whether a conversation can start on this channel (the Help Center is read-only).
+    conversational: bool = True
+    published: bool = True
+
+    @property
+    def always_open(self) -> bool:
+        return self.hours is None
+
+
+class ClockKind(StrEnum):
+    BUSINESS = "business"
+    CALENDAR = "calendar"
+
+
+class Measure(StrEnum):
+    FIRST_REPLY = "first_reply"
+    NEXT_REPLY = "next_reply"
+    RESOLUTION = "resolution"
+    ESCALATION_CONTACT = "escalation_contact"
+
+
+class AppliesTo(StrictModel):
+    channels: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    kind: Literal["any", "dispute", "escalation"] = "any"
+
+
+class ResponseTarget(StrictModel):
+    """One published (or internal) response-time promise."""
+
+    id: str
+    title: str
+    measure: Measure
+    applies_to: AppliesTo = Field(default_factory=AppliesTo)
+    target: Duration
+    breach: Duration
+    clock: ClockKind
+    # Which weekly hours a business clock follows: a channel's hours, else the calendar's.
+    hours_of: str | None = None
+    warn_at: float = Field(default=0.8, gt=0, lt=1)
+    published: bool = True
+    # How the promise reads on the public page, in our own words.
+    promise: str
+
+    @model_validator(mode="after")
+    def _breach_not_before_target(self) -> ResponseTarget:
+        if self.breach.minutes < self.target.minutes:
+            raise ValueError(
+                f"breach {self.breach} is before target {self.target}; "
+                "the breach limit must be the same as or later than the target"
+            )
+        return self
+
+
+class Category(StrictModel):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    description: str
+    examples: list[str] = Field(min_length=1)
+    audience: Literal["everyone", "sellers"] = "everyone"
+    needs_order_number: bool = False
+    asks_for_photos: bool = False
+    team: str
+
+
+class Team(StrictModel):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+
+
+class Escalation(StrictModel):
+    request_label: str
+    steps: list[str] = Field(min_length=1)
+    contact_within: Duration
+    reviewer: str
+    # Words and phrases in a customer message that ask for an escalation.
+    detect_phrases: list[str] = Field(default_factory=list)
+
+
+class Conduct(StrictModel):
+    principle: str
+    expectations: list[str] = Field(min_length=1)
+    zero_tolerance: str
+    termination: str
+    reminder: str
+
+
+class Feedback(StrictModel):
+    summary: str
+    scale_min: int = 1
+    scale_max: int = 5
+    question: str
+    rating_window: Duration
+    after: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _scale(self) -> Feedback:
+        if self.scale_min >= self.scale_max:
+            raise ValueError("scale_min must be below scale_max")
+        return self
+
+
+class Organisation(StrictModel):
+    name: str
+    website: str
+    tagline: str
+    commitment: str
+
+
+class OrderNumbers(StrictModel):
+    pattern: str
+    example: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _example_matches(self) -> OrderNumbers:
+        if not re.fullmatch(self.pattern, self.example):
+            raise ValueError(f"example {self.example} does not match the pattern")
+        return self
+
+
+class Attachments(StrictModel):
+    max_bytes: int = Field(gt=0)
+    max_per_message: int = Field(gt=0)
+    allowed_types: list[str] = Field(min_length=1)
+
+
+class SupportPolicy(StrictModel):
+    version: int = Field(ge=1)
+    organisation: Organisation
+    calendar: BusinessCalendar
+    channels: dict[str, ChannelPolicy] = Field(min_length=1)
+    response_targets: list[ResponseTarget] = Field(min_length=1)
+    teams: list[Team] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
+    escalation: Escalation
+    conduct: Conduct
+    feedback: Feedback
+    order_numbers: OrderNumbers
+    attachments: Attachments
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> SupportPolicy:
+        team_keys = {team.key for team in self.teams}
+        category_keys = {category.key for category in self.categories}
+        errors: list[str] = []
+        for index, category in enumerate(self.categories):
+            if category.team not in team_keys:
+                errors.append(f"categories[{index}].team: unknown team {category.team!r}")
+        seen: set[str] = set()
+        for index, target in enumerate(self.response_targets):
+            where = f"response_targets[{index}]"
+            if target.id in seen:
+                errors.append(f"{where}.id: {target.id!r} is used twice")
+            seen.add(target.id)
+            for channel in target.applies_to.channels:
+                if channel not in self.channels:
+                    errors.append(f"{where}.applies_to.channels: unknown channel {channel!r}")
+            for category in target.applies_to.categories:
+                if category not in category_keys:
+                    errors.append(f"{where}.applies_to.categories: unknown category {category!r}")
+            if target.hours_of is not None and target.hours_of not in self.channels:
+                errors.append(f"{where}.hours_of: unknown channel {target.hours_of!r}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    # --- Lookups the engine and the pages use.
+
+    def category(self, key: str) -> Category:
+        for category in self.categories:
+            if category.key == key:
+                return category
+        raise KeyError(key)
+
+    @property
+    def category_keys(self) -> list[str]:
+        return [category.key for category in self.categories]
+
+    def target(self, target_id: str) -> ResponseTarget:
+        for target in self.response_targets:
+            if target.id == target_id:
+                return target
+        raise KeyError(target_id)
+
+    def hours_for(self, channel_key: str) -> list[OpeningHours] | None:
+        """Weekly hours of a channel; ``None`` means always open."""
+        return self.channels[channel_key].hours

@@ -1,0 +1,84 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    """Where a conversation (or one message of it) came from or goes to."""
+
+    WEB_FORM = "web_form", _("Contact form")
+    EMAIL = "email", _("Email")
+    LIVE_CHAT = "live_chat", _("Live chat")
+    FACEBOOK = "facebook", _("Facebook")
+    INSTAGRAM = "instagram", _("Instagram")
+    TIKTOK = "tiktok", _("TikTok")
+    API = "api", _("API")
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Waiting on customer")
+    ON_HOLD = "on_hold", _("On hold")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+# Statuses in which the support team still owes the customer something.
+ACTIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
+UNRESOLVED_STATUSES = (*ACTIVE_STATUSES, TicketStatus.PENDING)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class TicketKind(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    DISPUTE = "dispute", _("Dispute with a third-party seller")
+
+
+class MessageKind(models.TextChoices):
+    REPLY = "reply", _("Public reply")
+    NOTE = "note", _("Internal note")
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("From the customer")
+    OUTBOUND = "out", _("To the customer")
+    INTERNAL = "internal", _("Internal")
+
+
+class PartyRole(models.TextChoices):
+    REQUESTER = "requester", _("Requester")
+    CC = "cc", _("Copied")
+    SELLER = "seller", _("Third-party seller")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    MESSAGE_IN = "message_in", _("Customer message")
+    MESSAGE_OUT = "message_out", _("Reply sent")
+    NOTE_ADDED = "note_added", _("Internal note")
+    ASSIGNED = "assigned", _("Assigned")
+    TEAM_CHANGED = "team_changed", _("Team changed")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    CATEGORY_CHANGED = "category_changed", _("Category changed")
+    PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
+    DELIVERED = "delivered", _("Delivered")
+    ESCALATED = "escalated", _("Escalated")
+    SLA_WARNED = "sla_warned", _("SLA warning")
+    SLA_BREACHED = "sla_breached", _("SLA breached")
+    CONDUCT_VIOLATION = "conduct_violation", _("Conduct violation")
+    TERMINATED = "terminated", _("Session ended for conduct")
+    RESOLVED = "resolved", _("Resolved")
+    RATED = "rated", _("Rated")

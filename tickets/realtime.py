@@ -1,0 +1,33 @@
+"""Hints to agents' screens that a ticket changed. Only ever called on commit.
+
+The push is a hint: the database is the truth, and a screen that missed one
+reloads the ticket or the inbox from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+INBOX_GROUP = "inbox"
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"ticket.{ticket_id}"
+
+
+def ticket_changed(*, ticket_id: int) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {"type": "ticket.changed", "ticket_id": ticket_id}
+    try:
+        async_to_sync(layer.group_send)(INBOX_GROUP, event)
+        async_to_sync(layer.group_send)(ticket_group(ticket_id), event)
+    except Exception:
+        # A lost hint costs a refresh, never a reply: log it and carry on.
+        logger.warning("Could not broadcast change of ticket %s", ticket_id, exc_info=True)

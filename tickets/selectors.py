@@ -1,0 +1,180 @@
+"""Reads of conversations, always through the viewer's permissions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import User
+from tickets.choices import ACTIVE_STATUSES, Direction, MessageKind, PartyRole, TicketStatus
+from tickets.models import Message, Party, Ticket
+
+
+def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+    """Agents see every ticket; customers see their own and those they are a party to."""
+    tickets = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return tickets.none()
+    if user.is_agent:
+        return tickets
+    party_of = Party.objects.filter(user=user).exclude(role=PartyRole.REQUESTER).values("ticket_id")
+    return tickets.filter(Q(requester=user) | Q(pk__in=party_of))
+
+
+def ticket_get_for_viewer(*, viewer: User, ticket_id: int) -> Ticket:
+    """The ticket, or ``Ticket.DoesNotExist`` when it is missing *or* not the viewer's:
+    the two look the same from outside, so ticket ids cannot be probed."""
+    return tickets_visible_to(viewer).select_related("requester", "assignee").get(pk=ticket_id)
+
+
+def messages_for_viewer(*, viewer: User, ticket: Ticket) -> QuerySet[Message]:
+    messages = ticket.messages.select_related("author", "outbound").prefetch_related("attachments")
+    if not viewer.is_agent:
+        messages = messages.exclude(kind=MessageKind.NOTE)
+    return messages.order_by("created_at", "id")
+
+
+# --- Lists with keyset pagination
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = f"{ticket.updated_at.isoformat()}|{ticket.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, _, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+        when = dt.datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return when, int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("The cursor is not one this server issued.") from exc
+
+
+@dataclass
+class TicketFilters:
+    status: list[str] = field(default_factory=list)
+    category: str | None = None
+    channel: str | None = None
+    team: str | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    requester_id: int | None = None
+    text: str = ""
+
+
+@dataclass
+class TicketPage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def ticket_list(
+    *, viewer: User, filters: TicketFilters, cursor: str | None = None, limit: int = 25
+) -> TicketPage:
+    """Tickets newest activity first, ``limit`` at a time after ``cursor``.
+
+    Keyset pagination on (updated_at, id): a deep page costs the same as the first,
+    and a ticket updated while someone pages is not shown twice on one page.
+    """
+    tickets = tickets_visible_to(viewer)
+    if filters.status:
+        tickets = tickets.filter(status__in=filters.status)
+    if filters.category is not None:
+        tickets = tickets.filter(category=filters.category)
+    if filters.channel:
+        tickets = tickets.filter(channel=filters.channel)
+    if filters.team:
+        tickets = tickets.filter(team=filters.team)
+    if filters.unassigned:
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee_id is not None:
+        tickets = tickets.filter(assignee_id=filters.assignee_id)
+    if filters.requester_id is not None:
+        tickets = tickets.filter(requester_id=filters.requester_id)
+    text = filters.text.strip()
+    if text:
+        reference = text.upper().removeprefix("IZS-").removeprefix("#")
+        if reference.isdigit():
+            tickets = tickets.filter(pk=int(reference))
+        else:
+            tickets = tickets.filter(Q(subject__icontains=text) | Q(order_number=text.upper()))
+    if cursor:
+        when, pk = decode_cursor(cursor)
+        tickets = tickets.filter(Q(updated_at__lt=when) | Q(updated_at=when, pk__lt=pk))
+    rows = list(
+        tickets.select_related("requester", "assignee").order_by("-updated_at", "-id")[: limit + 1]
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return TicketPage(tickets=rows[:limit], next_cursor=next_cursor)
+
+
+# --- Inbox views for agents
+
+
+@dataclass(frozen=True)
+class InboxView:
+    key: str
+    label: str
+
+
+INBOX_VIEWS = [
+    InboxView("mine", "Assigned to me"),
+    InboxView("unassigned", "Unassigned"),
+    InboxView("open", "All active"),
+    InboxView("pending", "Waiting on customer"),
+    InboxView("triage", "Needs a category"),
+    InboxView("resolved", "Resolved"),
+]
+
+
+def inbox_filters(*, agent: User, view: str) -> TicketFilters:
+    active = [str(s) for s in ACTIVE_STATUSES]
+    if view == "mine":
+        return TicketFilters(status=active, assignee_id=agent.pk)
+    if view == "unassigned":
+        return TicketFilters(status=active, unassigned=True)
+    if view == "pending":
+        return TicketFilters(status=[TicketStatus.PENDING])
+    if view == "triage":
+        return TicketFilters(status=active, category="")
+    if view == "resolved":
+        return TicketFilters(status=[TicketStatus.RESOLVED, TicketStatus.CLOSED])
+    return TicketFilters(status=active)
+
+
+def inbox_counts(*, agent: User) -> dict[str, int]:
+    """How many tickets each inbox view holds, in one query."""
+    active = Q(status__in=ACTIVE_STATUSES)
+    counts = Ticket.objects.aggregate(
+        mine=Count("pk", filter=active & Q(assignee=agent)),
+        unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
+        open=Count("pk", filter=active),
+        pending=Count("pk", filter=Q(status=TicketStatus.PENDING)),
+        triage=Count("pk", filter=active & Q(category="")),
+        resolved=Count("pk", filter=Q(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED])),
+    )
+    return {key: value or 0 for key, value in counts.items()}
+
+
+def agents_for_assignment() -> QuerySet[User]:
+    from accounts.models import STAFF_ROLES
+
+    return User.objects.filter(role__in=STAFF_ROLES, is_active=True).order_by(
+        "display_name", "username"
+    )
+
+
+def last_customer_message(ticket: Ticket) -> Message | None:
+    return ticket.messages.filter(direction=Direction.INBOUND).order_by("-created_at").first()

@@ -1,0 +1,524 @@
+"""Writes to conversations. Every channel (portal, API, email, chat, social) calls these,
+so clocks, events and checks apply the same way whatever the message came through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Sequence
+from functools import partial
+
+import nh3
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from marketplace.adapters import get_marketplace
+from policy.loader import get_policy
+from tickets import events, realtime
+from tickets.attachments import CheckedUpload
+from tickets.choices import (
+    Channel,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    MessageKind,
+    PartyRole,
+    Priority,
+    TicketStatus,
+)
+from tickets.exceptions import (
+    EmptyMessage,
+    InvalidAssignee,
+    InvalidCategory,
+    InvalidOrderNumber,
+    InvalidTeam,
+    TicketClosed,
+    TicketError,
+    UnknownOrder,
+)
+from tickets.models import Attachment, Message, OutboundMessage, Party, Ticket
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 50_000
+SUBJECT_MAX = 200
+
+
+# --- Checks shared by every entry point
+
+
+def category_check(*, key: str, requester: User | None = None) -> str:
+    """The category key if the policy has it (and the requester may use it)."""
+    policy = get_policy()
+    try:
+        category = policy.category(key)
+    except KeyError:
+        names = ", ".join(c.name for c in policy.categories)
+        raise InvalidCategory(
+            f"{key!r} is not a support category (choose one of: {names}).", field="category"
+        ) from None
+    if category.audience == "sellers" and requester is not None and requester.is_customer:
+        from accounts.models import Role
+
+        if requester.role != Role.SELLER:
+            raise InvalidCategory(f"{category.name} is for registered sellers.", field="category")
+    return category.key
+
+
+def order_number_normalise(raw: str) -> str:
+    """Upper-case and strip what customers type around an order number ("#iz-123...")."""
+    return raw.strip().lstrip("#").strip().upper()
+
+
+def order_number_check(*, raw: str, customer: User | None) -> str:
+    """The order number in canonical form, if well formed and (for a customer) theirs.
+
+    An order that exists but belongs to someone else is reported exactly like an order
+    that does not exist, so order numbers cannot be probed through support.
+    """
+    if not raw.strip():
+        return ""
+    policy = get_policy()
+    number = order_number_normalise(raw)
+    if not re.fullmatch(policy.order_numbers.pattern, number):
+        raise InvalidOrderNumber(
+            f"{raw.strip()[:40]!r} is not an Izonie order number "
+            f"(they look like {policy.order_numbers.example}).",
+            field="order_number",
+        )
+    marketplace = get_marketplace()
+    if customer is not None and customer.is_customer:
+        order = marketplace.order_for_customer(number=number, customer_id=customer.pk)
+    else:
+        order = marketplace.order_get(number=number)
+    if order is None:
+        raise UnknownOrder(
+            f"We could not find order {number} on this account. Check the number in "
+            "your order confirmation.",
+            field="order_number",
+        )
+    return number
+
+
+def _clean_body(body: str) -> str:
+    body = body.replace("\x00", "").strip()
+    if len(body) > MAX_BODY_CHARS:
+        raise TicketError(
+            f"The message is {len(body):,} characters long; the limit is {MAX_BODY_CHARS:,}.",
+            field="body",
+        )
+    return body
+
+
+def sanitise_html(html: str) -> str:
+    """Sanitised HTML safe to show agents (scripts, handlers and styles removed)."""
+    return nh3.clean(html, link_rel="noopener noreferrer nofollow") if html else ""
+
+
+def _subject_from(body: str) -> str:
+    first_line = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    return (first_line or "New request")[:SUBJECT_MAX]
+
+
+def _on_commit_changed(ticket: Ticket) -> None:
+    transaction.on_commit(partial(realtime.ticket_changed, ticket_id=ticket.pk))
+
+
+def _store_attachments(*, message: Message, uploads: Sequence[CheckedUpload]) -> None:
+    for checked in uploads:
+        attachment = Attachment(
+            message=message,
+            filename=checked.filename,
+            content_type=checked.content_type,
+            size=checked.size,
+        )
+        attachment.file.save(checked.filename, checked.upload, save=False)
+        attachment.save()
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _touch(ticket: Ticket, *, messages: int = 0) -> None:
+    updates: dict[str, object] = {"updated_at": timezone.now()}
+    if messages:
+        updates["message_count"] = F("message_count") + messages
+    Ticket.objects.filter(pk=ticket.pk).update(**updates)
+    ticket.refresh_from_db(fields=["updated_at", "message_count"])
+
+
+# --- Opening a ticket
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    requester: User,
+    channel: Channel | str,
+    body: str,
+    category: str = "",
+    subject: str = "",
+    order_number: str = "",
+    uploads: Sequence[CheckedUpload] = (),
+    body_html: str = "",
+    external_id: str | None = None,
+    author_name: str = "",
+    priority: Priority | str = Priority.NORMAL,
+    created_by: User | None = None,
+) -> Ticket:
+    """Open a conversation with its first customer message.
+
+    ``category`` may be blank only for channels whose triage predicts it later; the
+    portal and the API require it before calling this.
+    """
+    body = _clean_body(body)
+    if not body and not uploads:
+        raise EmptyMessage("Tell us what happened: the message is empty.", field="body")
+    category_key = category_check(key=category, requester=requester) if category else ""
+    number = order_number_check(raw=order_number, customer=requester)
+    team = get_policy().category(category_key).team if category_key else ""
+    ticket = Ticket.objects.create(
+        subject=(subject.strip() or _subject_from(body))[:SUBJECT_MAX],
+        requester=requester,
+        channel=channel,
+        category=category_key,
+        team=team,
+        order_number=number,
+        priority=priority,
+        message_count=1,
+    )
+    Party.objects.create(
+        ticket=ticket,
+        user=requester,
+        role=PartyRole.REQUESTER,
+        name=str(requester),
+        email=requester.email,
+    )
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        direction=Direction.INBOUND,
+        author=requester,
+        author_name=author_name or str(requester),
+        channel=channel,
+        body_text=body,
+        body_html=sanitise_html(body_html),
+        external_id=external_id,
+    )
+    _store_attachments(message=message, uploads=uploads)
+    events.ticket_created(ticket=ticket, actor=created_by or requester)
+    events.message_received(ticket=ticket, message=message, actor=requester)
+    _on_commit_changed(ticket)
+    return ticket
+
+
+# --- Messages on an existing ticket
+
+
+@transaction.atomic
+def ticket_customer_message(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    uploads: Sequence[CheckedUpload] = (),
+    channel: Channel | str | None = None,
+    body_html: str = "",
+    external_id: str | None = None,
+) -> Message:
+    """A customer writes again; a resolved or waiting ticket comes back to the team."""
+    body = _clean_body(body)
+    if not body and not uploads:
+        raise EmptyMessage("The message is empty.", field="body")
+    ticket = _lock(ticket)
+    if ticket.is_closed:
+        raise TicketClosed(
+            f"Request {ticket.reference} is closed. Please open a new request.", field=None
+        )
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        direction=Direction.INBOUND,
+        author=author,
+        author_name=str(author),
+        channel=channel or ticket.channel,
+        body_text=body,
+        body_html=sanitise_html(body_html),
+        external_id=external_id,
+    )
+    _store_attachments(message=message, uploads=uploads)
+    events.message_received(ticket=ticket, message=message, actor=author)
+    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
+        _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
+    _touch(ticket, messages=1)
+    _on_commit_changed(ticket)
+    return message
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    uploads: Sequence[CheckedUpload] = (),
+    status: TicketStatus | str | None = None,
+) -> Message:
+    """An agent answers the customer on the ticket's channel, through the outbox."""
+    from tickets.tasks import deliver_outbound
+
+    body = _clean_body(body)
+    if not body and not uploads:
+        raise EmptyMessage("The reply is empty.", field="body")
+    ticket = _lock(ticket)
+    if ticket.is_closed:
+        raise TicketClosed(f"{ticket.reference} is closed; reopen it before replying.")
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        direction=Direction.OUTBOUND,
+        author=author,
+        author_name=str(author),
+        channel=ticket.channel,
+        body_text=body,
+    )
+    _store_attachments(message=message, uploads=uploads)
+    outbound = OutboundMessage.objects.create(message=message, channel=ticket.channel)
+    events.message_sent(ticket=ticket, message=message, actor=author)
+    if ticket.first_replied_at is None:
+        ticket.first_replied_at = message.created_at
+        ticket.save(update_fields=["first_replied_at"])
+    if ticket.assignee_id is None and author.is_agent:
+        _assign(ticket=ticket, actor=author, assignee=author)
+    if status:
+        _set_status(ticket=ticket, actor=author, status=TicketStatus(status))
+    elif ticket.status == TicketStatus.NEW:
+        _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
+    _touch(ticket, messages=1)
+    transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
+    _on_commit_changed(ticket)
+    return message
+
+
+@transaction.atomic
+def ticket_add_note(
+    *, ticket: Ticket, author: User, body: str, uploads: Sequence[CheckedUpload] = ()
+) -> Message:
+    """An internal note: seen by the support team only, never delivered."""
+    body = _clean_body(body)
+    if not body and not uploads:
+        raise EmptyMessage("The note is empty.", field="body")
+    ticket = _lock(ticket)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.NOTE,
+        direction=Direction.INTERNAL,
+        author=author,
+        author_name=str(author),
+        channel=ticket.channel,
+        body_text=body,
+    )
+    _store_attachments(message=message, uploads=uploads)
+    events.note_added(ticket=ticket, message=message, actor=author)
+    _touch(ticket, messages=1)
+    _on_commit_changed(ticket)
+    return message
+
+
+# --- Field changes. Each writes an event with the old and new value.
+
+
+def _set_status(*, ticket: Ticket, actor: User | None, status: TicketStatus) -> None:
+    old = ticket.status
+    if old == status:
+        return
+    now = timezone.now()
+    ticket.status = status
+    fields = ["status"]
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+        fields.append("resolved_at")
+    elif status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+        fields.append("closed_at")
+    if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and status not in (
+        TicketStatus.RESOLVED,
+        TicketStatus.CLOSED,
+    ):
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        fields += ["resolved_at", "closed_at"]
+    ticket.save(update_fields=fields)
+    events.field_changed(
+        ticket=ticket, kind=EventKind.STATUS_CHANGED, actor=actor, old=old, new=str(status)
+    )
+
+
+def _assign(*, ticket: Ticket, actor: User | None, assignee: User | None) -> None:
+    if assignee is not None and not assignee.is_agent:
+        raise InvalidAssignee(f"{assignee} is not on the support team.", field="assignee")
+    if assignee is not None and not assignee.is_active:
+        raise InvalidAssignee(f"{assignee} is not active.", field="assignee")
+    old = ticket.assignee_id
+    if old == (assignee.pk if assignee else None):
+        return
+    ticket.assignee = assignee
+    ticket.save(update_fields=["assignee"])
+    events.field_changed(
+        ticket=ticket,
+        kind=EventKind.ASSIGNED,
+        actor=actor,
+        old=old,
+        new=assignee.pk if assignee else None,
+    )
+
+
+def _set_team(*, ticket: Ticket, actor: User | None, team: str) -> None:
+    if team and team not in {t.key for t in get_policy().teams}:
+        raise InvalidTeam(f"{team!r} is not a support team.", field="team")
+    old = ticket.team
+    if old == team:
+        return
+    ticket.team = team
+    ticket.save(update_fields=["team"])
+    events.field_changed(ticket=ticket, kind=EventKind.TEAM_CHANGED, actor=actor, old=old, new=team)
+
+
+def _set_category(*, ticket: Ticket, actor: User | None, category: str) -> None:
+    key = category_check(key=category)
+    old = ticket.category
+    if old == key:
+        return
+    ticket.category = key
+    ticket.save(update_fields=["category"])
+    events.field_changed(
+        ticket=ticket, kind=EventKind.CATEGORY_CHANGED, actor=actor, old=old, new=key
+    )
+    # The ticket follows its category to that category's team.
+    _set_team(ticket=ticket, actor=actor, team=get_policy().category(key).team)
+
+
+def _set_priority(*, ticket: Ticket, actor: User | None, priority: Priority) -> None:
+    old = ticket.priority
+    if old == priority:
+        return
+    ticket.priority = priority
+    ticket.save(update_fields=["priority"])
+    events.field_changed(
+        ticket=ticket, kind=EventKind.PRIORITY_CHANGED, actor=actor, old=old, new=str(priority)
+    )
+
+
+_UNSET: object = object()
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: User,
+    status: TicketStatus | str | None = None,
+    category: str | None = None,
+    priority: Priority | str | None = None,
+    team: str | None = None,
+    assignee: User | object | None = _UNSET,
+) -> Ticket:
+    """Change any of status, category, priority, team and assignee in one step.
+
+    ``assignee=None`` unassigns; leaving it out keeps the current assignee.
+    """
+    ticket = _lock(ticket)
+    if category is not None:
+        _set_category(ticket=ticket, actor=actor, category=category)
+    if team is not None:
+        _set_team(ticket=ticket, actor=actor, team=team)
+    if priority is not None:
+        _set_priority(ticket=ticket, actor=actor, priority=Priority(priority))
+    if assignee is not _UNSET:
+        assert assignee is None or isinstance(assignee, User)
+        _assign(ticket=ticket, actor=actor, assignee=assignee)
+    if status is not None:
+        _set_status(ticket=ticket, actor=actor, status=TicketStatus(status))
+    _touch(ticket)
+    _on_commit_changed(ticket)
+    return ticket
+
+
+# --- The outbox
+
+
+def outbound_backoff(*, attempts: int) -> dt.timedelta:
+    """Exponential back-off: base, 2 x base, 4 x base and so on, capped at six hours."""
+    base = settings.IZONIE_OUTBOX_BACKOFF_SECONDS
+    return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def outbound_attempt(*, outbound_id: int) -> DeliveryStatus | None:
+    """Try to deliver one outbox row once, and record what happened.
+
+    Safe to run late or twice: a delivered or failed row is left alone, and the
+    attempt is claimed with a conditional update so two runs cannot both send.
+    """
+    from tickets import delivery
+    from tickets.tasks import deliver_outbound
+
+    outbound = (
+        OutboundMessage.objects.select_related("message__ticket").filter(pk=outbound_id).first()
+    )
+    if outbound is None or outbound.status != DeliveryStatus.PENDING:
+        return None
+    claimed = OutboundMessage.objects.filter(
+        pk=outbound.pk, status=DeliveryStatus.PENDING, attempts=outbound.attempts
+    ).update(attempts=F("attempts") + 1, next_attempt_at=None)
+    if not claimed:
+        return None
+    outbound.attempts += 1
+    try:
+        delivery.deliver(outbound)
+    except delivery.DeliveryError as exc:
+        outbound.last_error = str(exc)[:2000]
+        give_up = exc.permanent or outbound.attempts >= settings.IZONIE_OUTBOX_MAX_ATTEMPTS
+        with transaction.atomic():
+            if give_up:
+                outbound.status = DeliveryStatus.FAILED
+                outbound.save(update_fields=["status", "last_error"])
+                events.delivery_failed(outbound=outbound)
+            else:
+                outbound.next_attempt_at = timezone.now() + outbound_backoff(
+                    attempts=outbound.attempts
+                )
+                outbound.save(update_fields=["last_error", "next_attempt_at"])
+                transaction.on_commit(
+                    partial(
+                        deliver_outbound.using(run_after=outbound.next_attempt_at).enqueue,
+                        outbound_id=outbound.pk,
+                    )
+                )
+            _on_commit_changed(outbound.message.ticket)
+        logger.info("Delivery of outbound %s failed: %s", outbound.pk, exc)
+        return outbound.status
+    with transaction.atomic():
+        outbound.status = DeliveryStatus.SENT
+        outbound.sent_at = timezone.now()
+        outbound.last_error = ""
+        outbound.save(update_fields=["status", "sent_at", "last_error"])
+        events.delivery_succeeded(outbound=outbound)
+        _on_commit_changed(outbound.message.ticket)
+    return outbound.status
+
+
+@transaction.atomic
+def outbound_retry(*, outbound: OutboundMessage, actor: User) -> None:
+    """An agent asks to try a failed delivery again."""
+    from tickets.tasks import deliver_outbound
+
+    updated = OutboundMessage.objects.filter(pk=outbound.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None
+    )
+    if updated:
+        transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
