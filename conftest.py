@@ -63,3 +63,70 @@ def run_queued_tasks() -> int:
 @pytest.fixture
 def run_tasks() -> Callable[[], int]:
     return run_queued_tasks
+
+
+# --- Browser tests: Playwright driving Debian's Chromium against a live server.
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS_DIR = "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (``/usr/bin/chromium``, never a download)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's live server
+    # runs in its own thread, so the ORM calls made by the test itself are safe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (own cookies) per test, at desktop width."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="Europe/London"
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(live_server):
+    """Sign a Playwright page in through the real login form."""
+    from accounts.tests.factories import PASSWORD
+
+    def sign_in(page, user) -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    return sign_in
+
+
+def screenshot_path(name: str) -> str:
+    import os
+
+    os.makedirs(ARTIFACTS_DIR, exist_ok=True)
+    return os.path.join(ARTIFACTS_DIR, f"{name}.png")
