@@ -39,25 +39,27 @@ def photo() -> Callable[..., SimpleUploadedFile]:
     return make
 
 
-def run_queued_tasks() -> int:
+def run_queued_tasks(*, limit: int = 1000) -> int:
     """Work the database task queue until nothing is ready, as the worker process would.
 
-    Returns how many tasks ran."""
-    from django_tasks_db.management.commands.db_worker import Worker
+    Uses the django-tasks-db worker's own ``run_task``; only its polling loop is left
+    out, because that loop closes the connection between tasks, which would end the
+    test's transaction. Returns how many tasks ran.
+    """
     from django_tasks_db.models import DBTaskResult
 
-    before = DBTaskResult.objects.exclude(status="READY").count()
-    Worker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="pytest",
-        excluded_queue_names=[],
-    ).run()
-    return DBTaskResult.objects.exclude(status="READY").count() - before
+    from core.worker import make_worker
+
+    worker = make_worker(worker_id="pytest", interval=0)
+    ran = 0
+    while ran < limit:
+        result = DBTaskResult.objects.ready().order_by("enqueued_at").first()
+        if result is None:
+            break
+        result.claim(worker.worker_id)
+        worker.run_task(result)
+        ran += 1
+    return ran
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ class IzonieUserAdmin(UserAdmin):
     list_display = ("username", "email", "display_name", "role", "is_active")
     list_filter = ("role", "is_active")
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         ("Izonie", {"fields": ("role", "display_name", "teams")}),
     )
 

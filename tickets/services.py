@@ -501,7 +501,7 @@ def outbound_attempt(*, outbound_id: int) -> DeliveryStatus | None:
                 )
             _on_commit_changed(outbound.message.ticket)
         logger.info("Delivery of outbound %s failed: %s", outbound.pk, exc)
-        return outbound.status
+        return DeliveryStatus(outbound.status)
     with transaction.atomic():
         outbound.status = DeliveryStatus.SENT
         outbound.sent_at = timezone.now()

@@ -127,3 +127,62 @@ def test_html_is_sanitised_before_it_is_stored():
     html = Message.objects.get(ticket=ticket).body_html
     assert "script" not in html and "onclick" not in html
     assert "<p>Hi</p>" in html
+
+
+def test_transient_failures_are_retried_then_marked_failed(
+    settings, django_capture_on_commit_callbacks, run_tasks
+):
+    from tickets import delivery
+
+    settings.IZONIE_OUTBOX_MAX_ATTEMPTS = 3
+    calls = []
+
+    def flaky(outbound):
+        calls.append(outbound.attempts)
+        raise delivery.DeliveryError("connection refused")
+
+    delivery.register_transport(Channel.API, flaky)
+    try:
+        ticket = TicketFactory(channel=Channel.API)
+        with django_capture_on_commit_callbacks(execute=True):
+            message = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Hi")
+        # Each failed attempt enqueues the next one on commit.
+        for _ in range(5):
+            with django_capture_on_commit_callbacks(execute=True):
+                ran = run_tasks()
+            if not ran:
+                break
+        outbound = OutboundMessage.objects.get(message=message)
+    finally:
+        delivery.register_builtin_transports()
+    assert calls == [1, 2, 3]
+    assert outbound.status == DeliveryStatus.FAILED
+    assert outbound.last_error == "connection refused"
+    assert ticket.events.filter(kind=EventKind.DELIVERY_FAILED).count() == 1
+
+
+def test_backoff_grows_exponentially_and_is_capped(settings):
+    settings.IZONIE_OUTBOX_BACKOFF_SECONDS = 30
+    assert [services.outbound_backoff(attempts=n).total_seconds() for n in (1, 2, 3)] == [
+        30,
+        60,
+        120,
+    ]
+    assert services.outbound_backoff(attempts=30).total_seconds() == 6 * 3600
+
+
+def test_a_duplicate_or_late_delivery_run_sends_once(django_capture_on_commit_callbacks):
+    from tickets import delivery
+
+    sent = []
+    delivery.register_transport(Channel.API, lambda outbound: sent.append(outbound.pk))
+    try:
+        ticket = TicketFactory(channel=Channel.API)
+        message = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Hi")
+        outbound_id = message.outbound.pk
+        services.outbound_attempt(outbound_id=outbound_id)
+        services.outbound_attempt(outbound_id=outbound_id)
+        services.outbound_attempt(outbound_id=outbound_id + 999)  # a deleted row
+    finally:
+        delivery.register_builtin_transports()
+    assert sent == [outbound_id]

@@ -1,0 +1,66 @@
+"""Run the whole system: migrations, demo data, web (uvicorn) and the task worker."""
+
+from argparse import ArgumentParser
+from typing import Any
+
+import uvicorn
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
+from core.worker import InProcessWorker
+
+
+class Command(BaseCommand):
+    help = "Start Izonie Support: web server and background worker in one process."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Don't run the task worker in this process."
+        )
+        parser.add_argument("--no-demo", action="store_true", help="Don't create demo data.")
+        parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database is up to date.")
+        if not options["no_demo"] and not demo_exists():
+            call_command("seed_demo", stdout=self.stdout)
+        worker = None
+        if not options["no_worker"]:
+            worker = InProcessWorker()
+            worker.start()
+            self.stdout.write("Background worker started in this process.")
+        base = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(self.style.SUCCESS(f"\nIzonie Support is running at {base}/\n"))
+        for label, path in [
+            ("Agent console", "/console/"),
+            ("Customer portal", "/contact"),
+            ("Support Policy page", "/support-policy"),
+            ("REST API docs", "/api/v1/docs"),
+            ("Admin", "/admin/"),
+        ]:
+            self.stdout.write(f"  {label:<20} {base}{path}")
+        if not options["no_demo"]:
+            self.stdout.write(f"\nDemo logins (password {DEMO_PASSWORD} for all):")
+            for login in DEMO_LOGINS:
+                self.stdout.write(f"  {login.username:<20} {login.description}")
+        database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        layer = "Redis" if settings.REDIS_URL else "in-memory"
+        self.stdout.write(f"\nDatabase: {database}; channel layer: {layer}. Ctrl+C stops.\n")
+        self.stdout.flush()
+        try:
+            uvicorn.run(
+                "config.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                workers=options["workers"],
+                log_level="info",
+                lifespan="off",
+            )
+        finally:
+            if worker:
+                worker.stop()
