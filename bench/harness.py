@@ -1,0 +1,58 @@
+"""Shared pieces for benchmarks: a dedicated PostgreSQL database per data size, timing."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_PG = os.environ.get("IZONIE_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def use_database(name: str) -> str:
+    """Create PostgreSQL database ``name`` if needed and point Django at it (before setup)."""
+    import psycopg
+
+    with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{BENCH_PG}/{name}"
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def django_setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("IZONIE_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def timed(fn: Callable[[], Any], *, runs: int, warmup: int = 10) -> dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(percentile(samples, 95), 2),
+        "p99_ms": round(percentile(samples, 99), 2),
+        "runs": runs,
+    }
