@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "marketplace",
     "tickets",
+    "sla",
     "console",
     "portal",
 ]
