@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accounts.models import User
 from tickets.choices import EventKind
 from tickets.models import Message, OutboundMessage, Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from sla.models import SlaClock
 
 
 def _record(
@@ -73,5 +76,44 @@ def delivery_failed(*, outbound: OutboundMessage) -> TicketEvent:
             "message_id": outbound.message_id,
             "attempts": outbound.attempts,
             "error": outbound.last_error,
+        },
+    )
+
+
+def _clock_data(clock: SlaClock) -> dict[str, Any]:
+    return {
+        "clock_id": clock.pk,
+        "target_id": clock.target_id,
+        "due_at": clock.due_at.isoformat() if clock.due_at else None,
+        "breach_at": clock.breach_at.isoformat() if clock.breach_at else None,
+    }
+
+
+def sla_warned(*, ticket: Ticket, clock: SlaClock) -> TicketEvent:
+    return _record(ticket=ticket, kind=EventKind.SLA_WARNED, actor=None, data=_clock_data(clock))
+
+
+def sla_target_missed(*, ticket: Ticket, clock: SlaClock) -> TicketEvent:
+    return _record(
+        ticket=ticket, kind=EventKind.SLA_TARGET_MISSED, actor=None, data=_clock_data(clock)
+    )
+
+
+def sla_breached(*, ticket: Ticket, clock: SlaClock) -> TicketEvent:
+    return _record(ticket=ticket, kind=EventKind.SLA_BREACHED, actor=None, data=_clock_data(clock))
+
+
+def sla_stopped(*, ticket: Ticket, clock: SlaClock) -> TicketEvent:
+    return _record(
+        ticket=ticket,
+        kind=EventKind.SLA_STOPPED,
+        actor=None,
+        data={
+            "clock_id": clock.pk,
+            "target_id": clock.target_id,
+            "outcome": clock.outcome,
+            "elapsed_seconds": clock.elapsed_seconds,
+            "elapsed_calendar_seconds": clock.elapsed_calendar_seconds,
+            "over_breach_seconds": clock.over_breach_seconds,
         },
     )

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from marketplace.adapters import get_marketplace
 from policy.loader import get_policy
+from sla import services as sla
 from tickets import events, realtime
 from tickets.attachments import CheckedUpload
 from tickets.choices import (
@@ -213,6 +214,7 @@ def ticket_open(
     _store_attachments(message=message, uploads=uploads)
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
+    sla.on_ticket_opened(ticket=ticket, at=message.created_at)
     _on_commit_changed(ticket)
     return ticket
 
@@ -255,6 +257,7 @@ def ticket_customer_message(
     events.message_received(ticket=ticket, message=message, actor=author)
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
+    sla.on_customer_message(ticket=ticket, at=message.created_at)
     _touch(ticket, messages=1)
     _on_commit_changed(ticket)
     return message
@@ -290,6 +293,7 @@ def ticket_reply(
     _store_attachments(message=message, uploads=uploads)
     outbound = OutboundMessage.objects.create(message=message, channel=ticket.channel)
     events.message_sent(ticket=ticket, message=message, actor=author)
+    sla.on_agent_reply(ticket=ticket, at=message.created_at)
     if ticket.first_replied_at is None:
         ticket.first_replied_at = message.created_at
         ticket.save(update_fields=["first_replied_at"])
@@ -357,6 +361,7 @@ def _set_status(*, ticket: Ticket, actor: User | None, status: TicketStatus) -> 
     events.field_changed(
         ticket=ticket, kind=EventKind.STATUS_CHANGED, actor=actor, old=old, new=str(status)
     )
+    sla.on_status_changed(ticket=ticket, old=old, new=status, at=now)
 
 
 def _assign(*, ticket: Ticket, actor: User | None, assignee: User | None) -> None:

@@ -1,0 +1,301 @@
+"""Starting, pausing, resuming and stopping SLA clocks, and firing their timers.
+
+Ticket services call the ``on_*`` hooks inside their transaction; timer tasks are
+enqueued on commit for each warning/target/breach moment and re-check the clock
+when they run, so a late, duplicated or stale timer does nothing wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from policy.loader import get_policy
+from policy.schema import ClockKind, Measure, ResponseTarget
+from sla.clocks import business_clock, target_seconds
+from sla.models import ClockStatus, Outcome, SlaClock
+from tickets import events
+from tickets.choices import TicketKind
+from tickets.models import Ticket
+
+# Which ticket deadline field shows each measure's live clock.
+DEADLINE_FIELDS = {
+    Measure.FIRST_REPLY: "first_reply_due_at",
+    Measure.NEXT_REPLY: "next_reply_due_at",
+    Measure.RESOLUTION: "resolution_due_at",
+}
+
+# Timer moments and the clock field holding when each falls.
+MOMENT_FIELDS = {"warn": "warn_at", "target": "due_at", "breach": "breach_at"}
+
+
+def targets_for(*, ticket: Ticket, measure: Measure) -> list[ResponseTarget]:
+    """The policy's targets of this measure that apply to this ticket."""
+    matching = []
+    for target in get_policy().response_targets:
+        rule = target.applies_to
+        if target.measure != measure:
+            continue
+        if rule.channels and ticket.channel not in rule.channels:
+            continue
+        if rule.categories and ticket.category not in rule.categories:
+            continue
+        if rule.kind == "dispute" and ticket.kind != TicketKind.DISPUTE:
+            continue
+        matching.append(target)
+    return matching
+
+
+# --- Arithmetic on one clock
+
+
+def _elapsed(clock: SlaClock, *, start: dt.datetime, end: dt.datetime) -> float:
+    if clock.business:
+        return business_clock(clock.hours_of).between(start, end)
+    return (end - start).total_seconds()
+
+
+def _moment(clock: SlaClock, seconds_total: float) -> dt.datetime | None:
+    """When the clock reaches ``seconds_total`` if it keeps running from now on."""
+    if clock.segment_started_at is None:
+        return None
+    remaining = max(seconds_total - clock.consumed_seconds, 0)
+    if clock.business:
+        return business_clock(clock.hours_of).add(clock.segment_started_at, remaining)
+    return clock.segment_started_at + dt.timedelta(seconds=remaining)
+
+
+def _plan(clock: SlaClock) -> None:
+    clock.warn_at = _moment(clock, clock.target_seconds * clock.warn_fraction)
+    clock.due_at = _moment(clock, clock.target_seconds)
+    clock.breach_at = _moment(clock, clock.breach_seconds)
+
+
+def _schedule_timers(clock: SlaClock) -> None:
+    from sla.tasks import sla_clock_fire
+
+    for moment, field in MOMENT_FIELDS.items():
+        when = getattr(clock, field)
+        if when is None:
+            continue
+        transaction.on_commit(
+            partial(
+                sla_clock_fire.using(run_after=when).enqueue,
+                clock_id=clock.pk,
+                moment=moment,
+                expected_at=when.isoformat(),
+            )
+        )
+
+
+def _sync_ticket_deadlines(ticket: Ticket) -> None:
+    live = {
+        clock.measure: clock.due_at
+        for clock in SlaClock.objects.filter(ticket=ticket, status=ClockStatus.RUNNING).order_by(
+            "due_at"
+        )
+    }
+    updates = {}
+    for measure, field in DEADLINE_FIELDS.items():
+        value = live.get(measure)
+        if getattr(ticket, field) != value:
+            setattr(ticket, field, value)
+            updates[field] = value
+    if updates:
+        Ticket.objects.filter(pk=ticket.pk).update(**updates)
+
+
+# --- Operations
+
+
+def clock_start(*, ticket: Ticket, target: ResponseTarget, at: dt.datetime) -> SlaClock:
+    """Start the clock for ``target`` (or return the one already live: idempotent)."""
+    live = (
+        SlaClock.objects.filter(ticket=ticket)
+        .filter(target_id=target.id, status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED])
+        .first()
+    )
+    if live is not None:
+        return live
+    target_s, breach_s = target_seconds(get_policy(), target)
+    clock = SlaClock(
+        ticket=ticket,
+        target_id=target.id,
+        measure=target.measure,
+        business=target.clock == ClockKind.BUSINESS,
+        target_seconds=target_s,
+        breach_seconds=breach_s,
+        warn_fraction=target.warn_at,
+        hours_of=target.hours_of or "",
+        status=ClockStatus.RUNNING,
+        started_at=at,
+        segment_started_at=at,
+    )
+    _plan(clock)
+    clock.save()
+    _schedule_timers(clock)
+    return clock
+
+
+def clock_pause(*, clock: SlaClock, at: dt.datetime) -> None:
+    if clock.status != ClockStatus.RUNNING or clock.segment_started_at is None:
+        return
+    clock.consumed_seconds += max(_elapsed(clock, start=clock.segment_started_at, end=at), 0)
+    clock.segment_started_at = None
+    clock.status = ClockStatus.PAUSED
+    _plan(clock)
+    clock.save()
+
+
+def clock_resume(*, clock: SlaClock, at: dt.datetime) -> None:
+    if clock.status != ClockStatus.PAUSED:
+        return
+    clock.segment_started_at = at
+    clock.status = ClockStatus.RUNNING
+    _plan(clock)
+    clock.save()
+    _schedule_timers(clock)
+
+
+def clock_stop(*, clock: SlaClock, at: dt.datetime) -> SlaClock:
+    """Stop the clock and record its outcome."""
+    if not clock.is_live:
+        return clock
+    consumed = clock.consumed_seconds
+    if clock.status == ClockStatus.RUNNING and clock.segment_started_at is not None:
+        consumed += max(_elapsed(clock, start=clock.segment_started_at, end=at), 0)
+    clock.status = ClockStatus.STOPPED
+    clock.segment_started_at = None
+    clock.stopped_at = at
+    clock.elapsed_seconds = consumed
+    clock.elapsed_calendar_seconds = (at - clock.started_at).total_seconds()
+    clock.over_breach_seconds = consumed - clock.breach_seconds
+    if consumed <= clock.target_seconds:
+        clock.outcome = Outcome.MET
+    elif consumed <= clock.breach_seconds:
+        clock.outcome = Outcome.MET_LATE
+    else:
+        clock.outcome = Outcome.BREACHED
+    clock.warn_at = clock.due_at = clock.breach_at = None
+    clock.save()
+    events.sla_stopped(ticket=clock.ticket, clock=clock)
+    return clock
+
+
+def clock_cancel(*, clock: SlaClock, at: dt.datetime) -> None:
+    """A promise that no longer applies (the ticket closed before any reply was owed)."""
+    if not clock.is_live:
+        return
+    clock.status = ClockStatus.CANCELLED
+    clock.stopped_at = at
+    clock.segment_started_at = None
+    clock.warn_at = clock.due_at = clock.breach_at = None
+    clock.save()
+
+
+# --- Hooks called by ticket services, inside their transaction
+
+
+def _live(ticket: Ticket, measure: Measure) -> list[SlaClock]:
+    return list(
+        SlaClock.objects.filter(ticket=ticket)
+        .filter(measure=measure, status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED])
+        .select_related("ticket")
+    )
+
+
+def on_ticket_opened(*, ticket: Ticket, at: dt.datetime) -> None:
+    for target in targets_for(ticket=ticket, measure=Measure.FIRST_REPLY):
+        clock_start(ticket=ticket, target=target, at=at)
+    if ticket.kind == TicketKind.DISPUTE:
+        on_dispute_started(ticket=ticket, at=at)
+    _sync_ticket_deadlines(ticket)
+
+
+def on_agent_reply(*, ticket: Ticket, at: dt.datetime) -> None:
+    for measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
+        for clock in _live(ticket, measure):
+            clock_stop(clock=clock, at=at)
+    _sync_ticket_deadlines(ticket)
+
+
+def on_customer_message(*, ticket: Ticket, at: dt.datetime) -> None:
+    """A new customer message owes a reply: the next-reply clock starts (if a first
+    reply was already given), and clocks paused while waiting on the customer resume."""
+    for measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY, Measure.RESOLUTION):
+        for clock in _live(ticket, measure):
+            clock_resume(clock=clock, at=at)
+    if ticket.first_replied_at is not None:
+        for target in targets_for(ticket=ticket, measure=Measure.NEXT_REPLY):
+            clock_start(ticket=ticket, target=target, at=at)
+    _sync_ticket_deadlines(ticket)
+
+
+def on_status_changed(*, ticket: Ticket, old: str, new: str, at: dt.datetime) -> None:
+    from tickets.choices import TicketStatus
+
+    if new == TicketStatus.PENDING:
+        # Waiting on the customer: resolution time stops counting.
+        for clock in _live(ticket, Measure.RESOLUTION):
+            clock_pause(clock=clock, at=at)
+    elif old == TicketStatus.PENDING and new not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        for clock in _live(ticket, Measure.RESOLUTION):
+            clock_resume(clock=clock, at=at)
+    if new in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        for clock in _live(ticket, Measure.RESOLUTION):
+            clock_stop(clock=clock, at=at)
+        for measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
+            for clock in _live(ticket, measure):
+                clock_cancel(clock=clock, at=at)
+    _sync_ticket_deadlines(ticket)
+
+
+def on_dispute_started(*, ticket: Ticket, at: dt.datetime) -> None:
+    for target in targets_for(ticket=ticket, measure=Measure.RESOLUTION):
+        clock_start(ticket=ticket, target=target, at=at)
+    _sync_ticket_deadlines(ticket)
+
+
+# --- Timers
+
+
+@transaction.atomic
+def clock_fire(*, clock_id: int, moment: str, expected_at: str) -> str:
+    """A timer for ``moment`` fired. Returns what happened, for logs and tests.
+
+    The clock is re-read under a lock; a timer whose moment has moved (the clock was
+    paused, stopped or re-planned) or that already fired does nothing.
+    """
+    clock = SlaClock.objects.select_for_update().filter(pk=clock_id).first()
+    if clock is None:
+        return "gone"
+    if clock.status != ClockStatus.RUNNING:
+        return "not running"
+    if moment not in MOMENT_FIELDS:
+        return "unknown moment"
+    planned = getattr(clock, MOMENT_FIELDS[moment])
+    if planned is None or planned.isoformat() != expected_at:
+        return "stale"
+    flag = {"warn": "warned_at", "target": "target_missed_at", "breach": "breached_at"}[moment]
+    if getattr(clock, flag) is not None:
+        return "duplicate"
+    now = timezone.now()
+    if now < planned:
+        # Ran early (clock skew between workers): the later timer will handle it.
+        return "early"
+    setattr(clock, flag, now)
+    clock.save(update_fields=[flag])
+    ticket = Ticket.objects.get(pk=clock.ticket_id)
+    if moment == "warn":
+        events.sla_warned(ticket=ticket, clock=clock)
+    elif moment == "target":
+        events.sla_target_missed(ticket=ticket, clock=clock)
+    else:
+        events.sla_breached(ticket=ticket, clock=clock)
+    from tickets import realtime
+
+    transaction.on_commit(partial(realtime.ticket_changed, ticket_id=ticket.pk))
+    return moment
