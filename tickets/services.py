@@ -19,6 +19,7 @@ from accounts.models import User
 from marketplace.adapters import get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
+from sla.escalation import asks_for_escalation, escalation_request
 from tickets import events, realtime
 from tickets.attachments import CheckedUpload
 from tickets.choices import (
@@ -215,6 +216,8 @@ def ticket_open(
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
     sla.on_ticket_opened(ticket=ticket, at=message.created_at)
+    if asks_for_escalation(body):
+        escalation_request(ticket=ticket, requested_by=requester, channel=str(channel))
     _on_commit_changed(ticket)
     return ticket
 
@@ -258,6 +261,8 @@ def ticket_customer_message(
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
     sla.on_customer_message(ticket=ticket, at=message.created_at)
+    if asks_for_escalation(body):
+        escalation_request(ticket=ticket, requested_by=author, channel=message.channel)
     _touch(ticket, messages=1)
     _on_commit_changed(ticket)
     return message
@@ -306,6 +311,27 @@ def ticket_reply(
     _touch(ticket, messages=1)
     transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
     _on_commit_changed(ticket)
+    return message
+
+
+def ticket_system_reply(*, ticket: Ticket, body: str) -> Message:
+    """A public message from the system itself (acknowledgements, escalation notices),
+    delivered on the ticket's channel like an agent's reply. Caller holds the lock."""
+    from tickets.tasks import deliver_outbound
+
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        direction=Direction.OUTBOUND,
+        author=None,
+        author_name=f"{get_policy().organisation.name} Support",
+        channel=ticket.channel,
+        body_text=body,
+    )
+    outbound = OutboundMessage.objects.create(message=message, channel=ticket.channel)
+    events.message_sent(ticket=ticket, message=message, actor=None)
+    _touch(ticket, messages=1)
+    transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
     return message
 
 
