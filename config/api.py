@@ -1,5 +1,116 @@
-"""REST API v1: one NinjaAPI, a router per domain app."""
+"""REST API v1: one NinjaAPI, a router per domain app, one error shape for everything.
 
+Errors are ``{"code": ..., "detail": ..., "fields": {...}}``: a stable machine code, a
+sentence for people and, for input problems, a message per field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-api = NinjaAPI(title="Izonie Support API", version="1", urls_namespace="api-v1")
+from accounts.auth import ActiveSessionAuth, TokenAuth
+from tickets.exceptions import TicketClosed, TicketError
+from tickets.selectors import InvalidCursor
+
+api = NinjaAPI(
+    title="Izonie Support API",
+    version="1",
+    description="Tickets, messages and their changes. Authenticate with "
+    "`Authorization: Bearer <token>` (tokens are issued in the admin) or a browser session.",
+    urls_namespace="api-v1",
+    auth=[TokenAuth(), ActiveSessionAuth()],
+)
+
+
+def problem(
+    request: HttpRequest,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    fields: dict[str, str] | None = None,
+) -> HttpResponse:
+    body: dict[str, Any] = {"code": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return api.create_response(request, body, status=status)
+
+
+_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+_PARAMETER_NAMES = {"payload", "filters"}
+
+
+def _field_path(loc: list[Any] | tuple[Any, ...]) -> str:
+    # ninja locations read (source, parameter name, field...): ("body", "payload", "body").
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] in _PARAMETER_NAMES:
+        parts = parts[1:]
+    return ".".join(parts) or "request"
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for error in exc.errors:
+        fields.setdefault(_field_path(error.get("loc", ())), str(error.get("msg", "invalid")))
+    return problem(
+        request,
+        status=422,
+        code="invalid_input",
+        detail="Some fields are missing or invalid.",
+        fields=fields,
+    )
+
+
+@api.exception_handler(TicketError)
+def on_ticket_error(request: HttpRequest, exc: TicketError) -> HttpResponse:
+    status = 409 if isinstance(exc, TicketClosed) else 422
+    fields = {exc.field: exc.message} if exc.field else None
+    return problem(request, status=status, code=exc.code, detail=exc.message, fields=fields)
+
+
+@api.exception_handler(InvalidCursor)
+def on_invalid_cursor(request: HttpRequest, exc: InvalidCursor) -> HttpResponse:
+    return problem(
+        request, status=400, code="invalid_cursor", detail=str(exc), fields={"cursor": str(exc)}
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(request, status=404, code="not_found", detail="Not found.")
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem(
+        request,
+        status=401,
+        code="unauthenticated",
+        detail="Sign in, or send a valid API token as 'Authorization: Bearer ...'.",
+    )
+
+
+@api.exception_handler(AuthorizationError)
+def on_forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return problem(request, status=403, code="forbidden", detail=str(exc.message))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    return problem(
+        request,
+        status=exc.status_code,
+        code=codes.get(exc.status_code, "error"),
+        detail=str(exc.message),
+    )
+
+
+api.add_router("/tickets", "tickets.api.router")

@@ -200,6 +200,7 @@ class ChannelKind(StrEnum):
     HELP_CENTER = "help_center"
     SOCIAL = "social"
     WEB_FORM = "web_form"
+    API = "api"
 
 
 class ChannelPolicy(StrictModel):
