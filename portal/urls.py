@@ -6,6 +6,9 @@ app_name = "portal"
 
 urlpatterns = [
     path("contact", views.contact, name="contact"),
+    path("contact/thanks", views.thanks, name="thanks"),
     path("requests/", views.requests_list, name="requests"),
     path("requests/<int:ticket_id>/", views.request_detail, name="request"),
+    path("requests/<int:ticket_id>/escalate", views.request_escalate, name="escalate"),
+    path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

@@ -1,13 +1,150 @@
-from django.http import HttpRequest, HttpResponse
+"""Customer portal: contact form, My requests, a request's thread, attachments."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import current_user, customer_required
+from core.forms import apply_service_error
+from policy.loader import get_policy
+from portal.forms import ContactForm, CustomerReplyForm
+from portal.services import customer_for_email
+from sla.escalation import escalation_request
+from sla.models import Escalation, EscalationStatus
+from tickets import selectors, services
+from tickets.choices import Channel
+from tickets.exceptions import TicketError
+from tickets.models import Attachment, Ticket
 
 
 def contact(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("todo")
+    user = current_user(request) if request.user.is_authenticated else None
+    if user is not None and not user.is_customer:
+        return redirect("console:inbox")
+    form = ContactForm(request.POST or None, request.FILES or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        requester = user or customer_for_email(email=data["email"], name=data["name"])
+        try:
+            ticket = services.ticket_open(
+                requester=requester,
+                channel=Channel.WEB_FORM,
+                category=data["category"],
+                subject=data["subject"],
+                body=data["body"],
+                order_number=data["order_number"],
+                uploads=data["photos"],
+            )
+        except TicketError as exc:
+            apply_service_error(form, exc)
+        else:
+            if user is None:
+                request.session["opened_reference"] = ticket.reference
+                return redirect("portal:thanks")
+            messages.success(request, f"Request {ticket.reference} is open. We'll reply here.")
+            return redirect("portal:request", ticket_id=ticket.pk)
+    return render(
+        request,
+        "portal/contact.html",
+        {"form": form, "policy": get_policy()},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
+def thanks(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get("opened_reference")
+    if not reference:
+        return redirect("portal:contact")
+    return render(request, "portal/thanks.html", {"reference": reference, "policy": get_policy()})
+
+
+@customer_required
 def requests_list(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("todo")
+    tickets = selectors.tickets_visible_to(current_user(request)).order_by("-updated_at", "-id")
+    page = Paginator(tickets, 20).get_page(request.GET.get("page"))
+    return render(request, "portal/requests.html", {"page": page})
 
 
+def _own_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+    try:
+        return selectors.ticket_get_for_viewer(viewer=current_user(request), ticket_id=ticket_id)
+    except Ticket.DoesNotExist:
+        raise Http404("No such request.") from None
+
+
+@customer_required
 def request_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    return HttpResponse("todo")
+    ticket = _own_ticket(request, ticket_id)
+    form = CustomerReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ticket_customer_message(
+                ticket=ticket,
+                author=current_user(request),
+                body=form.cleaned_data["body"],
+                uploads=form.cleaned_data["photos"],
+                channel=Channel.WEB_FORM,
+            )
+        except TicketError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, "Message sent.")
+            return redirect("portal:request", ticket_id=ticket.pk)
+    return render(
+        request,
+        "portal/request.html",
+        {
+            "ticket": ticket,
+            "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
+            "form": form,
+            "escalation": Escalation.objects.filter(
+                ticket=ticket, status=EscalationStatus.OPEN
+            ).first(),
+            "policy": get_policy(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@customer_required
+@require_POST
+def request_escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _own_ticket(request, ticket_id)
+    _escalation, created = escalation_request(
+        ticket=ticket,
+        requested_by=current_user(request),
+        channel=Channel.WEB_FORM,
+        reason=request.POST.get("reason", ""),
+    )
+    if created:
+        messages.success(request, "Your request is escalated. A supervisor will contact you.")
+    else:
+        messages.info(
+            request,
+            "This request is already escalated; a supervisor will contact you by the time shown.",
+        )
+    return redirect("portal:request", ticket_id=ticket.pk)
+
+
+def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+    """Files are served only to people who may see the ticket (never from MEDIA_URL)."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    viewer = current_user(request)
+    item = get_object_or_404(
+        Attachment.objects.select_related("message"), pk=attachment_id, kept=True
+    )
+    visible = selectors.tickets_visible_to(viewer).filter(pk=item.message.ticket_id)
+    if not visible.exists() or (item.message.is_note and not viewer.is_agent):
+        raise Http404
+    response = FileResponse(
+        item.file.open("rb"), content_type=item.content_type, filename=item.filename
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
+from marketplace.adapters import OrderInfo, get_marketplace
 from tickets.choices import ACTIVE_STATUSES, Direction, MessageKind, PartyRole, TicketStatus
 from tickets.models import Message, Party, Ticket
 
@@ -178,3 +179,10 @@ def agents_for_assignment() -> QuerySet[User]:
 
 def last_customer_message(ticket: Ticket) -> Message | None:
     return ticket.messages.filter(direction=Direction.INBOUND).order_by("-created_at").first()
+
+
+def order_for_agent(*, ticket: Ticket) -> OrderInfo | None:
+    """The order the ticket is about, as the marketplace reports it."""
+    if not ticket.order_number:
+        return None
+    return get_marketplace().order_get(number=ticket.order_number)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+
+from core.forms import PhotosField
+from policy.loader import get_policy
+from tickets.choices import Priority, TicketStatus
+from tickets.selectors import agents_for_assignment
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label="Reply to the customer", widget=forms.Textarea(attrs={"rows": 5}))
+    photos = PhotosField(label="Attach photos or PDFs")
+    status = forms.ChoiceField(
+        label="Then set status",
+        required=False,
+        choices=[("", "Keep as is"), *TicketStatus.choices],
+        initial=TicketStatus.PENDING,
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label="Internal note", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TicketUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=TicketStatus.choices)
+    category = forms.ChoiceField()
+    priority = forms.ChoiceField(choices=Priority.choices)
+    team = forms.ChoiceField(required=False)
+    assignee = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        policy = get_policy()
+        cast(forms.ChoiceField, self.fields["category"]).choices = [("", "Needs a category")] + [
+            (c.key, c.name) for c in policy.categories
+        ]
+        self.fields["category"].required = False
+        cast(forms.ChoiceField, self.fields["team"]).choices = [("", "No team")] + [
+            (t.key, t.name) for t in policy.teams
+        ]
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [("", "Unassigned")] + [
+            (str(agent.pk), str(agent)) for agent in agents_for_assignment()
+        ]
+
+
+class EscalationContactForm(forms.Form):
+    summary = forms.CharField(
+        label="How and when you contacted the customer", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    outcome = forms.CharField(label="Outcome", required=False, max_length=500)
