@@ -41,7 +41,7 @@ def _intervals_on(
         return
     zone = calendar.zone
     for row in hours:
-        if any(weekday.index == day.weekday() for weekday in row.days):
+        if any(weekday.number == day.weekday() for weekday in row.days):
             assert row.open is not None
             start = dt.datetime.combine(day, row.open, tzinfo=zone)
             if row.close is None:

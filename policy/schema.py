@@ -34,14 +34,14 @@ class Weekday(StrEnum):
     SUN = "sun"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """Monday is 0, as in ``datetime.weekday()``."""
         return list(Weekday).index(self)
 
     @property
     def label(self) -> str:
         return ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][
-            self.index
+            self.number
         ]
 
 
@@ -379,9 +379,11 @@ class SupportPolicy(StrictModel):
             for channel in target.applies_to.channels:
                 if channel not in self.channels:
                     errors.append(f"{where}.applies_to.channels: unknown channel {channel!r}")
-            for category in target.applies_to.categories:
-                if category not in category_keys:
-                    errors.append(f"{where}.applies_to.categories: unknown category {category!r}")
+            for category_key in target.applies_to.categories:
+                if category_key not in category_keys:
+                    errors.append(
+                        f"{where}.applies_to.categories: unknown category {category_key!r}"
+                    )
             if target.hours_of is not None and target.hours_of not in self.channels:
                 errors.append(f"{where}.hours_of: unknown channel {target.hours_of!r}")
         if errors:

@@ -54,7 +54,7 @@ class BusinessClock:
             if holiday_name(self.calendar, day) is None:
                 spans = []
                 for row in self.hours:
-                    if any(weekday.index == day.weekday() for weekday in row.days):
+                    if any(weekday.number == day.weekday() for weekday in row.days):
                         assert row.open is not None
                         start = dt.datetime.combine(day, row.open, tzinfo=zone)
                         if row.close is None:
