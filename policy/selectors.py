@@ -44,7 +44,7 @@ def hours_sentences(hours: list[OpeningHours] | None) -> list[str]:
 
 def _span(target: ResponseTarget, business_clock: bool) -> str:
     """ "2–5 minutes" when target and breach differ, "24 hours" when they are one."""
-    unit = target.target.unit
+    unit: str = target.target.unit
     if business_clock and unit == "days":
         unit = "business days"
     low, high = f"{target.target.amount:g}", f"{target.breach.amount:g}"
