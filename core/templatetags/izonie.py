@@ -52,3 +52,11 @@ def team_name(key: str) -> str:
 @register.filter
 def get_item(mapping: dict[str, object], key: str) -> object:
     return mapping.get(key, "")
+
+
+@register.filter
+def target_title(target_id: str) -> str:
+    try:
+        return get_policy().target(target_id).title
+    except KeyError:
+        return target_id
