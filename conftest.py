@@ -16,6 +16,8 @@ from policy.loader import reset_policy_cache
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.IZONIE_OUTBOX_BACKOFF_SECONDS = 0
+    # Real hashing costs ~0.3 s per user; tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

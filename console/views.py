@@ -202,9 +202,11 @@ def delivery_retry(request: HttpRequest, ticket_id: int, outbound_id: int) -> Ht
 @require_POST
 def escalation_contact(request: HttpRequest, ticket_id: int, escalation_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
-    escalation = get_object_or_404(
-        Escalation, pk=escalation_id, ticket=ticket, status=EscalationStatus.OPEN
-    )
+    escalation = get_object_or_404(Escalation, pk=escalation_id, ticket=ticket)
+    if escalation.status != EscalationStatus.OPEN:
+        # A second submit (or a colleague was quicker): nothing left to record.
+        messages.info(request, "This escalation was already answered.")
+        return redirect("console:ticket", ticket_id=ticket.pk)
     form = EscalationContactForm(request.POST)
     if form.is_valid():
         try:

@@ -1,0 +1,205 @@
+"""Every page and API endpoint, as every role: allowed or denied, as the table says.
+
+Adding a URL without a row here fails ``test_every_url_is_in_the_table``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.tests.factories import (
+    AdminFactory,
+    AgentFactory,
+    BuyerFactory,
+    SellerUserFactory,
+    SupervisorFactory,
+)
+from conftest import png_bytes
+from sla.escalation import escalation_request
+from tickets import services
+from tickets.attachments import check_uploads
+from tickets.choices import Channel
+from tickets.tests.factories import TicketFactory
+
+ROLES = ["anonymous", "owner", "other_buyer", "seller", "agent", "supervisor", "admin"]
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # formatted with the world's ids
+    expected: tuple[int, ...]  # status per role, in ROLES order
+    body: dict | None = None
+    json_body: bool = False
+    # Anonymous GETs answered with 302 go to the sign-in page, unless this says otherwise.
+    anonymous_to_login: bool = True
+
+
+L = 302  # redirect (to the sign-in page, or onwards after a POST)
+
+TABLE: dict[str, Row] = {
+    "core:home": Row("GET", "/", (200, 200, 200, 200, 302, 302, 302)),
+    "core:health": Row("GET", "/healthz", (200,) * 7),
+    "policy:support_policy": Row("GET", "/support-policy", (200,) * 7),
+    "login": Row("GET", "/accounts/login/", (200,) * 7),
+    "logout": Row("POST", "/accounts/logout/", (L,) * 7),
+    "portal:contact": Row("GET", "/contact", (200, 200, 200, 200, L, L, L)),
+    # Without a request just opened, the thank-you page sends everyone to the form.
+    "portal:thanks": Row("GET", "/contact/thanks", (L,) * 7, anonymous_to_login=False),
+    "portal:requests": Row("GET", "/requests/", (L, 200, 200, 200, 403, 403, 403)),
+    "portal:request": Row("GET", "/requests/{ticket}/", (L, 200, 404, 404, 403, 403, 403)),
+    "portal:escalate": Row("POST", "/requests/{ticket}/escalate", (L, L, 404, 404, 403, 403, 403)),
+    "portal:attachment": Row(
+        "GET", "/attachments/{attachment}/", (403, 200, 404, 404, 200, 200, 200)
+    ),
+    "console:inbox": Row("GET", "/console/", (L, 403, 403, 403, 200, 200, 200)),
+    "console:escalations": Row("GET", "/console/escalations/", (L, 403, 403, 403, 403, 200, 200)),
+    "console:ticket": Row("GET", "/console/tickets/{ticket}/", (L, 403, 403, 403, 200, 200, 200)),
+    "console:reply": Row(
+        "POST",
+        "/console/tickets/{ticket}/reply",
+        (L, 403, 403, 403, L, L, L),
+        body={"body": "Hello"},
+    ),
+    "console:note": Row(
+        "POST", "/console/tickets/{ticket}/note", (L, 403, 403, 403, L, L, L), body={"body": "Note"}
+    ),
+    "console:update": Row(
+        "POST",
+        "/console/tickets/{ticket}/update",
+        (L, 403, 403, 403, L, L, L),
+        body={
+            "status": "open",
+            "category": "returns",
+            "priority": "high",
+            "team": "customer_care",
+            "assignee": "",
+        },
+    ),
+    "console:delivery_retry": Row(
+        "POST", "/console/tickets/{ticket}/deliveries/{outbound}/retry", (L, 403, 403, 403, L, L, L)
+    ),
+    "console:escalation_contact": Row(
+        "POST",
+        "/console/tickets/{ticket}/escalations/{escalation}/contact",
+        (L, 403, 403, 403, 403, L, L),
+        body={"summary": "Phoned the customer"},
+    ),
+    "api-v1:api-root": Row("GET", "/api/v1/", (404,) * 7),
+    "admin:index": Row("GET", "/admin/", (L, L, L, L, L, L, 200)),
+    "api-v1:openapi-json": Row("GET", "/api/v1/openapi.json", (200,) * 7),
+    "api-v1:openapi-view": Row("GET", "/api/v1/docs", (200,) * 7),
+    "api-v1:create_ticket": Row(
+        "POST",
+        "/api/v1/tickets",
+        (401, 201, 201, 201, 422, 422, 422),
+        body={"category": "payments", "body": "Refund?"},
+        json_body=True,
+    ),
+    "api-v1:list_tickets": Row("GET", "/api/v1/tickets", (401, 200, 200, 200, 200, 200, 200)),
+    "api-v1:get_ticket": Row(
+        "GET", "/api/v1/tickets/{ticket}", (401, 200, 404, 404, 200, 200, 200)
+    ),
+    "api-v1:post_reply": Row(
+        "POST",
+        "/api/v1/tickets/{ticket}/replies",
+        (401, 201, 404, 404, 201, 201, 201),
+        body={"body": "Hi"},
+        json_body=True,
+    ),
+    "api-v1:post_note": Row(
+        "POST",
+        "/api/v1/tickets/{ticket}/notes",
+        (401, 403, 404, 404, 201, 201, 201),
+        body={"body": "Note"},
+        json_body=True,
+    ),
+    "api-v1:patch_ticket": Row(
+        "PATCH",
+        "/api/v1/tickets/{ticket}",
+        (401, 403, 404, 404, 200, 200, 200),
+        body={"priority": "high"},
+        json_body=True,
+    ),
+}
+
+
+def _names(patterns, namespace: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            if pattern.namespace == "admin":
+                continue  # the admin site guards itself; its index is in the table
+            names |= _names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_url_is_in_the_table():
+    names = _names(get_resolver().url_patterns) | {"admin:index"}
+    assert names == set(TABLE), f"add rows for {sorted(names - set(TABLE))}"
+
+
+@pytest.fixture
+def world(django_capture_on_commit_callbacks):
+    owner = BuyerFactory()
+    ticket = TicketFactory(requester=owner, channel=Channel.WEB_FORM)
+    upload = SimpleUploadedFile("p.png", png_bytes(), content_type="image/png")
+    message = services.ticket_customer_message(
+        ticket=ticket, author=owner, body="photo", uploads=check_uploads([upload])
+    )
+    reply = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Hello")
+    escalation, _ = escalation_request(ticket=ticket, requested_by=owner, channel="web_form")
+    users = {
+        "anonymous": None,
+        "owner": owner,
+        "other_buyer": BuyerFactory(),
+        "seller": SellerUserFactory(),
+        "agent": AgentFactory(),
+        "supervisor": SupervisorFactory(),
+        "admin": AdminFactory(),
+    }
+    ids = {
+        "ticket": ticket.pk,
+        "attachment": message.attachments.get().pk,
+        "outbound": reply.outbound.pk,
+        "escalation": escalation.pk,
+    }
+    return users, ids
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_access_by_role(name, world):
+    users, ids = world
+    row = TABLE[name]
+    got = []
+    for role in ROLES:
+        client = Client()
+        if users[role] is not None:
+            client.force_login(users[role])
+        path = row.path.format(**ids)
+        kwargs: dict = {}
+        if row.body is not None:
+            if row.json_body:
+                kwargs = {"data": json.dumps(row.body), "content_type": "application/json"}
+            else:
+                kwargs = {"data": row.body}
+        response = getattr(client, row.method.lower())(path, **kwargs)
+        got.append(response.status_code)
+        if (
+            response.status_code == 302
+            and users[role] is None
+            and row.method == "GET"
+            and row.anonymous_to_login
+        ):
+            assert "login" in response["Location"], (name, role, response["Location"])
+    assert tuple(got) == row.expected, dict(zip(ROLES, got, strict=True))
