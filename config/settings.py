@@ -101,6 +101,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not the shared-cache in-memory database: tests that run the worker
+            # or a live server in another thread then see WAL behaviour, as production does.
+            "TEST": {"NAME": str(VAR_DIR / "test-izonie.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
