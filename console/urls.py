@@ -7,10 +7,12 @@ app_name = "console"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("escalations/", views.escalations, name="escalations"),
+    path("sla/", views.sla_board, name="sla_board"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/reply", views.ticket_reply, name="reply"),
     path("tickets/<int:ticket_id>/note", views.ticket_note, name="note"),
     path("tickets/<int:ticket_id>/update", views.ticket_update, name="update"),
+    path("tickets/<int:ticket_id>/escalate", views.ticket_escalate, name="escalate"),
     path(
         "tickets/<int:ticket_id>/deliveries/<int:outbound_id>/retry",
         views.delivery_retry,

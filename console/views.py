@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
 from core.forms import apply_service_error
 from policy.loader import get_policy
-from sla.escalation import EscalationError, escalation_record_contact
+from sla import selectors as sla_selectors
+from sla.escalation import EscalationError, escalation_record_contact, escalation_request
 from sla.models import Escalation, EscalationStatus, SlaClock
 from tickets import selectors, services
 from tickets.choices import Channel, DeliveryStatus, TicketStatus
@@ -94,6 +96,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "contact_form": forms.get("contact_form") or EscalationContactForm(),
         "sla_clocks": SlaClock.objects.filter(ticket=ticket).order_by("-started_at")[:10],
         "order": selectors.order_for_agent(ticket=ticket),
+        "policy": get_policy(),
     }
 
 
@@ -226,6 +229,34 @@ def escalation_contact(request: HttpRequest, ticket_id: int, escalation_id: int)
         "console/ticket.html",
         _ticket_context(request, ticket, contact_form=form),
         status=400,
+    )
+
+
+@agent_required
+@require_POST
+def ticket_escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """An agent escalates on the customer's behalf (they asked on the phone, say)."""
+    ticket = _ticket_or_404(request, ticket_id)
+    _escalation, created = escalation_request(
+        ticket=ticket,
+        requested_by=current_user(request),
+        channel=ticket.channel,
+        reason=request.POST.get("reason", ""),
+    )
+    if created:
+        messages.success(request, "Escalated to the supervisors; the customer was told.")
+    else:
+        messages.info(request, "This ticket is already escalated.")
+    return redirect("console:ticket", ticket_id=ticket.pk)
+
+
+@agent_required
+def sla_board(request: HttpRequest) -> HttpResponse:
+    """Running clocks, the soonest due first: what is about to break a promise."""
+    return render(
+        request,
+        "console/sla_board.html",
+        {"rows": sla_selectors.clocks_due_soon(now=timezone.now(), limit=200)},
     )
 
 

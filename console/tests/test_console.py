@@ -167,3 +167,19 @@ def test_supervisor_records_escalation_contact_agents_cannot():
 
 def test_unknown_ticket_is_404():
     assert signed_in(AgentFactory()).get("/console/tickets/99999/").status_code == 404
+
+
+def test_agent_escalates_for_the_customer_and_board_shows_running_clocks():
+    from sla import services as sla_services
+
+    ticket = TicketFactory(channel=Channel.EMAIL, subject="Refund never came")
+    sla_services.on_ticket_opened(ticket=ticket, at=ticket.created_at)
+    client = signed_in(AgentFactory())
+    board = client.get("/console/sla/").content.decode()
+    assert "Refund never came" in board and "Email response" in board and "on time" in board
+    client.post(f"/console/tickets/{ticket.pk}/escalate", {"reason": "Customer phoned"})
+    client.post(f"/console/tickets/{ticket.pk}/escalate", {"reason": "Again"})
+    ticket.refresh_from_db()
+    assert ticket.team == "supervisors"
+    assert ticket.escalations.count() == 1
+    assert "Supervisor contact after an escalation" in client.get("/console/sla/").content.decode()
