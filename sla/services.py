@@ -74,12 +74,23 @@ def _plan(clock: SlaClock) -> None:
     clock.breach_at = _moment(clock, clock.breach_seconds)
 
 
-def _schedule_timers(clock: SlaClock) -> None:
+MOMENT_FLAGS = {"warn": "warned_at", "target": "target_missed_at", "breach": "breached_at"}
+
+
+def _schedule_timers(clock: SlaClock, *, after: str | None = None) -> None:
+    """Enqueue a timer for the clock's next moment that has not fired yet.
+
+    Timers are chained (warning, then target, then breach), so starting a clock costs
+    one task row, and each timer schedules the next one when it runs.
+    """
     from sla.tasks import sla_clock_fire
 
-    for moment, field in MOMENT_FIELDS.items():
-        when = getattr(clock, field)
-        if when is None:
+    moments = list(MOMENT_FIELDS)
+    if after is not None:
+        moments = moments[moments.index(after) + 1 :]
+    for moment in moments:
+        when = getattr(clock, MOMENT_FIELDS[moment])
+        if when is None or getattr(clock, MOMENT_FLAGS[moment]) is not None:
             continue
         transaction.on_commit(
             partial(
@@ -89,6 +100,7 @@ def _schedule_timers(clock: SlaClock) -> None:
                 expected_at=when.isoformat(),
             )
         )
+        return
 
 
 def _sync_ticket_deadlines(ticket: Ticket) -> None:
@@ -279,15 +291,26 @@ def clock_fire(*, clock_id: int, moment: str, expected_at: str) -> str:
     planned = getattr(clock, MOMENT_FIELDS[moment])
     if planned is None or planned.isoformat() != expected_at:
         return "stale"
-    flag = {"warn": "warned_at", "target": "target_missed_at", "breach": "breached_at"}[moment]
+    flag = MOMENT_FLAGS[moment]
     if getattr(clock, flag) is not None:
         return "duplicate"
     now = timezone.now()
     if now < planned:
-        # Ran early (clock skew between workers): the later timer will handle it.
+        # Ran early (a worker's clock is behind): try again at the planned moment.
+        from sla.tasks import sla_clock_fire
+
+        transaction.on_commit(
+            partial(
+                sla_clock_fire.using(run_after=planned).enqueue,
+                clock_id=clock.pk,
+                moment=moment,
+                expected_at=expected_at,
+            )
+        )
         return "early"
     setattr(clock, flag, now)
     clock.save(update_fields=[flag])
+    _schedule_timers(clock, after=moment)
     ticket = Ticket.objects.get(pk=clock.ticket_id)
     if moment == "warn":
         events.sla_warned(ticket=ticket, clock=clock)
