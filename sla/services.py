@@ -103,11 +103,21 @@ def _schedule_timers(clock: SlaClock, *, after: str | None = None) -> None:
         return
 
 
-def _sync_ticket_deadlines(ticket: Ticket) -> None:
+def _sync_ticket_deadlines(ticket: Ticket, clocks: list[SlaClock] | None = None) -> None:
+    """Copy the live clocks' due times onto the ticket's deadline fields.
+
+    ``clocks``: the ticket's running clocks when the caller already has them all (a
+    ticket opened in this transaction), saving a query.
+    """
+    running = (
+        clocks
+        if clocks is not None
+        else SlaClock.objects.filter(ticket=ticket, status=ClockStatus.RUNNING)
+    )
     live = {
         clock.measure: clock.due_at
-        for clock in SlaClock.objects.filter(ticket=ticket, status=ClockStatus.RUNNING).order_by(
-            "due_at"
+        for clock in sorted(
+            running, key=lambda clock: clock.due_at or clock.started_at, reverse=True
         )
     }
     updates = {}
@@ -123,12 +133,22 @@ def _sync_ticket_deadlines(ticket: Ticket) -> None:
 # --- Operations
 
 
-def clock_start(*, ticket: Ticket, target: ResponseTarget, at: dt.datetime) -> SlaClock:
-    """Start the clock for ``target`` (or return the one already live: idempotent)."""
+def clock_start(
+    *, ticket: Ticket, target: ResponseTarget, at: dt.datetime, new_ticket: bool = False
+) -> SlaClock:
+    """Start the clock for ``target`` (or return the one already live: idempotent).
+
+    ``new_ticket`` skips looking for a live clock on a ticket created in this
+    transaction, which cannot have one yet.
+    """
     live = (
-        SlaClock.objects.filter(ticket=ticket)
-        .filter(target_id=target.id, status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED])
-        .first()
+        None
+        if new_ticket
+        else SlaClock.objects.filter(
+            ticket=ticket,
+            target_id=target.id,
+            status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
+        ).first()
     )
     if live is not None:
         return live
@@ -219,12 +239,15 @@ def _live(ticket: Ticket, measure: Measure) -> list[SlaClock]:
     )
 
 
-def on_ticket_opened(*, ticket: Ticket, at: dt.datetime) -> None:
-    for target in targets_for(ticket=ticket, measure=Measure.FIRST_REPLY):
-        clock_start(ticket=ticket, target=target, at=at)
+def on_ticket_opened(*, ticket: Ticket, at: dt.datetime, new_ticket: bool = False) -> None:
+    started = [
+        clock_start(ticket=ticket, target=target, at=at, new_ticket=new_ticket)
+        for target in targets_for(ticket=ticket, measure=Measure.FIRST_REPLY)
+    ]
     if ticket.kind == TicketKind.DISPUTE:
         on_dispute_started(ticket=ticket, at=at)
-    _sync_ticket_deadlines(ticket)
+        started = []  # re-read below: the dispute clock joined them
+    _sync_ticket_deadlines(ticket, started if new_ticket and started else None)
 
 
 def on_agent_reply(*, ticket: Ticket, at: dt.datetime) -> None:

@@ -215,7 +215,7 @@ def ticket_open(
     _store_attachments(message=message, uploads=uploads)
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
-    sla.on_ticket_opened(ticket=ticket, at=message.created_at)
+    sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
     if asks_for_escalation(body):
         escalation_request(ticket=ticket, requested_by=requester, channel=str(channel))
     _on_commit_changed(ticket)
