@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from marketplace.models import Order, Seller
+from sla import services as sla_services
+from sla.models import SlaClock
 from tickets import services
 from tickets.choices import Channel, TicketStatus
 from tickets.models import Message, Ticket, TicketEvent
@@ -335,6 +337,8 @@ def _backdate(ticket: Ticket, opened_at: dt.datetime) -> None:
         Message.objects.filter(pk=message.pk).update(created_at=message.created_at - shift)
     for event in ticket.events.all():
         TicketEvent.objects.filter(pk=event.pk).update(created_at=event.created_at - shift)
+    for clock in SlaClock.objects.filter(ticket=ticket).select_related("ticket"):
+        sla_services.clock_shift(clock=clock, by=-shift)
     ticket.refresh_from_db()
     updates: dict[str, dt.datetime | None] = {
         "created_at": ticket.created_at - shift,
@@ -425,6 +429,11 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
             )
         if final_status != ticket.status:
             services.ticket_update(ticket=ticket, actor=agent, status=final_status)
-        opened = now - dt.timedelta(hours=rng.randint(1, 24 * 21))
+        # Answered conversations spread over three weeks; unanswered ones are recent, so
+        # the "Breaching soon" board shows clocks on time, warning and breached.
+        if reply:
+            opened = now - dt.timedelta(hours=rng.randint(1, 24 * 21))
+        else:
+            opened = now - dt.timedelta(minutes=rng.randint(3, 30 * 60))
         _backdate(ticket, opened)
     progress(f"{len(_CONVERSATIONS)} conversations on every channel and category")

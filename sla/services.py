@@ -172,6 +172,22 @@ def clock_start(
     return clock
 
 
+def clock_shift(*, clock: SlaClock, by: dt.timedelta) -> None:
+    """Move a clock's history by ``by`` (imported or demo conversations dated in the
+    past) and re-plan its moments; timers already queued for the old moments go stale."""
+    for field in ("started_at", "segment_started_at", "stopped_at"):
+        value = getattr(clock, field)
+        if value is not None:
+            setattr(clock, field, value + by)
+    if clock.status == ClockStatus.RUNNING:
+        _plan(clock)
+        clock.save()
+        _schedule_timers(clock)
+        _sync_ticket_deadlines(clock.ticket)
+    else:
+        clock.save()
+
+
 def clock_pause(*, clock: SlaClock, at: dt.datetime) -> None:
     if clock.status != ClockStatus.RUNNING or clock.segment_started_at is None:
         return

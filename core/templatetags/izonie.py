@@ -15,13 +15,24 @@ register = template.Library()
 
 
 @register.simple_tag
-def team_time(value: dt.datetime | None, fmt: str = "D j M Y, H:i") -> SafeString | str:
-    """``<time>`` in the team's time zone; static/js/localtime.js adds the viewer's own."""
+def team_time(
+    value: dt.datetime | None, fmt: str = "D j M Y, H:i", compact: bool = False
+) -> SafeString | str:
+    """``<time>`` in the team's time zone; static/js/localtime.js adds the viewer's own
+    unless ``compact`` (dense tables, where the page says which zone it uses)."""
     if value is None:
         return ""
     policy = get_policy()
     local = value.astimezone(policy.calendar.zone)
     abbreviation = local.strftime("%Z")
+    if compact:
+        return format_html(
+            '<time datetime="{}" title="{}">{} {}</time>',
+            value.isoformat(),
+            policy.calendar.time_zone,
+            date_format(local, fmt),
+            abbreviation,
+        )
     return format_html(
         '<time datetime="{}" data-localtime title="{}">{} {}</time>',
         value.isoformat(),
