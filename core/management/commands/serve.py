@@ -26,7 +26,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        self.stdout.write("Database is up to date.")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self.stdout.write("Database is up to date; static files collected.")
         if not options["no_demo"] and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
         worker = None
