@@ -56,3 +56,27 @@ def timed(fn: Callable[[], Any], *, runs: int, warmup: int = 10) -> dict[str, fl
         "p99_ms": round(percentile(samples, 99), 2),
         "runs": runs,
     }
+
+
+def prepare_dataset(size: int, *, fresh: bool = False) -> None:
+    """Migrate, and fill the current database with ``size`` generated tickets unless it
+    already holds them (``fresh`` rebuilds). Call after ``django_setup``."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.generate import generate
+    from tickets.models import Ticket
+
+    call_command("migrate", verbosity=0)
+    if not fresh and Ticket.objects.count() >= size:
+        print(f"  reusing {size:,} tickets", file=sys.stderr)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE tickets_ticket, accounts_user RESTART IDENTITY CASCADE")
+    generate(
+        tickets=size,
+        customers=max(1000, size // 20),
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")

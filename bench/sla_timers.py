@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, django_setup, use_database
+from bench.harness import ROOT, django_setup, prepare_dataset, use_database
 
 DUE = 1_000
 
@@ -30,26 +30,15 @@ DUE = 1_000
 def _child(size: int) -> None:
     use_database(f"izonie_bench_{size}")
     django_setup()
-    from django.core.management import call_command
-    from django.db import connection
     from django_tasks_db.models import DBTaskResult
 
-    from bench.generate import generate
     from core.worker import make_worker
     from sla.models import SlaClock
     from sla.services import MOMENT_FIELDS
     from sla.tasks import sla_clock_fire
     from tickets.models import Ticket
 
-    call_command("migrate", verbosity=0)
-    if Ticket.objects.count() < size:
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE tickets_ticket, accounts_user RESTART IDENTITY CASCADE")
-        generate(
-            tickets=size,
-            customers=max(1000, size // 20),
-            progress=lambda line: print(line, file=sys.stderr),
-        )
+    prepare_dataset(size)
     SlaClock.objects.all().delete()
     DBTaskResult.objects.all().delete()
     now = dt.datetime.now(dt.UTC)

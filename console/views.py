@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
-from core.forms import apply_service_error
 from policy.loader import get_policy
 from sla import selectors as sla_selectors
 from sla.escalation import EscalationError, escalation_record_contact, escalation_request
@@ -106,30 +109,49 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(request, "console/ticket.html", _ticket_context(request, ticket))
 
 
+def _submit(
+    request: HttpRequest,
+    ticket: Ticket,
+    form: forms.Form,
+    *,
+    form_name: str,
+    action: Callable[[dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    """Run ``action`` with a valid form, then back to the ticket; otherwise show the
+    ticket again with the form's errors (a service's error beside the field it names)."""
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except (TicketError, EscalationError) as exc:
+            form.add_error(
+                getattr(exc, "field", None) if getattr(exc, "field", None) in form.fields else None,
+                exc.message,
+            )
+        else:
+            messages.success(request, done)
+            return redirect("console:ticket", ticket_id=ticket.pk)
+    context = _ticket_context(request, ticket, **{form_name: form})
+    return render(request, "console/ticket.html", context, status=400)
+
+
 @agent_required
 @require_POST
 def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
-    form = ReplyForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.ticket_reply(
-                ticket=ticket,
-                author=current_user(request),
-                body=form.cleaned_data["body"],
-                uploads=form.cleaned_data["photos"],
-                status=form.cleaned_data["status"] or None,
-            )
-        except TicketError as exc:
-            apply_service_error(form, exc)
-        else:
-            messages.success(request, "Reply queued for delivery.")
-            return redirect("console:ticket", ticket_id=ticket.pk)
-    return render(
+    return _submit(
         request,
-        "console/ticket.html",
-        _ticket_context(request, ticket, reply_form=form),
-        status=400,
+        ticket,
+        ReplyForm(request.POST, request.FILES),
+        form_name="reply_form",
+        action=lambda data: services.ticket_reply(
+            ticket=ticket,
+            author=current_user(request),
+            body=data["body"],
+            uploads=data["photos"],
+            status=data["status"] or None,
+        ),
+        done="Reply queued for delivery.",
     )
 
 
@@ -137,21 +159,15 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 def ticket_note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.ticket_add_note(
-                ticket=ticket,
-                author=current_user(request),
-                body=form.cleaned_data["body"],
-            )
-        except TicketError as exc:
-            apply_service_error(form, exc)
-        else:
-            messages.success(request, "Note added.")
-            return redirect("console:ticket", ticket_id=ticket.pk)
-    return render(
-        request, "console/ticket.html", _ticket_context(request, ticket, note_form=form), status=400
+    return _submit(
+        request,
+        ticket,
+        NoteForm(request.POST),
+        form_name="note_form",
+        action=lambda data: services.ticket_add_note(
+            ticket=ticket, author=current_user(request), body=data["body"]
+        ),
+        done="Note added.",
     )
 
 
@@ -159,34 +175,30 @@ def ticket_note(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 def ticket_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
-    form = TicketUpdateForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
+
+    def update(data: dict[str, Any]) -> None:
         assignee = (
             selectors.agents_for_assignment().filter(pk=data["assignee"]).first()
             if data["assignee"]
             else None
         )
-        try:
-            services.ticket_update(
-                ticket=ticket,
-                actor=current_user(request),
-                status=data["status"],
-                category=data["category"] or None,
-                priority=data["priority"],
-                team=data["team"],
-                assignee=assignee,
-            )
-        except TicketError as exc:
-            apply_service_error(form, exc)
-        else:
-            messages.success(request, "Ticket updated.")
-            return redirect("console:ticket", ticket_id=ticket.pk)
-    return render(
+        services.ticket_update(
+            ticket=ticket,
+            actor=current_user(request),
+            status=data["status"],
+            category=data["category"] or None,
+            priority=data["priority"],
+            team=data["team"],
+            assignee=assignee,
+        )
+
+    return _submit(
         request,
-        "console/ticket.html",
-        _ticket_context(request, ticket, update_form=form),
-        status=400,
+        ticket,
+        TicketUpdateForm(request.POST),
+        form_name="update_form",
+        action=update,
+        done="Ticket updated.",
     )
 
 
@@ -210,25 +222,18 @@ def escalation_contact(request: HttpRequest, ticket_id: int, escalation_id: int)
         # A second submit (or a colleague was quicker): nothing left to record.
         messages.info(request, "This escalation was already answered.")
         return redirect("console:ticket", ticket_id=ticket.pk)
-    form = EscalationContactForm(request.POST)
-    if form.is_valid():
-        try:
-            escalation_record_contact(
-                escalation=escalation,
-                supervisor=current_user(request),
-                summary=form.cleaned_data["summary"],
-                outcome=form.cleaned_data["outcome"],
-            )
-        except EscalationError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Contact recorded; the escalation is answered.")
-            return redirect("console:ticket", ticket_id=ticket.pk)
-    return render(
+    return _submit(
         request,
-        "console/ticket.html",
-        _ticket_context(request, ticket, contact_form=form),
-        status=400,
+        ticket,
+        EscalationContactForm(request.POST),
+        form_name="contact_form",
+        action=lambda data: escalation_record_contact(
+            escalation=escalation,
+            supervisor=current_user(request),
+            summary=data["summary"],
+            outcome=data["outcome"],
+        ),
+        done="Contact recorded; the escalation is answered.",
     )
 
 
