@@ -92,14 +92,24 @@ def test_dispute_clock_pauses_while_waiting_on_the_customer():
     assert dispute.elapsed_seconds == (2 + 9 + 1) * 3600
 
 
-def test_next_reply_clock_needs_a_next_reply_target():
+def test_each_new_customer_message_after_a_reply_owes_a_next_reply():
     ticket = TicketFactory(channel=Channel.EMAIL)
-    sla.on_ticket_opened(ticket=ticket, at=timezone.now())
-    sla.on_agent_reply(ticket=ticket, at=timezone.now())
-    ticket.first_replied_at = timezone.now()
-    sla.on_customer_message(ticket=ticket, at=timezone.now())
-    # Izonie's policy has no next-reply promise: nothing new starts.
-    assert ticket.sla_clocks.filter(status=ClockStatus.RUNNING).count() == 0
+    opened = timezone.now() - dt.timedelta(hours=3)
+    sla.on_ticket_opened(ticket=ticket, at=opened)
+    sla.on_agent_reply(ticket=ticket, at=opened + dt.timedelta(hours=1))
+    ticket.first_replied_at = opened + dt.timedelta(hours=1)
+    asked_again = opened + dt.timedelta(hours=2)
+    sla.on_customer_message(ticket=ticket, at=asked_again)
+    sla.on_customer_message(ticket=ticket, at=asked_again + dt.timedelta(minutes=5))
+    running = SlaClock.objects.get(ticket=ticket, status=ClockStatus.RUNNING)
+    # One clock from the first unanswered message, not restarted by the second.
+    assert running.target_id == "email_next_reply"
+    assert running.due_at == asked_again + dt.timedelta(hours=24)
+    ticket.refresh_from_db()
+    assert ticket.next_reply_due_at == running.due_at
+    sla.on_agent_reply(ticket=ticket, at=asked_again + dt.timedelta(minutes=30))
+    running.refresh_from_db()
+    assert running.outcome == Outcome.MET
 
 
 def test_closing_an_unanswered_ticket_cancels_its_reply_clock():
