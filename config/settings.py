@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "marketplace",
     "tickets",
     "sla",
+    "notifications",
     "console",
     "portal",
 ]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("escalations/", views.escalations, name="escalations"),
     path("sla/", views.sla_board, name="sla_board"),
+    path("notifications/", views.notifications, name="notifications"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/reply", views.ticket_reply, name="reply"),
     path("tickets/<int:ticket_id>/note", views.ticket_note, name="note"),

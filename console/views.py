@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
+from notifications.models import Notification
+from notifications.services import notifications_mark_read
 from policy.loader import get_policy
 from sla import selectors as sla_selectors
 from sla.escalation import EscalationError, escalation_record_contact, escalation_request
@@ -263,6 +265,19 @@ def sla_board(request: HttpRequest) -> HttpResponse:
         "console/sla_board.html",
         {"rows": sla_selectors.clocks_due_soon(now=timezone.now(), limit=200)},
     )
+
+
+@agent_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The agent's notifications, newest first; opening the page marks them read."""
+    user = current_user(request)
+    rows = list(
+        Notification.objects.filter(recipient=user)
+        .select_related("ticket")
+        .order_by("-created_at")[:100]
+    )
+    notifications_mark_read(user=user)
+    return render(request, "console/notifications.html", {"notifications": rows})
 
 
 @supervisor_required

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
+from notifications.services import notify_supervisors
 from policy.loader import get_policy
 from policy.schema import Measure
 from sla import services as sla
@@ -96,6 +97,12 @@ def escalation_request(
             f"{policy.escalation.reviewer} will review your case and contact you within "
             f"{policy.escalation.contact_within}, by {_contact_deadline_text(escalation)}."
         ),
+    )
+    notify_supervisors(
+        ticket=ticket,
+        kind="escalation",
+        text=f"{ticket.reference} escalated: contact the customer by "
+        f"{_contact_deadline_text(escalation)}.",
     )
     transaction.on_commit(partial(realtime.ticket_changed, ticket_id=ticket.pk))
     return escalation, True

@@ -13,6 +13,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.services import notify_ticket_owner
 from policy.loader import get_policy
 from policy.schema import ClockKind, Measure, ResponseTarget
 from sla.clocks import business_clock, target_seconds
@@ -313,6 +314,13 @@ def on_dispute_started(*, ticket: Ticket, at: dt.datetime) -> None:
 # --- Timers
 
 
+def _target_title(target_id: str) -> str:
+    try:
+        return get_policy().target(target_id).title
+    except KeyError:
+        return target_id
+
+
 @transaction.atomic
 def clock_fire(*, clock_id: int, moment: str, expected_at: str) -> str:
     """A timer for ``moment`` fired. Returns what happened, for logs and tests.
@@ -350,13 +358,18 @@ def clock_fire(*, clock_id: int, moment: str, expected_at: str) -> str:
     setattr(clock, flag, now)
     clock.save(update_fields=[flag])
     _schedule_timers(clock, after=moment)
-    ticket = Ticket.objects.get(pk=clock.ticket_id)
+    ticket = Ticket.objects.select_related("assignee").get(pk=clock.ticket_id)
+    title = _target_title(clock.target_id)
     if moment == "warn":
         events.sla_warned(ticket=ticket, clock=clock)
+        text = f"{ticket.reference}: {title} is due soon."
     elif moment == "target":
         events.sla_target_missed(ticket=ticket, clock=clock)
+        text = f"{ticket.reference}: {title} target missed; the breach limit is next."
     else:
         events.sla_breached(ticket=ticket, clock=clock)
+        text = f"{ticket.reference}: {title} breached."
+    notify_ticket_owner(ticket=ticket, kind=f"sla_{moment}", text=text)
     from tickets import realtime
 
     transaction.on_commit(partial(realtime.ticket_changed, ticket_id=ticket.pk))

@@ -60,6 +60,9 @@ TABLE: dict[str, Row] = {
     ),
     "console:inbox": Row("GET", "/console/", (L, 403, 403, 403, 200, 200, 200)),
     "console:escalations": Row("GET", "/console/escalations/", (L, 403, 403, 403, 403, 200, 200)),
+    "console:notifications": Row(
+        "GET", "/console/notifications/", (L, 403, 403, 403, 200, 200, 200)
+    ),
     "console:sla_board": Row("GET", "/console/sla/", (L, 403, 403, 403, 200, 200, 200)),
     "console:escalate": Row(
         "POST", "/console/tickets/{ticket}/escalate", (L, 403, 403, 403, L, L, L)
