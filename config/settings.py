@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "tickets",
     "sla",
     "notifications",
+    "mail",
     "console",
     "portal",
 ]

@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import current_user, customer_required
+from accounts.services import customer_for_email
 from core.forms import apply_service_error
 from policy.loader import get_policy
 from portal.forms import ContactForm, CustomerReplyForm
-from portal.services import customer_for_email
 from sla.escalation import escalation_request
 from sla.models import Escalation, EscalationStatus
 from tickets import selectors, services

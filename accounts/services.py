@@ -1,4 +1,4 @@
-"""Portal-specific writes: who an anonymous visitor is."""
+"""Writes to accounts: customers known only by an email address."""
 
 from __future__ import annotations
 

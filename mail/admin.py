@@ -1,0 +1,34 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from mail.intake import inbound_retry
+from mail.models import InboundEmail, InboundStatus
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    list_display = ("id", "received_at", "sender", "subject", "status", "reason", "ticket")
+    list_filter = ("status", "source")
+    search_fields = ("sender", "subject", "header_id")
+    readonly_fields = (
+        "header_id",
+        "sender",
+        "subject",
+        "source",
+        "status",
+        "reason",
+        "ticket",
+        "message",
+        "received_at",
+    )
+    exclude = ("raw",)
+    actions = ["retry"]
+
+    @admin.action(description="Retry the selected quarantined emails")
+    def retry(self, request: HttpRequest, queryset: QuerySet[InboundEmail]) -> None:
+        retried = 0
+        for record in queryset.filter(status=InboundStatus.QUARANTINED):
+            inbound_retry(record=record)
+            retried += 1
+        messages.info(request, f"Retried {retried} quarantined email(s).")

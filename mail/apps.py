@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "mail"
+    verbose_name = "Email channel"
+
+    def ready(self) -> None:
+        from mail import outbound
+        from tickets.choices import Channel
+        from tickets.delivery import register_transport
+
+        register_transport(Channel.EMAIL, outbound.smtp_transport)

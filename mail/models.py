@@ -1,0 +1,36 @@
+from django.db import models
+
+from tickets.models import Message, Ticket
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Added to a ticket"
+    DUPLICATE = "duplicate", "Duplicate of a message already stored"
+    IGNORED = "ignored", "Ignored (auto-reply, bulk or our own mail)"
+    QUARANTINED = "quarantined", "Quarantined: could not be processed"
+
+
+class InboundEmail(models.Model):
+    """Every email that reached us, raw, with what became of it: nothing is dropped
+    silently, and a quarantined one can be fixed and retried by an admin."""
+
+    raw = models.BinaryField()
+    # The Message-ID header (without angle brackets).
+    header_id = models.CharField(max_length=998, blank=True, db_index=True)
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=32, default="command")
+    status = models.CharField(
+        max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
+    )
+    reason = models.TextField(blank=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status")]
+
+    def __str__(self) -> str:
+        return f"{self.header_id or self.pk}: {self.status}"

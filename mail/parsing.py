@@ -1,0 +1,157 @@
+"""Turning raw RFC 5322 bytes into the parts support needs, with the standard library."""
+
+from __future__ import annotations
+
+import email.policy
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+
+import nh3
+
+MAX_PARTS = 200
+
+
+class UnparseableEmail(ValueError):
+    pass
+
+
+@dataclass
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    payload: bytes
+
+
+@dataclass
+class ParsedEmail:
+    message_id: str
+    in_reply_to: list[str]
+    references: list[str]
+    subject: str
+    sender_email: str
+    sender_name: str
+    to: list[str]
+    cc: list[tuple[str, str]]
+    text: str
+    html: str
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    skipped_parts: int = 0
+    automatic: str = ""  # why it looks machine-sent ("auto-submitted: auto-replied"...)
+
+
+_ID_RE = re.compile(r"<([^<>\s]+)>")
+
+
+def _ids(value: str | None) -> list[str]:
+    return _ID_RE.findall(value or "")
+
+
+def _clean_header(value: object) -> str:
+    # Folded or injected line breaks never survive into our fields.
+    return re.sub(r"[\r\n]+", " ", str(value or "")).strip()
+
+
+def _automatic(message: EmailMessage) -> str:
+    auto = _clean_header(message.get("Auto-Submitted")).lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = _clean_header(message.get("Precedence")).lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
+        if message.get(header):
+            return f"{header} present"
+    if message.get_content_type() == "multipart/report":
+        return "delivery status notification"
+    return ""
+
+
+def html_to_text(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style).*?</\1>", " ", html)
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = nh3.clean_text(text)
+    text = text.replace("&amp;", "&").replace("&nbsp;", " ").replace("&#39;", "'")
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _payload(part: EmailMessage) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    if not raw or not raw.strip():
+        raise UnparseableEmail("the message is empty")
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+    except Exception as exc:  # the parser is lenient; this is a last resort
+        raise UnparseableEmail(f"not an email: {exc}") from exc
+    assert isinstance(message, EmailMessage)
+    sender_name, sender_email = parseaddr(_clean_header(message.get("From")))
+    if not sender_email or "@" not in sender_email:
+        raise UnparseableEmail("no usable From address")
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    attachments: list[ParsedAttachment] = []
+    skipped = 0
+    for index, part in enumerate(message.walk()):
+        if index >= MAX_PARTS:
+            skipped += 1
+            continue
+        if part.is_multipart():
+            continue
+        disposition = part.get_content_disposition()
+        content_type = part.get_content_type()
+        try:
+            if disposition in ("attachment", "inline") and (
+                part.get_filename() or not content_type.startswith("text/")
+            ):
+                payload = _payload(part)
+                attachments.append(
+                    ParsedAttachment(
+                        filename=_clean_header(part.get_filename()) or f"attachment-{index}",
+                        content_type=content_type,
+                        payload=payload,
+                    )
+                )
+            elif content_type == "text/plain":
+                text_parts.append(part.get_content())
+            elif content_type == "text/html":
+                html_parts.append(part.get_content())
+            elif not content_type.startswith(("text/", "multipart/")):
+                payload = _payload(part)
+                attachments.append(
+                    ParsedAttachment(
+                        filename=_clean_header(part.get_filename()) or f"part-{index}",
+                        content_type=content_type,
+                        payload=payload,
+                    )
+                )
+        except (LookupError, UnicodeError, ValueError):
+            # An unknown or lying charset: keep the bytes, decoded as well as we can.
+            payload = _payload(part)
+            text_parts.append(payload.decode("utf-8", errors="replace"))
+    html = "\n".join(html_parts)
+    text = "\n".join(p.strip() for p in text_parts if p.strip()) or html_to_text(html)
+    return ParsedEmail(
+        message_id=(_ids(message.get("Message-ID")) or [""])[0][:900],
+        in_reply_to=_ids(message.get("In-Reply-To")),
+        references=_ids(message.get("References")),
+        subject=_clean_header(message.get("Subject"))[:300],
+        sender_email=sender_email.lower()[:320],
+        sender_name=sender_name[:150],
+        to=[addr.lower() for _name, addr in getaddresses([_clean_header(message.get("To"))])],
+        cc=[
+            (name, addr.lower())
+            for name, addr in getaddresses([_clean_header(message.get("Cc"))])
+            if addr
+        ],
+        text=text,
+        html=html,
+        attachments=attachments,
+        skipped_parts=skipped,
+        automatic=_automatic(message),
+    )

@@ -1,0 +1,199 @@
+from email.message import EmailMessage
+
+import pytest
+from django.core.management import call_command
+
+from accounts.tests.factories import AgentFactory, BuyerFactory
+from conftest import png_bytes
+from mail.intake import ingest_raw
+from mail.models import InboundEmail, InboundStatus
+from policy.loader import get_policy
+from tickets import services
+from tickets.choices import Channel, TicketStatus
+from tickets.models import Attachment, Message, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def mail(
+    *,
+    sender="Chioma <chioma@example.com>",
+    subject="My order is late",
+    body="Where is my phone?",
+    message_id="<m1@example.com>",
+    html=None,
+    attachments=(),
+    **headers,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = headers.pop("to", "support@izonie.com")
+    message["Subject"] = subject
+    if message_id:
+        message["Message-ID"] = message_id
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
+    for name, data, maintype, subtype in attachments:
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def test_a_new_email_opens_a_ticket_for_a_new_customer():
+    record = ingest_raw(raw=mail())
+    assert record.status == InboundStatus.PROCESSED
+    ticket = record.ticket
+    assert (ticket.channel, ticket.subject, ticket.category) == ("email", "My order is late", "")
+    assert ticket.requester.email == "chioma@example.com"
+    assert ticket.messages.get().external_id == "m1@example.com"
+    assert ticket.first_reply_due_at is not None  # the 24-hour email promise
+
+
+def test_the_same_email_twice_is_stored_once():
+    first = ingest_raw(raw=mail())
+    second = ingest_raw(raw=mail())
+    assert second.status == InboundStatus.DUPLICATE
+    assert Message.objects.count() == 1
+    assert second.ticket == first.ticket
+    # Without a Message-ID, identical bytes are still recognised.
+    no_id = mail(message_id=None, subject="No id")
+    assert ingest_raw(raw=no_id).status == InboundStatus.PROCESSED
+    assert ingest_raw(raw=no_id).status == InboundStatus.DUPLICATE
+
+
+def test_replies_thread_by_in_reply_to_references_token_and_plus_address():
+    ticket = ingest_raw(raw=mail()).ticket
+    by_header = ingest_raw(
+        raw=mail(message_id="<m2@example.com>", subject="Re: late", In_Reply_To="<m1@example.com>")
+    )
+    by_refs = ingest_raw(
+        raw=mail(
+            message_id="<m3@example.com>", subject="again", References="<x@y> <m1@example.com>"
+        )
+    )
+    by_token = ingest_raw(
+        raw=mail(message_id="<m4@example.com>", subject=f"Re: whatever [{ticket.reference}]")
+    )
+    by_plus = ingest_raw(
+        raw=mail(
+            message_id="<m5@example.com>", subject="hello", to=f"support+{ticket.pk}@izonie.com"
+        )
+    )
+    assert {r.ticket_id for r in (by_header, by_refs, by_token, by_plus)} == {ticket.pk}
+    assert Ticket.objects.count() == 1
+    assert ticket.messages.count() == 5
+
+
+def test_a_token_for_someone_elses_ticket_opens_a_new_ticket():
+    other = services.ticket_open(
+        requester=BuyerFactory(), channel=Channel.WEB_FORM, category="payments", body="mine"
+    )
+    record = ingest_raw(raw=mail(subject=f"Re: [{other.reference}] let me in"))
+    assert record.ticket != other
+    assert other.messages.count() == 1
+
+
+def test_reply_to_a_closed_ticket_opens_a_new_one():
+    ticket = ingest_raw(raw=mail()).ticket
+    Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.CLOSED)
+    record = ingest_raw(raw=mail(message_id="<m9@example.com>", In_Reply_To="<m1@example.com>"))
+    assert record.status == InboundStatus.PROCESSED and record.ticket != ticket
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Auto_Submitted": "auto-replied"}, {"Precedence": "bulk"}, {"X_Autoreply": "yes"}],
+)
+def test_auto_replies_and_bulk_mail_are_kept_but_not_ticketed(headers):
+    record = ingest_raw(raw=mail(**headers))
+    assert record.status == InboundStatus.IGNORED
+    assert "machine-sent" in record.reason
+    assert not Ticket.objects.exists()
+
+
+def test_our_own_address_and_a_forged_agent_are_not_customers():
+    assert ingest_raw(raw=mail(sender="support@izonie.com")).status == InboundStatus.IGNORED
+    agent = AgentFactory(email="ada@izonie.com")
+    record = ingest_raw(raw=mail(sender=f"Ada <{agent.email}>", message_id="<f@x>"))
+    assert record.status == InboundStatus.QUARANTINED
+    assert "forged From" in record.reason
+    assert not Ticket.objects.exists()
+
+
+def test_html_only_mail_is_sanitised_and_gets_text():
+    message = EmailMessage()
+    message["From"] = "a@example.com"
+    message["Subject"] = "html"
+    message["Message-ID"] = "<h@x>"
+    message.set_content(
+        '<p onclick="evil()">Refund <b>please</b></p><script>alert(1)</script>', subtype="html"
+    )
+    record = ingest_raw(raw=message.as_bytes())
+    stored = record.message
+    assert "script" not in stored.body_html and "onclick" not in stored.body_html
+    assert "Refund" in stored.body_text and "please" in stored.body_text
+
+
+def test_attachments_kept_or_recorded_with_the_reason():
+    limit = get_policy().attachments.max_bytes
+    record = ingest_raw(
+        raw=mail(
+            attachments=[
+                ("photo.png", png_bytes(), "image", "png"),
+                ("huge.png", png_bytes() + b"\0" * (limit + 1), "image", "png"),
+                ("virus.exe", b"MZ\x90\x00" * 50, "application", "octet-stream"),
+            ]
+        )
+    )
+    rows = {a.filename: a for a in Attachment.objects.filter(message=record.message)}
+    assert rows["photo.png"].kept
+    assert not rows["huge.png"].kept and "limit" in rows["huge.png"].not_kept_reason
+    assert not rows["virus.exe"].kept and "not a photo or PDF" in rows["virus.exe"].not_kept_reason
+
+
+def test_a_message_with_thousands_of_parts_is_stored_with_the_rest_noted():
+    record = ingest_raw(
+        raw=mail(
+            attachments=[(f"p{i}.txt", b"x", "application", "octet-stream") for i in range(300)]
+        )
+    )
+    assert record.status == InboundStatus.PROCESSED
+    noted = Attachment.objects.get(message=record.message, filename="(further parts)")
+    assert "were not read" in noted.not_kept_reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"", "empty"),
+        (b"\x00\x01 not mail at all", "From"),
+        (b"Subject: no sender\r\n\r\nbody", "From"),
+    ],
+)
+def test_unusable_mail_is_quarantined_not_lost(raw, reason):
+    record = ingest_raw(raw=raw)
+    assert record.status == InboundStatus.QUARANTINED and reason in record.reason
+    assert bytes(InboundEmail.objects.get(pk=record.pk).raw) == raw
+
+
+def test_header_injection_and_bad_charsets_are_contained():
+    raw = (
+        b"From: x@example.com\r\nSubject: =?utf-8?q?Hello=0D=0ABcc:_victim@example.com?=\r\n"
+        b"Message-ID: <inj@x>\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\n"
+        b"caf\xe9 ok\r\n"
+    )
+    record = ingest_raw(raw=raw)
+    assert record.status == InboundStatus.PROCESSED
+    assert "\n" not in record.ticket.subject and "\r" not in record.ticket.subject
+    assert "caf" in record.message.body_text
+
+
+def test_ingest_mail_command_reads_files(tmp_path, capsys):
+    path = tmp_path / "one.eml"
+    path.write_bytes(mail())
+    call_command("ingest_mail", str(path), str(path))
+    out = capsys.readouterr().out
+    assert "processed" in out and "duplicate" in out
+    assert Ticket.objects.count() == 1

@@ -1,0 +1,95 @@
+"""Replies leave through a real SMTP server on loopback (aiosmtpd)."""
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message as MessageHandler
+
+from accounts.tests.factories import AgentFactory
+from mail.intake import ingest_raw
+from mail.tests.test_intake import mail
+from tickets import services
+from tickets.choices import DeliveryStatus
+from tickets.models import OutboundMessage
+
+pytestmark = pytest.mark.django_db
+
+
+class Inbox(MessageHandler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def handle_message(self, message):
+        self.messages.append(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(settings):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_TIMEOUT = 5
+    yield inbox
+    controller.stop()
+
+
+def test_reply_is_threaded_and_carries_the_ticket_token(
+    smtp_server, run_tasks, django_capture_on_commit_callbacks
+):
+    ticket = ingest_raw(raw=mail()).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.ticket_reply(
+            ticket=ticket, author=AgentFactory(), body="It ships tomorrow."
+        )
+    run_tasks()
+    outbound = OutboundMessage.objects.get(message=reply)
+    assert outbound.status == DeliveryStatus.SENT
+    sent = smtp_server.messages[0]
+    assert sent["To"] == "chioma@example.com"
+    assert sent["In-Reply-To"] == "<m1@example.com>"
+    assert f"[{ticket.reference}]" in sent["Subject"]
+    assert sent["Reply-To"] == f"support+{ticket.pk}@izonie.com"
+    reply.refresh_from_db()
+    assert sent["Message-ID"] == f"<{reply.external_id}>"
+    parsed = email.message_from_string(sent.as_string(), policy=email.policy.default)
+    assert parsed.get_body(("plain",)).get_content().strip() == "It ships tomorrow."
+    # The customer's answer to our reply threads back onto the ticket.
+    answer = ingest_raw(
+        raw=mail(
+            message_id="<m7@example.com>", subject=sent["Subject"], In_Reply_To=sent["Message-ID"]
+        )
+    )
+    assert answer.ticket == ticket
+
+
+def test_unreachable_server_is_retried_then_failed_visibly(
+    settings, run_tasks, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = _free_port()  # nothing listens there
+    settings.EMAIL_TIMEOUT = 2
+    settings.IZONIE_OUTBOX_MAX_ATTEMPTS = 2
+    ticket = ingest_raw(raw=mail()).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Hi")
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            run_tasks()
+    outbound = OutboundMessage.objects.get(message=reply)
+    assert outbound.status == DeliveryStatus.FAILED
+    assert outbound.attempts == 2
+    assert "Sending failed" in outbound.last_error
