@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
@@ -75,9 +76,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "params": request.GET,
         "first_page": not request.GET.get("cursor"),
     }
-    partial = getattr(request, "htmx", False)  # set by django-htmx's middleware
+    # htmx swaps only the table; a history restore (back button after the cache was
+    # evicted) needs the whole page. Vary keeps browsers from caching one as the other.
+    htmx = request.htmx  # type: ignore[attr-defined]  # set by django-htmx's middleware
+    partial = bool(htmx) and not htmx.history_restore_request
     template = "console/_ticket_table.html" if partial else "console/inbox.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> dict[str, object]:
@@ -133,6 +139,7 @@ def _submit(
         else:
             messages.success(request, done)
             return redirect("console:ticket", ticket_id=ticket.pk)
+    messages.error(request, "Nothing was saved: please correct the form below.")
     context = _ticket_context(request, ticket, **{form_name: form})
     return render(request, "console/ticket.html", context, status=400)
 

@@ -3,51 +3,75 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.template.defaultfilters import filesizeformat
 
 from accounts.models import Role, User
 from core.forms import PhotosField
 from policy.loader import get_policy
 
 
+class CategorySelect(forms.RadioSelect):
+    """Radio buttons that say, on each option, whether the category wants an order
+    number or photos; the page's CSS uses these to show the matching hints."""
+
+    def __init__(self, *args: Any, needs_order: set[str], asks_photos: set[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.needs_order = needs_order
+        self.asks_photos = asks_photos
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        value = str(option["value"])
+        if value in self.needs_order:
+            option["attrs"]["data-needs-order"] = "true"
+        if value in self.asks_photos:
+            option["attrs"]["data-asks-photos"] = "true"
+        return option
+
+
 class ContactForm(forms.Form):
     name = forms.CharField(label="Your name", max_length=150, required=False)
     email = forms.EmailField(label="Your email address", required=False)
-    category = forms.ChoiceField(label="What is it about?", widget=forms.RadioSelect)
+    category = forms.ChoiceField(label="What is it about?")
     order_number = forms.CharField(label="Order number", max_length=40, required=False)
-    subject = forms.CharField(label="Subject", max_length=200, required=False)
+    subject = forms.CharField(label="Subject (optional)", max_length=200, required=False)
     body = forms.CharField(
         label="How can we help?", widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000
     )
-    photos = PhotosField(label="Photos or PDFs")
+    photos = PhotosField(label="Photos or PDFs (optional)")
 
     def __init__(self, *args: Any, user: User | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         policy = get_policy()
         self.anonymous = user is None or not user.is_authenticated
         is_seller = not self.anonymous and user is not None and user.role == Role.SELLER
-        self.category_help = {
-            c.key: {"needs_order": c.needs_order_number, "photos": c.asks_for_photos}
-            for c in policy.categories
-        }
-        cast(forms.ChoiceField, self.fields["category"]).choices = [
-            (c.key, f"{c.name}: {', '.join(c.examples)}")
-            for c in policy.categories
-            if c.audience == "everyone" or is_seller
-        ]
-        self.fields["category"].error_messages["required"] = "Choose what your request is about."
-        self.fields["order_number"].help_text = (
-            f"Looks like {policy.order_numbers.example}. Needed for "
-            + ", ".join(c.name for c in policy.categories if c.needs_order_number)
-            + "."
+        offered = [c for c in policy.categories if c.audience == "everyone" or is_seller]
+        self.needs_order_keys = {c.key for c in offered if c.needs_order_number}
+        self.asks_photos_keys = {c.key for c in offered if c.asks_for_photos}
+        category = cast(forms.ChoiceField, self.fields["category"])
+        category.widget = CategorySelect(
+            needs_order=self.needs_order_keys, asks_photos=self.asks_photos_keys
+        )
+        category.choices = [(c.key, f"{c.name}: {', '.join(c.examples)}") for c in offered]
+        category.error_messages["required"] = "Choose what your request is about."
+        needing = [c.name for c in offered if c.needs_order_number]
+        self.fields["order_number"].help_text = f"Looks like {policy.order_numbers.example}." + (
+            f" We need it for {', '.join(needing)}." if needing else ""
+        )
+        self.fields["order_number"].widget.attrs.update(
+            {"placeholder": policy.order_numbers.example, "autocomplete": "off"}
         )
         limits = policy.attachments
+        types = ", ".join(t.split("/")[1].upper() for t in limits.allowed_types)
         self.fields["photos"].help_text = (
-            f"Up to {limits.max_per_message} files, {limits.max_bytes // (1024 * 1024)} MB each: "
-            "photos (JPEG, PNG, GIF, WebP, HEIC) or PDF."
+            f"Up to {limits.max_per_message} files, {filesizeformat(limits.max_bytes)} each "
+            f"({types})."
         )
+        self.fields["photos"].widget.attrs["accept"] = ",".join(limits.allowed_types)
         if self.anonymous:
             self.fields["name"].required = True
             self.fields["email"].required = True
+            self.fields["email"].help_text = "We reply to this address."
         else:
             del self.fields["name"]
             del self.fields["email"]
@@ -57,4 +81,4 @@ class CustomerReplyForm(forms.Form):
     body = forms.CharField(
         label="Your message", widget=forms.Textarea(attrs={"rows": 4}), max_length=50_000
     )
-    photos = PhotosField(label="Add photos or PDFs")
+    photos = PhotosField(label="Add photos or PDFs (optional)")

@@ -65,7 +65,7 @@ def thanks(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def requests_list(request: HttpRequest) -> HttpResponse:
-    tickets = selectors.tickets_visible_to(current_user(request)).order_by("-updated_at", "-id")
+    tickets = selectors.tickets_visible_to(current_user(request)).order_by("-created_at", "-id")
     page = Paginator(tickets, 20).get_page(request.GET.get("page"))
     return render(request, "portal/requests.html", {"page": page})
 

@@ -53,6 +53,28 @@ def test_htmx_filter_returns_only_the_table():
     assert "Refund please" in body and "<html" not in body
 
 
+def test_htmx_history_restore_gets_the_whole_page_and_responses_vary():
+    client = signed_in(AgentFactory())
+    restore = client.get(
+        "/console/?q=x", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in restore.content.decode()
+    assert "HX-Request" in restore["Vary"]
+    assert "HX-Request" in client.get("/console/")["Vary"]
+
+
+def test_inbox_filters_by_channel_status_and_team():
+    TicketFactory(status=TicketStatus.OPEN, channel=Channel.EMAIL, subject="By email")
+    TicketFactory(status=TicketStatus.OPEN, channel=Channel.WEB_FORM, subject="By form")
+    TicketFactory(status=TicketStatus.PENDING, team="payments", subject="Waiting payments")
+    client = signed_in(AgentFactory())
+    by_channel = client.get("/console/?channel=email").content.decode()
+    assert "By email" in by_channel and "By form" not in by_channel
+    by_status = client.get("/console/?status=pending&team=payments").content.decode()
+    assert "Waiting payments" in by_status and "By email" not in by_status
+    assert '<time datetime="' in by_channel
+
+
 def test_next_page_link_walks_the_inbox():
     tickets = [TicketFactory(status=TicketStatus.OPEN) for _ in range(30)]
     client = signed_in(AgentFactory())
@@ -94,7 +116,20 @@ def test_empty_reply_shows_an_error():
     ticket = TicketFactory()
     response = signed_in(AgentFactory()).post(f"/console/tickets/{ticket.pk}/reply", {"body": ""})
     assert response.status_code == 400
-    assert "This field is required" in response.content.decode()
+    page = response.content.decode()
+    assert "This field is required" in page and "Nothing was saved" in page
+    assert not OutboundMessage.objects.exists()
+
+
+def test_note_is_shown_to_agents_as_a_note_and_hidden_from_the_customer():
+    ticket = TicketFactory()
+    client = signed_in(AgentFactory())
+    response = client.post(f"/console/tickets/{ticket.pk}/note", {"body": "Fraud check pending"})
+    assert response.status_code == 302
+    page = client.get(f"/console/tickets/{ticket.pk}/").content.decode()
+    assert 'class="note"' in page and "internal note" in page and "Fraud check pending" in page
+    customer_page = signed_in(ticket.requester).get(f"/requests/{ticket.pk}/").content.decode()
+    assert "Fraud check pending" not in customer_page
 
 
 def test_note_and_details_form_write_events():

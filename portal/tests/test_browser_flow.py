@@ -19,8 +19,11 @@ def test_customer_opens_a_request_and_an_agent_answers(browser, page, live_serve
     # The customer opens a request with a photo.
     login(page, buyer)
     page.goto(f"{live_server.url}/contact")
+    hint = page.get_by_text("This kind of request needs your order number")
+    assert not hint.is_visible()
     page.get_by_label("Returns: Initiating a return, checking refund status").check()
-    page.get_by_label("Order number").fill(order.number)
+    assert hint.is_visible()  # shown for categories that need an order number
+    page.get_by_role("textbox", name="Order number").fill(order.number)
     page.get_by_label("How can we help?").fill("The screen arrived cracked. Photo attached.")
     page.get_by_label("Photos or PDFs").set_input_files(str(picture))
     page.screenshot(path=screenshot_path("portal-contact"), full_page=True)

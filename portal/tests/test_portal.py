@@ -83,10 +83,56 @@ def test_oversized_and_disguised_files_are_refused():
     big = photo("huge.png", png_bytes() + b"\0" * (limit + 1))
     response = client.post("/contact", {"category": "payments", "body": "hi", "photos": [big]})
     assert "the limit is" in response.content.decode()
+    assert _field_error(response, "photos", "the limit is 10.0\xa0MB per file")
     script = SimpleUploadedFile("photo.jpg", b"#!/bin/sh\nrm -rf /\n", content_type="image/jpeg")
     response = client.post("/contact", {"category": "payments", "body": "hi", "photos": [script]})
-    assert "is not a photo or PDF we accept" in response.content.decode()
+    assert _field_error(response, "photos", "photo.jpg is not a photo or PDF we accept")
     assert not Ticket.objects.exists()
+    assert not Attachment.objects.exists()
+
+
+def _field_error(response, field: str, text: str) -> bool:
+    """The error is rendered in the list tied to the field (its aria-describedby target)."""
+    page = response.content.decode()
+    start = page.find(f'<ul class="errorlist" id="id_{field}_error">')
+    return start >= 0 and text in page[start : page.find("</ul>", start)]
+
+
+def test_contact_form_shows_policy_hints():
+    page = signed_in(BuyerFactory()).get("/contact").content.decode()
+    assert "Looks like IZ-20461187. We need it for Order Status, Payments, Returns." in page
+    assert 'value="returns" id="id_category_3" required data-needs-order="true"' in page
+    assert 'value="technical_support" id="id_category_2" required data-asks-photos' in page
+    assert page.count("order number needed</span>") == 3
+    assert "Up to 5 files, 10.0\xa0MB each (JPEG, PNG, GIF, WEBP, HEIC, PDF)." in page
+    assert 'accept="image/jpeg,image/png,image/gif,image/webp,image/heic,application/pdf"' in page
+    assert "Order Status: Tracking, delays, delivery issues" in page
+
+
+def test_order_number_is_hinted_not_required():
+    buyer = BuyerFactory()
+    response = signed_in(buyer).post("/contact", {"category": "returns", "body": "Broken"})
+    assert response.status_code == 302
+    assert Ticket.objects.get().order_number == ""
+
+
+def test_my_requests_lists_own_requests_newest_first_with_pages():
+    buyer = BuyerFactory()
+    client = signed_in(buyer)
+    empty = client.get("/requests/").content.decode()
+    assert "You have no requests yet" in empty and 'href="/contact"' in empty
+    older = TicketFactory(requester=buyer, subject="Older one")
+    newer = TicketFactory(requester=buyer, subject="Newer one")
+    TicketFactory(subject="Someone else's")
+    page = client.get("/requests/").content.decode()
+    assert page.index("Newer one") < page.index("Older one")
+    assert "Someone else" not in page
+    assert f'class="badge {newer.status}"' in page and older.reference in page
+    for n in range(20):
+        TicketFactory(requester=buyer, subject=f"Bulk {n}")
+    first = client.get("/requests/").content.decode()
+    assert "Page 1 of 2" in first and 'rel="next" href="?page=2"' in first
+    assert "Older one" in client.get("/requests/?page=2").content.decode()
 
 
 def test_someone_elses_order_number_is_not_revealed():
