@@ -6,6 +6,11 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import Role, User
+from tickets.exceptions import TicketError
+
+
+class StaffAddress(TicketError):
+    code = "staff_address"
 
 
 @transaction.atomic
@@ -18,6 +23,13 @@ def customer_for_email(*, email: str, name: str) -> User:
     email = email.strip().lower()
     existing = User.objects.filter(email__iexact=email).order_by("pk").first()
     if existing is not None:
+        if not existing.is_customer:
+            # Never file a stranger's request under a support-team account.
+            raise StaffAddress(
+                "This address belongs to an Izonie Support account. Sign in instead, or use "
+                "your customer address.",
+                field="email",
+            )
         return existing
     base = slugify(email.split("@")[0])[:100] or "customer"
     username, n = base, 1

@@ -29,8 +29,8 @@ def contact(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        requester = user or customer_for_email(email=data["email"], name=data["name"])
         try:
+            requester = user or customer_for_email(email=data["email"], name=data["name"])
             ticket = services.ticket_open(
                 requester=requester,
                 channel=Channel.WEB_FORM,

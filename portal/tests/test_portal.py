@@ -229,3 +229,16 @@ def test_escalate_button_escalates_once():
     assert Escalation.objects.filter(ticket=ticket).count() == 1
     page = client.get(f"/requests/{ticket.pk}/").content.decode()
     assert "This request is escalated" in page
+
+
+def test_anonymous_request_is_never_filed_under_a_staff_account():
+    from accounts.tests.factories import AgentFactory
+
+    agent = AgentFactory(email="ada@izonie.com")
+    response = Client().post(
+        "/contact",
+        {"name": "Someone", "email": "ADA@izonie.com", "category": "payments", "body": "hi"},
+    )
+    assert response.status_code == 400
+    assert "belongs to an Izonie Support account" in response.content.decode()
+    assert not Ticket.objects.filter(requester=agent).exists()
