@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from accounts.models import ApiToken, User
@@ -33,8 +34,23 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
+class CsrfFailed(Exception):
+    """A signed-in browser sent an unsafe request without the CSRF token."""
+
+
 class ActiveSessionAuth(SessionAuth):
     """Django's session (with CSRF on unsafe methods), for pages calling the API."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a signed-in session there is nothing for CSRF to protect: leave the
+        # request unauthenticated (a 401), so a client whose token was revoked is told
+        # that, not that a CSRF check failed.
+        if not request.user.is_authenticated:
+            return None
+        try:
+            return super()._get_key(request)
+        except HttpError as exc:
+            raise CsrfFailed from exc
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)

@@ -6,15 +6,34 @@ sentence for people and, for input problems, a message per field.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.parser import Parser
 
-from accounts.auth import ActiveSessionAuth, TokenAuth
+from accounts.auth import ActiveSessionAuth, CsrfFailed, TokenAuth
+from tickets.api.schemas import ProblemOut
 from tickets.exceptions import TicketClosed, TicketError
 from tickets.selectors import InvalidCursor
+
+
+class BodyNotJson(ValueError):
+    """The request body is not a JSON object (ninja answers it with a 400 HttpError)."""
+
+
+class JsonObjectParser(Parser):
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        try:
+            data = json.loads(request.body)
+        except (ValueError, RecursionError) as exc:
+            raise BodyNotJson("The request body is not valid JSON.") from exc
+        if not isinstance(data, dict):
+            raise BodyNotJson("The request body must be a JSON object.")
+        return data
+
 
 api = NinjaAPI(
     title="Izonie Support API",
@@ -23,6 +42,7 @@ api = NinjaAPI(
     "`Authorization: Bearer <token>` (tokens are issued in the admin) or a browser session.",
     urls_namespace="api-v1",
     auth=[TokenAuth(), ActiveSessionAuth()],
+    parser=JsonObjectParser(),
 )
 
 
@@ -34,10 +54,8 @@ def problem(
     detail: str,
     fields: dict[str, str] | None = None,
 ) -> HttpResponse:
-    body: dict[str, Any] = {"code": code, "detail": detail}
-    if fields:
-        body["fields"] = fields
-    return api.create_response(request, body, status=status)
+    body = ProblemOut(code=code, detail=detail, fields=fields or {})
+    return api.create_response(request, body.model_dump(), status=status)
 
 
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
@@ -49,8 +67,9 @@ def _field_path(loc: list[Any] | tuple[Any, ...]) -> str:
     parts = [str(part) for part in loc]
     if parts and parts[0] in _SOURCES:
         parts = parts[1:]
-    if len(parts) > 1 and parts[0] in _PARAMETER_NAMES:
+    if parts and parts[0] in _PARAMETER_NAMES:
         parts = parts[1:]
+    # A missing body altogether is reported on "request", not on an internal name.
     return ".".join(parts) or "request"
 
 
@@ -89,12 +108,14 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return problem(
+    response = problem(
         request,
         status=401,
         code="unauthenticated",
         detail="Sign in, or send a valid API token as 'Authorization: Bearer ...'.",
     )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 @api.exception_handler(AuthorizationError)
@@ -102,8 +123,21 @@ def on_forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
     return problem(request, status=403, code="forbidden", detail=str(exc.message))
 
 
+@api.exception_handler(CsrfFailed)
+def on_csrf_failed(request: HttpRequest, exc: CsrfFailed) -> HttpResponse:
+    return problem(
+        request,
+        status=403,
+        code="csrf_failed",
+        detail="Send the CSRF token in the X-CSRFToken header, or use an API token.",
+    )
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, BodyNotJson):
+        detail = f"{exc.__cause__} Send JSON with 'Content-Type: application/json'."
+        return problem(request, status=400, code="invalid_json", detail=detail)
     codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
     return problem(
         request,

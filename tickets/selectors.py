@@ -59,8 +59,9 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         when = dt.datetime.fromisoformat(stamp)
         if when.tzinfo is None:
             raise ValueError("naive timestamp")
-        return when, int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        # Converted here, so a stamp at the edge of the calendar fails here, not in the query.
+        return when.astimezone(dt.UTC), int(pk)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor("The cursor is not one this server issued.") from exc
 
 
