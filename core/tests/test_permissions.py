@@ -102,32 +102,32 @@ TABLE: dict[str, Row] = {
     "admin:index": Row("GET", "/admin/", (L, L, L, L, L, L, 200)),
     "api-v1:openapi-json": Row("GET", "/api/v1/openapi.json", (200,) * 7),
     "api-v1:openapi-view": Row("GET", "/api/v1/docs", (200,) * 7),
-    "api-v1:create_ticket": Row(
+    "api-v1:ticket_create": Row(
         "POST",
         "/api/v1/tickets",
         (401, 201, 201, 201, 422, 422, 422),
         body={"category": "payments", "body": "Refund?"},
         json_body=True,
     ),
-    "api-v1:list_tickets": Row("GET", "/api/v1/tickets", (401, 200, 200, 200, 200, 200, 200)),
-    "api-v1:get_ticket": Row(
+    "api-v1:ticket_list": Row("GET", "/api/v1/tickets", (401, 200, 200, 200, 200, 200, 200)),
+    "api-v1:ticket_detail": Row(
         "GET", "/api/v1/tickets/{ticket}", (401, 200, 404, 404, 200, 200, 200)
     ),
-    "api-v1:post_reply": Row(
+    "api-v1:reply_create": Row(
         "POST",
         "/api/v1/tickets/{ticket}/replies",
         (401, 201, 404, 404, 201, 201, 201),
         body={"body": "Hi"},
         json_body=True,
     ),
-    "api-v1:post_note": Row(
+    "api-v1:note_create": Row(
         "POST",
         "/api/v1/tickets/{ticket}/notes",
         (401, 403, 404, 404, 201, 201, 201),
         body={"body": "Note"},
         json_body=True,
     ),
-    "api-v1:patch_ticket": Row(
+    "api-v1:ticket_update": Row(
         "PATCH",
         "/api/v1/tickets/{ticket}",
         (401, 403, 404, 404, 200, 200, 200),
