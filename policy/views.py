@@ -4,22 +4,34 @@ from django.utils import timezone
 
 from policy import selectors
 from policy.loader import get_policy
+from policy.schema import ChannelKind
 
 
 def support_policy(request: HttpRequest) -> HttpResponse:
+    """The published policy; every fact on the page is read from the policy file."""
     policy = get_policy()
     now = timezone.now()
-    social = [c for _k, c, _h in selectors.published_channels(policy) if c.kind == "social"]
+    channels = selectors.channel_cards(policy)
+    by_kind: dict[ChannelKind, selectors.ChannelCard] = {}
+    for card in reversed(channels):  # the first channel of each kind wins
+        by_kind[card.channel.kind] = card
     return render(
         request,
         "policy/support_policy.html",
         {
             "policy": policy,
-            "chat": selectors.chat_status(policy, now),
-            "chat_hours": selectors.hours_sentences(policy.hours_for("live_chat")),
-            "channels": selectors.published_channels(policy),
-            "social_channels": social,
+            "team_zone_name": policy.calendar.time_zone,
+            "team_zone": selectors.zone_label(policy, now),
+            "chat": by_kind.get(ChannelKind.LIVE_CHAT),
+            "chat_status": (
+                selectors.chat_status(policy, now, by_kind[ChannelKind.LIVE_CHAT].key)
+                if ChannelKind.LIVE_CHAT in by_kind
+                else None
+            ),
+            "email": by_kind.get(ChannelKind.EMAIL),
+            "help_center": by_kind.get(ChannelKind.HELP_CENTER),
+            "channels": channels,
             "promises": selectors.published_promises(policy),
-            "team_zone": policy.calendar.time_zone,
+            "business_hours": selectors.hours_sentences(policy.calendar.weekly_hours),
         },
     )
