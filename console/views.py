@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
+from core.forms import apply_service_error
 from notifications.models import Notification
 from notifications.services import notifications_mark_read
 from policy.loader import get_policy
@@ -131,11 +132,10 @@ def _submit(
     if form.is_valid():
         try:
             action(form.cleaned_data)
-        except (TicketError, EscalationError) as exc:
-            form.add_error(
-                getattr(exc, "field", None) if getattr(exc, "field", None) in form.fields else None,
-                exc.message,
-            )
+        except TicketError as exc:
+            apply_service_error(form, exc)
+        except EscalationError as exc:
+            form.add_error(None, exc.message)
         else:
             messages.success(request, done)
             return redirect("console:ticket", ticket_id=ticket.pk)

@@ -19,6 +19,7 @@ from accounts.models import User
 from accounts.services import customer_for_email
 from mail.models import InboundEmail, InboundStatus
 from mail.parsing import ParsedEmail, UnparseableEmail, parse_email
+from policy.loader import get_policy
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
 from tickets.choices import Channel
@@ -75,10 +76,12 @@ def _uploads(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list[tuple[str, 
     """Attachments we keep, and (name, type, size, reason) for those we do not."""
     kept: list[CheckedUpload] = []
     refused: list[tuple[str, str, int, str]] = []
+    # Checked one by one so each refusal is recorded; the per-message count is the policy's.
+    max_kept = get_policy().attachments.max_per_message
     for item in parsed.attachments:
         upload = SimpleUploadedFile(item.filename, item.payload, content_type=item.content_type)
         try:
-            if len(kept) >= 5:
+            if len(kept) >= max_kept:
                 raise AttachmentRejected("more attachments than one message may carry")
             kept += check_uploads([upload])
         except AttachmentRejected as exc:

@@ -115,12 +115,11 @@ def _sync_ticket_deadlines(ticket: Ticket, clocks: list[SlaClock] | None = None)
         if clocks is not None
         else SlaClock.objects.filter(ticket=ticket, status=ClockStatus.RUNNING)
     )
-    live = {
-        clock.measure: clock.due_at
-        for clock in sorted(
-            running, key=lambda clock: clock.due_at or clock.started_at, reverse=True
-        )
-    }
+    # The earliest due time per measure (a ticket may run two clocks of one measure).
+    live: dict[str, dt.datetime] = {}
+    for clock in running:
+        if clock.due_at and (clock.measure not in live or clock.due_at < live[clock.measure]):
+            live[clock.measure] = clock.due_at
     updates = {}
     for measure, field in DEADLINE_FIELDS.items():
         value = live.get(measure)
