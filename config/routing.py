@@ -1,5 +1,10 @@
 """WebSocket routes; each channel app adds its consumers here."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from chat.consumers import AgentChatConsumer, CustomerChatConsumer
+
+websocket_urlpatterns = [
+    path("ws/chat/", CustomerChatConsumer.as_asgi()),
+    path("ws/console/chat/", AgentChatConsumer.as_asgi()),
+]

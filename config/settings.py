@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "sla",
     "notifications",
     "mail",
+    "chat",
     "console",
     "portal",
 ]
@@ -170,6 +171,11 @@ IZONIE_PUBLIC_URL = env_str("IZONIE_PUBLIC_URL", "http://127.0.0.1:8000")
 # Outbox delivery: attempts before a delivery is marked failed, first back-off in seconds.
 IZONIE_OUTBOX_MAX_ATTEMPTS = env_int("IZONIE_OUTBOX_MAX_ATTEMPTS", 6)
 IZONIE_OUTBOX_BACKOFF_SECONDS = env_int("IZONIE_OUTBOX_BACKOFF_SECONDS", 30)
+# Live chat: how long a resume token lasts, how long an agent counts as online after
+# the console's last heartbeat, how long a customer may change a chat rating.
+IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS = env_int("IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS", 24 * 3600)
+IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS", 90)
+IZONIE_CHAT_RATING_CHANGEABLE_HOURS = env_int("IZONIE_CHAT_RATING_CHANGEABLE_HOURS", 24)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

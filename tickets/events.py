@@ -117,3 +117,27 @@ def sla_stopped(*, ticket: Ticket, clock: SlaClock) -> TicketEvent:
             "over_breach_seconds": clock.over_breach_seconds,
         },
     )
+
+
+def session_terminated(
+    *, ticket: Ticket, actor: User | None, channel: str, reason: str
+) -> TicketEvent:
+    """An agent ended a chat or social session for conduct; ``reason`` is what the
+    customer was shown."""
+    return _record(
+        ticket=ticket,
+        kind=EventKind.TERMINATED,
+        actor=actor,
+        data={"channel": channel, "reason": reason},
+    )
+
+
+def rated(
+    *, ticket: Ticket, actor: User | None, channel: str, score: int, comment: str
+) -> TicketEvent:
+    return _record(
+        ticket=ticket,
+        kind=EventKind.RATED,
+        actor=actor,
+        data={"channel": channel, "score": score, "comment": comment[:2000]},
+    )

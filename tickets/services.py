@@ -276,8 +276,13 @@ def ticket_reply(
     body: str,
     uploads: Sequence[CheckedUpload] = (),
     status: TicketStatus | str | None = None,
+    through_outbox: bool = True,
 ) -> Message:
-    """An agent answers the customer on the ticket's channel, through the outbox."""
+    """An agent answers the customer on the ticket's channel, through the outbox.
+
+    Live chat passes ``through_outbox=False``: its relay delivers the reply at once
+    over the customer's socket and its numbered stream is the delivery record.
+    """
     from tickets.tasks import deliver_outbound
 
     body = _clean_body(body)
@@ -296,7 +301,11 @@ def ticket_reply(
         body_text=body,
     )
     _store_attachments(message=message, uploads=uploads)
-    outbound = OutboundMessage.objects.create(message=message, channel=ticket.channel)
+    outbound = (
+        OutboundMessage.objects.create(message=message, channel=ticket.channel)
+        if through_outbox
+        else None
+    )
     events.message_sent(ticket=ticket, message=message, actor=author)
     sla.on_agent_reply(ticket=ticket, at=message.created_at)
     if ticket.first_replied_at is None:
@@ -309,7 +318,8 @@ def ticket_reply(
     elif ticket.status == TicketStatus.NEW:
         _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
     _touch(ticket, messages=1)
-    transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
+    if outbound is not None:
+        transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
     _on_commit_changed(ticket)
     return message
 

@@ -1,0 +1,524 @@
+"""WebSocket consumers: the customer's widget/app and the agent's console.
+
+They parse frames, call ``chat.services`` in a worker thread, and pass frames on;
+no business rules live here. The wire format is in ``docs/chat-protocol.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from accounts.models import User
+from chat import protocol, relay, selectors, services, tokens
+from chat.models import ChatSession, Sender
+from tickets.exceptions import TicketError
+
+logger = logging.getLogger(__name__)
+
+Frame = dict[str, Any]
+
+
+class _TokenBucket:
+    def __init__(self, burst: int, per_second: float):
+        self.capacity, self.rate = float(burst), per_second
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class _FrameConsumer(AsyncWebsocketConsumer):
+    """Shared frame handling: size limit, rate limit, JSON parsing, error frames."""
+
+    handlers: dict[str, str] = {}
+
+    async def connect(self) -> None:
+        self.bucket = _TokenBucket(protocol.RATE_BURST, protocol.RATE_PER_SECOND)
+        self.rate_strikes = 0
+        await self.accept()
+
+    async def send_frame(self, frame: Frame) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+
+    async def fail(
+        self,
+        code: str,
+        detail: str,
+        *,
+        close: int | None = None,
+        ref: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        await self.send_frame(protocol.error(code, detail, ref=ref, **(extra or {})))
+        if close is not None:
+            await self.close(code=close)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.fail("binary_not_supported", "Send JSON text frames.")
+            return
+        if len(text_data) > protocol.MAX_FRAME_BYTES or (
+            len(text_data.encode()) > protocol.MAX_FRAME_BYTES
+        ):
+            await self.fail(
+                "frame_too_large",
+                f"Frames are limited to {protocol.MAX_FRAME_BYTES} bytes; upload files over HTTP.",
+                close=protocol.CLOSE_MESSAGE_TOO_BIG,
+            )
+            return
+        if not self.bucket.take():
+            self.rate_strikes += 1
+            if self.rate_strikes >= protocol.RATE_STRIKES_BEFORE_CLOSE:
+                await self.fail(
+                    "rate_limited",
+                    "Too many frames; the connection is closed.",
+                    close=protocol.CLOSE_TOO_MANY_FRAMES,
+                )
+            else:
+                await self.fail(
+                    "rate_limited",
+                    "Too many frames; slow down and resend what was not acknowledged.",
+                    ref=_ref(text_data),
+                )
+            return
+        self.rate_strikes = 0
+        try:
+            frame = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self.fail("invalid_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.fail("invalid_frame", 'A frame is a JSON object with a "type".')
+            return
+        name = self.handlers.get(frame["type"])
+        if name is None:
+            await self.fail(
+                "unknown_type",
+                f"Unknown frame type {frame['type'][:40]!r}.",
+                ref=_str(frame.get("client_id")),
+            )
+            return
+        handler: Callable[[Frame], Awaitable[None]] = getattr(self, name)
+        try:
+            await handler(frame)
+        except services.ChatUnavailable as exc:
+            extra = {"next_open_at": exc.next_open_at.isoformat()} if exc.next_open_at else {}
+            await self.fail(exc.code, exc.message, ref=_str(frame.get("client_id")), extra=extra)
+        except TicketError as exc:
+            await self.fail(
+                exc.code,
+                exc.message,
+                ref=_str(frame.get("client_id")),
+                extra={"field": exc.field} if exc.field else None,
+            )
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        await self.send_frame(event["frame"])
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _ref(text: str) -> str | None:
+    try:
+        return _str(json.loads(text).get("client_id"))
+    except (ValueError, AttributeError, RecursionError):
+        return None
+
+
+# --- Customers
+
+
+class CustomerChatConsumer(_FrameConsumer):
+    handlers = {
+        "start": "on_start",
+        "resume": "on_resume",
+        "message": "on_message",
+        "typing": "on_typing",
+        "delivered": "on_delivered",
+        "read": "on_read",
+        "escalate": "on_escalate",
+        "end": "on_end",
+        "rate": "on_rate",
+        "transcript": "on_transcript",
+        "ping": "on_ping",
+    }
+
+    session: ChatSession | None = None
+    sent_seq = 0
+
+    async def disconnect(self, code: int) -> None:
+        if self.session is not None:
+            await self.channel_layer.group_discard(
+                relay.session_group(self.session.public_id), self.channel_name
+            )
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        frame = event["frame"]
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            if seq <= self.sent_seq:
+                return  # already sent during catch-up
+            self.sent_seq = seq
+        await self.send_frame(frame)
+
+    async def _require_session(self, frame: Frame) -> ChatSession | None:
+        if self.session is None:
+            await self.fail(
+                "not_started", 'Send "start" or "resume" first.', ref=_str(frame.get("client_id"))
+            )
+            return None
+        claimed = frame.get("session")
+        if claimed is not None and str(claimed) != str(self.session.public_id):
+            await self.fail(
+                "forbidden",
+                "This connection belongs to another conversation.",
+                close=protocol.CLOSE_FORBIDDEN,
+            )
+            return None
+        return self.session
+
+    async def _attach(self, session: ChatSession, *, last_seq: int) -> None:
+        """Join the session's group, greet, then replay what the client has not seen."""
+        self.session = session
+        await self.channel_layer.group_add(
+            relay.session_group(session.public_id), self.channel_name
+        )
+        welcome = await database_sync_to_async(selectors.welcome_frame)(session)
+        await self.send_frame(welcome)
+        self.sent_seq = max(0, last_seq)
+        missed = await database_sync_to_async(selectors.entry_frames_after)(session, self.sent_seq)
+        for entry in missed:
+            if entry["seq"] > self.sent_seq:
+                self.sent_seq = entry["seq"]
+                await self.send_frame(entry)
+
+    async def on_start(self, frame: Frame) -> None:
+        if self.session is not None:
+            await self.fail("already_started", "This connection already has a chat.")
+            return
+        user = self.scope.get("user")
+        request = services.StartRequest(
+            name=_str(frame.get("name")) or "",
+            email=_str(frame.get("email")) or "",
+            category=_str(frame.get("category")) or "",
+            text=frame.get("text"),  # type: ignore[arg-type]  # checked by the service
+            client_id=frame.get("client_id"),  # type: ignore[arg-type]
+            order_number=_str(frame.get("order_number")) or "",
+            platform=_str(frame.get("platform")) or "web",
+        )
+        signed_in = user if isinstance(user, User) and user.is_authenticated else None
+        session, _created = await database_sync_to_async(services.chat_start)(
+            request=request, user=signed_in
+        )
+        await self.send_frame({"type": "ack", "client_id": request.client_id, "seq": 1})
+        await self._attach(session, last_seq=0)
+
+    async def on_resume(self, frame: Frame) -> None:
+        token = _str(frame.get("token")) or ""
+        try:
+            public_id = tokens.session_id_from(token)
+        except tokens.TokenError as exc:
+            await self.fail(exc.code, str(exc), close=protocol.CLOSE_UNAUTHENTICATED)
+            return
+        session = await database_sync_to_async(services.chat_get)(public_id)
+        if session is None:
+            await self.fail(
+                "token_invalid", "This chat no longer exists.", close=protocol.CLOSE_UNAUTHENTICATED
+            )
+            return
+        if self.session is not None and self.session.pk != session.pk:
+            await self.fail(
+                "forbidden",
+                "This connection belongs to another conversation.",
+                close=protocol.CLOSE_FORBIDDEN,
+            )
+            return
+        last_seq = frame.get("last_seq", 0)
+        await self._attach(session, last_seq=last_seq if isinstance(last_seq, int) else 0)
+
+    async def on_message(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        entry, created = await database_sync_to_async(services.chat_customer_message)(
+            session=session, client_id=frame.get("client_id"), text=frame.get("text")
+        )
+        ack: Frame = {"type": "ack", "client_id": entry.client_id, "seq": entry.seq}
+        if not created:
+            ack["duplicate"] = True
+        await self.send_frame(ack)
+
+    async def on_typing(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        await self.channel_layer.group_send(
+            relay.watch_group(session.public_id),
+            {
+                "type": "chat.frame",
+                "frame": {
+                    "type": "typing",
+                    "session": str(session.public_id),
+                    "sender": "customer",
+                    "state": bool(frame.get("state", True)),
+                },
+            },
+        )
+
+    async def _mark(self, frame: Frame, *, delivered: bool) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        seq = frame.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            await self.fail("invalid_frame", "seq must be a whole number.")
+            return
+        await database_sync_to_async(services.chat_mark)(
+            session=session, by=Sender.CUSTOMER, read_seq=seq, delivered=delivered
+        )
+
+    async def on_delivered(self, frame: Frame) -> None:
+        await self._mark(frame, delivered=True)
+
+    async def on_read(self, frame: Frame) -> None:
+        await self._mark(frame, delivered=False)
+
+    async def on_escalate(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        created = await database_sync_to_async(services.chat_escalate)(
+            session=session, reason=_str(frame.get("reason")) or ""
+        )
+        await self.send_frame({"type": "escalated", "new": created})
+
+    async def on_end(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        self.session = await database_sync_to_async(services.chat_end)(
+            session=session, by=session.customer
+        )
+
+    async def on_rate(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        self.session = await database_sync_to_async(services.chat_rate)(
+            session=session, score=frame.get("score"), comment=frame.get("comment", "")
+        )
+        await self.send_frame({"type": "rated", "score": self.session.rating})
+
+    async def on_transcript(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        email = await database_sync_to_async(services.chat_transcript_request)(session=session)
+        await self.send_frame({"type": "transcript_queued", "email": email})
+
+    async def on_ping(self, frame: Frame) -> None:
+        await self.send_frame({"type": "pong"})
+
+
+# --- Agents
+
+
+class AgentChatConsumer(_FrameConsumer):
+    handlers = {
+        "presence": "on_presence",
+        "ping": "on_ping",
+        "watch": "on_watch",
+        "unwatch": "on_unwatch",
+        "accept": "on_accept",
+        "message": "on_message",
+        "note": "on_note",
+        "typing": "on_typing",
+        "read": "on_read",
+        "transfer": "on_transfer",
+        "end": "on_end",
+        "terminate": "on_terminate",
+    }
+
+    agent: User | None = None
+
+    async def connect(self) -> None:
+        await super().connect()
+        user = self.scope.get("user")
+        if not isinstance(user, User) or not user.is_authenticated or not user.is_agent:
+            await self.fail(
+                "unauthenticated",
+                "Sign in to the console as a member of the support team.",
+                close=protocol.CLOSE_UNAUTHENTICATED,
+            )
+            return
+        self.agent = user
+        self.watching: set[str] = set()
+        await self.channel_layer.group_add(relay.AGENTS_GROUP, self.channel_name)
+        await self.channel_layer.group_add(relay.agent_group(user.pk), self.channel_name)
+        await database_sync_to_async(services.presence_heartbeat)(agent=user)
+        await self.send_queue()
+
+    async def disconnect(self, code: int) -> None:
+        if self.agent is None:
+            return
+        await self.channel_layer.group_discard(relay.AGENTS_GROUP, self.channel_name)
+        await self.channel_layer.group_discard(relay.agent_group(self.agent.pk), self.channel_name)
+        for public_id in self.watching:
+            await self.channel_layer.group_discard(relay.watch_group(public_id), self.channel_name)
+
+    async def send_queue(self) -> None:
+        assert self.agent is not None
+        snapshot = await database_sync_to_async(selectors.agent_snapshot)(self.agent)
+        await self.send_frame(snapshot)
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        frame = event["frame"]
+        if frame.get("type") == "queue_changed":
+            await self.send_queue()
+            return
+        await self.send_frame(frame)
+
+    async def _session(self, frame: Frame) -> ChatSession | None:
+        raw = frame.get("session")
+        session = await database_sync_to_async(services.chat_get)(raw) if raw else None
+        if session is None:
+            await self.fail("not_found", "No such chat.", ref=_str(frame.get("client_id")))
+        return session
+
+    async def on_presence(self, frame: Frame) -> None:
+        assert self.agent is not None
+        await database_sync_to_async(services.presence_set)(
+            agent=self.agent, status=_str(frame.get("status")) or ""
+        )
+        await self.send_queue()
+
+    async def on_ping(self, frame: Frame) -> None:
+        assert self.agent is not None
+        await database_sync_to_async(services.presence_heartbeat)(agent=self.agent)
+        await self.send_frame({"type": "pong"})
+
+    async def on_watch(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        key = str(session.public_id)
+        if key not in self.watching:
+            self.watching.add(key)
+            await self.channel_layer.group_add(relay.watch_group(key), self.channel_name)
+        after = frame.get("last_seq", 0)
+        frames = await database_sync_to_async(selectors.entry_frames_after)(
+            session, after if isinstance(after, int) else 0
+        )
+        await self.send_frame({"type": "history", "session": key, "entries": frames})
+
+    async def on_unwatch(self, frame: Frame) -> None:
+        key = _str(frame.get("session")) or ""
+        if key in self.watching:
+            self.watching.discard(key)
+            await self.channel_layer.group_discard(relay.watch_group(key), self.channel_name)
+
+    async def on_accept(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        await database_sync_to_async(services.chat_accept)(session=session, agent=self.agent)
+        await self.on_watch(frame)
+
+    async def on_message(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        entry, created = await database_sync_to_async(services.chat_agent_message)(
+            session=session,
+            agent=self.agent,
+            client_id=frame.get("client_id"),
+            text=frame.get("text"),
+        )
+        ack: Frame = {
+            "type": "ack",
+            "session": str(session.public_id),
+            "client_id": entry.client_id,
+            "seq": entry.seq,
+        }
+        if not created:
+            ack["duplicate"] = True
+        await self.send_frame(ack)
+
+    async def on_note(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        await database_sync_to_async(services.chat_agent_note)(
+            session=session, agent=self.agent, text=frame.get("text")
+        )
+
+    async def on_typing(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        await self.channel_layer.group_send(
+            relay.session_group(session.public_id),
+            {
+                "type": "chat.frame",
+                "frame": {
+                    "type": "typing",
+                    "session": str(session.public_id),
+                    "sender": "agent",
+                    "state": bool(frame.get("state", True)),
+                },
+            },
+        )
+
+    async def on_read(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        seq = frame.get("seq")
+        if session is None or not isinstance(seq, int):
+            return
+        await database_sync_to_async(services.chat_mark)(
+            session=session, by=Sender.AGENT, read_seq=seq
+        )
+
+    async def on_transfer(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        await database_sync_to_async(services.chat_transfer_by_keys)(
+            session=session,
+            by=self.agent,
+            to_agent_id=frame.get("to_agent"),
+            to_team=_str(frame.get("to_team")) or "",
+        )
+
+    async def on_end(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        await database_sync_to_async(services.chat_end)(
+            session=session, by=self.agent, reason=_str(frame.get("reason")) or ""
+        )
+
+    async def on_terminate(self, frame: Frame) -> None:
+        session = await self._session(frame)
+        if session is None:
+            return
+        await database_sync_to_async(services.chat_end)(
+            session=session,
+            by=self.agent,
+            reason=_str(frame.get("reason")) or "",
+            for_conduct=True,
+        )

@@ -1,0 +1,76 @@
+"""The live-chat wire protocol: frame shapes, error codes and close codes.
+
+docs/chat-protocol.md documents these for client teams; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat.models import ChatEntry, EntryKind
+
+VERSION = 1
+
+# Largest text frame accepted; larger ones close the socket with 1009.
+MAX_FRAME_BYTES = 16 * 1024
+# Token bucket per socket: a burst of RATE_BURST frames, refilled at RATE_PER_SECOND.
+RATE_BURST = 30
+RATE_PER_SECOND = 10.0
+# Frames refused for rate in a row before the socket is closed.
+RATE_STRIKES_BEFORE_CLOSE = 50
+
+# Close codes (4000-4999 are the application's own).
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOKEN_EXPIRED = 4408
+CLOSE_TOO_MANY_FRAMES = 4429
+CLOSE_NOT_STARTED = 4400
+
+
+def error(code: str, detail: str, *, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+    if ref is not None:
+        frame["ref"] = ref
+    frame.update(extra)
+    return frame
+
+
+def _attachments(entry: ChatEntry) -> list[dict[str, Any]]:
+    if entry.message is None:
+        return []
+    return [
+        {
+            "id": a.pk,
+            "name": a.filename,
+            "type": a.content_type,
+            "size": a.size,
+            "kept": a.kept,
+        }
+        for a in entry.message.attachments.all()
+    ]
+
+
+def entry_frame(entry: ChatEntry) -> dict[str, Any]:
+    """One stream item as both the customer's and the agent's clients receive it."""
+    frame: dict[str, Any] = {
+        "type": str(entry.kind),
+        "session": str(entry.session.public_id),
+        "seq": entry.seq,
+        "sender": str(entry.sender),
+        "author": entry.author_name,
+        "sent_at": entry.created_at.isoformat(),
+    }
+    if entry.kind == EntryKind.MESSAGE:
+        frame["text"] = entry.text
+        frame["client_id"] = entry.client_id or None
+        frame["attachments"] = _attachments(entry)
+    elif entry.kind == EntryKind.ENDED:
+        frame["reason"] = entry.text
+        frame["by"] = entry.data.get("by")
+        frame["for_conduct"] = bool(entry.data.get("for_conduct"))
+    else:
+        frame["agent"] = entry.data.get("agent", entry.author_name)
+        if entry.data.get("transferred"):
+            frame["transferred"] = True
+    return frame

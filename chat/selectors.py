@@ -1,0 +1,84 @@
+"""Reads for live chat: frames to replay, the agents' queue snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import User
+from chat import protocol, tokens
+from chat.models import AgentPresence, ChatSession, Presence, SessionState
+from chat.services import entries_after, presence_for
+
+
+def entry_frames_after(session: ChatSession, seq: int) -> list[dict[str, Any]]:
+    frames = []
+    for entry in entries_after(session, seq):
+        entry.session = session
+        frames.append(protocol.entry_frame(entry))
+    return frames
+
+
+def welcome_frame(session: ChatSession) -> dict[str, Any]:
+    session.refresh_from_db()
+    agent = session.agent
+    return {
+        "type": "welcome",
+        "protocol": protocol.VERSION,
+        "session": str(session.public_id),
+        "ticket": session.ticket.reference,
+        "token": tokens.token_for(session.public_id),
+        "state": session.state,
+        "last_seq": session.last_seq,
+        "agent": (agent.display_name or str(agent)) if agent and session.accepted_at else None,
+        "agent_read_seq": session.agent_read_seq,
+        "rating": session.rating,
+    }
+
+
+def _summary(session: ChatSession, now: Any) -> dict[str, Any]:
+    return {
+        "session": str(session.public_id),
+        "ticket": session.ticket.reference,
+        "ticket_id": session.ticket_id,
+        "name": session.visitor_name or str(session.customer),
+        "category": session.ticket.category,
+        "subject": session.ticket.subject,
+        "state": session.state,
+        "platform": session.platform,
+        "agent": str(session.agent) if session.agent else None,
+        "queued_at": session.queued_at.isoformat(),
+        "wait_seconds": int((now - session.queued_at).total_seconds()),
+        "wanted_team": session.wanted_team,
+    }
+
+
+def queue(*, limit: int = 100) -> list[ChatSession]:
+    return list(
+        ChatSession.objects.select_related("ticket", "customer", "agent")
+        .filter(state__in=(SessionState.WAITING, SessionState.ASSIGNED))
+        .order_by("queued_at", "pk")[:limit]
+    )
+
+
+def agent_chats(agent: User) -> list[ChatSession]:
+    return list(
+        ChatSession.objects.select_related("ticket", "customer", "agent")
+        .filter(agent=agent, state__in=(SessionState.ASSIGNED, SessionState.ACTIVE))
+        .order_by("queued_at", "pk")
+    )
+
+
+def agent_snapshot(agent: User) -> dict[str, Any]:
+    now = timezone.now()
+    presence = presence_for(agent)
+    online = AgentPresence.objects.filter(status=Presence.ONLINE).count()
+    return {
+        "type": "queue",
+        "presence": presence.status,
+        "max_chats": presence.max_chats,
+        "agents_online": online,
+        "waiting": [_summary(s, now) for s in queue()],
+        "mine": [_summary(s, now) for s in agent_chats(agent)],
+    }

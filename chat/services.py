@@ -1,0 +1,711 @@
+"""Writes to live chat. Consumers, views and the console call these; every message
+goes through ``tickets.services`` so SLA clocks, events and escalation detection
+apply as on every other channel.
+
+Each customer-visible item gets the next sequence number of its session under the
+session's row lock, is committed, and only then relayed: a client that was told
+"seq 7" can always get seq 7 back from the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import customer_for_email
+from chat import protocol, relay
+from chat.availability import chat_availability, current_time, online_cutoff
+from chat.models import (
+    AgentPresence,
+    ChatEntry,
+    ChatSession,
+    EntryKind,
+    Platform,
+    Presence,
+    Sender,
+    SessionState,
+)
+from policy.loader import get_policy
+from sla.escalation import escalation_request
+from tickets import events
+from tickets import services as tickets
+from tickets.attachments import CheckedUpload
+from tickets.choices import Channel, TicketStatus
+from tickets.exceptions import TicketError
+from tickets.models import Ticket
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
+MAX_TEXT_CHARS = 5_000
+LOAD_STATES = (SessionState.ASSIGNED, SessionState.ACTIVE)
+
+
+class ChatError(TicketError):
+    """A chat request that cannot be done; ``code`` is the protocol's error code."""
+
+    code = "chat_error"
+
+
+class ChatUnavailable(ChatError):
+    def __init__(self, message: str, *, code: str, next_open_at: dt.datetime | None = None):
+        super().__init__(message)
+        self.code = code
+        self.next_open_at = next_open_at
+
+
+class ChatEnded(ChatError):
+    code = "chat_ended"
+
+
+class NotYourChat(ChatError):
+    code = "forbidden"
+
+
+class InvalidFrame(ChatError):
+    code = "invalid_frame"
+
+
+def client_id_check(client_id: object) -> str:
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        raise InvalidFrame(
+            "client_id must be 8–64 letters, digits or _.:- (use a random UUID per message).",
+            field="client_id",
+        )
+    return client_id
+
+
+def _text_check(text: object, *, allow_empty: bool = False) -> str:
+    if not isinstance(text, str):
+        raise InvalidFrame("text must be a string.", field="text")
+    text = text.replace("\x00", "").strip()
+    if not text and not allow_empty:
+        raise InvalidFrame("The message is empty.", field="text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidFrame(
+            f"The message is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,}.",
+            field="text",
+        )
+    return text
+
+
+# --- The stream
+
+
+def _lock(session: ChatSession) -> ChatSession:
+    return ChatSession.objects.select_for_update().get(pk=session.pk)
+
+
+def _append(
+    session: ChatSession,
+    *,
+    kind: EntryKind,
+    sender: Sender,
+    text: str = "",
+    author_name: str = "",
+    message_id: int | None = None,
+    client_id: str = "",
+    data: dict[str, Any] | None = None,
+) -> ChatEntry:
+    """Next numbered entry of a locked session; relayed to everyone once committed."""
+    session.last_seq += 1
+    ChatSession.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
+    entry = ChatEntry.objects.create(
+        session=session,
+        seq=session.last_seq,
+        kind=kind,
+        sender=sender,
+        text=text,
+        author_name=author_name,
+        message_id=message_id,
+        client_id=client_id,
+        data=data or {},
+    )
+    _relay_on_commit(session, protocol.entry_frame(entry))
+    return entry
+
+
+def _relay_on_commit(session: ChatSession, frame: dict[str, Any], *, customer: bool = True) -> None:
+    groups = [relay.watch_group(session.public_id)]
+    if customer:
+        groups.append(relay.session_group(session.public_id))
+    transaction.on_commit(partial(relay.send_many, [(group, frame) for group in groups]))
+
+
+def _queue_changed_on_commit() -> None:
+    transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
+
+
+def entries_after(session: ChatSession, seq: int, *, limit: int = 500) -> list[ChatEntry]:
+    return list(
+        session.entries.filter(seq__gt=seq)
+        .select_related("message")
+        .prefetch_related("message__attachments")
+        .order_by("seq")[:limit]
+    )
+
+
+# --- Customers
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    name: str
+    email: str
+    category: str
+    text: str
+    client_id: str
+    order_number: str = ""
+    platform: str = Platform.WEB
+
+
+def _start_external_id(client_id: str) -> str:
+    return f"chat-start:{client_id}"
+
+
+def chat_start(*, request: StartRequest, user: User | None = None) -> tuple[ChatSession, bool]:
+    """Open a chat with its first message. Returns (session, created).
+
+    A retried start (same ``client_id``) returns the session the first one opened,
+    provided it comes from the same address.
+    """
+    client_id = client_id_check(request.client_id)
+    text = _text_check(request.text)
+    existing = _session_for_start(client_id)
+    if existing is not None:
+        if existing.customer.email.lower() != request.email.strip().lower() and (
+            user is None or existing.customer_id != user.pk
+        ):
+            raise InvalidFrame("client_id is already in use.", field="client_id")
+        return existing, False
+    availability = chat_availability()
+    if not availability.can_start:
+        if availability.reason == "closed":
+            raise ChatUnavailable(
+                "Live chat is closed now. Leave a message and we will answer by email.",
+                code="chat_closed",
+                next_open_at=availability.hours.next_open_at,
+            )
+        raise ChatUnavailable(
+            "No agent is available right now. Leave a message and we will answer by email.",
+            code="no_agents",
+        )
+    platform = request.platform if request.platform in Platform.values else Platform.WEB
+    if user is not None and user.is_authenticated and user.is_customer:
+        customer = user
+    else:
+        customer = _customer(request.name, request.email)
+    try:
+        with transaction.atomic():
+            session = _open(
+                customer=customer,
+                request=request,
+                text=text,
+                client_id=client_id,
+                platform=platform,
+            )
+    except IntegrityError:
+        # The same start arrived twice at once: the other one won.
+        existing = _session_for_start(client_id)
+        if existing is None:
+            raise
+        return existing, False
+    chat_assign_waiting()
+    session.refresh_from_db()
+    return session, True
+
+
+def _session_for_start(client_id: str) -> ChatSession | None:
+    return (
+        ChatSession.objects.select_related("customer", "ticket")
+        .filter(
+            ticket__messages__channel=Channel.LIVE_CHAT,
+            ticket__messages__external_id=_start_external_id(client_id),
+        )
+        .first()
+    )
+
+
+def _customer(name: str, email: str) -> User:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidFrame("Enter a valid email address.", field="email") from None
+    if not (name or "").strip():
+        raise InvalidFrame("Tell us your name.", field="name")
+    return customer_for_email(email=email, name=name)
+
+
+def _open(
+    *, customer: User, request: StartRequest, text: str, client_id: str, platform: str
+) -> ChatSession:
+    ticket = tickets.ticket_open(
+        requester=customer,
+        channel=Channel.LIVE_CHAT,
+        body=text,
+        category=request.category,
+        order_number=request.order_number,
+        external_id=_start_external_id(client_id),
+        author_name=request.name.strip()[:150] or str(customer),
+    )
+    session = ChatSession.objects.create(
+        ticket=ticket,
+        customer=customer,
+        state=SessionState.WAITING,
+        platform=platform,
+        visitor_name=request.name.strip()[:150],
+        queued_at=timezone.now(),
+    )
+    message = ticket.messages.get()
+    _append(
+        session,
+        kind=EntryKind.MESSAGE,
+        sender=Sender.CUSTOMER,
+        text=text,
+        author_name=message.author_name,
+        message_id=message.pk,
+        client_id=client_id,
+    )
+    _queue_changed_on_commit()
+    return session
+
+
+def chat_customer_message(
+    *,
+    session: ChatSession,
+    client_id: str,
+    text: str,
+    uploads: Sequence[CheckedUpload] = (),
+) -> tuple[ChatEntry, bool]:
+    """Store a customer's message once. Returns (entry, created); a retry returns the
+    entry stored the first time, with its original sequence number."""
+    client_id = client_id_check(client_id)
+    text = _text_check(text, allow_empty=bool(uploads))
+    existing = _entry_for(session, Sender.CUSTOMER, client_id)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            locked = _lock(session)
+            if locked.is_ended:
+                raise ChatEnded("This chat has ended. Start a new chat to write again.")
+            message = tickets.ticket_customer_message(
+                ticket=locked.ticket,
+                author=locked.customer,
+                body=text,
+                uploads=uploads,
+                external_id=f"chat:{locked.public_id}:{client_id}",
+            )
+            entry = _append(
+                locked,
+                kind=EntryKind.MESSAGE,
+                sender=Sender.CUSTOMER,
+                text=text,
+                author_name=locked.visitor_name or str(locked.customer),
+                message_id=message.pk,
+                client_id=client_id,
+            )
+    except IntegrityError:
+        existing = _entry_for(session, Sender.CUSTOMER, client_id)
+        if existing is None:
+            raise
+        return existing, False
+    return entry, True
+
+
+def _entry_for(session: ChatSession, sender: Sender, client_id: str) -> ChatEntry | None:
+    return (
+        ChatEntry.objects.select_related("message")
+        .filter(session=session, sender=sender, client_id=client_id)
+        .first()
+    )
+
+
+def chat_mark(*, session: ChatSession, by: Sender, read_seq: int, delivered: bool = False) -> int:
+    """Record that the customer (or the agent) has received/read up to ``read_seq``."""
+    # The caller's copy of the session may be old: clamp to the stream's real end.
+    last_seq = ChatSession.objects.filter(pk=session.pk).values_list("last_seq", flat=True).get()
+    seq = min(max(int(read_seq), 0), last_seq)
+    if by == Sender.CUSTOMER:
+        field = "customer_delivered_seq" if delivered else "customer_read_seq"
+    else:
+        field = "agent_read_seq"
+    updated = ChatSession.objects.filter(pk=session.pk, **{f"{field}__lt": seq}).update(
+        **{field: seq}
+    )
+    if updated:
+        frame = {"type": "delivered" if delivered else "read", "by": str(by), "seq": seq}
+        relay.send_many(
+            [
+                (relay.watch_group(session.public_id), frame),
+                (relay.session_group(session.public_id), frame),
+            ]
+        )
+    return seq
+
+
+def chat_escalate(*, session: ChatSession, reason: str = "") -> bool:
+    """The customer pressed "Escalate to a Supervisor". Returns whether it is new."""
+    _escalation, created = escalation_request(
+        ticket=session.ticket,
+        requested_by=session.customer,
+        channel=Channel.LIVE_CHAT,
+        reason=reason,
+    )
+    return created
+
+
+def chat_rate(*, session: ChatSession, score: object, comment: object = "") -> ChatSession:
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise InvalidFrame("score must be a whole number from 1 to 5.", field="score")
+    comment_text = comment.strip()[:2000] if isinstance(comment, str) else ""
+    with transaction.atomic():
+        locked = _lock(session)
+        if not locked.is_ended:
+            raise InvalidFrame("A chat can be rated once it has ended.", field="score")
+        window = dt.timedelta(hours=settings.IZONIE_CHAT_RATING_CHANGEABLE_HOURS)
+        if locked.rated_at is not None and timezone.now() - locked.rated_at > window:
+            raise InvalidFrame("This rating can no longer be changed.", field="score")
+        locked.rating, locked.rating_comment = score, comment_text
+        locked.rated_at = timezone.now()
+        locked.save(update_fields=["rating", "rating_comment", "rated_at"])
+        events.rated(
+            ticket=locked.ticket,
+            actor=locked.customer,
+            channel=Channel.LIVE_CHAT,
+            score=score,
+            comment=comment_text,
+        )
+    return locked
+
+
+def chat_leave_message(
+    *, name: str, email: str, category: str, text: str, order_number: str = ""
+) -> Ticket:
+    """Offline mode: the message becomes a ticket answered by email, under the email
+    response target."""
+    customer = _customer(name, email)
+    return tickets.ticket_open(
+        requester=customer,
+        channel=Channel.EMAIL,
+        body=_text_check(text),
+        category=category,
+        order_number=order_number,
+        author_name=name.strip()[:150],
+    )
+
+
+# --- Agents
+
+
+def presence_for(agent: User) -> AgentPresence:
+    presence, _created = AgentPresence.objects.get_or_create(agent=agent)
+    return presence
+
+
+def presence_set(*, agent: User, status: str) -> AgentPresence:
+    if status not in Presence.values:
+        raise InvalidFrame(f"status must be one of {', '.join(Presence.values)}.", field="status")
+    presence = presence_for(agent)
+    presence.status = status
+    presence.last_seen_at = timezone.now()
+    presence.save(update_fields=["status", "last_seen_at", "changed_at"])
+    transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
+    if status == Presence.ONLINE:
+        chat_assign_waiting()
+    return presence
+
+
+def presence_heartbeat(*, agent: User) -> None:
+    AgentPresence.objects.filter(agent=agent).update(last_seen_at=timezone.now())
+
+
+def _agent_loads(now: dt.datetime) -> list[tuple[AgentPresence, int]]:
+    presences = (
+        AgentPresence.objects.select_related("agent")
+        .filter(status=Presence.ONLINE, last_seen_at__gte=online_cutoff(now), agent__is_active=True)
+        .annotate(
+            load=Count(
+                "agent__chats_handled", filter=Q(agent__chats_handled__state__in=LOAD_STATES)
+            )
+        )
+        .order_by("load", "last_seen_at", "agent_id")
+    )
+    return [(p, p.load) for p in presences]
+
+
+def _eligible(presence: AgentPresence, session: ChatSession) -> bool:
+    if presence.skills and session.ticket.category not in presence.skills:
+        return False
+    return not (session.wanted_team and session.wanted_team not in (presence.agent.teams or []))
+
+
+def chat_assign_waiting() -> int:
+    """Offer waiting chats, oldest first, to the least-loaded available agent who has
+    room and the skills. Returns how many were offered."""
+    offered = 0
+    now = current_time()
+    waiting = list(
+        ChatSession.objects.select_related("ticket")
+        .filter(state=SessionState.WAITING)
+        .order_by("queued_at", "pk")[:200]
+    )
+    if not waiting:
+        return 0
+    loads = _agent_loads(now)
+    for session in waiting:
+        candidates = [
+            (load, i)
+            for i, (p, load) in enumerate(loads)
+            if load < p.max_chats and _eligible(p, session)
+        ]
+        if not candidates:
+            continue
+        load, index = min(candidates)
+        presence = loads[index][0]
+        with transaction.atomic():
+            taken = ChatSession.objects.filter(pk=session.pk, state=SessionState.WAITING).update(
+                state=SessionState.ASSIGNED, agent=presence.agent, assigned_at=timezone.now()
+            )
+            if not taken:
+                continue
+            transaction.on_commit(
+                partial(
+                    relay.send_many,
+                    [
+                        (
+                            relay.agent_group(presence.agent_id),
+                            {"type": "offer", "session": str(session.public_id)},
+                        ),
+                        (relay.AGENTS_GROUP, {"type": "queue_changed"}),
+                    ],
+                )
+            )
+        loads[index] = (presence, load + 1)
+        offered += 1
+    return offered
+
+
+def _agent_may_act(session: ChatSession, agent: User) -> None:
+    if not agent.is_agent:
+        raise NotYourChat("Only the support team can do this.")
+    if session.agent_id != agent.pk and not agent.is_supervisor:
+        raise NotYourChat("This chat is handled by another agent.")
+
+
+def chat_accept(*, session: ChatSession, agent: User) -> ChatSession:
+    """The agent takes the chat: offered to them, or picked from the queue."""
+    if not agent.is_agent:
+        raise NotYourChat("Only the support team can accept chats.")
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.is_ended:
+            raise ChatEnded("This chat has ended.")
+        if locked.state == SessionState.ACTIVE:
+            if locked.agent_id == agent.pk:
+                return locked
+            raise NotYourChat("Another agent has already accepted this chat.")
+        offered_elsewhere = locked.state == SessionState.ASSIGNED and locked.agent_id not in (
+            None,
+            agent.pk,
+        )
+        if offered_elsewhere and not agent.is_supervisor:
+            raise NotYourChat("This chat was offered to another agent.")
+        locked.state = SessionState.ACTIVE
+        locked.agent = agent
+        locked.accepted_at = timezone.now()
+        locked.assigned_at = locked.assigned_at or locked.accepted_at
+        locked.save(update_fields=["state", "agent", "accepted_at", "assigned_at"])
+        tickets.ticket_update(ticket=locked.ticket, actor=agent, assignee=agent)
+        _append(
+            locked,
+            kind=EntryKind.AGENT_JOINED,
+            sender=Sender.SYSTEM,
+            author_name=agent.display_name or str(agent),
+            data={"agent": agent.display_name or str(agent)},
+        )
+        _queue_changed_on_commit()
+    return locked
+
+
+def chat_agent_message(
+    *, session: ChatSession, agent: User, client_id: str, text: str
+) -> tuple[ChatEntry, bool]:
+    client_id = client_id_check(client_id)
+    text = _text_check(text)
+    _agent_may_act(session, agent)
+    existing = _entry_for(session, Sender.AGENT, client_id)
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.is_ended:
+            raise ChatEnded("This chat has ended.")
+        if locked.state != SessionState.ACTIVE:
+            raise InvalidFrame("Accept the chat before writing.", field="session")
+        message = tickets.ticket_reply(
+            ticket=locked.ticket, author=agent, body=text, through_outbox=False
+        )
+        entry = _append(
+            locked,
+            kind=EntryKind.MESSAGE,
+            sender=Sender.AGENT,
+            text=text,
+            author_name=agent.display_name or str(agent),
+            message_id=message.pk,
+            client_id=client_id,
+        )
+    return entry, True
+
+
+def chat_agent_note(*, session: ChatSession, agent: User, text: str) -> None:
+    """An internal note on the chat: the team sees it, the customer never does."""
+    text = _text_check(text)
+    if not agent.is_agent:
+        raise NotYourChat("Only the support team can add notes.")
+    with transaction.atomic():
+        message = tickets.ticket_add_note(ticket=session.ticket, author=agent, body=text)
+        _relay_on_commit(
+            session,
+            {
+                "type": "note",
+                "session": str(session.public_id),
+                "text": text,
+                "author": agent.display_name or str(agent),
+                "sent_at": message.created_at.isoformat(),
+            },
+            customer=False,
+        )
+
+
+def chat_transfer(
+    *, session: ChatSession, by: User, to_agent: User | None = None, to_team: str = ""
+) -> ChatSession:
+    """Hand the chat to another agent (offered to them) or to a team (back to the
+    queue for that team's agents)."""
+    _agent_may_act(session, by)
+    if (to_agent is None) == (not to_team):
+        raise InvalidFrame("Transfer to one agent or one team.", field="to")
+    if to_agent is not None and (not to_agent.is_agent or not to_agent.is_active):
+        raise InvalidFrame(f"{to_agent} is not an active agent.", field="to")
+    if to_team and to_team not in {t.key for t in get_policy().teams}:
+        raise InvalidFrame(f"{to_team!r} is not a support team.", field="to")
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.is_ended:
+            raise ChatEnded("This chat has ended.")
+        _append(
+            locked,
+            kind=EntryKind.AGENT_LEFT,
+            sender=Sender.SYSTEM,
+            author_name=by.display_name or str(by),
+            data={"agent": by.display_name or str(by), "transferred": True},
+        )
+        if to_agent is not None:
+            locked.state, locked.agent = SessionState.ASSIGNED, to_agent
+            locked.assigned_at, locked.wanted_team = timezone.now(), ""
+            transaction.on_commit(
+                partial(
+                    relay.send,
+                    relay.agent_group(to_agent.pk),
+                    {"type": "offer", "session": str(locked.public_id)},
+                )
+            )
+        else:
+            locked.state, locked.agent, locked.wanted_team = SessionState.WAITING, None, to_team
+            tickets.ticket_update(ticket=locked.ticket, actor=by, team=to_team, assignee=None)
+        locked.save(update_fields=["state", "agent", "assigned_at", "wanted_team"])
+        _queue_changed_on_commit()
+    chat_assign_waiting()
+    return locked
+
+
+def chat_end(
+    *, session: ChatSession, by: User, reason: str = "", for_conduct: bool = False
+) -> ChatSession:
+    """End the chat. For conduct, ``reason`` is required, shown to the customer and
+    recorded as a TERMINATED event."""
+    reason = (reason or "").strip()[:500]
+    by_customer = by.pk == session.customer_id
+    if not by_customer:
+        _agent_may_act(session, by)
+    if for_conduct and (by_customer or not reason):
+        raise InvalidFrame("Ending a chat for conduct needs a reason.", field="reason")
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.is_ended:
+            return locked
+        locked.state = SessionState.ENDED
+        locked.ended_at, locked.ended_by = timezone.now(), by
+        locked.end_reason, locked.ended_for_conduct = reason, for_conduct
+        locked.save(
+            update_fields=["state", "ended_at", "ended_by", "end_reason", "ended_for_conduct"]
+        )
+        _append(
+            locked,
+            kind=EntryKind.ENDED,
+            sender=Sender.CUSTOMER if by_customer else Sender.AGENT,
+            text=reason,
+            author_name=by.display_name or str(by),
+            data={"by": "customer" if by_customer else "agent", "for_conduct": for_conduct},
+        )
+        if for_conduct:
+            events.session_terminated(
+                ticket=locked.ticket, actor=by, channel=Channel.LIVE_CHAT, reason=reason
+            )
+        # A chat somebody answered is solved when it ends; an unanswered one stays
+        # open so the team follows it up by email.
+        if locked.ticket.first_replied_at is not None or for_conduct:
+            tickets.ticket_update(ticket=locked.ticket, actor=by, status=TicketStatus.RESOLVED)
+        _queue_changed_on_commit()
+    chat_assign_waiting()
+    return locked
+
+
+def chat_get(public_id: uuid.UUID | str) -> ChatSession | None:
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return (
+        ChatSession.objects.select_related("ticket", "customer", "agent")
+        .filter(public_id=key)
+        .first()
+    )
+
+
+def chat_transfer_by_keys(
+    *, session: ChatSession, by: User, to_agent_id: object = None, to_team: str = ""
+) -> ChatSession:
+    to_agent = None
+    if to_agent_id not in (None, ""):
+        try:
+            to_agent = User.objects.filter(pk=int(str(to_agent_id))).first()
+        except ValueError:
+            to_agent = None
+        if to_agent is None:
+            raise InvalidFrame("No such agent.", field="to")
+    return chat_transfer(session=session, by=by, to_agent=to_agent, to_team=to_team)
+
+
+def chat_transcript_request(*, session: ChatSession) -> str:
+    """Queue an email of the whole chat to the customer; returns the address."""
+    from chat.tasks import send_transcript
+
+    email = session.customer.email
+    if not email:
+        raise InvalidFrame("There is no email address for this chat.", field="email")
+    transaction.on_commit(partial(send_transcript.enqueue, session_id=session.pk))
+    return email

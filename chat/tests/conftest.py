@@ -1,0 +1,133 @@
+"""Live-chat test helpers: a clock inside business hours, agents online, sockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from accounts.tests.factories import AgentFactory
+from chat import availability
+from chat.models import AgentPresence, Presence
+
+LAGOS = ZoneInfo("Africa/Lagos")
+# A Monday, mid-morning in Lagos: live chat is open (Mon–Sat 08:00–20:00).
+OPEN_MOMENT = dt.datetime(2026, 11, 23, 10, 0, tzinfo=LAGOS)
+# The same Monday at 21:30: closed until Tuesday 08:00.
+CLOSED_MOMENT = dt.datetime(2026, 11, 23, 21, 30, tzinfo=LAGOS)
+
+
+@pytest.fixture(autouse=True)
+def _memory_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the moment chat availability is judged at."""
+
+    def set_to(moment: dt.datetime) -> None:
+        monkeypatch.setattr(availability, "current_time", lambda: moment)
+
+    set_to(OPEN_MOMENT)
+    return set_to
+
+
+@pytest.fixture
+def online_agent(db):
+    def make(**presence: Any):
+        agent = AgentFactory()
+        AgentPresence.objects.create(
+            agent=agent,
+            status=Presence.ONLINE,
+            last_seen_at=dt.datetime.now(dt.UTC),
+            **presence,
+        )
+        return agent
+
+    return make
+
+
+def client_id() -> str:
+    return uuid.uuid4().hex
+
+
+def start_frame(**overrides: Any) -> dict[str, Any]:
+    frame = {
+        "type": "start",
+        "name": "Ada Obi",
+        "email": "ada@example.com",
+        "category": "order_status",
+        "text": "Where is my order?",
+        "client_id": client_id(),
+    }
+    frame.update(overrides)
+    return frame
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+class Socket:
+    """A WebSocket client against the real ASGI application (routing, auth, origin)."""
+
+    def __init__(self, path: str, *, cookie: bytes | None = None):
+        from config.asgi import application
+
+        headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+        if cookie is not None:
+            headers.append((b"cookie", cookie))
+        self.comm = WebsocketCommunicator(application, path, headers=headers)
+        self.seen: list[dict[str, Any]] = []
+
+    async def open(self) -> None:
+        connected, _ = await self.comm.connect()
+        assert connected
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.comm.send_json_to(frame)
+
+    async def send_text(self, text: str) -> None:
+        await self.comm.send_to(text_data=text)
+
+    async def recv(self, timeout: float = 3) -> dict[str, Any]:
+        output = await self.comm.receive_output(timeout)
+        if output["type"] == "websocket.close":
+            return {"type": "__closed__", "code": output.get("code")}
+        frame = json.loads(output["text"])
+        self.seen.append(frame)
+        return frame
+
+    async def until(self, kind: str, timeout: float = 3, **match: Any) -> dict[str, Any]:
+        """The next frame of ``kind`` (and matching fields), skipping others."""
+        while True:
+            frame = await self.recv(timeout)
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+            if frame["type"] == "__closed__":
+                raise AssertionError(f"socket closed waiting for {kind}: {frame}")
+
+    async def closed_with(self, timeout: float = 3) -> int | None:
+        while True:
+            frame = await self.recv(timeout)
+            if frame["type"] == "__closed__":
+                return frame["code"]
+
+    async def nothing_more(self) -> bool:
+        return await self.comm.receive_nothing(timeout=0.3)
+
+    async def close(self) -> None:
+        await self.comm.disconnect()
