@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("policy.urls")),
     path("", include("portal.urls")),
+    path("", include("chat.urls")),
     path("console/", include("console.urls")),
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -237,6 +237,7 @@ def test_transfer_to_another_agent_offers_the_chat_to_them(clock, online_agent):
         return left, offer, joined
 
     left, offer, joined = run(scenario)
+    assert offer["type"] == "offer"
     assert left["transferred"] is True
     assert joined["agent"] == (second.display_name or str(second))
     assert ChatSession.objects.get().agent == second

@@ -41,6 +41,7 @@ class Row:
     anonymous_to_login: bool = True
 
 
+NO_SESSION = "6f1c2a9e-0000-4000-8000-000000000000"
 L = 302  # redirect (to the sign-in page, or onwards after a POST)
 
 TABLE: dict[str, Row] = {
@@ -98,6 +99,25 @@ TABLE: dict[str, Row] = {
         (L, 403, 403, 403, 403, L, L),
         body={"summary": "Phoned the customer"},
     ),
+    "chat:status": Row("GET", "/chat/status", (200,) * 7),
+    "chat:offline_message": Row(
+        "POST",
+        "/chat/offline-message",
+        (201,) * 7,
+        body={
+            "name": "Ada",
+            "email": "ada.offline@example.com",
+            "category": "payments",
+            "text": "Card charged twice",
+        },
+        json_body=True,
+    ),
+    # Chat sessions are authorised by their resume token, never by a login.
+    "chat:history": Row("GET", f"/chat/sessions/{NO_SESSION}/history", (401,) * 7),
+    "chat:upload": Row("POST", f"/chat/sessions/{NO_SESSION}/uploads", (401,) * 7),
+    "chat:attachment": Row("GET", f"/chat/sessions/{NO_SESSION}/attachments/1", (401,) * 7),
+    "chat:demo_product": Row("GET", "/demo/product/izonie-x12-pro", (200,) * 7),
+    "chat:desk": Row("GET", "/console/chat/", (L, 403, 403, 403, 200, 200, 200)),
     "api-v1:api-root": Row("GET", "/api/v1/", (404,) * 7),
     "admin:index": Row("GET", "/admin/", (L, L, L, L, L, L, 200)),
     "api-v1:openapi-json": Row("GET", "/api/v1/openapi.json", (200,) * 7),

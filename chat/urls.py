@@ -1,0 +1,19 @@
+from django.urls import path
+
+from chat import views
+
+app_name = "chat"
+
+urlpatterns = [
+    path("chat/status", views.status, name="status"),
+    path("chat/offline-message", views.offline_message, name="offline_message"),
+    path("chat/sessions/<uuid:public_id>/history", views.history, name="history"),
+    path("chat/sessions/<uuid:public_id>/uploads", views.upload, name="upload"),
+    path(
+        "chat/sessions/<uuid:public_id>/attachments/<int:attachment_id>",
+        views.attachment,
+        name="attachment",
+    ),
+    path("demo/product/izonie-x12-pro", views.demo_product, name="demo_product"),
+    path("console/chat/", views.desk, name="desk"),
+]

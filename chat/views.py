@@ -1,0 +1,224 @@
+"""HTTP side of live chat: the widget's status and offline message, the REST history
+and uploads for a session (authorised by its resume token), the demo product page
+and the agents' chat desk. Errors are JSON ``{code, detail, fields}``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import agent_required, current_user
+from accounts.models import STAFF_ROLES, User
+from chat import protocol, selectors, services, tokens
+from chat.availability import chat_availability
+from chat.models import CannedResponse, ChatSession
+from policy.loader import get_policy
+from policy.selectors import hours_sentences
+from tickets.attachments import check_uploads
+from tickets.exceptions import TicketError
+from tickets.models import Attachment
+
+ATTACHMENT_PLACEHOLDER = 987654321
+
+
+def problem(
+    status: int, code: str, detail: str, fields: dict[str, str] | None = None
+) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail, "fields": fields or {}}, status=status)
+
+
+def _error(exc: TicketError) -> JsonResponse:
+    return problem(422, exc.code, exc.message, {exc.field: exc.message} if exc.field else None)
+
+
+@require_GET
+def status(request: HttpRequest) -> JsonResponse:
+    """Everything the widget needs before the first frame: open or not, hours, the
+    categories, the order-number format and the attachment limits, from the policy."""
+    policy = get_policy()
+    available = chat_availability()
+    email_target = next((t for t in policy.response_targets if t.id == "email_first_reply"), None)
+    data: dict[str, Any] = {
+        "open_now": available.open_now,
+        "can_start": available.can_start,
+        "reason": available.reason,
+        "closes_at": _iso(available.hours.closes_at),
+        "next_open_at": _iso(available.hours.next_open_at),
+        "holiday": available.hours.holiday,
+        "time_zone": policy.calendar.time_zone,
+        "hours": hours_sentences(policy.hours_for("live_chat")),
+        "categories": [
+            {"key": c.key, "name": c.name, "audience": c.audience} for c in policy.categories
+        ],
+        "order_number": {
+            "pattern": policy.order_numbers.pattern,
+            "example": policy.order_numbers.example,
+        },
+        "attachments": {
+            "max_bytes": policy.attachments.max_bytes,
+            "max_per_message": policy.attachments.max_per_message,
+            "types": list(policy.attachments.allowed_types),
+        },
+        "offline_reply_promise": email_target.promise if email_target else "",
+        "websocket_path": "/ws/chat/",
+        "max_frame_bytes": protocol.MAX_FRAME_BYTES,
+        "max_text_chars": services.MAX_TEXT_CHARS,
+    }
+    response = JsonResponse(data)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _body(request: HttpRequest) -> dict[str, Any] | None:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+    return request.POST.dict()
+
+
+@csrf_exempt  # a public form embedded on other pages and in app web views; no session
+@require_POST
+def offline_message(request: HttpRequest) -> JsonResponse:
+    """Offline mode's "leave a message": a ticket answered by email."""
+    data = _body(request)
+    if data is None:
+        return problem(400, "invalid_json", "The request body is not a JSON object.")
+    try:
+        ticket = services.chat_leave_message(
+            name=str(data.get("name", "")),
+            email=str(data.get("email", "")),
+            category=str(data.get("category", "")),
+            text=str(data.get("text", "")),
+            order_number=str(data.get("order_number", "")),
+        )
+    except TicketError as exc:
+        return _error(exc)
+    policy = get_policy()
+    target = next((t for t in policy.response_targets if t.id == "email_first_reply"), None)
+    return JsonResponse(
+        {"reference": ticket.reference, "reply_promise": target.promise if target else ""},
+        status=201,
+    )
+
+
+def _session_for(request: HttpRequest, public_id: str) -> ChatSession | JsonResponse:
+    token = request.headers.get("X-Chat-Token") or request.GET.get("token", "")
+    try:
+        token_session = tokens.session_id_from(token)
+    except tokens.TokenError as exc:
+        return problem(401, exc.code, str(exc))
+    if str(token_session) != str(public_id):
+        return problem(403, "forbidden", "This token is for another conversation.")
+    session = services.chat_get(public_id)
+    if session is None:
+        return problem(404, "not_found", "No such chat.")
+    return session
+
+
+@require_GET
+def history(request: HttpRequest, public_id: str) -> JsonResponse:
+    """The stream after ``after`` (a sequence number), oldest first, 500 at most."""
+    session = _session_for(request, public_id)
+    if isinstance(session, JsonResponse):
+        return session
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        return problem(400, "invalid_input", "after must be a whole number.", {"after": "invalid"})
+    frames = selectors.entry_frames_after(session, after)
+    return JsonResponse(
+        {
+            "session": str(session.public_id),
+            "state": session.state,
+            "last_seq": session.last_seq,
+            "entries": frames,
+            "more": bool(frames) and frames[-1]["seq"] < session.last_seq,
+        }
+    )
+
+
+@csrf_exempt  # authorised by the chat token header, not a cookie
+@require_POST
+def upload(request: HttpRequest, public_id: str) -> JsonResponse:
+    """Photos and files in a chat: multipart ``files`` (+ optional ``text``) with a
+    ``client_id``; stored once per client id and relayed like a typed message."""
+    session = _session_for(request, public_id)
+    if isinstance(session, JsonResponse):
+        return session
+    try:
+        uploads = check_uploads(request.FILES.getlist("files"))
+        if not uploads:
+            return problem(422, "invalid_input", "Choose a file.", {"files": "required"})
+        entry, created = services.chat_customer_message(
+            session=session,
+            client_id=request.POST.get("client_id", ""),
+            text=request.POST.get("text", ""),
+            uploads=uploads,
+        )
+    except TicketError as exc:
+        return _error(exc)
+    return JsonResponse(
+        {"client_id": entry.client_id, "seq": entry.seq, "duplicate": not created},
+        status=201 if created else 200,
+    )
+
+
+@require_GET
+def attachment(
+    request: HttpRequest, public_id: str, attachment_id: int
+) -> HttpResponse | FileResponse:
+    session = _session_for(request, public_id)
+    if isinstance(session, JsonResponse):
+        return session
+    item = get_object_or_404(
+        Attachment.objects.select_related("message"),
+        pk=attachment_id,
+        kept=True,
+        message__ticket_id=session.ticket_id,
+        message__kind="reply",
+    )
+    response = FileResponse(
+        item.file.open("rb"), content_type=item.content_type, filename=item.filename
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def demo_product(request: HttpRequest) -> HttpResponse:
+    """A stand-in marketplace product page that embeds the widget with one script tag."""
+    return render(request, "chat/demo_product.html", {"policy": get_policy()})
+
+
+@agent_required
+def desk(request: HttpRequest) -> HttpResponse:
+    """The agents' chat desk: presence, queue, my chats, the conversation panes."""
+    agent = current_user(request)
+    policy = get_policy()
+    colleagues = User.objects.filter(is_active=True, role__in=STAFF_ROLES).exclude(pk=agent.pk)
+    return render(
+        request,
+        "chat/desk.html",
+        {
+            "presence": services.presence_for(agent),
+            "canned": CannedResponse.objects.all(),
+            "colleagues": colleagues.order_by("display_name", "username"),
+            "teams": policy.teams,
+            "ws_path": "/ws/console/chat/",
+            # The agents' file URL with a placeholder id the page's script replaces.
+            "attachment_url": reverse("portal:attachment", args=[ATTACHMENT_PLACEHOLDER]),
+        },
+    )
