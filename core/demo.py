@@ -437,3 +437,6 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
             opened = now - dt.timedelta(minutes=rng.randint(3, 30 * 60))
         _backdate(ticket, opened)
     progress(f"{len(_CONVERSATIONS)} conversations on every channel and category")
+    from chat.demo import seed_chat_demo
+
+    progress(seed_chat_demo(staff=list(staff.values())))

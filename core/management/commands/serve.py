@@ -39,6 +39,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nIzonie Support is running at {base}/\n"))
         for label, path in [
             ("Agent console", "/console/"),
+            ("Agents' chat desk", "/console/chat/"),
+            ("Live chat (demo page)", "/demo/product/izonie-x12-pro"),
             ("Customer portal", "/contact"),
             ("Support Policy page", "/support-policy"),
             ("REST API docs", "/api/v1/docs"),
@@ -49,6 +51,11 @@ class Command(BaseCommand):
             self.stdout.write(f"\nDemo logins (password {DEMO_PASSWORD} for all):")
             for login in DEMO_LOGINS:
                 self.stdout.write(f"  {login.username:<20} {login.description}")
+            self.stdout.write(
+                "\nTo try live chat: sign in as an agent, open the chat desk and choose "
+                "Online, then open the demo page in another browser (Mon–Sat 08:00–20:00, "
+                "Lagos time; outside those hours the widget shows its offline mode)."
+            )
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         layer = "Redis" if settings.REDIS_URL else "in-memory"
         self.stdout.write(f"\nDatabase: {database}; channel layer: {layer}. Ctrl+C stops.\n")

@@ -1,0 +1,220 @@
+"""The chat's HTTP endpoints: status from the policy, offline messages, REST history,
+uploads and files behind the resume token, the system's notices in the stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from chat import services, tokens
+from chat.models import ChatEntry, SessionState
+from chat.tests.conftest import CLOSED_MOMENT
+from conftest import png_bytes
+from sla.models import Escalation
+from tickets.choices import Channel
+from tickets.models import Message
+
+pytestmark = pytest.mark.django_db
+
+
+def open_chat(**overrides) -> services.ChatSession:
+    request = services.StartRequest(
+        name=overrides.pop("name", "Ada Obi"),
+        email=overrides.pop("email", "ada@example.com"),
+        category=overrides.pop("category", "returns"),
+        text=overrides.pop("text", "The screen arrived cracked"),
+        client_id=overrides.pop("client_id", "start-0001"),
+    )
+    session, _ = services.chat_start(request=request)
+    return session
+
+
+def test_status_reports_hours_categories_and_limits_from_the_policy(client, clock, online_agent):
+    online_agent()
+    data = client.get("/chat/status").json()
+    assert data["open_now"] is True and data["can_start"] is True and data["reason"] == "open"
+    assert data["time_zone"] == "Africa/Lagos"
+    assert data["hours"] == ["Monday – Saturday, 08:00 – 20:00"]
+    assert [c["name"] for c in data["categories"]] == [
+        "Order Status",
+        "Payments",
+        "Technical Support",
+        "Returns",
+        "Seller Support",
+    ]
+    assert data["order_number"]["example"].startswith("IZ-")
+    assert data["attachments"]["max_bytes"] == 10 * 1024 * 1024
+
+    clock(CLOSED_MOMENT)
+    closed = client.get("/chat/status").json()
+    assert closed["open_now"] is False and closed["reason"] == "closed"
+    assert dt.datetime.fromisoformat(closed["next_open_at"]) == dt.datetime(
+        2026, 11, 24, 7, 0, tzinfo=dt.UTC
+    )
+
+
+def test_open_hours_without_an_online_agent_is_offline_mode(client, clock):
+    data = client.get("/chat/status").json()
+    assert data["open_now"] is True and data["can_start"] is False
+    assert data["reason"] == "no_agents"
+
+
+def test_an_offline_message_becomes_an_email_ticket_under_the_email_target(client, clock):
+    clock(CLOSED_MOMENT)
+    response = client.post(
+        "/chat/offline-message",
+        {
+            "name": "Chidi",
+            "email": "chidi@example.com",
+            "category": "payments",
+            "text": "I was charged twice for IZ order",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    reference = response.json()["reference"]
+    assert "24 hours" in response.json()["reply_promise"]
+    message = Message.objects.get(body_text="I was charged twice for IZ order")
+    ticket = message.ticket
+    assert ticket.reference == reference and ticket.channel == Channel.EMAIL
+    assert ticket.requester.email == "chidi@example.com"
+    assert ticket.sla_clocks.filter(target_id="email_first_reply").exists()
+
+
+def test_an_offline_message_with_bad_fields_names_them(client):
+    response = client.post(
+        "/chat/offline-message",
+        {"name": "", "email": "nope", "category": "payments", "text": "hi"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"email": "Enter a valid email address."}
+    broken = client.post("/chat/offline-message", "{oops", content_type="application/json")
+    assert broken.status_code == 400 and broken.json()["code"] == "invalid_json"
+    assert not Message.objects.exists()
+
+
+def test_history_needs_the_sessions_own_token(client, clock, online_agent):
+    online_agent()
+    session = open_chat()
+    other = open_chat(email="someone@example.com", client_id="start-0002")
+    url = f"/chat/sessions/{session.public_id}/history"
+
+    assert client.get(url).status_code == 401
+    forged = client.get(url, headers={"X-Chat-Token": "abc"})
+    assert forged.status_code == 401 and forged.json()["code"] == "token_invalid"
+    wrong = client.get(url, headers={"X-Chat-Token": tokens.token_for(other.public_id)})
+    assert wrong.status_code == 403
+
+    token = tokens.token_for(session.public_id)
+    data = client.get(url, headers={"X-Chat-Token": token}).json()
+    assert data["last_seq"] == 1 and data["state"] == SessionState.ASSIGNED
+    assert [(e["seq"], e["text"]) for e in data["entries"]] == [(1, "The screen arrived cracked")]
+    assert client.get(f"{url}?after=1", headers={"X-Chat-Token": token}).json()["entries"] == []
+    bad = client.get(f"{url}?after=x", headers={"X-Chat-Token": token})
+    assert bad.status_code == 400
+
+
+def test_a_photo_upload_is_stored_once_and_served_only_with_the_token(client, clock, online_agent):
+    online_agent()
+    session = open_chat()
+    token = tokens.token_for(session.public_id)
+    url = f"/chat/sessions/{session.public_id}/uploads"
+
+    def post():
+        photo = SimpleUploadedFile("crack.png", png_bytes(), content_type="image/png")
+        return client.post(
+            url,
+            {"files": [photo], "client_id": "upload-0001", "text": "Here"},
+            headers={"X-Chat-Token": token},
+        )
+
+    first, again = post(), post()
+    assert first.status_code == 201 and first.json()["seq"] == 2
+    assert again.status_code == 200 and again.json() == {
+        "client_id": "upload-0001",
+        "seq": 2,
+        "duplicate": True,
+    }
+    entry = ChatEntry.objects.get(session=session, seq=2)
+    attachment = entry.message.attachments.get()
+    file_url = f"/chat/sessions/{session.public_id}/attachments/{attachment.pk}"
+    assert client.get(file_url).status_code == 401
+    served = client.get(f"{file_url}?token={token}")
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert b"".join(served.streaming_content) == png_bytes()
+
+
+def test_a_disguised_or_oversized_upload_is_refused_with_the_reason(client, clock, online_agent):
+    online_agent()
+    session = open_chat()
+    token = tokens.token_for(session.public_id)
+    url = f"/chat/sessions/{session.public_id}/uploads"
+    script = SimpleUploadedFile("photo.jpg", b"#!/bin/sh\nrm -rf /\n", content_type="image/jpeg")
+    refused = client.post(
+        url, {"files": [script], "client_id": "upload-0002"}, headers={"X-Chat-Token": token}
+    )
+    assert refused.status_code == 422 and refused.json()["fields"]["attachments"]
+    big = SimpleUploadedFile("big.png", png_bytes() + b"\0" * (10 * 1024 * 1024))
+    too_big = client.post(
+        url, {"files": [big], "client_id": "upload-0003"}, headers={"X-Chat-Token": token}
+    )
+    assert too_big.status_code == 422 and "limit" in too_big.json()["detail"]
+    assert ChatEntry.objects.filter(session=session).count() == 1
+
+
+def test_escalating_in_chat_opens_an_escalation_and_the_notice_joins_the_stream(
+    clock, online_agent, run_tasks, django_capture_on_commit_callbacks
+):
+    online_agent()
+    session = open_chat()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.chat_escalate(session=session) is True
+        assert services.chat_escalate(session=session) is False
+    run_tasks()
+    escalation = Escalation.objects.get(ticket=session.ticket)
+    assert escalation.channel == Channel.LIVE_CHAT
+    notice = ChatEntry.objects.get(session=session, seq=2)
+    assert notice.sender == "system" and "escalated to a supervisor" in notice.text
+    assert "48 hours" in notice.text
+
+
+def test_a_reply_after_the_chat_ended_goes_to_the_customers_email(
+    clock, online_agent, run_tasks, django_capture_on_commit_callbacks
+):
+    from tickets import services as ticket_services
+
+    agent = online_agent()
+    session = open_chat()
+    services.chat_accept(session=session, agent=agent)
+    services.chat_end(session=session, by=session.customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_services.ticket_reply(
+            ticket=session.ticket, author=agent, body="Following up: your refund is on its way."
+        )
+    run_tasks()
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+    assert "refund is on its way" in mail.outbox[0].body
+    assert not ChatEntry.objects.filter(text__contains="refund is on its way").exists()
+
+
+def test_the_transcript_is_emailed_in_the_teams_time_zone(
+    clock, online_agent, run_tasks, django_capture_on_commit_callbacks
+):
+    agent = online_agent()
+    session = open_chat()
+    services.chat_accept(session=session, agent=agent)
+    services.chat_agent_message(
+        session=session, agent=agent, client_id="agent-0001", text="Sorry about the screen!"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.chat_transcript_request(session=session) == "ada@example.com"
+    run_tasks()
+    (sent,) = mail.outbox
+    assert sent.to == ["ada@example.com"] and session.ticket.reference in sent.subject
+    assert "Africa/Lagos" in sent.body
+    assert "Ada Obi: The screen arrived cracked" in sent.body
+    assert "Sorry about the screen!" in sent.body
