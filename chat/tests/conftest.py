@@ -131,3 +131,47 @@ class Socket:
 
     async def close(self) -> None:
         await self.comm.disconnect()
+
+
+class AsgiServer:
+    def __init__(self, url: str):
+        self.url = url
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """The real ASGI application (HTTP, static files and WebSockets) served by uvicorn
+    in a thread of this process, against the test database: the live server pytest-django
+    offers speaks WSGI only, so it cannot carry the chat's sockets."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    from config.routing import websocket_urlpatterns
+
+    app = ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(get_asgi_application()),
+            "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+        }
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.025)
+    yield AsgiServer(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=5)

@@ -59,7 +59,7 @@
   var launcher = el("button", {
     type: "button", class: "izc-launcher", "aria-haspopup": "dialog", "aria-expanded": "false",
     onclick: function () { toggle(true); },
-  }, [el("span", { "aria-hidden": "true", text: "💬 " }), el("span", { text: "Chat with us" })]);
+  }, [el("span", { class: "izc-dot", "aria-hidden": "true" }), el("span", { text: "Chat with us" })]);
   var title = el("h2", { id: "izc-title", class: "izc-title", text: "Izonie Support chat" });
   var statusLine = el("p", { class: "izc-status", role: "status", "aria-live": "polite" });
   var closeBtn = el("button", {
@@ -255,6 +255,8 @@
     body.appendChild(typingLine);
     body.appendChild(el("div", { class: "izc-compose" }, [composer, send]));
     body.appendChild(actions);
+    // The pre-chat form that had focus is gone: keep keyboard users inside the dialog.
+    if (!panel.hidden) composer.focus();
   }
 
   function frame(obj) {
