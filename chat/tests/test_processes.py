@@ -1,0 +1,222 @@
+"""Chat across real server processes: two uvicorn processes sharing Redis (customer on
+one, agent on the other), and a server killed and restarted without losing an
+acknowledged message. Clients are the ``websockets`` library, as a mobile app would be."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+from django.db import connection
+from websockets.asyncio.client import connect
+
+from accounts.tests.factories import AgentFactory
+from chat.models import AgentPresence, ChatEntry, Presence
+from chat.tests.conftest import session_cookie, start_frame
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_URL = os.environ.get("IZONIE_TEST_CHAT_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def always_open_policy(tmp_path) -> Path:
+    """The Izonie policy with live chat open around the clock, so these tests do not
+    depend on the hour CI runs at (the business-hours rules are tested elsewhere)."""
+    data = yaml.safe_load(Path(settings.IZONIE_POLICY_FILE).read_text())
+    data["channels"]["live_chat"]["hours"] = None
+    path = tmp_path / "always-open.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+class Server:
+    def __init__(self, env: dict[str, str]):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--lifespan",
+                "off",
+            ],
+            env=self.env,
+            cwd=settings.BASE_DIR,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("the server process exited") from None
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start in 30 s")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def servers(always_open_policy):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "IZONIE_POLICY_FILE": str(always_open_policy),
+        "REDIS_URL": REDIS_URL,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    started: list[Server] = []
+
+    def make() -> Server:
+        server = Server(env).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.kill()
+
+
+async def until(socket_, kind: str, timeout: float = 10, **match) -> dict:
+    while True:
+        frame = json.loads(await asyncio.wait_for(socket_.recv(), timeout))
+        if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+            return frame
+
+
+def agent_online():
+    agent = AgentFactory()
+    AgentPresence.objects.create(
+        agent=agent, status=Presence.ONLINE, last_seen_at=dt.datetime.now(dt.UTC)
+    )
+    return agent
+
+
+ORIGIN = "http://127.0.0.1"
+
+
+def test_customer_and_agent_on_different_processes_talk_through_redis(servers):
+    agent = agent_online()
+    cookie = session_cookie(agent).decode()
+    one, two = servers(), servers()
+
+    async def scenario():
+        async with (
+            connect(
+                f"{two.ws}/ws/console/chat/", origin=ORIGIN, additional_headers={"Cookie": cookie}
+            ) as staff,
+            connect(f"{one.ws}/ws/chat/", origin=ORIGIN) as customer,
+        ):
+            await until(staff, "queue")
+            await customer.send(json.dumps(start_frame(text="Hello from process one")))
+            welcome = await until(customer, "welcome")
+            offer = await until(staff, "offer")
+            assert offer["session"] == welcome["session"]
+            await staff.send(json.dumps({"type": "accept", "session": welcome["session"]}))
+            await until(customer, "agent_joined")
+            await staff.send(
+                json.dumps(
+                    {
+                        "type": "message",
+                        "session": welcome["session"],
+                        "client_id": uuid.uuid4().hex,
+                        "text": "Hello from process two",
+                    }
+                )
+            )
+            reply = await until(customer, "message", sender="agent")
+            await customer.send(json.dumps({"type": "typing", "state": True}))
+            typing = await until(staff, "typing")
+            await customer.send(
+                json.dumps({"type": "message", "client_id": uuid.uuid4().hex, "text": "Thanks!"})
+            )
+            thanks = await until(staff, "message", sender="customer", text="Thanks!")
+            return reply, typing, thanks
+
+    reply, typing, thanks = asyncio.run(scenario())
+    assert reply["text"] == "Hello from process two" and reply["seq"] == 3
+    assert typing["sender"] == "customer"
+    assert thanks["seq"] == 4
+
+
+def test_an_acknowledged_message_survives_a_killed_server(servers):
+    agent_online()
+    first = servers()
+    message_id = uuid.uuid4().hex
+
+    async def before_crash():
+        async with connect(f"{first.ws}/ws/chat/", origin=ORIGIN) as customer:
+            await customer.send(json.dumps(start_frame()))
+            welcome = await until(customer, "welcome")
+            await customer.send(
+                json.dumps({"type": "message", "client_id": message_id, "text": "Please keep this"})
+            )
+            ack = await until(customer, "ack", client_id=message_id)
+            return welcome, ack
+
+    welcome, ack = asyncio.run(before_crash())
+    first.kill()
+    second = servers()
+
+    async def after_restart():
+        async with connect(f"{second.ws}/ws/chat/", origin=ORIGIN) as customer:
+            await customer.send(
+                json.dumps({"type": "resume", "token": welcome["token"], "last_seq": 1})
+            )
+            await until(customer, "welcome")
+            replayed = await until(customer, "message")
+            # The client never saw the ack, say, and sends the message again.
+            await customer.send(
+                json.dumps({"type": "message", "client_id": message_id, "text": "Please keep this"})
+            )
+            again = await until(customer, "ack", client_id=message_id)
+            return replayed, again
+
+    replayed, again = asyncio.run(after_restart())
+    assert replayed["seq"] == ack["seq"] == 2 and replayed["text"] == "Please keep this"
+    assert again["seq"] == 2 and again["duplicate"] is True
+    assert ChatEntry.objects.filter(text="Please keep this").count() == 1
