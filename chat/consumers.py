@@ -6,6 +6,7 @@ no business rules live here. The wire format is in ``docs/chat-protocol.md``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -23,6 +24,7 @@ from tickets.exceptions import TicketError
 logger = logging.getLogger(__name__)
 
 Frame = dict[str, Any]
+QUEUE_SNAPSHOT_DELAY_SECONDS = 0.3
 
 
 class _TokenBucket:
@@ -355,6 +357,7 @@ class AgentChatConsumer(_FrameConsumer):
     }
 
     agent: User | None = None
+    snapshot_due = False
 
     async def connect(self) -> None:
         await super().connect()
@@ -389,9 +392,20 @@ class AgentChatConsumer(_FrameConsumer):
     async def chat_frame(self, event: dict[str, Any]) -> None:
         frame = event["frame"]
         if frame.get("type") == "queue_changed":
-            await self.send_queue()
+            # A burst of queue changes (a rush of new chats) costs one snapshot per
+            # agent, not one per change.
+            if not self.snapshot_due:
+                self.snapshot_due = True
+                asyncio.get_running_loop().call_later(
+                    QUEUE_SNAPSHOT_DELAY_SECONDS, lambda: asyncio.ensure_future(self._snapshot())
+                )
             return
         await self.send_frame(frame)
+
+    async def _snapshot(self) -> None:
+        self.snapshot_due = False
+        if self.agent is not None:
+            await self.send_queue()
 
     async def _session(self, frame: Frame) -> ChatSession | None:
         raw = frame.get("session")

@@ -175,3 +175,16 @@ def asgi_server(transactional_db):
     yield AsgiServer(f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=5)
+
+
+def run(coro_fn, *args: Any) -> Any:
+    """Run an async scenario to completion in its own thread and event loop.
+
+    Playwright's sync API keeps an event loop running in the main thread for the
+    whole session, so neither ``asyncio.run`` nor ``async_to_sync`` can be used there.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro_fn(*args)).result()

@@ -7,19 +7,14 @@ import datetime as dt
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.test import override_settings
 
 from accounts.tests.factories import BuyerFactory
 from chat import protocol
 from chat.models import ChatEntry, ChatSession
-from chat.tests.conftest import CLOSED_MOMENT, Socket, client_id, session_cookie, start_frame
+from chat.tests.conftest import CLOSED_MOMENT, Socket, client_id, run, session_cookie, start_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(coro_fn):
-    return async_to_sync(coro_fn)()
 
 
 async def started() -> tuple[Socket, dict]:

@@ -25,7 +25,7 @@ from websockets.asyncio.client import connect
 
 from accounts.tests.factories import AgentFactory
 from chat.models import AgentPresence, ChatEntry, Presence
-from chat.tests.conftest import session_cookie, start_frame
+from chat.tests.conftest import run, session_cookie, start_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -177,7 +177,7 @@ def test_customer_and_agent_on_different_processes_talk_through_redis(servers):
             thanks = await until(staff, "message", sender="customer", text="Thanks!")
             return reply, typing, thanks
 
-    reply, typing, thanks = asyncio.run(scenario())
+    reply, typing, thanks = run(scenario)
     assert reply["text"] == "Hello from process two" and reply["seq"] == 3
     assert typing["sender"] == "customer"
     assert thanks["seq"] == 4
@@ -198,7 +198,7 @@ def test_an_acknowledged_message_survives_a_killed_server(servers):
             ack = await until(customer, "ack", client_id=message_id)
             return welcome, ack
 
-    welcome, ack = asyncio.run(before_crash())
+    welcome, ack = run(before_crash)
     first.kill()
     second = servers()
 
@@ -216,7 +216,7 @@ def test_an_acknowledged_message_survives_a_killed_server(servers):
             again = await until(customer, "ack", client_id=message_id)
             return replayed, again
 
-    replayed, again = asyncio.run(after_restart())
+    replayed, again = run(after_restart)
     assert replayed["seq"] == ack["seq"] == 2 and replayed["text"] == "Please keep this"
     assert again["seq"] == 2 and again["duplicate"] is True
     assert ChatEntry.objects.filter(text="Please keep this").count() == 1

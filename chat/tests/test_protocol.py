@@ -4,18 +4,13 @@ agent socket, messages both ways, acknowledgements, resume, idempotent retries."
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
 
 from chat.models import ChatEntry, ChatSession, SessionState
-from chat.tests.conftest import Socket, client_id, session_cookie, start_frame
+from chat.tests.conftest import Socket, client_id, run, session_cookie, start_frame
 from tickets.choices import Channel, Direction, EventKind
 from tickets.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(coro_fn):
-    return async_to_sync(coro_fn)()
 
 
 def test_customer_and_agent_talk_both_ways(clock, online_agent):
