@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat.models import ChatEntry, EntryKind
+from tickets.models import Attachment
 
 VERSION = 1
 
@@ -36,9 +37,9 @@ def error(code: str, detail: str, *, ref: str | None = None, **extra: Any) -> di
     return frame
 
 
-def _attachments(entry: ChatEntry) -> list[dict[str, Any]]:
-    if entry.message is None:
-        return []
+def _attachments(entry: ChatEntry, given: list[Attachment] | None) -> list[dict[str, Any]]:
+    if given is None:
+        given = list(entry.message.attachments.all()) if entry.message is not None else []
     return [
         {
             "id": a.pk,
@@ -47,11 +48,11 @@ def _attachments(entry: ChatEntry) -> list[dict[str, Any]]:
             "size": a.size,
             "kept": a.kept,
         }
-        for a in entry.message.attachments.all()
+        for a in given
     ]
 
 
-def entry_frame(entry: ChatEntry) -> dict[str, Any]:
+def entry_frame(entry: ChatEntry, *, attachments: list[Attachment] | None = None) -> dict[str, Any]:
     """One stream item as both the customer's and the agent's clients receive it."""
     frame: dict[str, Any] = {
         "type": str(entry.kind),
@@ -64,7 +65,7 @@ def entry_frame(entry: ChatEntry) -> dict[str, Any]:
     if entry.kind == EntryKind.MESSAGE:
         frame["text"] = entry.text
         frame["client_id"] = entry.client_id or None
-        frame["attachments"] = _attachments(entry)
+        frame["attachments"] = _attachments(entry, attachments)
     elif entry.kind == EntryKind.ENDED:
         frame["reason"] = entry.text
         frame["by"] = entry.data.get("by")

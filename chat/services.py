@@ -45,7 +45,7 @@ from tickets import services as tickets
 from tickets.attachments import CheckedUpload
 from tickets.choices import Channel, TicketStatus
 from tickets.exceptions import TicketError
-from tickets.models import Ticket
+from tickets.models import Attachment, Ticket
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 MAX_TEXT_CHARS = 5_000
@@ -104,7 +104,11 @@ def _text_check(text: object, *, allow_empty: bool = False) -> str:
 
 
 def _lock(session: ChatSession) -> ChatSession:
-    return ChatSession.objects.select_for_update().get(pk=session.pk)
+    return (
+        ChatSession.objects.select_for_update(of=("self",))
+        .select_related("ticket", "customer")
+        .get(pk=session.pk)
+    )
 
 
 def _append(
@@ -117,8 +121,13 @@ def _append(
     message_id: int | None = None,
     client_id: str = "",
     data: dict[str, Any] | None = None,
+    attachments: list[Attachment] | None = None,
 ) -> ChatEntry:
-    """Next numbered entry of a locked session; relayed to everyone once committed."""
+    """Next numbered entry of a locked session; relayed to everyone once committed.
+
+    ``attachments``: the message's files when the caller has them (none for a typed
+    message), so building the frame costs no query.
+    """
     session.last_seq += 1
     ChatSession.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
     entry = ChatEntry.objects.create(
@@ -132,7 +141,7 @@ def _append(
         client_id=client_id,
         data=data or {},
     )
-    _relay_on_commit(session, protocol.entry_frame(entry))
+    _relay_on_commit(session, protocol.entry_frame(entry, attachments=attachments))
     return entry
 
 
@@ -277,6 +286,7 @@ def _open(
         author_name=message.author_name,
         message_id=message.pk,
         client_id=client_id,
+        attachments=[],
     )
     _queue_changed_on_commit()
     return session
@@ -316,6 +326,7 @@ def chat_customer_message(
                 author_name=locked.visitor_name or str(locked.customer),
                 message_id=message.pk,
                 client_id=client_id,
+                attachments=list(message.attachments.all()) if uploads else [],
             )
     except IntegrityError:
         existing = _entry_for(session, Sender.CUSTOMER, client_id)
@@ -566,6 +577,7 @@ def chat_agent_message(
             author_name=agent.display_name or str(agent),
             message_id=message.pk,
             client_id=client_id,
+            attachments=[],
         )
     return entry, True
 

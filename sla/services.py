@@ -134,22 +134,29 @@ def _sync_ticket_deadlines(ticket: Ticket, clocks: list[SlaClock] | None = None)
 
 
 def clock_start(
-    *, ticket: Ticket, target: ResponseTarget, at: dt.datetime, new_ticket: bool = False
+    *,
+    ticket: Ticket,
+    target: ResponseTarget,
+    at: dt.datetime,
+    new_ticket: bool = False,
+    live_clocks: list[SlaClock] | None = None,
 ) -> SlaClock:
     """Start the clock for ``target`` (or return the one already live: idempotent).
 
     ``new_ticket`` skips looking for a live clock on a ticket created in this
-    transaction, which cannot have one yet.
+    transaction, which cannot have one yet; ``live_clocks`` (all the ticket's live
+    clocks, when the caller has just read them) saves the query.
     """
-    live = (
-        None
-        if new_ticket
-        else SlaClock.objects.filter(
+    if new_ticket:
+        live = None
+    elif live_clocks is not None:
+        live = next((c for c in live_clocks if c.target_id == target.id and c.is_live), None)
+    else:
+        live = SlaClock.objects.filter(
             ticket=ticket,
             target_id=target.id,
             status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
         ).first()
-    )
     if live is not None:
         return live
     target_s, breach_s = target_seconds(get_policy(), target)
@@ -266,23 +273,44 @@ def on_ticket_opened(*, ticket: Ticket, at: dt.datetime, new_ticket: bool = Fals
     _sync_ticket_deadlines(ticket, started if new_ticket and started else None)
 
 
+def _live_clocks(ticket: Ticket) -> list[SlaClock]:
+    """All the ticket's running and paused clocks in one query (messages are the hot
+    path: a live chat writes one every few seconds)."""
+    clocks = list(
+        SlaClock.objects.filter(
+            ticket=ticket, status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED]
+        ).order_by("pk")
+    )
+    for clock in clocks:
+        clock.ticket = ticket
+    return clocks
+
+
+def _running(clocks: list[SlaClock]) -> list[SlaClock]:
+    return [clock for clock in clocks if clock.status == ClockStatus.RUNNING]
+
+
 def on_agent_reply(*, ticket: Ticket, at: dt.datetime) -> None:
-    for measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
-        for clock in _live(ticket, measure):
+    clocks = _live_clocks(ticket)
+    for clock in clocks:
+        if clock.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
             clock_stop(clock=clock, at=at)
-    _sync_ticket_deadlines(ticket)
+    _sync_ticket_deadlines(ticket, _running(clocks))
 
 
 def on_customer_message(*, ticket: Ticket, at: dt.datetime) -> None:
     """A new customer message owes a reply: the next-reply clock starts (if a first
     reply was already given), and clocks paused while waiting on the customer resume."""
-    for measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY, Measure.RESOLUTION):
-        for clock in _live(ticket, measure):
+    clocks = _live_clocks(ticket)
+    for clock in clocks:
+        if clock.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY, Measure.RESOLUTION):
             clock_resume(clock=clock, at=at)
     if ticket.first_replied_at is not None:
         for target in targets_for(ticket=ticket, measure=Measure.NEXT_REPLY):
-            clock_start(ticket=ticket, target=target, at=at)
-    _sync_ticket_deadlines(ticket)
+            clock = clock_start(ticket=ticket, target=target, at=at, live_clocks=clocks)
+            if clock not in clocks:
+                clocks.append(clock)
+    _sync_ticket_deadlines(ticket, _running(clocks))
 
 
 def on_status_changed(*, ticket: Ticket, old: str, new: str, at: dt.datetime) -> None:

@@ -1,0 +1,373 @@
+"""Live-chat load: one web process, N conversations, customers and agents exchanging
+messages over real WebSockets (the ``websockets`` client library) for a while.
+
+    .venv/bin/python bench/chat_load.py --conversations 1000 --duration 60
+    .venv/bin/python bench/chat_load.py --database postgres   # PostgreSQL instead of SQLite
+    .venv/bin/python bench/chat_load.py --idle 4000           # idle connections and memory
+
+Prints messages per second, relay latency p50/p95/p99 (send to receipt, both
+directions), lost and duplicated messages, memory per open connection and how many idle
+connections fit in 1 GB at that rate. The server is ``uvicorn config.asgi:application``
+in its own process on a fresh database, with live chat open around the clock (a copy
+of the Izonie policy) and enough agents online to take every conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import BENCH_PG, percentile  # noqa: E402
+
+ORIGIN = "http://127.0.0.1"
+CHATS_PER_AGENT = 25
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare(workdir: Path, database: str, agents: int) -> tuple[dict[str, str], list[str]]:
+    """A fresh database with ``agents`` agents online; returns (env, session cookies)."""
+    policy = yaml.safe_load((ROOT / "policies" / "izonie.yaml").read_text())
+    policy["channels"]["live_chat"]["hours"] = None
+    (workdir / "policy.yaml").write_text(yaml.safe_dump(policy))
+    env = {
+        **os.environ,
+        "IZONIE_VAR_DIR": str(workdir),
+        "IZONIE_POLICY_FILE": str(workdir / "policy.yaml"),
+        "IZONIE_LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("REDIS_URL", None)
+    if database == "postgres":
+        import psycopg
+
+        name = "izonie_bench_chat"
+        with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        env["DATABASE_URL"] = f"{BENCH_PG}/{name}"
+    else:
+        env.pop("DATABASE_URL", None)
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    script = f"""
+import datetime as dt
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from accounts.models import User, Role
+from chat.models import AgentPresence, Presence
+cookies = []
+for i in range({agents}):
+    user = User.objects.create(username=f"bench.agent{{i}}", role=Role.AGENT, display_name=f"Agent {{i}}")
+    AgentPresence.objects.create(agent=user, status=Presence.ONLINE, max_chats={CHATS_PER_AGENT},
+                                 last_seen_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    cookies.append(store.session_key)
+print(",".join(cookies))
+"""
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    # The shell prints a note about its automatic imports first; the cookies are last.
+    return env, out.stdout.strip().splitlines()[-1].split(",")
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+            "--ws-max-queue",
+            "64",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.sent: dict[str, float] = {}  # client_id -> send time
+        self.received: dict[str, int] = {}  # client_id -> times received by the other side
+        self.latencies_ms: list[float] = []
+
+    def on_receive(self, client_id: str) -> None:
+        count = self.received.get(client_id, 0) + 1
+        self.received[client_id] = count
+        sent_at = self.sent.get(client_id)
+        if count == 1 and sent_at is not None:
+            self.latencies_ms.append((time.perf_counter() - sent_at) * 1000)
+
+
+async def run_load(
+    port: int, cookies: list[str], conversations: int, duration: float, interval: float
+) -> dict[str, object]:
+    from websockets.asyncio.client import connect
+
+    url = f"ws://127.0.0.1:{port}"
+    stats = Stats()
+    sessions: dict[str, asyncio.Queue[str]] = {}
+    stop = asyncio.Event()
+    agent_sockets = []
+    ready = asyncio.Event()
+    accepted: set[str] = set()
+
+    async def agent(cookie: str) -> None:
+        try:
+            await agent_loop(cookie)
+        except Exception as exc:
+            print(f"agent socket failed: {exc!r}")
+            raise
+
+    async def agent_loop(cookie: str) -> None:
+        async with connect(
+            f"{url}/ws/console/chat/",
+            origin=ORIGIN,
+            additional_headers={"Cookie": f"sessionid={cookie}"},
+            max_queue=None,
+        ) as ws:
+            agent_sockets.append(ws)
+            async for raw in ws:
+                frame = json.loads(raw)
+                if os.environ.get("BENCH_DEBUG"):
+                    print("agent <", raw[:200])
+                if frame["type"] == "offer":
+                    await ws.send(json.dumps({"type": "accept", "session": frame["session"]}))
+                elif frame["type"] == "history":
+                    accepted.add(frame["session"])
+                    if len(accepted) >= conversations:
+                        ready.set()
+                elif frame["type"] == "message" and frame["sender"] == "customer":
+                    client_id = frame.get("client_id") or ""
+                    if client_id.startswith("m-"):
+                        stats.on_receive(client_id)
+                        if not stop.is_set():
+                            reply = f"a-{uuid.uuid4().hex}"
+                            stats.sent[reply] = time.perf_counter()
+                            await ws.send(
+                                json.dumps(
+                                    {
+                                        "type": "message",
+                                        "session": frame["session"],
+                                        "client_id": reply,
+                                        "text": "reply",
+                                    }
+                                )
+                            )
+
+    async def customer(index: int) -> None:
+        try:
+            await customer_loop(index)
+        except Exception as exc:
+            print(f"customer socket failed: {exc!r}")
+            raise
+
+    async def customer_loop(index: int) -> None:
+        async with connect(f"{url}/ws/chat/", origin=ORIGIN, max_queue=None) as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "start",
+                        "name": f"Customer {index}",
+                        "email": f"customer{index}@bench.example",
+                        "category": "order_status",
+                        "text": "Where is my order?",
+                        "client_id": f"s-{uuid.uuid4().hex}",
+                    }
+                )
+            )
+
+            async def reader() -> None:
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame["type"] == "message" and frame["sender"] == "agent":
+                        stats.on_receive(frame.get("client_id") or "")
+
+            task = asyncio.create_task(reader())
+            await ready.wait()
+            await asyncio.sleep(random.uniform(0, interval))  # noqa: S311
+            while not stop.is_set():
+                client_id = f"m-{uuid.uuid4().hex}"
+                stats.sent[client_id] = time.perf_counter()
+                await ws.send(
+                    json.dumps({"type": "message", "client_id": client_id, "text": "still waiting"})
+                )
+                await asyncio.sleep(interval)
+            await asyncio.sleep(5)  # let the last replies arrive
+            task.cancel()
+
+    agent_count = len(cookies)
+    agents = [asyncio.create_task(agent(c)) for c in cookies]
+    await asyncio.sleep(1)
+    ramp_start = time.perf_counter()
+    customers = []
+    for i in range(conversations):
+        customers.append(asyncio.create_task(customer(i)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.2)
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=600)
+    except TimeoutError:
+        print(f"only {len(accepted)} of {conversations} chats were accepted in 10 minutes")
+        ready.set()
+    ramp_seconds = time.perf_counter() - ramp_start
+    measure_start = time.perf_counter()
+    await asyncio.sleep(duration)
+    stop.set()
+    measured = time.perf_counter() - measure_start
+    await asyncio.gather(*customers, return_exceptions=True)
+    for ws in agent_sockets:
+        await ws.close()
+    for task in agents:
+        task.cancel()
+    expected = set(stats.sent)
+    lost = [cid for cid in expected if cid not in stats.received]
+    duplicated = [cid for cid, n in stats.received.items() if n > 1]
+    lat = stats.latencies_ms
+    return {
+        "conversations": conversations,
+        "agents": agent_count,
+        "ramp_seconds": round(ramp_seconds, 1),
+        "duration_seconds": round(measured, 1),
+        "messages_sent": len(expected),
+        "messages_per_second": round(len(expected) / measured, 1),
+        "relay_p50_ms": round(percentile(lat, 50), 1) if lat else None,
+        "relay_p95_ms": round(percentile(lat, 95), 1) if lat else None,
+        "relay_p99_ms": round(percentile(lat, 99), 1) if lat else None,
+        "lost": len(lost),
+        "duplicated": len(duplicated),
+    }
+
+
+async def idle_connections(port: int, count: int, pid: int) -> dict[str, object]:
+    from websockets.asyncio.client import connect
+
+    before = rss_kib(pid)
+    sockets = []
+    for i in range(count):
+        sockets.append(await connect(f"ws://127.0.0.1:{port}/ws/chat/", origin=ORIGIN))
+        if i % 500 == 499:
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(2)
+    after = rss_kib(pid)
+    for ws in sockets:
+        await ws.close()
+    per_connection_kib = (after - before) / count
+    return {
+        "idle_connections": count,
+        "rss_before_mib": round(before / 1024, 1),
+        "rss_after_mib": round(after / 1024, 1),
+        "kib_per_idle_connection": round(per_connection_kib, 1),
+        "idle_connections_in_1_gib": int((1024 * 1024 - before) / per_connection_kib)
+        if per_connection_kib > 0
+        else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=10.0,
+        help="seconds between a customer's messages (each gets a reply)",
+    )
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--idle",
+        type=int,
+        default=2000,
+        help="idle connections to open for the memory figure (0 skips)",
+    )
+    args = parser.parse_args()
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    agents = max(1, -(-args.conversations // CHATS_PER_AGENT))
+    with tempfile.TemporaryDirectory(prefix="izonie-chat-bench-") as tmp:
+        print(f"Preparing a fresh {args.database} database with {agents} agents online…")
+        env, cookies = prepare(Path(tmp), args.database, agents)
+        port = free_port()
+        server = start_server(env, port)
+        try:
+            print(
+                f"Server pid {server.pid}; RSS {rss_kib(server.pid) / 1024:.0f} MiB. "
+                f"Opening {args.conversations} conversations…"
+            )
+            result = asyncio.run(
+                run_load(port, cookies, args.conversations, args.duration, args.interval)
+            )
+            result["database"] = args.database
+            result["server_rss_mib_under_load"] = round(rss_kib(server.pid) / 1024, 1)
+            for key, value in result.items():
+                print(f"  {key:<28} {value}")
+            if args.idle:
+                idle = asyncio.run(idle_connections(port, args.idle, server.pid))
+                for key, value in idle.items():
+                    print(f"  {key:<28} {value}")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
