@@ -77,6 +77,18 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def _forward_header(part: EmailMessage) -> str:
+    """A forwarded message attached whole (message/rfc822): its text follows in the
+    walk, so mark where it starts, as mail clients do for an inline forward."""
+    inner = part.get_payload(0) if part.is_multipart() else None
+    lines = ["---------- Forwarded message ---------"]
+    if isinstance(inner, EmailMessage):
+        for name in ("From", "Date", "Subject", "To"):
+            if inner.get(name):
+                lines.append(f"{name}: {_clean_header(inner.get(name))}")
+    return "\n".join(lines) + "\n"
+
+
 def _payload(part: EmailMessage) -> bytes:
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
@@ -100,6 +112,9 @@ def parse_email(raw: bytes) -> ParsedEmail:
     for index, part in enumerate(message.walk()):
         if index >= MAX_PARTS:
             skipped += 1
+            continue
+        if part.get_content_type() == "message/rfc822":
+            text_parts.append(_forward_header(part))
             continue
         if part.is_multipart():
             continue
