@@ -22,9 +22,9 @@ from mail.parsing import ParsedEmail, UnparseableEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
-from tickets.choices import Channel
+from tickets.choices import Channel, PartyRole
 from tickets.exceptions import AttachmentRejected, TicketClosed
-from tickets.models import Attachment, Message, Ticket
+from tickets.models import Attachment, Message, Party, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +112,35 @@ def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) 
     )
 
 
+# Enough for any real conversation; a mass-Cc'd mail does not flood the ticket.
+MAX_COPIED_PARTIES = 50
+
+
+def _is_ours(address: str) -> bool:
+    local, _, domain = support_address().partition("@")
+    return address == support_address() or bool(
+        re.fullmatch(rf"{re.escape(local)}\+[^@]*@{re.escape(domain)}", address)
+    )
+
+
+def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
+    """Everyone else the customer wrote to (Cc, or beside us in To) becomes a copied
+    party. Recorded by address only: being copied on a mail grants no portal access."""
+    wanted: dict[str, str] = {}
+    for name, address in [*parsed.cc, *parsed.to_named]:
+        if "@" in address and address != parsed.sender_email and not _is_ours(address):
+            wanted.setdefault(address[:254], name[:150])
+    if not wanted:
+        return
+    known = {e.lower() for e in Party.objects.filter(ticket=ticket).values_list("email", flat=True)}
+    known.add(ticket.requester.email.lower())
+    room = MAX_COPIED_PARTIES - Party.objects.filter(ticket=ticket, role=PartyRole.CC).count()
+    new = [(a, n) for a, n in wanted.items() if a not in known][: max(room, 0)]
+    Party.objects.bulk_create(
+        Party(ticket=ticket, role=PartyRole.CC, name=name, email=address) for address, name in new
+    )
+
+
 def _finish(record: InboundEmail, status: str, reason: str = "", **links: object) -> None:
     record.status = status
     record.reason = reason[:2000]
@@ -181,6 +210,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail) -> None:
         )
         message = ticket.messages.get()
     _record_refused(message, refused)
+    _record_copied(ticket, parsed)
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
 
 

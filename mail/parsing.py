@@ -38,6 +38,7 @@ class ParsedEmail:
     html: str
     attachments: list[ParsedAttachment] = field(default_factory=list)
     skipped_parts: int = 0
+    to_named: list[tuple[str, str]] = field(default_factory=list)  # (name, address)
     automatic: str = ""  # why it looks machine-sent ("auto-submitted: auto-replied"...)
 
 
@@ -150,6 +151,11 @@ def parse_email(raw: bytes) -> ParsedEmail:
             payload = _payload(part)
             text_parts.append(payload.decode("utf-8", errors="replace"))
     html = "\n".join(html_parts)
+    to_named = [
+        (name, addr.lower())
+        for name, addr in getaddresses([_clean_header(message.get("To"))])
+        if addr
+    ]
     text = "\n".join(p.strip() for p in text_parts if p.strip()) or html_to_text(html)
     return ParsedEmail(
         message_id=(_ids(message.get("Message-ID")) or [""])[0][:900],
@@ -158,7 +164,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
         subject=_clean_header(message.get("Subject"))[:300],
         sender_email=sender_email.lower()[:320],
         sender_name=sender_name[:150],
-        to=[addr.lower() for _name, addr in getaddresses([_clean_header(message.get("To"))])],
+        to=[addr for _name, addr in to_named],
+        to_named=to_named,
         cc=[
             (name, addr.lower())
             for name, addr in getaddresses([_clean_header(message.get("Cc"))])

@@ -1,8 +1,8 @@
 from django import template
 
 from mail.quoting import ReplyParts, reply_parts
-from tickets.choices import Channel, Direction
-from tickets.models import Message
+from tickets.choices import Channel, Direction, PartyRole
+from tickets.models import Message, Party, Ticket
 
 register = template.Library()
 
@@ -13,3 +13,9 @@ def email_parts(message: Message) -> ReplyParts | None:
     if message.channel != Channel.EMAIL or message.direction != Direction.INBOUND:
         return None
     return reply_parts(message.body_text)
+
+
+@register.simple_tag
+def copied_parties(ticket: Ticket) -> list[Party]:
+    """People copied on the ticket's emails, shown beside the requester."""
+    return list(ticket.parties.filter(role=PartyRole.CC).order_by("id"))

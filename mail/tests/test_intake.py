@@ -197,3 +197,36 @@ def test_ingest_mail_command_reads_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "processed" in out and "duplicate" in out
     assert Ticket.objects.count() == 1
+
+
+def test_copied_addresses_become_parties_once_and_grant_no_access():
+    from django.test import Client
+
+    from tickets.choices import PartyRole
+    from tickets.models import Party
+
+    ticket = ingest_raw(
+        raw=mail(
+            Cc="Emeka <emeka@example.com>, support@izonie.com, chioma@example.com",
+            to="support@izonie.com, Bisi <bisi@example.com>",
+        )
+    ).ticket
+    ingest_raw(
+        raw=mail(
+            message_id="<m2@example.com>",
+            In_Reply_To="<m1@example.com>",
+            Cc="EMEKA@example.com, tunde@example.com",
+            to=f"support+{ticket.pk}@izonie.com",
+        )
+    )
+    copied = Party.objects.filter(ticket=ticket, role=PartyRole.CC).order_by("id")
+    assert [(p.name, p.email) for p in copied] == [
+        ("Emeka", "emeka@example.com"),
+        ("Bisi", "bisi@example.com"),
+        ("", "tunde@example.com"),
+    ]
+    assert all(p.user_id is None for p in copied)
+    client = Client()
+    client.force_login(AgentFactory())
+    page = client.get(f"/console/tickets/{ticket.pk}/").content.decode()
+    assert "Copied" in page and "emeka@example.com" in page and "tunde@example.com" in page
