@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from accounts.services import customer_for_email
+from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
 from mail.models import InboundEmail, InboundStatus
 from mail.parsing import ParsedEmail, UnparseableEmail, parse_email
 from policy.loader import get_policy
@@ -149,6 +150,20 @@ def _finish(record: InboundEmail, status: str, reason: str = "", **links: object
     record.save()
 
 
+def _record_bounce(record: InboundEmail, bounce: Bounce) -> None:
+    outbound = outbound_for_bounce(bounce)
+    if outbound is None:
+        _finish(record, InboundStatus.BOUNCE, f"not about a reply we sent: {bounce.reason}")
+        return
+    links = {"ticket": outbound.message.ticket, "message": outbound.message}
+    if not bounce.failed:
+        _finish(record, InboundStatus.BOUNCE, f"delay notice only: {bounce.reason}", **links)
+        return
+    marked = outbound_bounced(outbound=outbound, bounce=bounce)
+    note = "reply marked failed" if marked else "reply was already marked failed"
+    _finish(record, InboundStatus.BOUNCE, f"{note}: {bounce.reason}", **links)
+
+
 def _process(record: InboundEmail, parsed: ParsedEmail) -> None:
     external_id = parsed.message_id or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
     existing = Message.objects.filter(channel=Channel.EMAIL, external_id=external_id).first()
@@ -163,6 +178,9 @@ def _process(record: InboundEmail, parsed: ParsedEmail) -> None:
         return
     if parsed.sender_email == support_address():
         _finish(record, InboundStatus.IGNORED, "our own outgoing mail")
+        return
+    if parsed.bounce is not None:
+        _record_bounce(record, parsed.bounce)
         return
     if parsed.automatic:
         _finish(record, InboundStatus.IGNORED, f"machine-sent ({parsed.automatic})")

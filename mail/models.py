@@ -8,6 +8,7 @@ class InboundStatus(models.TextChoices):
     PROCESSED = "processed", "Added to a ticket"
     DUPLICATE = "duplicate", "Duplicate of a message already stored"
     IGNORED = "ignored", "Ignored (auto-reply, bulk or our own mail)"
+    BOUNCE = "bounce", "Delivery failure report"
     QUARANTINED = "quarantined", "Quarantined: could not be processed"
 
 

@@ -10,6 +10,8 @@ from email.utils import getaddresses, parseaddr
 
 import nh3
 
+from mail.bounces import Bounce, bounce_report
+
 MAX_PARTS = 200
 
 
@@ -39,6 +41,7 @@ class ParsedEmail:
     attachments: list[ParsedAttachment] = field(default_factory=list)
     skipped_parts: int = 0
     to_named: list[tuple[str, str]] = field(default_factory=list)  # (name, address)
+    bounce: Bounce | None = None  # set when this is a delivery failure report
     automatic: str = ""  # why it looks machine-sent ("auto-submitted: auto-replied"...)
 
 
@@ -175,5 +178,6 @@ def parse_email(raw: bytes) -> ParsedEmail:
         html=html,
         attachments=attachments,
         skipped_parts=skipped,
+        bounce=bounce_report(message, raw),
         automatic=_automatic(message),
     )
