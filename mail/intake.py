@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from accounts.services import customer_for_email
+from mail.acknowledgements import acknowledgement_send
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
 from mail.models import InboundEmail, InboundStatus
 from mail.parsing import ParsedEmail, UnparseableEmail, parse_email
@@ -227,6 +228,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail) -> None:
             author_name=parsed.sender_name,
         )
         message = ticket.messages.get()
+        acknowledgement_send(ticket=ticket)
     _record_refused(message, refused)
     _record_copied(ticket, parsed)
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)

@@ -35,3 +35,18 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.header_id or self.pk}: {self.status}"
+
+
+class AutoAcknowledgement(models.Model):
+    """One automatic acknowledgement sent: counted per address to rate-limit them."""
+
+    recipient = models.EmailField()
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "created_at"], name="ack_recipient_time")]
+
+    def __str__(self) -> str:
+        return f"acknowledgement of {self.ticket_id} to {self.recipient}"

@@ -36,6 +36,11 @@ def build_email(outbound: OutboundMessage) -> EmailMultiAlternatives:
         (mid for mid, direction in reversed(thread_ids) if direction == Direction.INBOUND), None
     )
     headers = {"Message-ID": f"<{message.external_id}>", "Auto-Submitted": "no"}
+    if message.author_id is None:
+        # Sent by the system itself (an acknowledgement, a notice): marked as automatic
+        # (RFC 3834) so the customer's own auto-responder does not answer it.
+        headers["Auto-Submitted"] = "auto-replied"
+        headers["X-Auto-Response-Suppress"] = "All"
     if last_inbound:
         headers["In-Reply-To"] = f"<{last_inbound}>"
     if thread_ids:

@@ -64,6 +64,8 @@ def _automatic(message: EmailMessage) -> str:
     precedence = _clean_header(message.get("Precedence")).lower()
     if precedence in {"bulk", "junk", "list", "auto_reply"}:
         return f"Precedence: {precedence}"
+    if message.get("List-Id"):
+        return "List-Id: mailing-list mail"
     for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
         if message.get(header):
             return f"{header} present"
