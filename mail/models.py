@@ -50,3 +50,19 @@ class AutoAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"acknowledgement of {self.ticket_id} to {self.recipient}"
+
+
+class ImapMailboxState(models.Model):
+    """How far the IMAP fetcher has read one mailbox folder. UIDs are only meaningful
+    within one UIDVALIDITY: when the server changes it, reading starts over (the
+    Message-ID check keeps that from doubling anything)."""
+
+    # "user@host:port/folder": one row per mailbox folder fetched.
+    mailbox = models.CharField(max_length=300, unique=True)
+    uidvalidity = models.BigIntegerField(default=0)
+    # The highest UID committed here; everything at or below it is stored.
+    last_uid = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.mailbox} {self.uidvalidity}:{self.last_uid}"
