@@ -189,6 +189,17 @@ EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 30)
 
+# Provider inbound webhooks (mail/webhooks.py). The secret is "user:password" for the
+# basic auth in the URL given to SendGrid, Postmark and Amazon SNS; Mailgun signs with
+# its webhook signing key instead. Without them those webhooks refuse every request.
+ANYMAIL: dict[str, object] = {}
+if env_list("IZONIE_INBOUND_WEBHOOK_SECRETS", []):
+    ANYMAIL["WEBHOOK_SECRET"] = env_list("IZONIE_INBOUND_WEBHOOK_SECRETS", [])
+if env_str("IZONIE_MAILGUN_WEBHOOK_SIGNING_KEY"):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("IZONIE_MAILGUN_WEBHOOK_SIGNING_KEY")
+# Amazon SNS subscription requests are confirmed only when they carry the secret.
+ANYMAIL["AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS"] = True
+
 # The support mailbox read by `manage.py fetch_mail` (mail/imap.py).
 IZONIE_IMAP_HOST = env_str("IZONIE_IMAP_HOST")
 IZONIE_IMAP_PORT = env_int("IZONIE_IMAP_PORT", 993)

@@ -165,8 +165,14 @@ def _record_bounce(record: InboundEmail, bounce: Bounce) -> None:
     _finish(record, InboundStatus.BOUNCE, f"{note}: {bounce.reason}", **links)
 
 
-def _process(record: InboundEmail, parsed: ParsedEmail) -> None:
-    external_id = parsed.message_id or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
+def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -> None:
+    # Without a Message-ID, a provider's own id for the mail (redelivered webhooks carry
+    # the same one), else the bytes themselves, recognise a second delivery.
+    external_id = (
+        parsed.message_id
+        or (f"provider:{provider_id}"[:255] if provider_id else "")
+        or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
+    )
     existing = Message.objects.filter(channel=Channel.EMAIL, external_id=external_id).first()
     if existing is not None:
         _finish(
@@ -234,7 +240,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail) -> None:
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
 
 
-def ingest_raw(*, raw: bytes, source: str = "command") -> InboundEmail:
+def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") -> InboundEmail:
     record = InboundEmail.objects.create(raw=raw, source=source)
     try:
         parsed = parse_email(raw)
@@ -246,7 +252,7 @@ def ingest_raw(*, raw: bytes, source: str = "command") -> InboundEmail:
     record.subject = parsed.subject[:300]
     try:
         with transaction.atomic():
-            _process(record, parsed)
+            _process(record, parsed, provider_id)
     except IntegrityError:
         # The same Message-ID stored concurrently by another fetcher: a duplicate.
         _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")

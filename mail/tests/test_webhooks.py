@@ -1,0 +1,243 @@
+"""Provider inbound webhooks, with each provider's documented payload, and each
+provider's check passing and failing."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from django.test import Client
+
+from mail.models import InboundEmail, InboundStatus
+from mail.tests.test_intake import mail
+from tickets.models import Message, Ticket
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "izonie:s3cret-webhook"
+SIGNING_KEY = "key-mailgun-signing-0123456789"
+RAW = mail(
+    sender="Chioma <chioma@example.com>",
+    subject="Phone arrived broken",
+    body="The screen is cracked.",
+    message_id="<wh1@example.com>",
+)
+
+
+@pytest.fixture(autouse=True)
+def anymail_settings(settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+
+
+def basic_auth(credentials: str = SECRET) -> dict:
+    token = base64.b64encode(credentials.encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+def mailgun_form(raw: bytes, key: str = SIGNING_KEY) -> dict:
+    # Mailgun's forward() route to a URL ending in "mime": the raw message in body-mime,
+    # signed as HMAC-SHA256(key, timestamp + token).
+    timestamp, token = str(int(time.time())), "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "recipient": "support@izonie.com",
+        "sender": "chioma@example.com",
+        "from": "Chioma <chioma@example.com>",
+        "subject": "Phone arrived broken",
+        "body-mime": raw.decode(),
+        "timestamp": timestamp,
+        "token": token,
+        "signature": signature,
+    }
+
+
+def sendgrid_form(raw: bytes) -> dict:
+    # SendGrid Inbound Parse with "POST the raw, full MIME message".
+    return {
+        "email": raw.decode(),
+        "to": "support@izonie.com",
+        "from": "Chioma <chioma@example.com>",
+        "subject": "Phone arrived broken",
+        "envelope": json.dumps({"to": ["support@izonie.com"], "from": "chioma@example.com"}),
+        "charsets": json.dumps({"to": "UTF-8", "subject": "UTF-8", "from": "UTF-8"}),
+        "SPF": "pass",
+        "spam_score": "0.1",
+    }
+
+
+def postmark_json(message_id: str = "<wh1@example.com>") -> str:
+    # Postmark's inbound JSON (no raw message unless RawEmail is switched on).
+    return json.dumps(
+        {
+            "FromName": "Chioma",
+            "MessageStream": "inbound",
+            "From": "chioma@example.com",
+            "FromFull": {"Email": "chioma@example.com", "Name": "Chioma", "MailboxHash": ""},
+            "To": "support@izonie.com",
+            "ToFull": [{"Email": "support@izonie.com", "Name": "", "MailboxHash": ""}],
+            "Cc": "Emeka <emeka@example.com>",
+            "CcFull": [{"Email": "emeka@example.com", "Name": "Emeka", "MailboxHash": ""}],
+            "Bcc": "",
+            "BccFull": [],
+            "OriginalRecipient": "support@izonie.com",
+            "Subject": "Phone arrived broken",
+            "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
+            "ReplyTo": "",
+            "MailboxHash": "",
+            "Date": "Wed, 25 Nov 2026 09:00:00 +0100",
+            "TextBody": "The screen is cracked.",
+            "HtmlBody": "<p>The screen is <b>cracked</b>.</p>",
+            "StrippedTextReply": "",
+            "Tag": "",
+            "Headers": [
+                {"Name": "X-Spam-Status", "Value": "No"},
+                {"Name": "Message-ID", "Value": message_id},
+            ],
+            "Attachments": [
+                {
+                    "Name": "receipt.pdf",
+                    "Content": base64.b64encode(b"%PDF-1.4\n%%EOF\n").decode(),
+                    "ContentType": "application/pdf",
+                    "ContentLength": 15,
+                }
+            ],
+        }
+    )
+
+
+def ses_notification(raw: bytes) -> tuple[str, dict]:
+    # Amazon SES receipt rule with an SNS action (BASE64), delivered by SNS over HTTPS.
+    ses_event = {
+        "notificationType": "Received",
+        "mail": {
+            "timestamp": "2026-11-25T09:00:00.000Z",
+            "source": "chioma@example.com",
+            "messageId": "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1",
+            "destination": ["support@izonie.com"],
+            "headersTruncated": False,
+            "headers": [{"name": "Message-ID", "value": "<wh1@example.com>"}],
+            "commonHeaders": {"from": ["Chioma <chioma@example.com>"], "subject": "Phone"},
+        },
+        "receipt": {
+            "timestamp": "2026-11-25T09:00:00.000Z",
+            "processingTimeMillis": 222,
+            "recipients": ["support@izonie.com"],
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "PASS"},
+            "action": {
+                "type": "SNS",
+                "topicArn": "arn:aws:sns:eu-west-1:123456789012:izonie-inbound",
+                "encoding": "BASE64",
+            },
+        },
+        "content": base64.b64encode(raw).decode(),
+    }
+    sns_id = "d2f3b1c6-1f5a-5a7e-9c1e-6a0d2b3c4d5e"
+    body = json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": sns_id,
+            "TopicArn": "arn:aws:sns:eu-west-1:123456789012:izonie-inbound",
+            "Subject": "Amazon SES Email Receipt Notification",
+            "Message": json.dumps(ses_event),
+            "Timestamp": "2026-11-25T09:00:00.100Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLEpH+..",
+            "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService.pem",
+            "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+        }
+    )
+    headers = {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification", "HTTP_X_AMZ_SNS_MESSAGE_ID": sns_id}
+    return body, headers
+
+
+def post(provider: str, *, auth: dict | None = None, key: str = SIGNING_KEY):
+    client = Client()
+    url = f"/mail/inbound/{provider}/"
+    if provider == "mailgun":
+        return client.post(url, mailgun_form(RAW, key=key), **(auth or {}))
+    if provider == "sendgrid":
+        return client.post(url, sendgrid_form(RAW), **(auth or {}))
+    if provider == "postmark":
+        return client.post(url, postmark_json(), content_type="application/json", **(auth or {}))
+    body, headers = ses_notification(RAW)
+    return client.post(
+        url, body, content_type="text/plain; charset=UTF-8", **headers, **(auth or {})
+    )
+
+
+@pytest.mark.parametrize("provider", ["mailgun", "sendgrid", "postmark", "amazon-ses"])
+def test_a_valid_delivery_opens_a_ticket_and_a_redelivery_changes_nothing(provider):
+    # Mailgun signs its posts; with a shared secret set, anymail wants it from all four.
+    auth = basic_auth()
+    assert post(provider, auth=auth).status_code == 200
+    ticket = Ticket.objects.get()
+    assert ticket.subject == "Phone arrived broken"
+    assert ticket.requester.email == "chioma@example.com"
+    message = ticket.messages.get(direction="in")
+    assert message.external_id == "wh1@example.com"
+    assert "The screen is" in message.body_text
+    record = InboundEmail.objects.get()
+    assert record.source == f"webhook:{provider}"
+    # The provider retries (a timeout on its side): stored once.
+    assert post(provider, auth=auth).status_code == 200
+    assert Message.objects.filter(direction="in").count() == 1
+    assert InboundEmail.objects.latest("pk").status == InboundStatus.DUPLICATE
+
+
+def test_postmark_fields_become_a_whole_message():
+    post("postmark", auth=basic_auth())
+    message = Message.objects.get(direction="in")
+    assert "<b>cracked</b>" in message.body_html
+    assert message.attachments.get().filename == "receipt.pdf"
+    assert message.ticket.parties.filter(role="cc", email="emeka@example.com").exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "auth", "key"),
+    [
+        ("mailgun", SECRET, "key-someone-else"),
+        ("sendgrid", None, SIGNING_KEY),
+        ("sendgrid", "izonie:wrong", SIGNING_KEY),
+        ("postmark", None, SIGNING_KEY),
+        ("postmark", "izonie:wrong", SIGNING_KEY),
+        ("amazon-ses", "izonie:wrong", SIGNING_KEY),
+    ],
+)
+def test_a_bad_signature_or_secret_is_refused_and_nothing_is_stored(provider, auth, key):
+    headers = basic_auth(auth) if isinstance(auth, str) else (auth or {})
+    response = post(provider, auth=headers, key=key)
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_signature"
+    assert not InboundEmail.objects.exists() and not Ticket.objects.exists()
+
+
+def test_amazon_sns_without_credentials_is_asked_for_them():
+    # SNS sends basic auth only after a 401 challenge.
+    response = post("amazon-ses")
+    assert response.status_code == 401
+    assert not InboundEmail.objects.exists()
+
+
+def test_without_a_configured_secret_every_webhook_refuses(settings):
+    settings.ANYMAIL = {}
+    for provider in ("mailgun", "sendgrid", "postmark", "amazon-ses"):
+        response = post(provider, auth=basic_auth())
+        assert response.status_code == 403, provider
+        assert response.json()["code"] == "not_configured"
+    assert not InboundEmail.objects.exists()
+
+
+def test_a_malformed_payload_is_a_clear_400():
+    response = Client().post(
+        "/mail/inbound/postmark/", "{not json", content_type="application/json", **basic_auth()
+    )
+    assert response.status_code == 400 and response.json()["code"] == "invalid_payload"
+    response = Client().post("/mail/inbound/sendgrid/", {"to": "x"}, **basic_auth())
+    assert response.status_code == 400 and response.json()["code"] == "invalid_payload"
+    assert not InboundEmail.objects.exists()
