@@ -14,6 +14,7 @@ import re
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
 from accounts.services import customer_for_email
@@ -79,15 +80,27 @@ def _uploads(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list[tuple[str, 
     kept: list[CheckedUpload] = []
     refused: list[tuple[str, str, int, str]] = []
     # Checked one by one so each refusal is recorded; the per-message count is the policy's.
-    max_kept = get_policy().attachments.max_per_message
+    limits = get_policy().attachments
     for item in parsed.attachments:
+        if item.too_large or item.size > limits.max_bytes:
+            # Refused before any copy of it is made.
+            refused.append(
+                (
+                    item.filename,
+                    item.content_type,
+                    item.size,
+                    f"{item.filename[:100]} is {filesizeformat(item.size)}; the limit is "
+                    f"{filesizeformat(limits.max_bytes)} per file.",
+                )
+            )
+            continue
         upload = SimpleUploadedFile(item.filename, item.payload, content_type=item.content_type)
         try:
-            if len(kept) >= max_kept:
+            if len(kept) >= limits.max_per_message:
                 raise AttachmentRejected("more attachments than one message may carry")
             kept += check_uploads([upload])
         except AttachmentRejected as exc:
-            refused.append((item.filename, item.content_type, len(item.payload), exc.message))
+            refused.append((item.filename, item.content_type, item.size, exc.message))
     if parsed.skipped_parts:
         refused.append(
             (
@@ -148,7 +161,10 @@ def _finish(record: InboundEmail, status: str, reason: str = "", **links: object
     record.reason = reason[:2000]
     for name, value in links.items():
         setattr(record, name, value)
-    record.save()
+    # Never the raw bytes again: they were written once, first, and do not change.
+    record.save(
+        update_fields=["status", "reason", "header_id", "sender", "subject", "ticket", "message"]
+    )
 
 
 def _record_bounce(record: InboundEmail, bounce: Bounce) -> None:
@@ -243,7 +259,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
 def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") -> InboundEmail:
     record = InboundEmail.objects.create(raw=raw, source=source)
     try:
-        parsed = parse_email(raw)
+        parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
     except UnparseableEmail as exc:
         _finish(record, InboundStatus.QUARANTINED, str(exc))
         return record

@@ -11,6 +11,7 @@ from email.utils import getaddresses, parseaddr
 import nh3
 
 from mail.bounces import Bounce, bounce_report
+from mail.slimming import OMITTED_HEADER, cap_parts, slim_raw
 
 MAX_PARTS = 200
 
@@ -23,7 +24,13 @@ class UnparseableEmail(ValueError):
 class ParsedAttachment:
     filename: str
     content_type: str
-    payload: bytes
+    payload: bytes  # empty when too_large: it was never decoded
+    size: int = -1  # decoded size; estimated when too_large
+    too_large: bool = False
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            self.size = len(self.payload)
 
 
 @dataclass
@@ -100,9 +107,46 @@ def _payload(part: EmailMessage) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def parse_email(raw: bytes) -> ParsedEmail:
-    if not raw or not raw.strip():
+def _attachment(
+    part: EmailMessage, filename: str, content_type: str, max_bytes: int | None
+) -> ParsedAttachment:
+    """An attachment, decoded only when it can be kept: a 50 MB one is measured from
+    its encoded text, never decoded into memory."""
+    omitted = part.get(OMITTED_HEADER)
+    if omitted is not None:  # cut out by slim_raw before parsing
+        transfer = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        encoded_size = int(str(omitted))
+        return ParsedAttachment(
+            filename=filename,
+            content_type=content_type,
+            payload=b"",
+            size=encoded_size * 3 // 4 if transfer == "base64" else encoded_size,
+            too_large=True,
+        )
+    encoded = part.get_payload()
+    if max_bytes is not None and isinstance(encoded, str):
+        transfer = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        # Base64 wrapped at 76 columns carries at least 57 bytes per 78 characters.
+        at_least = len(encoded) * 57 // 78 if transfer == "base64" else len(encoded) // 3
+        if at_least > max_bytes:
+            estimate = len(encoded) * 3 // 4 if transfer == "base64" else len(encoded)
+            return ParsedAttachment(
+                filename=filename,
+                content_type=content_type,
+                payload=b"",
+                size=estimate,
+                too_large=True,
+            )
+    return ParsedAttachment(filename=filename, content_type=content_type, payload=_payload(part))
+
+
+def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> ParsedEmail:
+    if not re.search(rb"\S", raw[:65536]) and not re.search(rb"\S", raw):  # no copy of raw
         raise UnparseableEmail("the message is empty")
+    if max_attachment_bytes is not None:
+        # Base64 is 4/3 of the data, plus line breaks: a body this long cannot be kept.
+        raw = slim_raw(raw, max_part_bytes=max_attachment_bytes * 14 // 10 + 4096)
+    raw, cut_parts = cap_parts(raw, max_parts=MAX_PARTS)
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
     except Exception as exc:  # the parser is lenient; this is a last resort
@@ -114,7 +158,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     text_parts: list[str] = []
     html_parts: list[str] = []
     attachments: list[ParsedAttachment] = []
-    skipped = 0
+    skipped = cut_parts
     for index, part in enumerate(message.walk()):
         if index >= MAX_PARTS:
             skipped += 1
@@ -130,12 +174,12 @@ def parse_email(raw: bytes) -> ParsedEmail:
             if disposition in ("attachment", "inline") and (
                 part.get_filename() or not content_type.startswith("text/")
             ):
-                payload = _payload(part)
                 attachments.append(
-                    ParsedAttachment(
-                        filename=_clean_header(part.get_filename()) or f"attachment-{index}",
-                        content_type=content_type,
-                        payload=payload,
+                    _attachment(
+                        part,
+                        _clean_header(part.get_filename()) or f"attachment-{index}",
+                        content_type,
+                        max_attachment_bytes,
                     )
                 )
             elif content_type == "text/plain":
@@ -143,12 +187,12 @@ def parse_email(raw: bytes) -> ParsedEmail:
             elif content_type == "text/html":
                 html_parts.append(part.get_content())
             elif not content_type.startswith(("text/", "multipart/")):
-                payload = _payload(part)
                 attachments.append(
-                    ParsedAttachment(
-                        filename=_clean_header(part.get_filename()) or f"part-{index}",
-                        content_type=content_type,
-                        payload=payload,
+                    _attachment(
+                        part,
+                        _clean_header(part.get_filename()) or f"part-{index}",
+                        content_type,
+                        max_attachment_bytes,
                     )
                 )
         except (LookupError, UnicodeError, ValueError):
