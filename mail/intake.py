@@ -20,7 +20,7 @@ from accounts.models import User
 from accounts.services import customer_for_email
 from mail.acknowledgements import acknowledgement_send
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
-from mail.models import InboundEmail, InboundStatus
+from mail.models import EmailReference, InboundEmail, InboundStatus
 from mail.parsing import ParsedEmail, UnparseableEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
@@ -61,6 +61,15 @@ def _thread(parsed: ParsedEmail, sender: User) -> Ticket | None:
         )
         if known is not None:
             return known.ticket
+    if parsed.message_id:
+        # A reply that arrived before this, its original.
+        earlier = (
+            EmailReference.objects.filter(referenced_id=parsed.message_id[:255])
+            .select_related("message__ticket")
+            .first()
+        )
+        if earlier is not None:
+            return earlier.message.ticket
     candidates = []
     token = SUBJECT_TOKEN_RE.search(parsed.subject)
     if token:
@@ -153,6 +162,18 @@ def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
     new = [(a, n) for a, n in wanted.items() if a not in known][: max(room, 0)]
     Party.objects.bulk_create(
         Party(ticket=ticket, role=PartyRole.CC, name=name, email=address) for address, name in new
+    )
+
+
+# The direct parent and the thread's latest ancestors are enough to find a late original.
+MAX_REFERENCES_KEPT = 20
+
+
+def _record_references(message: Message, parsed: ParsedEmail) -> None:
+    ids = dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)])
+    EmailReference.objects.bulk_create(
+        EmailReference(message=message, referenced_id=ref[:255])
+        for ref in list(ids)[:MAX_REFERENCES_KEPT]
     )
 
 
@@ -252,6 +273,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
         message = ticket.messages.get()
         acknowledgement_send(ticket=ticket)
     _record_refused(message, refused)
+    _record_references(message, parsed)
     _record_copied(ticket, parsed)
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
 

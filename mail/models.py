@@ -66,3 +66,15 @@ class ImapMailboxState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailbox} {self.uidvalidity}:{self.last_uid}"
+
+
+class EmailReference(models.Model):
+    """A Message-ID that a stored email names in In-Reply-To or References. When the
+    named message arrives later (mail is not delivered in order), it joins the ticket of
+    the reply that got here first instead of opening a second ticket."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    referenced_id = models.CharField(max_length=255, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.referenced_id}"

@@ -234,3 +234,19 @@ def test_copied_addresses_become_parties_once_and_grant_no_access():
 
 # policies/izonie.yaml: channels.email.acknowledgement.max_per_sender
 IZONIE_ACK_LIMIT = 3
+
+
+def test_a_reply_that_arrives_before_its_original_shares_its_ticket():
+    reply = ingest_raw(
+        raw=mail(
+            message_id="<r1@example.com>",
+            subject="Re: My order is late",
+            In_Reply_To="<m1@example.com>",
+            References="<m1@example.com>",
+        )
+    )
+    original = ingest_raw(raw=mail())  # <m1@example.com>, delayed on the way
+    assert original.status == InboundStatus.PROCESSED
+    assert original.ticket == reply.ticket
+    assert Ticket.objects.count() == 1
+    assert reply.ticket.messages.filter(direction="in").count() == 2
