@@ -1,8 +1,8 @@
 """Inbound email, from any source (command, IMAP, provider webhook), into tickets.
 
-The raw message is stored first, in its own transaction, so nothing that reached us
-can be lost; processing then either adds it to a ticket, recognises a duplicate or
-machine mail, or quarantines it with the reason, without blocking the mail behind it.
+The raw message is stored with what became of it (added to a ticket, a duplicate,
+machine mail, a bounce, or quarantined with the reason) in one transaction; see
+``ingest_raw`` for why nothing is lost and nothing blocks the mail behind it.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from accounts.services import customer_for_email
 from mail.acknowledgements import acknowledgement_send
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
 from mail.models import EmailReference, InboundEmail, InboundStatus
-from mail.parsing import ParsedEmail, UnparseableEmail, parse_email
+from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
 from tickets.choices import Channel, PartyRole
 from tickets.exceptions import AttachmentRejected, TicketClosed
 from tickets.models import Attachment, Message, Party, Ticket
+from tickets.services import MAX_BODY_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +50,24 @@ def _plus_ticket_id(recipients: list[str]) -> int | None:
     return None
 
 
-def _thread(parsed: ParsedEmail, sender: User) -> Ticket | None:
-    """The ticket this mail answers: by In-Reply-To / References, then by the subject
-    token or plus-address (only for the ticket's own requester)."""
-    ids = [*parsed.in_reply_to, *reversed(parsed.references)]
-    if ids:
-        known = (
-            Message.objects.filter(channel=Channel.EMAIL, external_id__in=ids)
-            .select_related("ticket")
-            .first()
-        )
-        if known is not None:
-            return known.ticket
+def _known_messages(external_id: str, parsed: ParsedEmail) -> dict[str, Message]:
+    """This mail itself, if stored already, and the stored mail it answers: one query."""
+    ids = list(dict.fromkeys([external_id, *parsed.in_reply_to, *parsed.references]))[:100]
+    return {
+        message.external_id or "": message
+        for message in Message.objects.filter(
+            channel=Channel.EMAIL, external_id__in=ids
+        ).select_related("ticket")
+    }
+
+
+def _thread(parsed: ParsedEmail, sender: User, known: dict[str, Message]) -> Ticket | None:
+    """The ticket this mail answers: by In-Reply-To / References (the direct parent
+    first, then the latest ancestor), by a reply to it that arrived first, then by the
+    subject token or plus-address (only for the ticket's own requester)."""
+    for parent_id in [*parsed.in_reply_to, *reversed(parsed.references)]:
+        if parent_id in known:
+            return known[parent_id].ticket
     if parsed.message_id:
         # A reply that arrived before this, its original.
         earlier = (
@@ -178,14 +185,11 @@ def _record_references(message: Message, parsed: ParsedEmail) -> None:
 
 
 def _finish(record: InboundEmail, status: str, reason: str = "", **links: object) -> None:
+    """What became of the mail; saved by the caller, with the raw bytes, in one write."""
     record.status = status
     record.reason = reason[:2000]
     for name, value in links.items():
         setattr(record, name, value)
-    # Never the raw bytes again: they were written once, first, and do not change.
-    record.save(
-        update_fields=["status", "reason", "header_id", "sender", "subject", "ticket", "message"]
-    )
 
 
 def _record_bounce(record: InboundEmail, bounce: Bounce) -> None:
@@ -210,7 +214,8 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
         or (f"provider:{provider_id}"[:255] if provider_id else "")
         or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
     )
-    existing = Message.objects.filter(channel=Channel.EMAIL, external_id=external_id).first()
+    known = _known_messages(external_id, parsed)
+    existing = known.get(external_id)
     if existing is not None:
         _finish(
             record,
@@ -229,8 +234,8 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
     if parsed.automatic:
         _finish(record, InboundStatus.IGNORED, f"machine-sent ({parsed.automatic})")
         return
-    staff = User.objects.filter(email__iexact=parsed.sender_email, is_active=True).first()
-    if staff is not None and staff.is_agent:
+    account = User.objects.filter(email__iexact=parsed.sender_email).order_by("pk").first()
+    if account is not None and account.is_active and account.is_agent:
         _finish(
             record,
             InboundStatus.QUARANTINED,
@@ -238,12 +243,20 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
             "forged From must not speak for them",
         )
         return
-    sender = customer_for_email(
-        email=parsed.sender_email, name=parsed.sender_name or parsed.sender_email
+    sender = (
+        account
+        if account is not None and account.is_customer
+        else customer_for_email(
+            email=parsed.sender_email, name=parsed.sender_name or parsed.sender_email
+        )
     )
     kept, refused = _uploads(parsed)
     body = parsed.text or ("(no text)" if not kept else "")
-    ticket = _thread(parsed, sender)
+    if len(body) > MAX_BODY_CHARS:
+        # Long quoted histories happen; the whole message stays in the raw mail.
+        note = "\n\n[Shortened here; the whole message is kept as received.]"
+        body = body[: MAX_BODY_CHARS - len(note)] + note
+    ticket = _thread(parsed, sender, known)
     message: Message
     if ticket is not None:
         try:
@@ -279,24 +292,37 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
 
 
 def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") -> InboundEmail:
-    record = InboundEmail.objects.create(raw=raw, source=source)
+    """Store one raw email and what became of it, in one transaction.
+
+    Every source gives the mail up only after this has committed (the IMAP fetcher
+    marks it afterwards, a webhook answers 200 afterwards, a Postfix pipe gets our exit
+    status), so a crash before the commit loses nothing: the mail is delivered again.
+    Whatever goes wrong in processing rolls back to a savepoint, and the raw mail is
+    still stored, quarantined with the reason, without holding up the next one.
+    """
+    record = InboundEmail(raw=raw, source=source)
     try:
         parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
-    except UnparseableEmail as exc:
-        _finish(record, InboundStatus.QUARANTINED, str(exc))
+    except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
+        _finish(record, InboundStatus.QUARANTINED, str(exc) or type(exc).__name__)
+        record.save()
         return record
     record.header_id = parsed.message_id[:998]
-    record.sender = parsed.sender_email
+    record.sender = parsed.sender_email[:320]
     record.subject = parsed.subject[:300]
-    try:
-        with transaction.atomic():
-            _process(record, parsed, provider_id)
-    except IntegrityError:
-        # The same Message-ID stored concurrently by another fetcher: a duplicate.
-        _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
-    except Exception as exc:
-        logger.exception("Inbound email %s quarantined", record.pk)
-        _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                _process(record, parsed, provider_id)
+        except IntegrityError:
+            # The same Message-ID stored concurrently by another fetcher: a duplicate.
+            _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
+            record.ticket = record.message = None
+        except Exception as exc:
+            logger.exception("Inbound email from %s quarantined", parsed.sender_email)
+            _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+            record.ticket = record.message = None
+        record.save()
     return record
 
 
@@ -306,4 +332,5 @@ def inbound_retry(*, record: InboundEmail) -> InboundEmail:
         return record
     retried = ingest_raw(raw=bytes(record.raw), source=f"retry of {record.pk}")
     _finish(record, InboundStatus.QUARANTINED, f"{record.reason} (retried as {retried.pk})")
+    record.save(update_fields=["status", "reason"])
     return retried

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email.errors
 import email.policy
 import re
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 
@@ -14,6 +16,31 @@ from mail.bounces import Bounce, bounce_report
 from mail.slimming import OMITTED_HEADER, cap_parts, slim_raw
 
 MAX_PARTS = 200
+
+
+class _TextHeaders(email.policy.EmailPolicy):
+    """The modern policy, but header values are plain decoded text (RFC 2047 words
+    decoded, lines unfolded) instead of structured header objects: structuring every
+    header cost about three quarters of all parsing time, and we only read a few."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+        if hasattr(value, "name"):
+            return str(value)
+        text = "".join(value.splitlines())
+        try:
+            text.encode("ascii")
+        except UnicodeEncodeError:
+            # Raw 8-bit header bytes (not RFC 2047): most likely UTF-8.
+            return text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+        if "=?" not in text:
+            return text
+        try:
+            return str(make_header(decode_header(text)))
+        except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
+            return text
+
+
+TEXT_HEADERS = _TextHeaders()
 
 
 class UnparseableEmail(ValueError):
@@ -148,7 +175,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         raw = slim_raw(raw, max_part_bytes=max_attachment_bytes * 14 // 10 + 4096)
     raw, cut_parts = cap_parts(raw, max_parts=MAX_PARTS)
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.default)
+        message = email.message_from_bytes(raw, policy=TEXT_HEADERS)
     except Exception as exc:  # the parser is lenient; this is a last resort
         raise UnparseableEmail(f"not an email: {exc}") from exc
     assert isinstance(message, EmailMessage)

@@ -250,3 +250,36 @@ def test_a_reply_that_arrives_before_its_original_shares_its_ticket():
     assert original.ticket == reply.ticket
     assert Ticket.objects.count() == 1
     assert reply.ticket.messages.filter(direction="in").count() == 2
+
+
+def test_a_failure_while_processing_leaves_nothing_half_done_and_keeps_the_raw(monkeypatch):
+    from accounts.models import User
+    from mail import intake
+
+    def crash(**kwargs):
+        raise RuntimeError("the mail server vanished mid-way")
+
+    # Fails after the customer, ticket and message were written in the transaction.
+    monkeypatch.setattr(intake, "acknowledgement_send", crash)
+    raw = mail(sender="new@example.com")
+    record = ingest_raw(raw=raw)
+    assert record.status == InboundStatus.QUARANTINED
+    assert "RuntimeError: the mail server vanished mid-way" in record.reason
+    assert bytes(InboundEmail.objects.get(pk=record.pk).raw) == raw
+    assert not User.objects.filter(email="new@example.com").exists()
+    assert not Ticket.objects.exists() and not Message.objects.exists()
+    # Retried once the fault is gone, it goes through, once.
+    monkeypatch.undo()
+    from mail.intake import inbound_retry
+
+    retried = inbound_retry(record=InboundEmail.objects.get(pk=record.pk))
+    assert retried.status == InboundStatus.PROCESSED and Ticket.objects.count() == 1
+
+
+def test_a_very_long_body_is_shortened_not_refused():
+    from tickets.services import MAX_BODY_CHARS
+
+    record = ingest_raw(raw=mail(body="x" * (MAX_BODY_CHARS + 10)))
+    assert record.status == InboundStatus.PROCESSED
+    body = record.message.body_text
+    assert len(body) <= MAX_BODY_CHARS and body.endswith("kept as received.]")
