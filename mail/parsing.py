@@ -23,7 +23,7 @@ class _TextHeaders(email.policy.EmailPolicy):
     decoded, lines unfolded) instead of structured header objects: structuring every
     header cost about three quarters of all parsing time, and we only read a few."""
 
-    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+    def header_fetch_parse(self, name: str, value: str) -> str:
         if hasattr(value, "name"):
             return str(value)
         text = "".join(value.splitlines())
