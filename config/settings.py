@@ -197,6 +197,10 @@ if env_list("IZONIE_INBOUND_WEBHOOK_SECRETS", []):
     ANYMAIL["WEBHOOK_SECRET"] = env_list("IZONIE_INBOUND_WEBHOOK_SECRETS", [])
 if env_str("IZONIE_MAILGUN_WEBHOOK_SIGNING_KEY"):
     ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("IZONIE_MAILGUN_WEBHOOK_SIGNING_KEY")
+# Where Amazon SNS signing certificates may come from (mail/sns.py).
+IZONIE_SNS_CERT_URL_PATTERN = env_str(
+    "IZONIE_SNS_CERT_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^?#]+\.pem$"
+)
 # Amazon SNS subscription requests are confirmed only when they carry the secret.
 ANYMAIL["AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS"] = True
 

@@ -2,8 +2,9 @@
 django-anymail's inbound webhooks, each with its provider's check, into ``ingest_raw``.
 
 Anymail verifies each request (Mailgun: the HMAC signature with the webhook signing
-key; SendGrid, Postmark and SES/SNS, which do not sign inbound posts: HTTP basic auth
-with our shared secret, set in the provider's webhook URL) and parses the payload into
+key; SendGrid and Postmark, which do not sign inbound posts: HTTP basic auth with our
+shared secret, set in the provider's webhook URL; Amazon SES through SNS: the secret,
+and the SNS message signature, which mail/sns.py verifies) and parses the payload into
 a message; ``inbound_received`` stores it. Our views add two things: they fail closed
 when no secret is configured, and they answer a rejected or malformed request with a
 JSON 4xx in the API's error shape instead of an HTML error page.
@@ -29,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from mail.intake import ingest_raw
+from mail.sns import SnsSignatureError, verify_sns_message
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +84,12 @@ class PostmarkInbound(_Guarded, PostmarkInboundWebhookView):
 
 
 class AmazonSESInbound(_Guarded, AmazonSESInboundWebhookView):
-    pass
+    def run_validators(self, request: HttpRequest) -> None:
+        super().run_validators(request)  # the secret first: strangers cause no fetch
+        try:
+            verify_sns_message(self._parse_sns_message(request))
+        except SnsSignatureError as exc:
+            raise AnymailWebhookValidationFailure(f"Amazon SNS: {exc}") from exc
 
 
 def inbound_received(sender: object, event: AnymailInboundEvent, esp_name: str, **_: Any) -> None:

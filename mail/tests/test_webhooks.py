@@ -2,15 +2,23 @@
 provider's check passing and failing."""
 
 import base64
+import datetime
 import hashlib
 import hmac
+import http.server
 import json
+import threading
 import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 from django.test import Client
 
 from mail.models import InboundEmail, InboundStatus
+from mail.sns import _certificate
 from mail.tests.test_intake import mail
 from tickets.models import Message, Ticket
 
@@ -107,7 +115,72 @@ def postmark_json(message_id: str = "<wh1@example.com>") -> str:
     )
 
 
-def ses_notification(raw: bytes) -> tuple[str, dict]:
+class SnsSigner:
+    """Signs SNS messages as Amazon does, with a certificate served on loopback."""
+
+    def __init__(self, url: str, key):
+        self.url, self.key, self.version = url, key, "2"
+
+    def sign(self, message: dict) -> dict:
+        # The documented canonical form: "Key\nvalue\n" for these keys, in this order.
+        keys = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+        text = "".join(f"{k}\n{message[k]}\n" for k in keys if k in message)
+        digest = hashes.SHA256() if self.version == "2" else hashes.SHA1()  # noqa: S303
+        signature = self.key.sign(text.encode(), padding.PKCS1v15(), digest)
+        return {
+            **message,
+            "SignatureVersion": self.version,
+            "Signature": base64.b64encode(signature).decode(),
+            "SigningCertURL": self.url,
+        }
+
+
+@pytest.fixture(autouse=True)
+def sns_signer(settings):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(pem)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    settings.IZONIE_SNS_CERT_URL_PATTERN = rf"^http://127\.0\.0\.1:{port}/"
+    _certificate.cache_clear()
+    yield SnsSigner(f"http://127.0.0.1:{port}/SimpleNotificationService.pem", key)
+    _certificate.cache_clear()
+    server.shutdown()
+
+
+SIGNER: list[SnsSigner] = []
+
+
+@pytest.fixture(autouse=True)
+def _current_signer(sns_signer):
+    SIGNER[:] = [sns_signer]
+
+
+def ses_notification(raw: bytes, tamper: bool = False) -> tuple[str, dict]:
     # Amazon SES receipt rule with an SNS action (BASE64), delivered by SNS over HTTPS.
     ses_event = {
         "notificationType": "Received",
@@ -138,7 +211,7 @@ def ses_notification(raw: bytes) -> tuple[str, dict]:
         "content": base64.b64encode(raw).decode(),
     }
     sns_id = "d2f3b1c6-1f5a-5a7e-9c1e-6a0d2b3c4d5e"
-    body = json.dumps(
+    message = SIGNER[0].sign(
         {
             "Type": "Notification",
             "MessageId": sns_id,
@@ -146,12 +219,13 @@ def ses_notification(raw: bytes) -> tuple[str, dict]:
             "Subject": "Amazon SES Email Receipt Notification",
             "Message": json.dumps(ses_event),
             "Timestamp": "2026-11-25T09:00:00.100Z",
-            "SignatureVersion": "1",
-            "Signature": "EXAMPLEpH+..",
-            "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService.pem",
             "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
         }
     )
+    if tamper:
+        ses_event["content"] = base64.b64encode(raw.replace(b"cracked", b"fine")).decode()
+        message["Message"] = json.dumps(ses_event)
+    body = json.dumps(message)
     headers = {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification", "HTTP_X_AMZ_SNS_MESSAGE_ID": sns_id}
     return body, headers
 
@@ -240,4 +314,36 @@ def test_a_malformed_payload_is_a_clear_400():
     assert response.status_code == 400 and response.json()["code"] == "invalid_payload"
     response = Client().post("/mail/inbound/sendgrid/", {"to": "x"}, **basic_auth())
     assert response.status_code == 400 and response.json()["code"] == "invalid_payload"
+    assert not InboundEmail.objects.exists()
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_amazon_sns_signatures_are_verified(sns_signer, version):
+    sns_signer.version = version
+    body, headers = ses_notification(RAW)
+    response = Client().post(
+        "/mail/inbound/amazon-ses/", body, content_type="text/plain", **headers, **basic_auth()
+    )
+    assert response.status_code == 200
+    assert Ticket.objects.count() == 1
+
+
+def test_a_tampered_sns_message_is_refused():
+    body, headers = ses_notification(RAW, tamper=True)
+    response = Client().post(
+        "/mail/inbound/amazon-ses/", body, content_type="text/plain", **headers, **basic_auth()
+    )
+    assert response.status_code == 403
+    assert "signature does not match" in response.json()["detail"]
+    assert not InboundEmail.objects.exists()
+
+
+def test_a_signing_certificate_from_elsewhere_is_not_fetched(sns_signer):
+    sns_signer.url = "https://attacker.example/SimpleNotificationService.pem"
+    body, headers = ses_notification(RAW)
+    response = Client().post(
+        "/mail/inbound/amazon-ses/", body, content_type="text/plain", **headers, **basic_auth()
+    )
+    assert response.status_code == 403
+    assert "not an Amazon SNS address" in response.json()["detail"]
     assert not InboundEmail.objects.exists()
