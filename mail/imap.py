@@ -4,14 +4,15 @@ other source.
 Order of work for each message, so that a crash or a dropped connection at any point
 loses nothing and doubles nothing:
 
-1. fetch the raw bytes (BODY.PEEK[], so the server does not mark it read yet);
-2. ``ingest_raw`` stores and processes it, committing on its own;
-3. the UID is recorded as done (``ImapMailboxState.last_uid``);
-4. only then is the message marked \\Seen (or moved) on the server.
+1. fetch the raw bytes (BODY.PEEK[], so the server does not mark it read yet), a group
+   of messages at a time;
+2. ``ingest_raw`` stores and processes each, and the group's last UID is recorded as
+   done (``ImapMailboxState.last_uid``), all in one transaction;
+3. only after that commit are the messages marked \\Seen (or moved) on the server.
 
-A crash between 2 and 3 re-reads the message on restart; the Message-ID check makes it
-a recorded duplicate. A crash between 3 and 4 leaves it unmarked on the server; the
-next pass marks every committed but unmarked message before reading new ones.
+A crash before the commit leaves nothing stored and the UID where it was: the group is
+read again. A crash between 2 and 3 leaves the group unmarked on the server; the next
+pass marks every committed but unmarked message before reading new ones.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
@@ -51,6 +53,7 @@ class ImapSettings:
     max_message_bytes: int = 60 * 1024 * 1024
     timeout: float = 30.0
     batch_size: int = 50
+    batch_bytes: int = 20 * 1024 * 1024
 
     @classmethod
     def from_django(cls, **overrides: object) -> ImapSettings:
@@ -170,9 +173,9 @@ class ImapFetcher:
 
     def _too_large(self, client: IMAPClient, uid: int, size: int) -> InboundEmail:
         """Record a message too big to take in whole: its headers, quarantined with the
-        reason, and the message flagged and left on the server for an admin."""
+        reason; the message is flagged and left on the server for an admin."""
         headers = client.fetch([uid], [b"BODY.PEEK[HEADER]"])[uid].get(b"BODY[HEADER]", b"")
-        record = InboundEmail.objects.create(
+        return InboundEmail.objects.create(
             raw=headers,
             source="imap",
             status=InboundStatus.QUARANTINED,
@@ -182,8 +185,26 @@ class ImapFetcher:
                 f"({self.config.folder}, UID {uid}, flagged)"
             ),
         )
-        client.add_flags([uid], [FLAGGED], silent=True)
-        return record
+
+    def _groups(self, client: IMAPClient, uids: list[int]) -> list[list[tuple[int, int]]]:
+        """(uid, size) in groups of at most ``batch_size`` messages and about
+        ``batch_bytes``: one FETCH and one commit per group, memory bounded by it."""
+        groups: list[list[tuple[int, int]]] = []
+        for start in range(0, len(uids), self.config.batch_size):
+            chunk = uids[start : start + self.config.batch_size]
+            sizes = client.fetch(chunk, [b"RFC822.SIZE"])
+            group: list[tuple[int, int]] = []
+            group_bytes = 0
+            for uid in chunk:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if group and group_bytes + size > self.config.batch_bytes:
+                    groups.append(group)
+                    group, group_bytes = [], 0
+                group.append((uid, size))
+                group_bytes += size
+            if group:
+                groups.append(group)
+        return groups
 
     def fetch_new(self) -> list[InboundEmail]:
         """Store every message not stored yet, oldest first; returns their records."""
@@ -195,26 +216,28 @@ class ImapFetcher:
             uid for uid in client.search(["UID", f"{state.last_uid + 1}:*"]) if uid > state.last_uid
         )
         records: list[InboundEmail] = []
-        for start in range(0, len(uids), self.config.batch_size):
-            batch = uids[start : start + self.config.batch_size]
-            sizes = client.fetch(batch, [b"RFC822.SIZE"])
-            for uid in batch:
-                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
-                if size > self.config.max_message_bytes:
-                    records.append(self._too_large(client, uid, size))
-                    marked: list[int] = []  # left on the server on purpose
-                else:
-                    # One message at a time: memory stays at one message, however
-                    # large the batch.
-                    data = client.fetch([uid], [b"BODY.PEEK[]"]).get(uid)
-                    if data is None:  # expunged meanwhile by another client
-                        marked = []
-                    else:
-                        records.append(ingest_raw(raw=data[b"BODY[]"], source="imap"))
-                        marked = [uid]
-                state.last_uid = uid
+        for group in self._groups(client, uids):
+            wanted = [uid for uid, size in group if size <= self.config.max_message_bytes]
+            bodies = client.fetch(wanted, [b"BODY.PEEK[]"]) if wanted else {}
+            done: list[int] = []
+            too_large: list[int] = []
+            # One transaction for the group: one commit instead of one per message
+            # (each mail still has its own savepoint, so one failure spoils nothing else).
+            with transaction.atomic():
+                for uid, size in group:
+                    if size > self.config.max_message_bytes:
+                        records.append(self._too_large(client, uid, size))
+                        too_large.append(uid)
+                    elif uid in bodies:  # else expunged meanwhile by another client
+                        raw = bodies.pop(uid)[b"BODY[]"]
+                        records.append(ingest_raw(raw=raw, source="imap"))
+                        done.append(uid)
+                state.last_uid = group[-1][0]
                 state.save(update_fields=["last_uid", "updated_at"])
-                self._mark_done(client, marked)
+            # Committed: only now does the server hear of it.
+            self._mark_done(client, done)
+            if too_large:
+                client.add_flags(too_large, [FLAGGED], silent=True)
         return records
 
     # --- Waiting for more
@@ -255,7 +278,9 @@ class ImapFetcher:
                 if should_stop():
                     break
                 self.wait(idle_seconds)
-            except CONNECTION_ERRORS as exc:
+            except (*CONNECTION_ERRORS, DatabaseError) as exc:
+                # Nothing is marked on the server before its commit, so after either
+                # kind of failure the next pass simply reads the same mail again.
                 self.disconnect()
                 delay = self.backoff.next_delay()
                 logger.warning(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -324,6 +325,14 @@ def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") ->
             record.ticket = record.message = None
         record.save()
     return record
+
+
+def ingest_many(raws: Iterable[bytes], *, source: str = "command") -> list[InboundEmail]:
+    """Several emails in one transaction (one commit), each in its own savepoint: what
+    one does wrong touches none of the others. The caller gives the batch up at the
+    source only after this returns."""
+    with transaction.atomic():
+        return [ingest_raw(raw=raw, source=source) for raw in raws]
 
 
 def inbound_retry(*, record: InboundEmail) -> InboundEmail:
