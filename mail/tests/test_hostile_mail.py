@@ -83,3 +83,13 @@ def test_a_message_with_10000_parts_is_stored_and_the_rest_noted():
     noted = Attachment.objects.get(message=record.message, filename="(further parts)")
     assert "were not read" in noted.not_kept_reason
     assert Attachment.objects.filter(message=record.message).count() <= 201
+
+
+def test_truncated_mime_keeps_what_arrived():
+    whole = with_attachments(("photo.png", png_bytes(), "image", "png"))
+    # Cut off in the middle of the attachment: no closing boundary, broken base64.
+    cut = whole[: whole.index(b"filename=") + 200]
+    record = ingest_raw(raw=cut)
+    assert record.status == InboundStatus.PROCESSED
+    assert record.message.body_text == "Please see the attached files."
+    assert bytes(record.raw) == cut

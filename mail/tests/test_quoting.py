@@ -96,3 +96,24 @@ def test_console_shows_the_new_reply_with_quoted_text_behind_a_disclosure():
     # The quote and signature appear only inside the disclosure, after the new text.
     assert new_at < disclosure_at < page.index("Your phone ships tomorrow.")
     assert disclosure_at < page.index("Chioma Okafor")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_quoted_text_opens_on_demand_in_chromium_at_phone_width(page, live_server, login):
+    ticket = ingest_raw(raw=mail(body=REPLY_WITH_HISTORY)).ticket
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, AgentFactory())
+    page.goto(f"{live_server.url}/console/tickets/{ticket.pk}/")
+    message = page.locator(f"#message-{ticket.messages.get(direction='in').pk}")
+    new_part = message.locator(".email-new")
+    assert new_part.inner_text() == "Thanks, the tracking number works now."
+    assert new_part.is_visible()
+    original = message.locator(".email-original .body")
+    assert "Your phone ships tomorrow." in original.text_content()
+    assert not original.is_visible()
+    message.get_by_text("Show quoted text").click()
+    assert original.is_visible()
+    assert "Your phone ships tomorrow." in original.inner_text()
+    # Nothing in the thread is wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
