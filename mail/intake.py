@@ -226,7 +226,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
             message=existing,
         )
         return
-    if parsed.sender_email == support_address():
+    if _is_ours(parsed.sender_email):
         _finish(record, InboundStatus.IGNORED, "our own outgoing mail")
         return
     if parsed.bounce is not None:
