@@ -27,7 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--processed-folder", dest="processed_folder")
         parser.add_argument("--no-ssl", dest="use_ssl", action="store_false", default=None)
         parser.add_argument(
-            "--idle-seconds", type=float, default=300.0, help="Re-issue IDLE (or poll) this often."
+            "--idle-seconds",
+            type=float,
+            default=30.0,
+            help="Re-issue IDLE (or poll) this often; a stop request waits at most this long.",
         )
         parser.add_argument("--once", action="store_true", help="One pass, then exit.")
 
