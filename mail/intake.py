@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
@@ -292,6 +292,29 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
 
 
+# Above this, PostgreSQL gets the raw bytes as a binary parameter (see _save).
+LARGE_RAW_BYTES = 1024 * 1024
+
+
+def _save(record: InboundEmail) -> None:
+    """Save the record. Django's psycopg cursors bind parameters on the client, which
+    writes bytes into the SQL text as hex: a 68 MB mail took about 400 MB. A large raw
+    mail is written separately as a binary server-side parameter instead."""
+    raw = bytes(record.raw)
+    if connection.vendor != "postgresql" or len(raw) <= LARGE_RAW_BYTES:
+        record.save()
+        return
+    import psycopg
+
+    record.raw = b""
+    record.save()
+    connection.ensure_connection()
+    table = connection.ops.quote_name(InboundEmail._meta.db_table)
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(f"UPDATE {table} SET raw = %b WHERE id = %s", [raw, record.pk])  # noqa: S608
+    record.raw = raw
+
+
 def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") -> InboundEmail:
     """Store one raw email and what became of it, in one transaction.
 
@@ -306,7 +329,8 @@ def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") ->
         parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
     except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
         _finish(record, InboundStatus.QUARANTINED, str(exc) or type(exc).__name__)
-        record.save()
+        with transaction.atomic():
+            _save(record)
         return record
     record.header_id = parsed.message_id[:998]
     record.sender = parsed.sender_email[:320]
@@ -323,7 +347,7 @@ def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") ->
             logger.exception("Inbound email from %s quarantined", parsed.sender_email)
             _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
             record.ticket = record.message = None
-        record.save()
+        _save(record)
     return record
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import png_bytes
 from mail.intake import ingest_raw
-from mail.models import InboundStatus
+from mail.models import InboundEmail, InboundStatus
 from tickets.models import Attachment
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +57,7 @@ def test_a_50_mb_attachment_is_recorded_not_kept_without_decoding_it():
     assert abs(big.size - len(video)) < len(video) * 0.05  # measured, not decoded
     # The raw message (~68 MB as base64) is stored whole, but the huge part is cut out
     # before parsing (the standard parser alone would need about 7 times the message).
+    assert bytes(InboundEmail.objects.get(pk=record.pk).raw) == raw  # kept whole
     assert peak < 1.5 * len(raw), f"peak {peak / MB:.0f} MB for {len(raw) / MB:.0f} MB"
 
 
