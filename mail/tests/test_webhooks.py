@@ -15,8 +15,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from conftest import png_bytes
 from mail.models import InboundEmail, InboundStatus
 from mail.sns import _certificate
 from mail.tests.test_intake import mail
@@ -347,3 +349,55 @@ def test_a_signing_certificate_from_elsewhere_is_not_fetched(sns_signer):
     assert response.status_code == 403
     assert "not an Amazon SNS address" in response.json()["detail"]
     assert not InboundEmail.objects.exists()
+
+
+def test_mailgun_fully_parsed_fields_with_an_attachment():
+    # Mailgun's default forward(): parsed fields, headers as JSON pairs, files attached.
+    form = mailgun_form(RAW)
+    del form["body-mime"]
+    form.update(
+        {
+            "body-plain": "The screen is cracked.\n\n> earlier text",
+            "body-html": "<p>The screen is cracked.</p>",
+            "stripped-text": "The screen is cracked.",
+            "message-headers": json.dumps(
+                [
+                    ["From", "Chioma <chioma@example.com>"],
+                    ["To", "support@izonie.com"],
+                    ["Subject", "Phone arrived broken"],
+                    ["Message-Id", "<wh1@example.com>"],
+                ]
+            ),
+            "attachment-count": "1",
+            "attachment-1": SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png"),
+        }
+    )
+    response = Client().post("/mail/inbound/mailgun/", form, **basic_auth())
+    assert response.status_code == 200
+    message = Message.objects.get(direction="in")
+    assert message.external_id == "wh1@example.com"
+    assert message.attachments.get().filename == "photo.png"
+
+
+def test_sendgrid_default_parsed_fields():
+    # SendGrid Inbound Parse without "raw": a header block, text and html fields.
+    headers = (
+        "From: Chioma <chioma@example.com>\nTo: support@izonie.com\n"
+        "Subject: Phone arrived broken\nMessage-ID: <wh1@example.com>\n"
+    )
+    form = {
+        "headers": headers,
+        "from": "Chioma <chioma@example.com>",
+        "to": "support@izonie.com",
+        "subject": "Phone arrived broken",
+        "text": "The screen is cracked.",
+        "html": "<p>The screen is cracked.</p>",
+        "envelope": json.dumps({"to": ["support@izonie.com"], "from": "chioma@example.com"}),
+        "charsets": json.dumps({"headers": "UTF-8", "text": "UTF-8", "html": "UTF-8"}),
+        "attachments": "0",
+    }
+    response = Client().post("/mail/inbound/sendgrid/", form, **basic_auth())
+    assert response.status_code == 200
+    message = Message.objects.get(direction="in")
+    assert message.external_id == "wh1@example.com"
+    assert message.body_text == "The screen is cracked."
