@@ -52,9 +52,23 @@ def _plus_ticket_id(recipients: list[str]) -> int | None:
     return None
 
 
+def stored_id(message_id: str) -> str:
+    """A Message-ID as stored (255 characters at most): an over-long one is replaced by
+    its hash, the same way wherever it appears, so threading still finds it."""
+    if len(message_id) <= 255:
+        return message_id
+    return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+
+
+def _parent_ids(parsed: ParsedEmail) -> list[str]:
+    """The direct parent first, then the latest ancestors."""
+    ids = [*parsed.in_reply_to, *reversed(parsed.references)]
+    return list(dict.fromkeys(stored_id(i) for i in ids))[:100]
+
+
 def _known_messages(external_id: str, parsed: ParsedEmail) -> dict[str, Message]:
     """This mail itself, if stored already, and the stored mail it answers: one query."""
-    ids = list(dict.fromkeys([external_id, *parsed.in_reply_to, *parsed.references]))[:100]
+    ids = [external_id, *_parent_ids(parsed)]
     return {
         message.external_id or "": message
         for message in Message.objects.filter(
@@ -67,13 +81,13 @@ def _thread(parsed: ParsedEmail, sender: User, known: dict[str, Message]) -> Tic
     """The ticket this mail answers: by In-Reply-To / References (the direct parent
     first, then the latest ancestor), by a reply to it that arrived first, then by the
     subject token or plus-address (only for the ticket's own requester)."""
-    for parent_id in [*parsed.in_reply_to, *reversed(parsed.references)]:
+    for parent_id in _parent_ids(parsed):
         if parent_id in known:
             return known[parent_id].ticket
     if parsed.message_id:
         # A reply that arrived before this, its original.
         earlier = (
-            EmailReference.objects.filter(referenced_id=parsed.message_id[:255])
+            EmailReference.objects.filter(referenced_id=stored_id(parsed.message_id))
             .select_related("message__ticket")
             .first()
         )
@@ -179,10 +193,9 @@ MAX_REFERENCES_KEPT = 20
 
 
 def _record_references(message: Message, parsed: ParsedEmail) -> None:
-    ids = dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)])
     EmailReference.objects.bulk_create(
-        EmailReference(message=message, referenced_id=ref[:255])
-        for ref in list(ids)[:MAX_REFERENCES_KEPT]
+        EmailReference(message=message, referenced_id=ref)
+        for ref in _parent_ids(parsed)[:MAX_REFERENCES_KEPT]
     )
 
 
@@ -212,7 +225,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
     # Without a Message-ID, a provider's own id for the mail (redelivered webhooks carry
     # the same one), else the bytes themselves, recognise a second delivery.
     external_id = (
-        parsed.message_id
+        stored_id(parsed.message_id)
         or (f"provider:{provider_id}"[:255] if provider_id else "")
         or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
     )

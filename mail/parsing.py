@@ -234,7 +234,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
     ]
     text = "\n".join(p.strip() for p in text_parts if p.strip()) or html_to_text(html)
     return ParsedEmail(
-        message_id=(_ids(message.get("Message-ID")) or [""])[0][:900],
+        message_id=(_ids(message.get("Message-ID")) or [""])[0],
         in_reply_to=_ids(message.get("In-Reply-To")),
         references=_ids(message.get("References")),
         subject=_clean_header(message.get("Subject"))[:300],

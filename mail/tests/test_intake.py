@@ -283,3 +283,12 @@ def test_a_very_long_body_is_shortened_not_refused():
     assert record.status == InboundStatus.PROCESSED
     body = record.message.body_text
     assert len(body) <= MAX_BODY_CHARS and body.endswith("kept as received.]")
+
+
+def test_an_over_long_message_id_is_stored_and_still_threads():
+    long_id = "x" * 600 + "@example.com"
+    first = ingest_raw(raw=mail(message_id=f"<{long_id}>"))
+    assert first.status == InboundStatus.PROCESSED
+    reply = ingest_raw(raw=mail(message_id="<r@example.com>", In_Reply_To=f"<{long_id}>"))
+    assert reply.ticket == first.ticket
+    assert ingest_raw(raw=mail(message_id=f"<{long_id}>")).status == InboundStatus.DUPLICATE
