@@ -12,6 +12,8 @@ JSON 4xx in the API's error shape instead of an HTML error page.
 
 from __future__ import annotations
 
+import email.message
+import email.policy
 import logging
 import warnings
 from typing import Any
@@ -92,13 +94,26 @@ class AmazonSESInbound(_Guarded, AmazonSESInboundWebhookView):
             raise AnymailWebhookValidationFailure(f"Amazon SNS: {exc}") from exc
 
 
+def _raw_bytes(message: email.message.Message) -> bytes:
+    """The message as bytes; a header the modern generator refuses to write is written
+    as it came (compat32), so such mail is quarantined or kept, never refused with 500s
+    that the provider would retry forever."""
+    try:
+        return message.as_bytes()
+    except Exception:
+        try:
+            return message.as_bytes(policy=email.policy.compat32)
+        except Exception:
+            return str(message).encode("utf-8", "replace")
+
+
 def inbound_received(sender: object, event: AnymailInboundEvent, esp_name: str, **_: Any) -> None:
     """anymail's ``inbound`` signal: one received mail, whichever provider sent it."""
     message = event.message
     if message is None:
         return
     ingest_raw(
-        raw=message.as_bytes(),
+        raw=_raw_bytes(message),
         source=f"webhook:{esp_name.lower().replace(' ', '-')}"[:32],
         provider_id=f"{esp_name}:{event.event_id}" if event.event_id else "",
     )
