@@ -292,3 +292,21 @@ def test_an_over_long_message_id_is_stored_and_still_threads():
     reply = ingest_raw(raw=mail(message_id="<r@example.com>", In_Reply_To=f"<{long_id}>"))
     assert reply.ticket == first.ticket
     assert ingest_raw(raw=mail(message_id=f"<{long_id}>")).status == InboundStatus.DUPLICATE
+
+
+def test_ingest_mail_asks_postfix_to_retry_when_the_database_is_down(tmp_path, monkeypatch, capsys):
+    from django.db import OperationalError
+
+    from mail.management.commands import ingest_mail
+
+    def database_down(raws, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(ingest_mail, "ingest_many", database_down)
+    path = tmp_path / "one.eml"
+    path.write_bytes(mail())
+    with pytest.raises(SystemExit) as exited:
+        call_command("ingest_mail", str(path))
+    assert exited.value.code == 75  # EX_TEMPFAIL: Postfix keeps the mail and retries
+    assert "try again later" in capsys.readouterr().err
+    assert not InboundEmail.objects.exists()

@@ -1,5 +1,7 @@
 """Feed raw emails in: ``manage.py ingest_mail FILE...`` or ``-`` for standard input
-(a Postfix pipe, or replaying saved .eml files)."""
+(a Postfix pipe, or replaying saved .eml files). Exit status 0: stored (processed,
+duplicate, ignored or quarantined); 75 (EX_TEMPFAIL): the database could not take it,
+deliver again later."""
 
 import sys
 from argparse import ArgumentParser
@@ -8,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from mail.intake import ingest_many
+
+EX_TEMPFAIL = 75  # sysexits.h
 
 # Read and committed together: one commit per batch, memory bounded by its bytes.
 BATCH_FILES = 100
@@ -28,7 +33,13 @@ class Command(BaseCommand):
         done = 0
         for batch in self._batches(paths):
             # One commit per batch; each file is reported once its batch is committed.
-            records = ingest_many((raw for _name, raw in batch), source="command")
+            try:
+                records = ingest_many((raw for _name, raw in batch), source="command")
+            except DatabaseError as exc:
+                # Nothing of this batch was stored. EX_TEMPFAIL tells Postfix (and any
+                # sysexits-aware caller) to keep the mail and deliver it again later.
+                self.stderr.write(f"Not stored, try again later: {exc}")
+                sys.exit(EX_TEMPFAIL)
             for (name, _raw), record in zip(batch, records, strict=True):
                 done += 1
                 counts[record.status] = counts.get(record.status, 0) + 1
