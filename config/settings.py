@@ -195,6 +195,33 @@ EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 30)
 
+# Provider inbound webhooks (mail/webhooks.py). The secret is "user:password" for the
+# basic auth in the URL given to SendGrid, Postmark and Amazon SNS; Mailgun signs with
+# its webhook signing key instead. Without them those webhooks refuse every request.
+ANYMAIL: dict[str, object] = {}
+if env_list("IZONIE_INBOUND_WEBHOOK_SECRETS", []):
+    ANYMAIL["WEBHOOK_SECRET"] = env_list("IZONIE_INBOUND_WEBHOOK_SECRETS", [])
+if env_str("IZONIE_MAILGUN_WEBHOOK_SIGNING_KEY"):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("IZONIE_MAILGUN_WEBHOOK_SIGNING_KEY")
+# Where Amazon SNS signing certificates may come from (mail/sns.py).
+IZONIE_SNS_CERT_URL_PATTERN = env_str(
+    "IZONIE_SNS_CERT_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^?#]+\.pem$"
+)
+# Amazon SNS subscription requests are confirmed only when they carry the secret.
+ANYMAIL["AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS"] = True
+
+# The support mailbox read by `manage.py fetch_mail` (mail/imap.py).
+IZONIE_IMAP_HOST = env_str("IZONIE_IMAP_HOST")
+IZONIE_IMAP_PORT = env_int("IZONIE_IMAP_PORT", 993)
+IZONIE_IMAP_SSL = env_bool("IZONIE_IMAP_SSL", default=True)
+IZONIE_IMAP_USER = env_str("IZONIE_IMAP_USER")
+IZONIE_IMAP_PASSWORD = env_str("IZONIE_IMAP_PASSWORD")
+IZONIE_IMAP_FOLDER = env_str("IZONIE_IMAP_FOLDER", "INBOX")
+# Where stored mail is moved on the server; empty: it stays and is flagged \Seen.
+IZONIE_IMAP_PROCESSED_FOLDER = env_str("IZONIE_IMAP_PROCESSED_FOLDER")
+# A bigger message is recorded (headers only, quarantined) and left on the server.
+IZONIE_IMAP_MAX_MESSAGE_BYTES = env_int("IZONIE_IMAP_MAX_MESSAGE_BYTES", 60 * 1024 * 1024)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

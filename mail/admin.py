@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from mail.intake import inbound_retry
-from mail.models import InboundEmail, InboundStatus
+from mail.models import AutoAcknowledgement, ImapMailboxState, InboundEmail, InboundStatus
 
 
 @admin.register(InboundEmail)
@@ -32,3 +32,24 @@ class InboundEmailAdmin(admin.ModelAdmin):
             inbound_retry(record=record)
             retried += 1
         messages.info(request, f"Retried {retried} quarantined email(s).")
+
+
+@admin.register(ImapMailboxState)
+class ImapMailboxStateAdmin(admin.ModelAdmin):
+    """Where the IMAP fetcher is in each folder; read-only (the fetcher owns it)."""
+
+    list_display = ("mailbox", "uidvalidity", "last_uid", "updated_at")
+    readonly_fields = ("mailbox", "uidvalidity", "last_uid", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AutoAcknowledgement)
+class AutoAcknowledgementAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "recipient", "ticket")
+    search_fields = ("recipient",)
+    readonly_fields = ("recipient", "ticket", "message", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -11,3 +11,9 @@ class MailConfig(AppConfig):
         from tickets.delivery import register_transport
 
         register_transport(Channel.EMAIL, outbound.smtp_transport)
+
+        from anymail.signals import inbound
+
+        from mail.webhooks import inbound_received
+
+        inbound.connect(inbound_received, dispatch_uid="mail.inbound_received")

@@ -8,6 +8,7 @@ class InboundStatus(models.TextChoices):
     PROCESSED = "processed", "Added to a ticket"
     DUPLICATE = "duplicate", "Duplicate of a message already stored"
     IGNORED = "ignored", "Ignored (auto-reply, bulk or our own mail)"
+    BOUNCE = "bounce", "Delivery failure report"
     QUARANTINED = "quarantined", "Quarantined: could not be processed"
 
 
@@ -34,3 +35,46 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.header_id or self.pk}: {self.status}"
+
+
+class AutoAcknowledgement(models.Model):
+    """One automatic acknowledgement sent: counted per address to rate-limit them."""
+
+    recipient = models.EmailField()
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "created_at"], name="ack_recipient_time")]
+
+    def __str__(self) -> str:
+        return f"acknowledgement of {self.ticket_id} to {self.recipient}"
+
+
+class ImapMailboxState(models.Model):
+    """How far the IMAP fetcher has read one mailbox folder. UIDs are only meaningful
+    within one UIDVALIDITY: when the server changes it, reading starts over (the
+    Message-ID check keeps that from doubling anything)."""
+
+    # "user@host:port/folder": one row per mailbox folder fetched.
+    mailbox = models.CharField(max_length=300, unique=True)
+    uidvalidity = models.BigIntegerField(default=0)
+    # The highest UID committed here; everything at or below it is stored.
+    last_uid = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.mailbox} {self.uidvalidity}:{self.last_uid}"
+
+
+class EmailReference(models.Model):
+    """A Message-ID that a stored email names in In-Reply-To or References. When the
+    named message arrives later (mail is not delivered in order), it joins the ticket of
+    the reply that got here first instead of opening a second ticket."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    referenced_id = models.CharField(max_length=255, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.referenced_id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from email.utils import make_msgid
 
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.html import escape, linebreaks
@@ -36,6 +37,11 @@ def build_email(outbound: OutboundMessage) -> EmailMultiAlternatives:
         (mid for mid, direction in reversed(thread_ids) if direction == Direction.INBOUND), None
     )
     headers = {"Message-ID": f"<{message.external_id}>", "Auto-Submitted": "no"}
+    if message.author_id is None:
+        # Sent by the system itself (an acknowledgement, a notice): marked as automatic
+        # (RFC 3834) so the customer's own auto-responder does not answer it.
+        headers["Auto-Submitted"] = "auto-replied"
+        headers["X-Auto-Response-Suppress"] = "All"
     if last_inbound:
         headers["In-Reply-To"] = f"<{last_inbound}>"
     if thread_ids:
@@ -67,7 +73,8 @@ def smtp_transport(outbound: OutboundMessage) -> None:
     try:
         with get_connection() as connection:
             connection.send_messages([build_email(outbound)])
-    except smtplib.SMTPRecipientsRefused as exc:
+    except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
         raise DeliveryError(f"The mail server refused the address: {exc}", permanent=True) from exc
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError, AnymailError) as exc:
+        # SMTP, or an anymail provider backend (EMAIL_BACKEND=anymail.backends.…).
         raise DeliveryError(f"Sending failed: {exc}") from exc

@@ -203,6 +203,31 @@ class ChannelKind(StrEnum):
     API = "api"
 
 
+ACKNOWLEDGEMENT_FIELDS = {"name": "", "reference": "", "due": "", "promise": ""}
+
+
+class Acknowledgement(StrictModel):
+    """The automatic "we have your request" message a channel sends for a new ticket."""
+
+    # Placeholders: {name}, {reference}, {due} (the first-reply deadline), {promise}.
+    text: str = Field(min_length=1)
+    # At most this many to one address within the window, so a sender (or a loop
+    # between two robots) cannot make us send mail without limit.
+    max_per_sender: int = Field(gt=0)
+    window: Duration
+
+    @field_validator("text")
+    @classmethod
+    def _known_placeholders(cls, text: str) -> str:
+        try:
+            text.format(**ACKNOWLEDGEMENT_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"unknown placeholder {exc}; use {{name}}, {{reference}}, {{due}} or {{promise}}"
+            ) from exc
+        return text
+
+
 class ChannelPolicy(StrictModel):
     kind: ChannelKind
     name: str
@@ -216,6 +241,7 @@ class ChannelPolicy(StrictModel):
     # Whether a conversation can start on this channel (the Help Center is read-only).
     conversational: bool = True
     published: bool = True
+    acknowledgement: Acknowledgement | None = None
 
     @property
     def always_open(self) -> bool:

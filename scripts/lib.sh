@@ -26,3 +26,12 @@ ensure_uv() {
     export PATH="$HOME/.local/bin:$PATH"
   fi
 }
+
+dovecot_binary() {
+  # The IMAP tests start a throw-away Dovecot of their own (see mail/tests/imap_server.py);
+  # only the binaries are needed, not the system service.
+  apt_install dovecot-imapd
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet dovecot 2>/dev/null; then
+    as_root systemctl disable --now dovecot >/dev/null 2>&1 || true
+  fi
+}

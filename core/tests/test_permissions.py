@@ -120,6 +120,12 @@ TABLE: dict[str, Row] = {
     "chat:desk": Row("GET", "/console/chat/", (L, 403, 403, 403, 200, 200, 200)),
     "api-v1:api-root": Row("GET", "/api/v1/", (404,) * 7),
     "admin:index": Row("GET", "/admin/", (L, L, L, L, L, L, 200)),
+    # Provider webhooks: only the provider's signature or secret counts, never a session
+    # (none is configured here, so everyone is refused).
+    "mail:inbound_mailgun": Row("POST", "/mail/inbound/mailgun/", (403,) * 7, body={}),
+    "mail:inbound_sendgrid": Row("POST", "/mail/inbound/sendgrid/", (403,) * 7, body={}),
+    "mail:inbound_postmark": Row("POST", "/mail/inbound/postmark/", (403,) * 7, body={}),
+    "mail:inbound_amazon_ses": Row("POST", "/mail/inbound/amazon-ses/", (403,) * 7, body={}),
     "api-v1:openapi-json": Row("GET", "/api/v1/openapi.json", (200,) * 7),
     "api-v1:openapi-view": Row("GET", "/api/v1/docs", (200,) * 7),
     "api-v1:ticket_create": Row(

@@ -47,7 +47,7 @@ def test_a_new_email_opens_a_ticket_for_a_new_customer():
     ticket = record.ticket
     assert (ticket.channel, ticket.subject, ticket.category) == ("email", "My order is late", "")
     assert ticket.requester.email == "chioma@example.com"
-    assert ticket.messages.get().external_id == "m1@example.com"
+    assert ticket.messages.get(direction="in").external_id == "m1@example.com"
     assert ticket.first_reply_due_at is not None  # the 24-hour email promise
 
 
@@ -55,7 +55,7 @@ def test_the_same_email_twice_is_stored_once():
     first = ingest_raw(raw=mail())
     second = ingest_raw(raw=mail())
     assert second.status == InboundStatus.DUPLICATE
-    assert Message.objects.count() == 1
+    assert Message.objects.filter(direction="in").count() == 1
     assert second.ticket == first.ticket
     # Without a Message-ID, identical bytes are still recognised.
     no_id = mail(message_id=None, subject="No id")
@@ -83,7 +83,7 @@ def test_replies_thread_by_in_reply_to_references_token_and_plus_address():
     )
     assert {r.ticket_id for r in (by_header, by_refs, by_token, by_plus)} == {ticket.pk}
     assert Ticket.objects.count() == 1
-    assert ticket.messages.count() == 5
+    assert ticket.messages.filter(direction="in").count() == 5
 
 
 def test_a_token_for_someone_elses_ticket_opens_a_new_ticket():
@@ -197,3 +197,116 @@ def test_ingest_mail_command_reads_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "processed" in out and "duplicate" in out
     assert Ticket.objects.count() == 1
+
+
+def test_copied_addresses_become_parties_once_and_grant_no_access():
+    from django.test import Client
+
+    from tickets.choices import PartyRole
+    from tickets.models import Party
+
+    ticket = ingest_raw(
+        raw=mail(
+            Cc="Emeka <emeka@example.com>, support@izonie.com, chioma@example.com",
+            to="support@izonie.com, Bisi <bisi@example.com>",
+        )
+    ).ticket
+    ingest_raw(
+        raw=mail(
+            message_id="<m2@example.com>",
+            In_Reply_To="<m1@example.com>",
+            Cc="EMEKA@example.com, tunde@example.com",
+            to=f"support+{ticket.pk}@izonie.com",
+        )
+    )
+    copied = Party.objects.filter(ticket=ticket, role=PartyRole.CC).order_by("id")
+    assert [(p.name, p.email) for p in copied] == [
+        ("Emeka", "emeka@example.com"),
+        ("Bisi", "bisi@example.com"),
+        ("", "tunde@example.com"),
+    ]
+    assert all(p.user_id is None for p in copied)
+    client = Client()
+    client.force_login(AgentFactory())
+    page = client.get(f"/console/tickets/{ticket.pk}/").content.decode()
+    assert "Copied" in page and "emeka@example.com" in page and "tunde@example.com" in page
+
+
+# policies/izonie.yaml: channels.email.acknowledgement.max_per_sender
+IZONIE_ACK_LIMIT = 3
+
+
+def test_a_reply_that_arrives_before_its_original_shares_its_ticket():
+    reply = ingest_raw(
+        raw=mail(
+            message_id="<r1@example.com>",
+            subject="Re: My order is late",
+            In_Reply_To="<m1@example.com>",
+            References="<m1@example.com>",
+        )
+    )
+    original = ingest_raw(raw=mail())  # <m1@example.com>, delayed on the way
+    assert original.status == InboundStatus.PROCESSED
+    assert original.ticket == reply.ticket
+    assert Ticket.objects.count() == 1
+    assert reply.ticket.messages.filter(direction="in").count() == 2
+
+
+def test_a_failure_while_processing_leaves_nothing_half_done_and_keeps_the_raw(monkeypatch):
+    from accounts.models import User
+    from mail import intake
+
+    def crash(**kwargs):
+        raise RuntimeError("the mail server vanished mid-way")
+
+    # Fails after the customer, ticket and message were written in the transaction.
+    monkeypatch.setattr(intake, "acknowledgement_send", crash)
+    raw = mail(sender="new@example.com")
+    record = ingest_raw(raw=raw)
+    assert record.status == InboundStatus.QUARANTINED
+    assert "RuntimeError: the mail server vanished mid-way" in record.reason
+    assert bytes(InboundEmail.objects.get(pk=record.pk).raw) == raw
+    assert not User.objects.filter(email="new@example.com").exists()
+    assert not Ticket.objects.exists() and not Message.objects.exists()
+    # Retried once the fault is gone, it goes through, once.
+    monkeypatch.undo()
+    from mail.intake import inbound_retry
+
+    retried = inbound_retry(record=InboundEmail.objects.get(pk=record.pk))
+    assert retried.status == InboundStatus.PROCESSED and Ticket.objects.count() == 1
+
+
+def test_a_very_long_body_is_shortened_not_refused():
+    from tickets.services import MAX_BODY_CHARS
+
+    record = ingest_raw(raw=mail(body="x" * (MAX_BODY_CHARS + 10)))
+    assert record.status == InboundStatus.PROCESSED
+    body = record.message.body_text
+    assert len(body) <= MAX_BODY_CHARS and body.endswith("kept as received.]")
+
+
+def test_an_over_long_message_id_is_stored_and_still_threads():
+    long_id = "x" * 600 + "@example.com"
+    first = ingest_raw(raw=mail(message_id=f"<{long_id}>"))
+    assert first.status == InboundStatus.PROCESSED
+    reply = ingest_raw(raw=mail(message_id="<r@example.com>", In_Reply_To=f"<{long_id}>"))
+    assert reply.ticket == first.ticket
+    assert ingest_raw(raw=mail(message_id=f"<{long_id}>")).status == InboundStatus.DUPLICATE
+
+
+def test_ingest_mail_asks_postfix_to_retry_when_the_database_is_down(tmp_path, monkeypatch, capsys):
+    from django.db import OperationalError
+
+    from mail.management.commands import ingest_mail
+
+    def database_down(raws, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(ingest_mail, "ingest_many", database_down)
+    path = tmp_path / "one.eml"
+    path.write_bytes(mail())
+    with pytest.raises(SystemExit) as exited:
+        call_command("ingest_mail", str(path))
+    assert exited.value.code == 75  # EX_TEMPFAIL: Postfix keeps the mail and retries
+    assert "try again later" in capsys.readouterr().err
+    assert not InboundEmail.objects.exists()

@@ -93,3 +93,21 @@ def test_unreachable_server_is_retried_then_failed_visibly(
     assert outbound.status == DeliveryStatus.FAILED
     assert outbound.attempts == 2
     assert "Sending failed" in outbound.last_error
+
+
+def test_replies_can_leave_through_an_anymail_provider_backend(
+    settings, run_tasks, django_capture_on_commit_callbacks
+):
+    # anymail's own test backend stands in for a provider (no network in tests).
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    settings.ANYMAIL = {"TEST_SEND_DEFAULTS": {}}
+    ticket = ingest_raw(raw=mail()).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Hi")
+    from django.core import mail as django_mail
+
+    run_tasks()
+    outbound = OutboundMessage.objects.get(message=reply)
+    assert outbound.status == DeliveryStatus.SENT
+    sent = [m for m in django_mail.outbox if m.extra_headers.get("Message-ID")]
+    assert sent[-1].extra_headers["In-Reply-To"] == "<m1@example.com>"

@@ -1,0 +1,64 @@
+"""The automatic acknowledgement of a new email request: its number and when to expect
+our reply (the first-reply deadline of its SLA clock), rate-limited per sender."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from mail.models import AutoAcknowledgement
+from policy.loader import get_policy
+from policy.schema import Measure
+from tickets import services as ticket_services
+from tickets.choices import Channel
+from tickets.models import Ticket
+
+# Addresses nobody reads: an acknowledgement there is wasted or bounces back.
+_NO_REPLY_RE = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster)", re.I)
+
+
+def _due_text(ticket: Ticket) -> str:
+    calendar = get_policy().calendar
+    if ticket.first_reply_due_at is None:
+        return ""
+    local = ticket.first_reply_due_at.astimezone(calendar.zone)
+    return f"{date_format(local, 'l j F Y, H:i')} ({calendar.time_zone})"
+
+
+def _promise(ticket: Ticket) -> str:
+    policy = get_policy()
+    for target in policy.response_targets:
+        if (
+            target.measure == Measure.FIRST_REPLY
+            and target.published
+            and ticket.channel in target.applies_to.channels
+        ):
+            return target.promise
+    return ""
+
+
+def acknowledgement_send(*, ticket: Ticket) -> AutoAcknowledgement | None:
+    """Acknowledge a new email ticket, unless the policy has no acknowledgement, the
+    address is a no-reply one, or it already had its quota within the window.
+
+    Machine mail (auto-replies, bulk, bounces) and our own never open a ticket, so
+    they never reach this. Run inside the intake's transaction, holding the new ticket.
+    """
+    settings = get_policy().channels[Channel.EMAIL].acknowledgement
+    recipient = ticket.requester.email.lower()
+    if settings is None or not recipient or _NO_REPLY_RE.match(recipient):
+        return None
+    since = timezone.now() - settings.window.timedelta
+    recent = AutoAcknowledgement.objects.filter(recipient=recipient, created_at__gte=since)
+    if recent.count() >= settings.max_per_sender:
+        return None
+    body = settings.text.format(
+        name=ticket.requester.first_name or str(ticket.requester),
+        reference=ticket.reference,
+        due=_due_text(ticket) or "as soon as we can",
+        promise=_promise(ticket),
+    ).strip()
+    message = ticket_services.ticket_system_reply(ticket=ticket, body=body)
+    return AutoAcknowledgement.objects.create(recipient=recipient, ticket=ticket, message=message)
