@@ -29,9 +29,15 @@ class OrderInfo:
     delivered_at: dt.datetime | None
 
 
+class MarketplaceUnavailable(Exception):
+    """The marketplace could not answer (down, too slow, or an answer we cannot read)."""
+
+
 class MarketplaceAdapter(Protocol):
     def order_for_customer(self, *, number: str, customer_id: int) -> OrderInfo | None:
-        """The order if it exists and belongs to this customer (buyer or selling seller)."""
+        """The order if it exists and belongs to this customer (buyer or selling seller).
+
+        Raises ``MarketplaceUnavailable`` when the marketplace cannot be asked."""
         ...
 
     def order_get(self, *, number: str) -> OrderInfo | None:

@@ -1,0 +1,12 @@
+import pytest
+
+from triage import services
+
+
+@pytest.fixture(autouse=True)
+def _model_dir(settings, tmp_path):
+    """Each test keeps its model files apart and loads them afresh."""
+    settings.IZONIE_TRIAGE_MODEL_DIR = tmp_path / "triage-models"
+    services._LOADED.clear()
+    yield
+    services._LOADED.clear()
