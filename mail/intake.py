@@ -22,7 +22,7 @@ from mail.parsing import ParsedEmail, UnparseableEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
-from tickets.choices import Channel
+from tickets.choices import Channel, Direction
 from tickets.exceptions import AttachmentRejected, TicketClosed
 from tickets.models import Attachment, Message, Ticket
 
@@ -179,7 +179,9 @@ def _process(record: InboundEmail, parsed: ParsedEmail) -> None:
             external_id=external_id,
             author_name=parsed.sender_name,
         )
-        message = ticket.messages.get()
+        # The customer's own message; the system may already have replied (asking for
+        # an order number, say).
+        message = ticket.messages.get(direction=Direction.INBOUND)
     _record_refused(message, refused)
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
 

@@ -43,6 +43,7 @@ from tickets.exceptions import (
     UnknownOrder,
 )
 from tickets.models import Attachment, Message, OutboundMessage, Party, Ticket
+from triage import services as triage
 
 logger = logging.getLogger(__name__)
 
@@ -213,9 +214,13 @@ def ticket_open(
         external_id=external_id,
     )
     _store_attachments(message=message, uploads=uploads)
+    # Free text without a category is categorised here (or left for the triage view), and
+    # an order number written in the message is linked, before the events and clocks.
+    triage.ticket_triage_on_open(ticket=ticket, text=f"{ticket.subject}\n{body}")
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
     sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
+    triage.order_number_request_once(ticket=ticket)
     if asks_for_escalation(body):
         escalation_request(ticket=ticket, requested_by=requester, channel=str(channel))
     _on_commit_changed(ticket)
@@ -257,6 +262,7 @@ def ticket_customer_message(
         external_id=external_id,
     )
     _store_attachments(message=message, uploads=uploads)
+    triage.customer_message_received(ticket=ticket, text=body)
     events.message_received(ticket=ticket, message=message, actor=author)
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
@@ -465,7 +471,11 @@ def ticket_update(
     """
     ticket = _lock(ticket)
     if category is not None:
+        previous_category = ticket.category
         _set_category(ticket=ticket, actor=actor, category=category)
+        if ticket.category != previous_category:
+            # An agent's categorisation is a labelled example for the classifier.
+            triage.category_labelled(ticket=ticket, actor=actor)
     if team is not None:
         _set_team(ticket=ticket, actor=actor, team=team)
     if priority is not None:
