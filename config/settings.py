@@ -167,6 +167,11 @@ IZONIE_POLICY_FILE = Path(env_str("IZONIE_POLICY_FILE", str(BASE_DIR / "policies
 IZONIE_MARKETPLACE_ADAPTER = env_str(
     "IZONIE_MARKETPLACE_ADAPTER", "marketplace.adapters.DemoMarketplaceAdapter"
 )
+# The HTTP adapter (marketplace.http_adapter.HttpMarketplaceAdapter): the marketplace API's
+# base URL, a bearer token, and how long to wait for an answer.
+IZONIE_MARKETPLACE_API_URL = env_str("IZONIE_MARKETPLACE_API_URL")
+IZONIE_MARKETPLACE_API_TOKEN = env_str("IZONIE_MARKETPLACE_API_TOKEN")
+IZONIE_MARKETPLACE_TIMEOUT_SECONDS = float(env_str("IZONIE_MARKETPLACE_TIMEOUT_SECONDS", "3"))
 IZONIE_PUBLIC_URL = env_str("IZONIE_PUBLIC_URL", "http://127.0.0.1:8000")
 # Outbox delivery: attempts before a delivery is marked failed, first back-off in seconds.
 IZONIE_OUTBOX_MAX_ATTEMPTS = env_int("IZONIE_OUTBOX_MAX_ATTEMPTS", 6)

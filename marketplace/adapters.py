@@ -27,6 +27,8 @@ class OrderInfo:
     total: str
     placed_at: dt.datetime
     delivered_at: dt.datetime | None
+    # How the order was paid, when the marketplace says ("Card", "Wallet", "Pay on delivery").
+    payment: str = ""
 
 
 class MarketplaceUnavailable(Exception):
