@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from marketplace.adapters import get_marketplace
+from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
 from sla.escalation import asks_for_escalation, escalation_request
@@ -38,6 +38,7 @@ from tickets.exceptions import (
     InvalidCategory,
     InvalidOrderNumber,
     InvalidTeam,
+    OrderCheckUnavailable,
     TicketClosed,
     TicketError,
     UnknownOrder,
@@ -94,10 +95,18 @@ def order_number_check(*, raw: str, customer: User | None) -> str:
             field="order_number",
         )
     marketplace = get_marketplace()
-    if customer is not None and customer.is_customer:
-        order = marketplace.order_for_customer(number=number, customer_id=customer.pk)
-    else:
-        order = marketplace.order_get(number=number)
+    try:
+        if customer is not None and customer.is_customer:
+            order = marketplace.order_for_customer(number=number, customer_id=customer.pk)
+        else:
+            order = marketplace.order_get(number=number)
+    except MarketplaceUnavailable as exc:
+        logger.warning("Order number %s not checked: %s", number, exc)
+        raise OrderCheckUnavailable(
+            "We cannot check order numbers right now. Please try again in a few minutes, "
+            "or leave the order number out and write it in your message.",
+            field="order_number",
+        ) from exc
     if order is None:
         raise UnknownOrder(
             f"We could not find order {number} on this account. Check the number in "

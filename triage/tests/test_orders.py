@@ -228,3 +228,38 @@ def test_the_order_panel_says_when_the_marketplace_cannot_be_asked(settings):
         assert other.order_number == ""
     finally:
         _adapter.cache_clear()
+
+
+def test_an_order_number_given_while_the_marketplace_is_down_is_a_clear_error(settings):
+    from tickets.exceptions import OrderCheckUnavailable
+    from tickets.models import Ticket
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), None)  # type: ignore[arg-type]
+    port = server.server_address[1]
+    server.server_close()
+    settings.IZONIE_MARKETPLACE_ADAPTER = "marketplace.http_adapter.HttpMarketplaceAdapter"
+    settings.IZONIE_MARKETPLACE_API_URL = f"http://127.0.0.1:{port}"
+    _adapter.cache_clear()
+    buyer = BuyerFactory()
+    try:
+        with pytest.raises(OrderCheckUnavailable, match="cannot check order numbers right now"):
+            services.ticket_open(
+                requester=buyer,
+                channel=Channel.WEB_FORM,
+                category="order_status",
+                body="Late",
+                order_number="IZ-20461187",
+            )
+        assert not Ticket.objects.exists()
+        # Through the API: a 422 with the API's error shape, not a 500.
+        client = Client()
+        client.force_login(buyer)
+        response = client.post(
+            "/api/v1/tickets",
+            {"category": "order_status", "body": "Late", "order_number": "IZ-20461187"},
+            content_type="application/json",
+        )
+        assert response.status_code == 422
+        assert response.json()["code"] == "order_check_unavailable"
+    finally:
+        _adapter.cache_clear()
