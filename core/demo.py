@@ -437,3 +437,8 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
             opened = now - dt.timedelta(minutes=rng.randint(3, 30 * 60))
         _backdate(ticket, opened)
     progress(f"{len(_CONVERSATIONS)} conversations on every channel and category")
+    from triage.demo import seed_triage_demo
+
+    seed_triage_demo(
+        buyers=buyers, order_number_of=lambda b: orders[b.pk][0].number, progress=progress
+    )
