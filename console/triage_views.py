@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import agent_required, current_user
 from policy.loader import get_policy
 from tickets import selectors as ticket_selectors
-from tickets import services as ticket_services
 from tickets.exceptions import TicketError
 from tickets.models import Ticket
 from triage import selectors
@@ -61,12 +60,13 @@ def triage_categorise(request: HttpRequest, ticket_id: int) -> HttpResponse:
         messages.error(request, f"{ticket.reference}: choose a category.")
         return back
     try:
-        ticket_services.ticket_update(
+        ticket = triage_services.ticket_categorise_from_triage(
             ticket=ticket, actor=current_user(request), category=form.cleaned_data["category"]
         )
     except TicketError as exc:
         messages.error(request, f"{ticket.reference}: {exc.message} Nothing was changed.")
         return back
     name = get_policy().category(form.cleaned_data["category"]).name
-    messages.success(request, f"{ticket.reference} filed under {name}.")
+    assigned = f", assigned to {ticket.assignee}" if ticket.assignee else ""
+    messages.success(request, f"{ticket.reference} filed under {name}{assigned}.")
     return back

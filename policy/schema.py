@@ -329,6 +329,11 @@ class Returns(StrictModel):
 class Team(StrictModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
+    # How new conversations in this team's queue get an agent: left for agents to pick
+    # (manual), in turn (round_robin) or to whoever has the fewest active conversations
+    # (least_loaded). Agents at ``capacity`` active conversations are skipped.
+    assignment: Literal["manual", "round_robin", "least_loaded"] = "manual"
+    capacity: int | None = Field(default=None, gt=0)
 
 
 class Escalation(StrictModel):

@@ -229,7 +229,7 @@ def ticket_open(
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
     sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
-    triage.order_number_request_once(ticket=ticket)
+    triage.ticket_after_open(ticket=ticket)
     if asks_for_escalation(body):
         escalation_request(ticket=ticket, requested_by=requester, channel=str(channel))
     _on_commit_changed(ticket)

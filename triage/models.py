@@ -105,3 +105,18 @@ class LabelledExample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category}: {self.text[:40]}"
+
+
+class TeamRotation(models.Model):
+    """Where round-robin assignment stands in a team: the agent who got the last ticket.
+
+    Locked while choosing, so two conversations arriving together go to two agents.
+    """
+
+    team = models.CharField(max_length=40, unique=True)
+    last_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.team}: last {self.last_agent_id}"

@@ -25,7 +25,7 @@ from policy.loader import get_policy
 from policy.schema import SupportPolicy
 from tickets.choices import Direction, MessageKind
 from tickets.models import Ticket
-from triage import classifier
+from triage import classifier, routing
 from triage.models import (
     ClassifierStatus,
     ClassifierVersion,
@@ -208,6 +208,24 @@ def ticket_triage_on_open(*, ticket: Ticket, text: str) -> TicketTriage | None:
     if not ticket.order_number:
         order_link_from_text(ticket=ticket, text=text)
     return record
+
+
+def ticket_after_open(*, ticket: Ticket) -> None:
+    """What follows a new ticket's events and clocks: assignment by the team's strategy,
+    then the one request for a missing order number."""
+    routing.ticket_route(ticket=ticket)
+    order_number_request_once(ticket=ticket)
+
+
+@transaction.atomic
+def ticket_categorise_from_triage(*, ticket: Ticket, actor: User, category: str) -> Ticket:
+    """An agent files a waiting conversation: the category (a labelled example), then an
+    agent of that category's team by the team's strategy."""
+    from tickets.services import ticket_update
+
+    ticket = ticket_update(ticket=ticket, actor=actor, category=category)
+    routing.ticket_route(ticket=ticket)
+    return ticket
 
 
 def order_number_request_once(*, ticket: Ticket) -> bool:

@@ -70,3 +70,17 @@ def test_rule_scores_share_the_hits_between_categories():
     scores = rule_scores(policy=get_policy(), text="refund for my return")
     assert set(scores) == {"payments", "returns"}
     assert sum(scores.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"assignment": "random"}, r"teams\[0\]\.assignment: Input should be 'manual'"),
+        ({"capacity": 0}, r"teams\[0\]\.capacity: Input should be greater than 0"),
+    ],
+)
+def test_bad_team_assignment_settings_are_refused(change, problem):
+    data = _policy_data()
+    data["teams"][0].update(change)
+    with pytest.raises(PolicyError, match=problem):
+        parse_policy(data)
