@@ -39,6 +39,7 @@ def triage(request: HttpRequest) -> HttpResponse:
             "policy": get_policy(),
             "active": active,
             "history": selectors.classifier_history(),
+            "teams": selectors.team_routing(),
         },
     )
 

@@ -103,3 +103,48 @@ def order_panel(*, ticket: Ticket, now: dt.datetime) -> OrderPanel | None:
         return OrderPanel(number, None, "The marketplace has no such order.")
     policy = get_policy()
     return OrderPanel(number, order, returns=return_window(order=order, now=now, policy=policy))
+
+
+# --- Routing, as the console shows it
+
+
+@dataclass(frozen=True)
+class TeamRouting:
+    key: str
+    name: str
+    assignment: str
+    capacity: int | None
+    agents: int
+    active_conversations: int
+    waiting_unassigned: int
+
+
+def team_routing() -> list[TeamRouting]:
+    """Each team's strategy, members and current load (counted now, not the snapshot)."""
+    from django.db.models import Count
+
+    from tickets.choices import ACTIVE_STATUSES
+    from triage.routing import agent_loads, team_agents
+
+    unassigned = dict(
+        Ticket.objects.filter(assignee__isnull=True, status__in=ACTIVE_STATUSES)
+        .exclude(team="")
+        .values_list("team")
+        .annotate(n=Count("pk"))
+        .values_list("team", "n")
+    )
+    rows = []
+    for team in get_policy().teams:
+        agents = team_agents(team=team.key)
+        rows.append(
+            TeamRouting(
+                key=team.key,
+                name=team.name,
+                assignment=team.assignment,
+                capacity=team.capacity,
+                agents=len(agents),
+                active_conversations=sum(agent_loads(agent_ids=agents).values()),
+                waiting_unassigned=unassigned.get(team.key, 0),
+            )
+        )
+    return rows

@@ -160,3 +160,33 @@ def test_a_damaged_model_is_announced_in_the_console(settings):
         "The text model cannot be used: Classifier v1: the model file triage-v1.joblib is" in page
     )
     assert "categorised by the policy's rules only" in page
+
+
+def test_the_ticket_page_tells_how_triage_categorised_it():
+    ticket = services.ticket_open(
+        requester=BuyerFactory(), channel=Channel.EMAIL, body="I was debited twice, reverse it"
+    )
+    assert ticket.category == "payments"
+    page = signed_in(AgentFactory()).get(f"/console/tickets/{ticket.pk}/").content.decode()
+    percent = round(ticket.triage.confidence * 100)
+    assert f"Triage: guessed Payments ({percent}%, classifier v1), applied." in page
+    assert "Order number asked for" in page
+
+
+def test_the_routing_panel_shows_each_teams_strategy_and_load():
+    agent = AgentFactory(teams=["payments"])
+    services.ticket_open(
+        requester=BuyerFactory(), channel=Channel.WEB_FORM, category="payments", body="Refund"
+    )
+    page = signed_in(agent).get("/console/triage/").content.decode()
+    routing = page.split('id="routing-heading"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>\s*(.*?)</tr>", routing, re.S)
+    cells = {
+        re.sub("<.*?>", "", row.split("</td>")[0]).strip(): [
+            re.sub("<.*?>", "", cell).strip() for cell in row.split("</td>")[1:-1]
+        ]
+        for row in rows
+        if "<td>" in row
+    }
+    assert cells["Payments"] == ["Least loaded", "25", "1", "1", "0"]
+    assert cells["Supervisors"][0] == "Manual (agents pick)"
