@@ -188,5 +188,5 @@ def test_the_routing_panel_shows_each_teams_strategy_and_load():
         for row in rows
         if "<td>" in row
     }
-    assert cells["Payments"] == ["Least loaded", "25", "1", "1", "0"]
+    assert cells["Payments"] == ["Least loaded", "25 per agent", "1 agent", "1 active", "0 waiting"]
     assert cells["Supervisors"][0] == "Manual (agents pick)"
