@@ -263,3 +263,59 @@ def test_an_order_number_given_while_the_marketplace_is_down_is_a_clear_error(se
         assert response.json()["code"] == "order_check_unavailable"
     finally:
         _adapter.cache_clear()
+
+
+def test_through_the_http_adapter_an_order_in_free_text_is_linked(settings):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler
+
+    buyer = BuyerFactory()
+    order = {
+        "number": "IZ-20461187",
+        "buyer_id": buyer.pk,
+        "seller": {"name": "GadgetHub NG", "third_party": True},
+        "status": "Delivered",
+        "items": ["Tecno Camon 20"],
+        "total": "NGN 185,000.00",
+        "placed_at": "2026-11-10T09:30:00+01:00",
+        "delivered_at": "2026-11-14T15:00:00+01:00",
+        "payment": "Wallet",
+    }
+    paths = []
+
+    class Marketplace(BaseHTTPRequestHandler):
+        def do_GET(self):
+            paths.append(self.path)
+            known = {f"/customers/{buyer.pk}/orders/IZ-20461187", "/orders/IZ-20461187"}
+            body = json.dumps(order).encode() if self.path in known else b"{}"
+            self.send_response(200 if self.path in known else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Marketplace)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.IZONIE_MARKETPLACE_ADAPTER = "marketplace.http_adapter.HttpMarketplaceAdapter"
+    settings.IZONIE_MARKETPLACE_API_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    _adapter.cache_clear()
+    try:
+        ticket = services.ticket_open(
+            requester=buyer,
+            channel=Channel.INSTAGRAM,
+            body="Hi, I bought IZ-99999999 and IZ-20461187, the second one is faulty",
+        )
+        assert ticket.order_number == "IZ-20461187"
+        assert paths == [
+            f"/customers/{buyer.pk}/orders/IZ-99999999",
+            f"/customers/{buyer.pk}/orders/IZ-20461187",
+        ]
+        page = _page(ticket)
+        assert "paid by Wallet" in page and "GadgetHub NG (third party)" in page
+    finally:
+        _adapter.cache_clear()
+        server.shutdown()
+        server.server_close()
