@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -58,14 +59,23 @@ class ActiveClassifier:
 
 # Loaded pipelines by (version, checksum): one load per process per version.
 _LOADED: dict[tuple[int, str], Pipeline] = {}
+# When training a first version failed, new tickets use the rules for a while before the
+# next attempt.
+BOOTSTRAP_RETRY_SECONDS = 300
+_bootstrap_failed_at = float("-inf")
 
 
 def classifier_active(*, bootstrap: bool = False) -> ActiveClassifier:
     """The classifier in use. With ``bootstrap``, a first version is trained from the
     starter set when none exists yet (a new installation)."""
+    global _bootstrap_failed_at
     row = ClassifierVersion.objects.filter(status=ClassifierStatus.ACTIVE).first()
-    if row is None and bootstrap:
-        classifier_retrain(note="First version, from the starter set")
+    recently_failed = time.monotonic() - _bootstrap_failed_at < BOOTSTRAP_RETRY_SECONDS
+    if row is None and bootstrap and not recently_failed:
+        if classifier_retrain(note="First version, from the starter set") is None:
+            # e.g. the model directory is not writable: rules only, without retraining
+            # on every new ticket.
+            _bootstrap_failed_at = time.monotonic()
         row = ClassifierVersion.objects.filter(status=ClassifierStatus.ACTIVE).first()
     if row is None:
         return ActiveClassifier(None, None, "No text model has been trained yet.")
@@ -141,9 +151,14 @@ def classifier_retrain(*, force: bool = False, note: str = "") -> ClassifierVers
         note=(note or ("Retrained with agents' labels" if labels["count"] else "Retrained"))[:300],
     )
     if promote:
-        row.file_name, row.sha256 = classifier.save(
-            candidate, directory=_model_dir(), version=version
-        )
+        try:
+            row.file_name, row.sha256 = classifier.save(
+                candidate, directory=_model_dir(), version=version
+            )
+        except OSError as exc:
+            # Nothing is recorded, so the version in use (or the rules) carries on.
+            logger.error("Classifier v%s not saved to %s: %s", version, _model_dir(), exc)
+            return None
     try:
         with transaction.atomic():
             if promote:

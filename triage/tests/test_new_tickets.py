@@ -141,3 +141,19 @@ def test_the_first_customer_message_is_the_labelled_text_not_a_system_reply():
     services.ticket_update(ticket=ticket, actor=AgentFactory(), category="order_status")
     assert ticket.messages.filter(direction=Direction.OUTBOUND).count() == 1  # asked for order
     assert LabelledExample.objects.get().text == "Help\nHello, I need help"
+
+
+def test_an_unwritable_model_directory_leaves_the_rules_in_charge(settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the model directory should be")
+    settings.IZONIE_TRIAGE_MODEL_DIR = blocker / "models"
+    ticket = _open("I can't log in, the password reset fails")
+    assert ticket.category == "technical_support"
+    assert ticket.triage.source == PredictionSource.RULES
+    assert ticket.triage.fallback_reason == "No text model has been trained yet."
+    assert not ClassifierVersion.objects.exists()
+    # The next ticket does not retry training straight away.
+    from triage import services as triage_services
+
+    assert triage_services._bootstrap_failed_at > float("-inf")
+    assert _open("where is my order").triage.source == PredictionSource.RULES
