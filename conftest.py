@@ -15,6 +15,8 @@ from policy.loader import reset_policy_cache
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Classifier files a test trains stay with the test, not in the developer's var/.
+    settings.IZONIE_TRIAGE_MODEL_DIR = tmp_path / "triage-models"
     settings.IZONIE_OUTBOX_BACKOFF_SECONDS = 0
     # Real hashing costs ~0.3 s per user; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -76,9 +76,7 @@ def prepare(workdir: Path, database: str, agents: int) -> tuple[dict[str, str], 
         env["DATABASE_URL"] = f"{BENCH_PG}/{name}"
     else:
         env.pop("DATABASE_URL", None)
-    subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     script = f"""
 import datetime as dt
 from django.contrib.sessions.backends.db import SessionStore
@@ -87,7 +85,8 @@ from accounts.models import User, Role
 from chat.models import AgentPresence, Presence
 cookies = []
 for i in range({agents}):
-    user = User.objects.create(username=f"bench.agent{{i}}", role=Role.AGENT, display_name=f"Agent {{i}}")
+    user = User.objects.create(
+        username=f"bench.agent{{i}}", role=Role.AGENT, display_name=f"Agent {{i}}")
     AgentPresence.objects.create(agent=user, status=Presence.ONLINE, max_chats={CHATS_PER_AGENT},
                                  last_seen_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
     store = SessionStore()
@@ -98,7 +97,7 @@ for i in range({agents}):
     cookies.append(store.session_key)
 print(",".join(cookies))
 """
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT,
         env=env,
@@ -111,7 +110,7 @@ print(",".join(cookies))
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -162,7 +161,6 @@ async def run_load(
 
     url = f"ws://127.0.0.1:{port}"
     stats = Stats()
-    sessions: dict[str, asyncio.Queue[str]] = {}
     stop = asyncio.Event()
     agent_sockets = []
     ready = asyncio.Event()
@@ -241,7 +239,7 @@ async def run_load(
 
             task = asyncio.create_task(reader())
             await ready.wait()
-            await asyncio.sleep(random.uniform(0, interval))  # noqa: S311
+            await asyncio.sleep(random.uniform(0, interval))
             while not stop.is_set():
                 client_id = f"m-{uuid.uuid4().hex}"
                 stats.sent[client_id] = time.perf_counter()
@@ -340,7 +338,7 @@ def main() -> None:
     args = parser.parse_args()
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     agents = max(1, -(-args.conversations // CHATS_PER_AGENT))
     with tempfile.TemporaryDirectory(prefix="izonie-chat-bench-") as tmp:

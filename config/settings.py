@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "notifications",
     "mail",
     "chat",
+    "triage",
     "console",
     "portal",
 ]
@@ -167,6 +168,11 @@ IZONIE_POLICY_FILE = Path(env_str("IZONIE_POLICY_FILE", str(BASE_DIR / "policies
 IZONIE_MARKETPLACE_ADAPTER = env_str(
     "IZONIE_MARKETPLACE_ADAPTER", "marketplace.adapters.DemoMarketplaceAdapter"
 )
+# The HTTP adapter (marketplace.http_adapter.HttpMarketplaceAdapter): the marketplace API's
+# base URL, a bearer token, and how long to wait for an answer.
+IZONIE_MARKETPLACE_API_URL = env_str("IZONIE_MARKETPLACE_API_URL")
+IZONIE_MARKETPLACE_API_TOKEN = env_str("IZONIE_MARKETPLACE_API_TOKEN")
+IZONIE_MARKETPLACE_TIMEOUT_SECONDS = float(env_str("IZONIE_MARKETPLACE_TIMEOUT_SECONDS", "3"))
 IZONIE_PUBLIC_URL = env_str("IZONIE_PUBLIC_URL", "http://127.0.0.1:8000")
 # Outbox delivery: attempts before a delivery is marked failed, first back-off in seconds.
 IZONIE_OUTBOX_MAX_ATTEMPTS = env_int("IZONIE_OUTBOX_MAX_ATTEMPTS", 6)
@@ -176,6 +182,8 @@ IZONIE_OUTBOX_BACKOFF_SECONDS = env_int("IZONIE_OUTBOX_BACKOFF_SECONDS", 30)
 IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS = env_int("IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS", 24 * 3600)
 IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS", 90)
 IZONIE_CHAT_RATING_CHANGEABLE_HOURS = env_int("IZONIE_CHAT_RATING_CHANGEABLE_HOURS", 24)
+# Triage: where versioned classifier files are kept (the database records which is in use).
+IZONIE_TRIAGE_MODEL_DIR = Path(env_str("IZONIE_TRIAGE_MODEL_DIR", str(VAR_DIR / "triage-models")))
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import views
+from console import triage_views, views
 
 app_name = "console"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("escalations/", views.escalations, name="escalations"),
     path("sla/", views.sla_board, name="sla_board"),
     path("notifications/", views.notifications, name="notifications"),
+    path("triage/", triage_views.triage, name="triage"),
+    path(
+        "triage/<int:ticket_id>/categorise",
+        triage_views.triage_categorise,
+        name="triage_categorise",
+    ),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/reply", views.ticket_reply, name="reply"),
     path("tickets/<int:ticket_id>/note", views.ticket_note, name="note"),

@@ -26,6 +26,7 @@ from tickets import selectors, services
 from tickets.choices import Channel, DeliveryStatus, TicketStatus
 from tickets.exceptions import TicketError
 from tickets.models import OutboundMessage, Ticket
+from triage import selectors as triage_selectors
 
 PAGE_SIZE = 25
 
@@ -107,7 +108,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "escalation": Escalation.objects.filter(ticket=ticket).order_by("-created_at").first(),
         "contact_form": forms.get("contact_form") or EscalationContactForm(),
         "sla_clocks": SlaClock.objects.filter(ticket=ticket).order_by("-started_at")[:10],
-        "order": selectors.order_for_agent(ticket=ticket),
+        # The order with its return window; says so when the marketplace cannot be asked.
+        "order_panel": triage_selectors.order_panel(ticket=ticket, now=timezone.now()),
         "policy": get_policy(),
     }
 

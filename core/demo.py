@@ -440,3 +440,8 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
     from chat.demo import seed_chat_demo
 
     progress(seed_chat_demo(staff=list(staff.values())))
+    from triage.demo import seed_triage_demo
+
+    seed_triage_demo(
+        buyers=buyers, order_number_of=lambda b: orders[b.pk][0].number, progress=progress
+    )

@@ -27,7 +27,7 @@ from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
-from tickets.choices import Channel, PartyRole
+from tickets.choices import Channel, Direction, PartyRole
 from tickets.exceptions import AttachmentRejected, TicketClosed
 from tickets.models import Attachment, Message, Party, Ticket
 from tickets.services import MAX_BODY_CHARS
@@ -298,7 +298,9 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
             external_id=external_id,
             author_name=parsed.sender_name,
         )
-        message = ticket.messages.get()
+        # The customer's own message; the system may already have replied (asking for
+        # an order number, say).
+        message = ticket.messages.get(direction=Direction.INBOUND)
         acknowledgement_send(ticket=ticket)
     _record_refused(message, refused)
     _record_references(message, parsed)

@@ -27,11 +27,19 @@ class OrderInfo:
     total: str
     placed_at: dt.datetime
     delivered_at: dt.datetime | None
+    # How the order was paid, when the marketplace says ("Card", "Wallet", "Pay on delivery").
+    payment: str = ""
+
+
+class MarketplaceUnavailable(Exception):
+    """The marketplace could not answer (down, too slow, or an answer we cannot read)."""
 
 
 class MarketplaceAdapter(Protocol):
     def order_for_customer(self, *, number: str, customer_id: int) -> OrderInfo | None:
-        """The order if it exists and belongs to this customer (buyer or selling seller)."""
+        """The order if it exists and belongs to this customer (buyer or selling seller).
+
+        Raises ``MarketplaceUnavailable`` when the marketplace cannot be asked."""
         ...
 
     def order_get(self, *, number: str) -> OrderInfo | None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -293,6 +294,24 @@ class ResponseTarget(StrictModel):
         return self
 
 
+def _regex_compiles(value: str) -> str:
+    try:
+        re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a regular expression: {exc}") from exc
+    return value
+
+
+def _keyword_not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a keyword cannot be blank")
+    return value.strip()
+
+
+RegexPattern = Annotated[str, AfterValidator(_regex_compiles)]
+Keyword = Annotated[str, AfterValidator(_keyword_not_blank)]
+
+
 class Category(StrictModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -302,11 +321,45 @@ class Category(StrictModel):
     needs_order_number: bool = False
     asks_for_photos: bool = False
     team: str
+    # Triage rules: words or phrases (matched whole, case-insensitively) and regular
+    # expressions (case-insensitive) that point a free-text message to this category.
+    # The classifier weighs them with its text model (see ``triage``).
+    triage_keywords: list[Keyword] = Field(default_factory=list)
+    triage_patterns: list[RegexPattern] = Field(default_factory=list)
+
+
+class Triage(StrictModel):
+    """How free-text conversations are categorised."""
+
+    # Below this confidence a conversation waits in the triage view instead of a guess.
+    confidence_threshold: float = Field(default=0.6, gt=0, lt=1)
+    # Share of the final score that the rules carry when any rule matches (the text
+    # model carries the rest); 0 turns the rules off, 1 ignores the model when they match.
+    rules_weight: float = Field(default=0.4, ge=0, le=1)
+    # The customer is asked once for an order number when none is given for a category
+    # that needs one; this is the message.
+    order_number_request: str = (
+        "Thank you for contacting us. To help us look into this quickly, could you "
+        "please reply with your order number? It looks like {example}."
+    )
+
+
+class Returns(StrictModel):
+    """Return rules the support team applies (Izonie's public return policy)."""
+
+    # Counted in calendar days from the delivery date, in the calendar's time zone.
+    window: Duration = Field(default_factory=lambda: Duration(amount=7, unit="days"))
+    summary: str = "Sellers accept returns within 7 days of delivery."
 
 
 class Team(StrictModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
+    # How new conversations in this team's queue get an agent: left for agents to pick
+    # (manual), in turn (round_robin) or to whoever has the fewest active conversations
+    # (least_loaded). Agents at ``capacity`` active conversations are skipped.
+    assignment: Literal["manual", "round_robin", "least_loaded"] = "manual"
+    capacity: int | None = Field(default=None, gt=0)
 
 
 class Escalation(StrictModel):
@@ -387,6 +440,8 @@ class SupportPolicy(StrictModel):
     feedback: Feedback
     order_numbers: OrderNumbers
     attachments: Attachments
+    triage: Triage = Field(default_factory=Triage)
+    returns: Returns = Field(default_factory=Returns)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> SupportPolicy:

@@ -28,6 +28,12 @@ class UnknownOrder(TicketError):
     code = "unknown_order"
 
 
+class OrderCheckUnavailable(TicketError):
+    """The marketplace cannot be asked now, so a given order number cannot be checked."""
+
+    code = "order_check_unavailable"
+
+
 class AttachmentRejected(TicketError):
     code = "attachment_rejected"
 

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from marketplace.adapters import get_marketplace
+from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
 from sla.escalation import asks_for_escalation, escalation_request
@@ -38,11 +38,13 @@ from tickets.exceptions import (
     InvalidCategory,
     InvalidOrderNumber,
     InvalidTeam,
+    OrderCheckUnavailable,
     TicketClosed,
     TicketError,
     UnknownOrder,
 )
 from tickets.models import Attachment, Message, OutboundMessage, Party, Ticket
+from triage import services as triage
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +95,18 @@ def order_number_check(*, raw: str, customer: User | None) -> str:
             field="order_number",
         )
     marketplace = get_marketplace()
-    if customer is not None and customer.is_customer:
-        order = marketplace.order_for_customer(number=number, customer_id=customer.pk)
-    else:
-        order = marketplace.order_get(number=number)
+    try:
+        if customer is not None and customer.is_customer:
+            order = marketplace.order_for_customer(number=number, customer_id=customer.pk)
+        else:
+            order = marketplace.order_get(number=number)
+    except MarketplaceUnavailable as exc:
+        logger.warning("Order number %s not checked: %s", number, exc)
+        raise OrderCheckUnavailable(
+            "We cannot check order numbers right now. Please try again in a few minutes, "
+            "or leave the order number out and write it in your message.",
+            field="order_number",
+        ) from exc
     if order is None:
         raise UnknownOrder(
             f"We could not find order {number} on this account. Check the number in "
@@ -213,9 +223,13 @@ def ticket_open(
         external_id=external_id,
     )
     _store_attachments(message=message, uploads=uploads)
+    # Free text without a category is categorised here (or left for the triage view), and
+    # an order number written in the message is linked, before the events and clocks.
+    triage.ticket_triage_on_open(ticket=ticket, text=f"{ticket.subject}\n{body}")
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
     sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
+    triage.ticket_after_open(ticket=ticket)
     if asks_for_escalation(body):
         escalation_request(ticket=ticket, requested_by=requester, channel=str(channel))
     _on_commit_changed(ticket)
@@ -257,6 +271,7 @@ def ticket_customer_message(
         external_id=external_id,
     )
     _store_attachments(message=message, uploads=uploads)
+    triage.customer_message_received(ticket=ticket, text=body)
     events.message_received(ticket=ticket, message=message, actor=author)
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
@@ -475,7 +490,11 @@ def ticket_update(
     """
     ticket = _lock(ticket)
     if category is not None:
+        previous_category = ticket.category
         _set_category(ticket=ticket, actor=actor, category=category)
+        if ticket.category != previous_category:
+            # An agent's categorisation is a labelled example for the classifier.
+            triage.category_labelled(ticket=ticket, actor=actor)
     if team is not None:
         _set_team(ticket=ticket, actor=actor, team=team)
     if priority is not None:

@@ -65,6 +65,13 @@ TABLE: dict[str, Row] = {
         "GET", "/console/notifications/", (L, 403, 403, 403, 200, 200, 200)
     ),
     "console:sla_board": Row("GET", "/console/sla/", (L, 403, 403, 403, 200, 200, 200)),
+    "console:triage": Row("GET", "/console/triage/", (L, 403, 403, 403, 200, 200, 200)),
+    "console:triage_categorise": Row(
+        "POST",
+        "/console/triage/{ticket}/categorise",
+        (L, 403, 403, 403, L, L, L),
+        body={"category": "returns"},
+    ),
     "console:escalate": Row(
         "POST", "/console/tickets/{ticket}/escalate", (L, 403, 403, 403, L, L, L)
     ),

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 def mail(
     *,
     sender="Chioma <chioma@example.com>",
-    subject="My order is late",
-    body="Where is my phone?",
+    subject="Cannot sign in",
+    body="The app says my password is wrong.",
     message_id="<m1@example.com>",
     html=None,
     attachments=(),
@@ -45,7 +45,12 @@ def test_a_new_email_opens_a_ticket_for_a_new_customer():
     record = ingest_raw(raw=mail())
     assert record.status == InboundStatus.PROCESSED
     ticket = record.ticket
-    assert (ticket.channel, ticket.subject, ticket.category) == ("email", "My order is late", "")
+    # Categorised from the text by triage.
+    assert (ticket.channel, ticket.subject, ticket.category) == (
+        "email",
+        "Cannot sign in",
+        "technical_support",
+    )
     assert ticket.requester.email == "chioma@example.com"
     assert ticket.messages.get(direction="in").external_id == "m1@example.com"
     assert ticket.first_reply_due_at is not None  # the 24-hour email promise
@@ -88,7 +93,10 @@ def test_replies_thread_by_in_reply_to_references_token_and_plus_address():
 
 def test_a_token_for_someone_elses_ticket_opens_a_new_ticket():
     other = services.ticket_open(
-        requester=BuyerFactory(), channel=Channel.WEB_FORM, category="payments", body="mine"
+        requester=BuyerFactory(),
+        channel=Channel.WEB_FORM,
+        category="technical_support",
+        body="mine",
     )
     record = ingest_raw(raw=mail(subject=f"Re: [{other.reference}] let me in"))
     assert record.ticket != other

@@ -1,0 +1,106 @@
+"""The marketplace adapter for a real marketplace API over HTTP.
+
+Select it with ``IZONIE_MARKETPLACE_ADAPTER=marketplace.http_adapter.HttpMarketplaceAdapter``
+and point ``IZONIE_MARKETPLACE_API_URL`` at the API. The API answers two reads:
+
+- ``GET {base}/orders/{number}``: the order, for the support team;
+- ``GET {base}/customers/{customer_id}/orders/{number}``: the order only if it belongs to that
+  customer (buyer, or the seller who sold it); 404 otherwise, so ownership is decided by the
+  marketplace and another customer's order looks exactly like a missing one.
+
+Both answer 200 with an order document (see ``_order_from``) or 404. Anything else (another
+status, a timeout, a refused connection, a body that is not an order) raises
+``MarketplaceUnavailable``: callers tell "no such order" and "cannot ask now" apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from marketplace.adapters import MarketplaceUnavailable, OrderInfo
+
+
+class HttpMarketplaceAdapter:
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ):
+        base = base_url if base_url is not None else settings.IZONIE_MARKETPLACE_API_URL
+        if not base:
+            raise ImproperlyConfigured(
+                "IZONIE_MARKETPLACE_API_URL must be set to use the HTTP marketplace adapter."
+            )
+        token = token if token is not None else settings.IZONIE_MARKETPLACE_API_TOKEN
+        headers = {"Accept": "application/json", "User-Agent": "izonie-support"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(
+            base_url=base.rstrip("/") + "/",
+            headers=headers,
+            timeout=timeout if timeout is not None else settings.IZONIE_MARKETPLACE_TIMEOUT_SECONDS,
+        )
+
+    def order_get(self, *, number: str) -> OrderInfo | None:
+        return self._order(f"orders/{quote(number, safe='')}")
+
+    def order_for_customer(self, *, number: str, customer_id: int) -> OrderInfo | None:
+        return self._order(f"customers/{int(customer_id)}/orders/{quote(number, safe='')}")
+
+    def _order(self, path: str) -> OrderInfo | None:
+        try:
+            response = self._client.get(path)
+        except httpx.TimeoutException as exc:
+            raise MarketplaceUnavailable(
+                f"the marketplace did not answer in time ({path})"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise MarketplaceUnavailable(f"the marketplace cannot be reached: {exc}") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise MarketplaceUnavailable(
+                f"the marketplace answered {response.status_code} for {path}"
+            )
+        try:
+            return _order_from(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MarketplaceUnavailable(
+                f"the marketplace's answer is not an order: {exc}"
+            ) from exc
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    when = dt.datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone")
+    return when
+
+
+def _order_from(data: dict[str, Any]) -> OrderInfo:
+    seller = data["seller"]
+    placed_at = _when(data["placed_at"])
+    if placed_at is None:
+        raise ValueError("placed_at is missing")
+    return OrderInfo(
+        number=str(data["number"]),
+        buyer_id=int(data["buyer_id"]),
+        seller_name=str(seller["name"]),
+        seller_is_third_party=bool(seller.get("third_party", True)),
+        status=str(data["status"]),
+        items=[str(item) for item in data.get("items", [])],
+        total=str(data["total"]),
+        placed_at=placed_at,
+        delivered_at=_when(data.get("delivered_at")),
+        payment=str(data.get("payment") or ""),
+    )

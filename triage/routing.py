@@ -1,0 +1,139 @@
+"""Assignment of new conversations to agents of the ticket's team, by the team's strategy.
+
+Agents are the team's active members (``User.teams``). Presence (who is online now) belongs
+to live chat and is not consulted here yet; ``team_agents`` is the one place to add it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count
+
+from accounts.models import STAFF_ROLES, User
+from policy.loader import get_policy
+from policy.schema import Team
+from tickets import events
+from tickets.choices import ACTIVE_STATUSES, EventKind
+from tickets.models import Ticket
+from triage.models import TeamRotation
+
+# Least-loaded assignment reads a snapshot of the team's loads, refreshed when older than
+# this, and counts its own assignments into it: counting every active conversation of a
+# 500-agent team costs ~5 ms on PostgreSQL, more than the choice is allowed. Conversations
+# solved since the snapshot show up at the next refresh.
+LOAD_SNAPSHOT_SECONDS = 10
+# Round robin checks capacity for the next few agents in turn only.
+ROUND_ROBIN_BATCH = 10
+
+
+def team_agents(*, team: str) -> list[int]:
+    """Ids of the active support staff in ``team``, in id order."""
+    staff = User.objects.filter(role__in=STAFF_ROLES, is_active=True).order_by("pk")
+    if connection.vendor == "postgresql":
+        return list(staff.filter(teams__contains=[team]).values_list("pk", flat=True))
+    # SQLite has no JSON "contains"; a team has at most a few hundred agents.
+    rows = staff.values_list("pk", "teams")
+    return [pk for pk, teams in rows if isinstance(teams, list) and team in teams]
+
+
+def agent_loads(*, agent_ids: list[int]) -> dict[int, int]:
+    """Active conversations per agent (new, open, on hold), counted now."""
+    counts = dict(
+        Ticket.objects.filter(assignee_id__in=agent_ids, status__in=ACTIVE_STATUSES)
+        .values_list("assignee_id")
+        .annotate(n=Count("pk"))
+        .values_list("assignee_id", "n")
+    )
+    return {pk: counts.get(pk, 0) for pk in agent_ids}
+
+
+def _snapshot_key(team: str) -> str:
+    return f"triage:team-loads:{team}"
+
+
+def _team_loads(*, team: str, agents: list[int]) -> dict[int, int]:
+    snapshot = cache.get(_snapshot_key(team))
+    now = time.time()
+    if (
+        snapshot is None
+        or now - snapshot["taken_at"] > LOAD_SNAPSHOT_SECONDS
+        or set(snapshot["loads"]) != set(agents)
+    ):
+        snapshot = {"taken_at": now, "loads": agent_loads(agent_ids=agents)}
+        cache.set(_snapshot_key(team), snapshot, LOAD_SNAPSHOT_SECONDS * 3)
+    return dict(snapshot["loads"])
+
+
+def _count_assignment(*, team: str, agent_id: int) -> None:
+    snapshot = cache.get(_snapshot_key(team))
+    if snapshot is not None and agent_id in snapshot["loads"]:
+        snapshot["loads"][agent_id] += 1
+        cache.set(_snapshot_key(team), snapshot, LOAD_SNAPSHOT_SECONDS * 3)
+
+
+def _least_loaded(team: Team, agents: list[int]) -> int | None:
+    loads = _team_loads(team=team.key, agents=agents)
+    if team.capacity is not None:
+        agents = [pk for pk in agents if loads[pk] < team.capacity]
+    if not agents:
+        return None
+    # Fewest active conversations; ties go to the lowest id, which is stable.
+    chosen = min(agents, key=lambda pk: (loads[pk], pk))
+    _count_assignment(team=team.key, agent_id=chosen)
+    return chosen
+
+
+def _round_robin(team: Team, agents: list[int]) -> int | None:
+    rotation, _ = TeamRotation.objects.select_for_update().get_or_create(team=team.key)
+    last = rotation.last_agent_id or 0
+    start = next((index for index, pk in enumerate(agents) if pk > last), 0)
+    in_turn = agents[start:] + agents[:start]
+    chosen = None
+    for offset in range(0, len(in_turn), ROUND_ROBIN_BATCH):
+        batch = in_turn[offset : offset + ROUND_ROBIN_BATCH]
+        if team.capacity is None:
+            chosen = batch[0]
+            break
+        loads = agent_loads(agent_ids=batch)
+        chosen = next((pk for pk in batch if loads[pk] < team.capacity), None)
+        if chosen is not None:
+            break
+    if chosen is None:
+        return None
+    rotation.last_agent_id = chosen
+    rotation.save(update_fields=["last_agent"])
+    return chosen
+
+
+def choose_agent(*, team: Team) -> int | None:
+    """The agent the next conversation of ``team`` goes to, or ``None`` (manual team, no
+    members, or everyone at capacity). Round robin takes the team's rotation lock: call it
+    inside a transaction."""
+    if team.assignment == "manual":
+        return None
+    agents = team_agents(team=team.key)
+    if not agents:
+        return None
+    if team.assignment == "least_loaded":
+        return _least_loaded(team, agents)
+    return _round_robin(team, agents)
+
+
+def ticket_route(*, ticket: Ticket) -> int | None:
+    """Assign an unassigned ticket with a team to the agent its team's strategy picks.
+    Caller holds the ticket's lock (or just created it). Returns the agent's id."""
+    if ticket.assignee_id is not None or not ticket.team:
+        return None
+    team = next((t for t in get_policy().teams if t.key == ticket.team), None)
+    if team is None:
+        return None
+    agent_id = choose_agent(team=team)
+    if agent_id is None:
+        return None
+    ticket.assignee_id = agent_id
+    ticket.save(update_fields=["assignee"])
+    events.field_changed(ticket=ticket, kind=EventKind.ASSIGNED, actor=None, old=None, new=agent_id)
+    return agent_id

@@ -1,0 +1,347 @@
+"""Writes for triage: categorising new tickets, agents' labels, retraining, orders in text.
+
+``tickets.services`` calls in here at two points of ``ticket_open`` and from
+``ticket_update`` and ``ticket_customer_message``; nothing here calls back into
+``tickets.services`` at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+from sklearn.pipeline import Pipeline
+
+from accounts.models import Role, User
+from marketplace.adapters import MarketplaceUnavailable, get_marketplace
+from policy.loader import get_policy
+from policy.schema import SupportPolicy
+from tickets.choices import Direction, MessageKind
+from tickets.models import Ticket
+from triage import classifier, routing
+from triage.models import (
+    ClassifierStatus,
+    ClassifierVersion,
+    LabelledExample,
+    PredictionSource,
+    TicketTriage,
+)
+
+logger = logging.getLogger(__name__)
+
+# At most this many order-number-looking strings are checked per message.
+MAX_ORDER_CANDIDATES = 5
+LABEL_TEXT_CHARS = 5000
+
+
+def _model_dir() -> Path:
+    return Path(settings.IZONIE_TRIAGE_MODEL_DIR)
+
+
+# --- The classifier in use
+
+
+@dataclass(frozen=True)
+class ActiveClassifier:
+    version: ClassifierVersion | None
+    pipeline: Pipeline | None
+    # Why the text model is not in use ("" when it is); shown in the console.
+    problem: str = ""
+
+
+# Loaded pipelines by (version, checksum): one load per process per version.
+_LOADED: dict[tuple[int, str], Pipeline] = {}
+# When training a first version failed, new tickets use the rules for a while before the
+# next attempt.
+BOOTSTRAP_RETRY_SECONDS = 300
+_bootstrap_failed_at = float("-inf")
+
+
+def classifier_active(*, bootstrap: bool = False) -> ActiveClassifier:
+    """The classifier in use. With ``bootstrap``, a first version is trained from the
+    starter set when none exists yet (a new installation)."""
+    global _bootstrap_failed_at
+    row = ClassifierVersion.objects.filter(status=ClassifierStatus.ACTIVE).first()
+    recently_failed = time.monotonic() - _bootstrap_failed_at < BOOTSTRAP_RETRY_SECONDS
+    if row is None and bootstrap and not recently_failed:
+        if classifier_retrain(note="First version, from the starter set") is None:
+            # e.g. the model directory is not writable: rules only, without retraining
+            # on every new ticket.
+            _bootstrap_failed_at = time.monotonic()
+        row = ClassifierVersion.objects.filter(status=ClassifierStatus.ACTIVE).first()
+    if row is None:
+        return ActiveClassifier(None, None, "No text model has been trained yet.")
+    key = (row.version, row.sha256)
+    pipeline = _LOADED.get(key)
+    if pipeline is None:
+        try:
+            pipeline = classifier.load(
+                directory=_model_dir(), file_name=row.file_name, sha256=row.sha256
+            )
+        except classifier.ModelUnavailable as exc:
+            logger.error("Triage classifier v%s unusable: %s", row.version, exc)
+            return ActiveClassifier(row, None, f"Classifier v{row.version}: {exc}.")
+        _LOADED[key] = pipeline
+    return ActiveClassifier(row, pipeline)
+
+
+def training_examples(*, policy: SupportPolicy) -> list[classifier.Example]:
+    """The starter set plus every agent's label, for the categories the policy still has."""
+    keys = set(policy.category_keys)
+    examples = [e for e in classifier.starter_examples() if e.category in keys]
+    examples += [
+        classifier.Example(text=text, category=category)
+        for text, category in LabelledExample.objects.filter(category__in=keys)
+        .order_by("pk")
+        .values_list("text", "category")
+    ]
+    return examples
+
+
+def classifier_retrain(*, force: bool = False, note: str = "") -> ClassifierVersion | None:
+    """Train a candidate on the training split and put it in use only if it scores at least
+    as well (macro-F1, rules included) on the held-out split as the version in use.
+
+    Returns the new version's row (active or rejected), or ``None`` when there was nothing
+    new to learn or another run got there first. Safe to run late or twice.
+    """
+    policy = get_policy()
+    labels = LabelledExample.objects.filter(category__in=policy.category_keys).aggregate(
+        count=Count("pk"), latest=Max("updated_at")
+    )
+    latest_row = ClassifierVersion.objects.order_by("-version").first()
+    current = classifier_active()
+    if (
+        not force
+        and latest_row is not None
+        and current.pipeline is not None
+        and latest_row.labelled_examples == labels["count"]
+        and latest_row.labels_changed_up_to == labels["latest"]
+    ):
+        return None
+    train, holdout = classifier.split(training_examples(policy=policy))
+    candidate = classifier.fit(train)
+    candidate_score = classifier.evaluate(policy=policy, pipeline=candidate, examples=holdout)
+    current_score = (
+        classifier.evaluate(policy=policy, pipeline=current.pipeline, examples=holdout)
+        if current.pipeline is not None
+        else None
+    )
+    promote = current_score is None or candidate_score.macro_f1 >= current_score.macro_f1
+    version = (latest_row.version if latest_row else 0) + 1
+    row = ClassifierVersion(
+        version=version,
+        status=ClassifierStatus.ACTIVE if promote else ClassifierStatus.REJECTED,
+        train_size=len(train),
+        holdout_size=len(holdout),
+        holdout_accuracy=candidate_score.accuracy,
+        holdout_macro_f1=candidate_score.macro_f1,
+        compared_with=current.version.version if current_score and current.version else None,
+        compared_macro_f1=current_score.macro_f1 if current_score else None,
+        labelled_examples=labels["count"],
+        labels_changed_up_to=labels["latest"],
+        note=(note or ("Retrained with agents' labels" if labels["count"] else "Retrained"))[:300],
+    )
+    if promote:
+        try:
+            row.file_name, row.sha256 = classifier.save(
+                candidate, directory=_model_dir(), version=version
+            )
+        except OSError as exc:
+            # Nothing is recorded, so the version in use (or the rules) carries on.
+            logger.error("Classifier v%s not saved to %s: %s", version, _model_dir(), exc)
+            return None
+    try:
+        with transaction.atomic():
+            if promote:
+                ClassifierVersion.objects.filter(status=ClassifierStatus.ACTIVE).update(
+                    status=ClassifierStatus.RETIRED
+                )
+            row.save()
+    except IntegrityError:
+        logger.info("Classifier v%s was trained by another run; keeping that one.", version)
+        return None
+    if promote:
+        _LOADED[(row.version, row.sha256)] = candidate
+    return row
+
+
+# --- New tickets
+
+
+def _may_use(category_key: str, requester: User, policy: SupportPolicy) -> bool:
+    category = policy.category(category_key)
+    return not (
+        category.audience == "sellers" and requester.is_customer and requester.role != Role.SELLER
+    )
+
+
+def ticket_triage_on_open(*, ticket: Ticket, text: str) -> TicketTriage | None:
+    """Categorise a ticket opened without a category (when confident enough) and link an
+    order number found in the text. Runs inside ``ticket_open``'s transaction, before the
+    created event, so the event and the SLA clocks see the category. Returns the
+    prediction's record, or ``None`` when the customer chose the category."""
+    policy = get_policy()
+    record = None
+    if not ticket.category:
+        active = classifier_active(bootstrap=True)
+        prediction = classifier.predict(policy=policy, pipeline=active.pipeline, text=text)
+        applied = (
+            bool(prediction.best)
+            and prediction.confidence >= policy.triage.confidence_threshold
+            and _may_use(prediction.best, ticket.requester, policy)
+        )
+        if prediction.used_model and prediction.used_rules:
+            source = PredictionSource.RULES_AND_MODEL
+        elif prediction.used_model:
+            source = PredictionSource.MODEL
+        elif prediction.used_rules:
+            source = PredictionSource.RULES
+        else:
+            source = PredictionSource.NONE
+        record = TicketTriage.objects.create(
+            ticket=ticket,
+            predicted_category=prediction.best,
+            confidence=prediction.confidence,
+            applied=applied,
+            source=source,
+            classifier=active.version if prediction.used_model else None,
+            fallback_reason=active.problem[:300] if active.pipeline is None else "",
+        )
+        if applied:
+            ticket.category = prediction.best
+            ticket.team = policy.category(prediction.best).team
+            ticket.save(update_fields=["category", "team"])
+    if not ticket.order_number:
+        order_link_from_text(ticket=ticket, text=text)
+    return record
+
+
+def ticket_after_open(*, ticket: Ticket) -> None:
+    """What follows a new ticket's events and clocks: assignment by the team's strategy,
+    then the one request for a missing order number."""
+    routing.ticket_route(ticket=ticket)
+    order_number_request_once(ticket=ticket)
+
+
+@transaction.atomic
+def ticket_categorise_from_triage(*, ticket: Ticket, actor: User, category: str) -> Ticket:
+    """An agent files a waiting conversation: the category (a labelled example), then an
+    agent of that category's team by the team's strategy."""
+    from tickets.services import ticket_update
+
+    ticket = ticket_update(ticket=ticket, actor=actor, category=category)
+    routing.ticket_route(ticket=ticket)
+    return ticket
+
+
+def order_number_request_once(*, ticket: Ticket) -> bool:
+    """Ask the customer, politely and once per ticket, for the order number their category
+    needs. Caller holds the ticket's lock (or just created it). Returns whether it asked."""
+    from tickets.services import ticket_system_reply
+
+    policy = get_policy()
+    if not ticket.category or ticket.order_number or not ticket.requester.is_customer:
+        return False
+    if not policy.category(ticket.category).needs_order_number:
+        return False
+    record, _ = TicketTriage.objects.get_or_create(
+        ticket=ticket, defaults={"source": PredictionSource.CUSTOMER, "applied": True}
+    )
+    # Claimed with a conditional update, so two concurrent callers cannot both ask.
+    claimed = TicketTriage.objects.filter(
+        pk=record.pk, order_number_requested_at__isnull=True
+    ).update(order_number_requested_at=timezone.now())
+    if not claimed:
+        return False
+    body = policy.triage.order_number_request.replace("{example}", policy.order_numbers.example)
+    ticket_system_reply(ticket=ticket, body=body)
+    return True
+
+
+# --- Orders named in free text
+
+
+def order_numbers_in(text: str, *, policy: SupportPolicy) -> list[str]:
+    """Order-number-shaped strings in ``text``, canonical (upper case), first seen first."""
+    pattern = re.compile(rf"(?<![\w-])#?({policy.order_numbers.pattern})(?![\w-])", re.IGNORECASE)
+    found: list[str] = []
+    for match in pattern.finditer(text):
+        number = match.group(1).upper()
+        if number not in found:
+            found.append(number)
+        if len(found) == MAX_ORDER_CANDIDATES:
+            break
+    return found
+
+
+def order_link_from_text(*, ticket: Ticket, text: str) -> str:
+    """Link the first order number in ``text`` that the marketplace confirms (for a
+    customer: one of their own orders). Orders of other customers are never linked nor
+    mentioned. Returns the linked number, or ""."""
+    policy = get_policy()
+    marketplace = get_marketplace()
+    requester = ticket.requester
+    for number in order_numbers_in(text, policy=policy):
+        try:
+            if requester.is_customer:
+                order = marketplace.order_for_customer(number=number, customer_id=requester.pk)
+            else:
+                order = marketplace.order_get(number=number)
+        except MarketplaceUnavailable as exc:
+            logger.warning("Order %s on ticket %s not checked: %s", number, ticket.pk, exc)
+            return ""
+        if order is not None:
+            ticket.order_number = number
+            ticket.save(update_fields=["order_number"])
+            return number
+    return ""
+
+
+def customer_message_received(*, ticket: Ticket, text: str) -> None:
+    """A later customer message may carry the order number the ticket still lacks."""
+    if not ticket.order_number:
+        order_link_from_text(ticket=ticket, text=text)
+
+
+# --- Agents' labels
+
+
+def _ticket_text(ticket: Ticket) -> str:
+    first = (
+        ticket.messages.filter(direction=Direction.INBOUND, kind=MessageKind.REPLY)
+        .order_by("created_at", "id")
+        .values_list("body_text", flat=True)
+        .first()
+    )
+    return f"{ticket.subject}\n{first or ''}"[:LABEL_TEXT_CHARS]
+
+
+def category_labelled(*, ticket: Ticket, actor: User | None) -> LabelledExample | None:
+    """An agent set the ticket's category: keep it as a training example and schedule a
+    retrain (on commit). Also asks for a missing order number if the category needs one."""
+    from triage.tasks import retrain_classifier
+
+    if actor is None or not actor.is_agent or not ticket.category:
+        return None
+    triage = TicketTriage.objects.filter(ticket=ticket).first()
+    example, _ = LabelledExample.objects.update_or_create(
+        ticket=ticket,
+        defaults={
+            "text": _ticket_text(ticket),
+            "category": ticket.category,
+            "predicted_category": triage.predicted_category if triage else "",
+            "labelled_by": actor,
+        },
+    )
+    order_number_request_once(ticket=ticket)
+    transaction.on_commit(partial(retrain_classifier.enqueue))
+    return example

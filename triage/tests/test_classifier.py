@@ -1,0 +1,123 @@
+"""The text model with the rules: quality on the held-out split, odd input, model files."""
+
+import time
+
+import pytest
+
+from policy.loader import get_policy
+from triage import classifier
+
+
+@pytest.fixture(scope="module")
+def trained():
+    train, holdout = classifier.split(classifier.starter_examples())
+    return classifier.fit(train), holdout
+
+
+def test_the_starter_set_has_at_least_sixty_examples_per_category():
+    examples = classifier.starter_examples()
+    for key in get_policy().category_keys:
+        texts = [e.text for e in examples if e.category == key]
+        assert len(texts) >= 60, key
+        assert len(set(texts)) == len(texts), f"duplicates in {key}"
+
+
+def test_the_held_out_split_is_stable_and_never_trained_on():
+    examples = classifier.starter_examples()
+    train, holdout = classifier.split(examples)
+    assert not {e.text for e in train} & {e.text for e in holdout}
+    assert 0.1 < len(holdout) / len(examples) < 0.3
+    assert classifier.split(list(reversed(examples)))[1] == list(reversed(holdout))
+
+
+def test_held_out_quality(trained):
+    pipeline, holdout = trained
+    result = classifier.evaluate(policy=get_policy(), pipeline=pipeline, examples=holdout)
+    # Guards against a regression; the command prints the actual figures.
+    assert result.macro_f1 >= 0.8
+    assert min(result.recall.values()) >= 0.7
+    assert result.accuracy_when_confident >= 0.9
+    # Rules and model together beat the rules alone.
+    rules_only = classifier.evaluate(policy=get_policy(), pipeline=None, examples=holdout)
+    assert result.macro_f1 > rules_only.macro_f1
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("wer is my oda, e never reach", "order_status"),
+        ("Dem debit me two times for one order", "payments"),
+        ("cant login to my acount, the OTP no dey come", "technical_support"),
+        ("i want to retrun the fone, the screen cracked on arrival", "returns"),
+        ("payout for last week still pending on my seller dashboard", "seller_support"),
+    ],
+)
+def test_misspelt_and_pidgin_messages_are_understood(trained, text, category):
+    prediction = classifier.predict(policy=get_policy(), pipeline=trained[0], text=text)
+    assert prediction.best == category
+    assert prediction.confidence >= get_policy().triage.confidence_threshold
+
+
+@pytest.mark.parametrize("text", ["", "   \n ", "🙂🙏🏾😡", "!!! ???"])
+def test_empty_and_emoji_only_messages_get_no_guess(trained, text):
+    prediction = classifier.predict(policy=get_policy(), pipeline=trained[0], text=text)
+    assert (prediction.best, prediction.confidence) == ("", 0.0)
+
+
+@pytest.mark.parametrize(
+    "text", ["我的订单在哪里, 请尽快回复", "Здравствуйте, где мой заказ?", "مرحبا، أين طلبي؟"]
+)
+def test_other_scripts_are_left_for_triage(trained, text):
+    prediction = classifier.predict(policy=get_policy(), pipeline=trained[0], text=text)
+    assert prediction.confidence < get_policy().triage.confidence_threshold
+
+
+def test_a_100_kb_message_is_classified_quickly_from_its_start(trained):
+    text = "My refund has not arrived and I was debited twice. " + "blah " * 20_000
+    assert len(text) > 100_000
+    start = time.perf_counter()
+    prediction = classifier.predict(policy=get_policy(), pipeline=trained[0], text=text)
+    assert time.perf_counter() - start < 0.5
+    assert prediction.best == "payments"
+
+
+def test_without_a_model_the_rules_decide(trained):
+    prediction = classifier.predict(
+        policy=get_policy(), pipeline=None, text="I can't log in, the password reset fails"
+    )
+    assert prediction.best == "technical_support"
+    assert (prediction.used_model, prediction.used_rules) == (False, True)
+
+
+def test_a_saved_model_loads_back_and_predicts_the_same(tmp_path, trained):
+    name, digest = classifier.save(trained[0], directory=tmp_path, version=3)
+    assert name == "triage-v3.joblib"
+    loaded = classifier.load(directory=tmp_path, file_name=name, sha256=digest)
+    text = "where is my package"
+    assert classifier.predict(policy=get_policy(), pipeline=loaded, text=text) == (
+        classifier.predict(policy=get_policy(), pipeline=trained[0], text=text)
+    )
+
+
+def test_a_damaged_model_file_is_refused_before_unpickling(tmp_path, trained):
+    name, digest = classifier.save(trained[0], directory=tmp_path, version=1)
+    path = tmp_path / name
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(classifier.ModelUnavailable, match="damaged"):
+        classifier.load(directory=tmp_path, file_name=name, sha256=digest)
+
+
+def test_a_missing_model_file_is_reported(tmp_path):
+    with pytest.raises(classifier.ModelUnavailable, match="cannot be read"):
+        classifier.load(directory=tmp_path, file_name="triage-v9.joblib", sha256="0" * 64)
+
+
+def test_a_file_with_the_right_checksum_but_no_model_is_refused(tmp_path):
+    import hashlib
+
+    import joblib
+
+    joblib.dump({"not": "a model"}, tmp_path / "triage-v2.joblib")
+    digest = hashlib.sha256((tmp_path / "triage-v2.joblib").read_bytes()).hexdigest()
+    with pytest.raises(classifier.ModelUnavailable, match="does not hold a text model"):
+        classifier.load(directory=tmp_path, file_name="triage-v2.joblib", sha256=digest)

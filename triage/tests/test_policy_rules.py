@@ -1,0 +1,86 @@
+"""Triage rules live in the policy file: validated at load, matched as whole words."""
+
+import copy
+
+import pytest
+import yaml
+from django.conf import settings
+
+from policy.loader import PolicyError, get_policy, parse_policy
+from triage.rules import rule_scores
+
+
+def _policy_data():
+    return yaml.safe_load(settings.IZONIE_POLICY_FILE.read_text())
+
+
+def test_the_shipped_policy_has_rules_for_every_category():
+    policy = get_policy()
+    for category in policy.categories:
+        assert category.triage_keywords or category.triage_patterns, category.key
+    assert 0 < policy.triage.confidence_threshold < 1
+
+
+def test_a_pattern_that_is_not_a_regular_expression_is_refused_naming_the_field():
+    data = _policy_data()
+    data["categories"][1]["triage_patterns"] = [r"\bdebit", "(unclosed"]
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(data)
+    assert len(caught.value.problems) == 1
+    problem = caught.value.problems[0]
+    assert problem.startswith("categories[1].triage_patterns[1]: '(unclosed' is not a regular")
+    assert "missing )" in problem
+
+
+def test_a_blank_keyword_is_refused():
+    data = _policy_data()
+    data["categories"][0]["triage_keywords"] = ["tracking", "  "]
+    with pytest.raises(PolicyError, match=r"categories\[0\]\.triage_keywords\[1\]: a keyword"):
+        parse_policy(data)
+
+
+def test_a_threshold_outside_zero_to_one_is_refused():
+    data = _policy_data()
+    data["triage"]["confidence_threshold"] = 1.5
+    with pytest.raises(PolicyError, match=r"triage\.confidence_threshold"):
+        parse_policy(data)
+
+
+def test_a_policy_without_triage_settings_gets_the_defaults():
+    data = copy.deepcopy(_policy_data())
+    del data["triage"]
+    del data["returns"]
+    for category in data["categories"]:
+        category.pop("triage_keywords", None)
+        category.pop("triage_patterns", None)
+    policy = parse_policy(data)
+    assert policy.triage.confidence_threshold == 0.6
+    assert policy.returns.window.minutes == 7 * 24 * 60
+    assert rule_scores(policy=policy, text="where is my order") == {}
+
+
+def test_keywords_match_whole_words_only():
+    policy = get_policy()
+    # "card" is a Payments keyword; "discarded" must not count as it.
+    assert "payments" not in rule_scores(policy=policy, text="i discarded the box")
+    assert rule_scores(policy=policy, text="my card was declined")["payments"] == 1.0
+
+
+def test_rule_scores_share_the_hits_between_categories():
+    scores = rule_scores(policy=get_policy(), text="refund for my return")
+    assert set(scores) == {"payments", "returns"}
+    assert sum(scores.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"assignment": "random"}, r"teams\[0\]\.assignment: Input should be 'manual'"),
+        ({"capacity": 0}, r"teams\[0\]\.capacity: Input should be greater than 0"),
+    ],
+)
+def test_bad_team_assignment_settings_are_refused(change, problem):
+    data = _policy_data()
+    data["teams"][0].update(change)
+    with pytest.raises(PolicyError, match=problem):
+        parse_policy(data)
