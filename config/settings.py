@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "channels",
     "django_htmx",
     "django_tasks",
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "mail",
     "console",
     "portal",
+    "helpcenter",
 ]
 
 MIDDLEWARE = [

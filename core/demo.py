@@ -437,3 +437,7 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
             opened = now - dt.timedelta(minutes=rng.randint(3, 30 * 60))
         _backdate(ticket, opened)
     progress(f"{len(_CONVERSATIONS)} conversations on every channel and category")
+    from helpcenter.content import content_load
+
+    loaded = content_load()
+    progress(f"{len(loaded.created) + len(loaded.updated)} Help Center articles")

@@ -1,0 +1,202 @@
+"""Reads: sections, published articles, search and the content team's report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
+from django.http import Http404
+
+from helpcenter.choices import ArticleKind, ArticleStatus
+from helpcenter.models import Article, Deflection, SearchGap, Section
+from helpcenter.rendering import QuestionAnswer, faq_pairs, render_markdown
+from helpcenter.search import backend
+from helpcenter.search.query import normalise_query, query_terms
+from helpcenter.search.vocabulary import correct_terms
+from policy.loader import get_policy
+
+
+def published_articles(*, locale: str) -> QuerySet[Article]:
+    return Article.objects.filter(status=ArticleStatus.PUBLISHED, locale=locale)
+
+
+def section_list(*, locale: str) -> QuerySet[Section]:
+    """Sections that have something to read, with their published article counts."""
+    return (
+        Section.objects.filter(locale=locale)
+        .annotate(
+            published_count=Count(
+                "articles",
+                filter=Q(articles__status=ArticleStatus.PUBLISHED),
+            )
+        )
+        .filter(published_count__gt=0)
+    )
+
+
+def popular_articles(*, locale: str, limit: int = 6) -> list[Article]:
+    return list(
+        published_articles(locale=locale)
+        .select_related("section")
+        .order_by("-view_count", "position", "title")[:limit]
+    )
+
+
+def section_get(*, slug: str, locale: str) -> Section:
+    section = Section.objects.filter(slug=slug, locale=locale).first()
+    if section is None:
+        raise Http404("No such Help Center section.")
+    return section
+
+
+def section_articles(*, section: Section) -> QuerySet[Article]:
+    return section.articles.filter(status=ArticleStatus.PUBLISHED).select_related("section")
+
+
+def article_get_published(*, slug: str, locale: str) -> Article:
+    """A published article by slug (any section: the view redirects to the right one)."""
+    article = published_articles(locale=locale).select_related("section").filter(slug=slug).first()
+    if article is None:
+        raise Http404("No such article, or it is not published.")
+    return article
+
+
+def article_related(*, article: Article) -> list[Article]:
+    return list(
+        article.related.filter(status=ArticleStatus.PUBLISHED, locale=article.locale)
+        .select_related("section")
+        .order_by("position", "title")
+    )
+
+
+@dataclass(frozen=True)
+class RenderedArticle:
+    html: str
+    faq: list[QuestionAnswer]
+
+
+def article_render(*, article: Article) -> RenderedArticle:
+    policy = get_policy()
+    faq = faq_pairs(article.body, policy=policy) if article.kind == ArticleKind.FAQ else []
+    return RenderedArticle(html=render_markdown(article.body, policy=policy), faq=faq)
+
+
+# --- Search
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article: Article
+    title_html: str
+    snippet_html: str
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    hits: list[SearchHit]
+    # Set when nothing matched as typed and a spelling correction found something.
+    corrected_query: str | None = None
+    has_next: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.hits
+
+
+def search_articles(
+    *, query: str | None, locale: str, limit: int = 10, offset: int = 0
+) -> SearchResults:
+    """Published articles matching ``query``, best first.
+
+    All words (stemmed; the last may be half-typed) first, then any word, then the same
+    with unknown words replaced by the nearest word the articles use.
+    """
+    text = normalise_query(query)
+    terms = query_terms(text)
+    if not terms:
+        return SearchResults(query=text, hits=[])
+    engine = backend()
+    fixed = correct_terms(terms, locale=locale)
+    # All words as typed, all words spelled as the articles spell them, then any word.
+    attempts = [(terms, False)]
+    if fixed != terms:
+        attempts.append((fixed, False))
+    if len(terms) > 1:
+        attempts.append((terms, True))
+        if fixed != terms:
+            attempts.append((fixed, True))
+    raw_hits: list = []
+    corrected: str | None = None
+    for words, any_term in attempts:
+        raw_hits = engine.match(
+            words,
+            locale=locale,
+            prefix_last=True,
+            any_term=any_term,
+            limit=limit + 1,
+            offset=offset,
+        )
+        if raw_hits:
+            corrected = " ".join(words) if words is fixed else None
+            break
+    has_next = len(raw_hits) > limit
+    raw_hits = raw_hits[:limit]
+    articles = (
+        published_articles(locale=locale)
+        .select_related("section")
+        .in_bulk([hit.article_id for hit in raw_hits])
+    )
+    hits = [
+        SearchHit(articles[hit.article_id], hit.title_html, hit.snippet_html)
+        for hit in raw_hits
+        if hit.article_id in articles
+    ]
+    return SearchResults(query=text, hits=hits, corrected_query=corrected, has_next=has_next)
+
+
+# --- Report for the content team
+
+
+def report_most_viewed(*, limit: int = 10) -> QuerySet[Article]:
+    return (
+        Article.objects.filter(view_count__gt=0)
+        .select_related("section")
+        .order_by("-view_count", "title")[:limit]
+    )
+
+
+def report_least_helpful(*, limit: int = 10, min_votes: int = 1) -> QuerySet[Article]:
+    """Articles by share of "no" answers, worst first (most votes first among equals)."""
+    return (
+        Article.objects.annotate(votes=F("helpful_yes") + F("helpful_no"))
+        .filter(votes__gte=min_votes)
+        .annotate(
+            unhelpful_share=Cast(F("helpful_no"), FloatField()) / Cast(F("votes"), FloatField())
+        )
+        .select_related("section")
+        .order_by("-unhelpful_share", "-votes", "title")[:limit]
+    )
+
+
+def report_top_search_gaps(*, limit: int = 20) -> QuerySet[SearchGap]:
+    return SearchGap.objects.order_by("-count", "-last_seen_at")[:limit]
+
+
+def report_deflections(*, limit: int = 10) -> dict:
+    """Requests avoided: total, by source and by article."""
+    by_source = list(
+        Deflection.objects.values("source").annotate(count=Count("id")).order_by("-count")
+    )
+    by_article = list(
+        Deflection.objects.values("article__title", "article__slug")
+        .annotate(count=Count("id"))
+        .order_by("-count", "article__title")[:limit]
+    )
+    total = sum(row["count"] for row in by_source)
+    return {"total": total, "by_source": by_source, "by_article": by_article}
+
+
+def report_views_total() -> int:
+    return Article.objects.aggregate(total=Sum("view_count"))["total"] or 0
