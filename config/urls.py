@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("policy.urls")),
     path("", include("portal.urls")),
     path("console/", include("console.urls")),
+    path("help/", include("helpcenter.urls")),
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
