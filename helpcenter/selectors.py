@@ -8,7 +8,7 @@ from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.http import Http404
 
-from helpcenter.choices import ArticleKind, ArticleStatus
+from helpcenter.choices import ArticleKind, ArticleStatus, DeflectionSource
 from helpcenter.models import Article, Deflection, SearchGap, Section
 from helpcenter.rendering import QuestionAnswer, faq_pairs, render_markdown
 from helpcenter.search import backend
@@ -194,6 +194,8 @@ def report_deflections(*, limit: int = 10) -> dict:
         .annotate(count=Count("id"))
         .order_by("-count", "article__title")[:limit]
     )
+    for row in by_source:
+        row["label"] = DeflectionSource(row["source"]).label
     total = sum(row["count"] for row in by_source)
     return {"total": total, "by_source": by_source, "by_article": by_article}
 
