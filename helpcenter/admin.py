@@ -126,6 +126,13 @@ class ArticleAdmin(admin.ModelAdmin):
             note="edited in the admin",
         )
 
+    def delete_model(self, request: HttpRequest, obj: Article) -> None:
+        services.article_delete(article=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        for article in queryset:
+            services.article_delete(article=article)
+
     @admin.action(description="Publish the selected articles")
     def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         for article in queryset:

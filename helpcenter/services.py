@@ -109,6 +109,12 @@ def article_unpublish(*, article: Article, actor: User | None) -> Article:
 
 
 @transaction.atomic
+def article_delete(*, article: Article) -> None:
+    backend().remove(article.pk)
+    article.delete()
+
+
+@transaction.atomic
 def search_index_rebuild() -> int:
     """Re-index every published article (after a policy change, or a restored database)."""
     backend().clear()
