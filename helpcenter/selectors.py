@@ -12,7 +12,7 @@ from helpcenter.choices import ArticleKind, ArticleStatus, DeflectionSource
 from helpcenter.models import Article, Deflection, SearchGap, Section
 from helpcenter.rendering import QuestionAnswer, faq_pairs, render_markdown
 from helpcenter.search import backend
-from helpcenter.search.query import normalise_query, query_terms
+from helpcenter.search.query import normalise_query, query_terms, significant_terms
 from helpcenter.search.vocabulary import correct_terms
 from policy.loader import get_policy
 
@@ -120,16 +120,16 @@ def search_articles(
     engine = backend()
     fixed = correct_terms(terms, locale=locale)
     # All words as typed, all words spelled as the articles spell them, then any word.
-    attempts = [(terms, False)]
+    attempts = [(terms, False, False)]
     if fixed != terms:
-        attempts.append((fixed, False))
+        attempts.append((fixed, False, True))
     if len(terms) > 1:
-        attempts.append((terms, True))
+        attempts.append((significant_terms(terms), True, False))
         if fixed != terms:
-            attempts.append((fixed, True))
+            attempts.append((significant_terms(fixed), True, True))
     raw_hits: list = []
     corrected: str | None = None
-    for words, any_term in attempts:
+    for words, any_term, is_corrected in attempts:
         raw_hits = engine.match(
             words,
             locale=locale,
@@ -139,7 +139,7 @@ def search_articles(
             offset=offset,
         )
         if raw_hits:
-            corrected = " ".join(words) if words is fixed else None
+            corrected = " ".join(fixed) if is_corrected else None
             break
     has_next = len(raw_hits) > limit
     raw_hits = raw_hits[:limit]

@@ -1,11 +1,18 @@
-"""PostgreSQL full-text search: weighted tsvector (title A, summary B, body D) in a GIN-indexed
-table, ts_rank_cd ranking, ts_headline snippets for the page of hits only."""
+"""PostgreSQL full-text search: weighted tsvectors in a GIN-indexed table, ts_rank_cd
+ranking, ts_headline snippets for the page of hits only.
+
+Two tiers, as on SQLite (see helpcenter.search.sqlite): articles matching in title or
+summary (``head``, ranked over all of them), then body-only matches ranked among the first
+``BODY_TIER_WINDOW``, so ranking cost does not grow with every article that mentions a word.
+"""
 
 # The only string formatting in this module's SQL is the TABLE constant; every value is a
 # query parameter.
 # ruff: noqa: S608
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import connection
 
@@ -20,10 +27,12 @@ CREATE_SQL = [
     "article_id bigint PRIMARY KEY, "
     "locale varchar(12) NOT NULL, config regconfig NOT NULL, "
     "title text NOT NULL, summary text NOT NULL, body text NOT NULL, "
-    "document tsvector NOT NULL)",
+    "head tsvector NOT NULL, document tsvector NOT NULL)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_head ON {TABLE} USING gin (head)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_document ON {TABLE} USING gin (document)",
 ]
 DROP_SQL = f"DROP TABLE IF EXISTS {TABLE}"
+BODY_TIER_WINDOW = 500
 
 # Text-search configuration per article locale; unknown locales get no stemming.
 _CONFIGS = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "pt": "portuguese"}
@@ -47,30 +56,28 @@ def _tsquery(terms: list[str], *, prefix_last: bool, any_term: bool) -> str:
 class PostgresFullTextBackend:
     def index(self, document: IndexedArticle) -> None:
         config = config_for(document.locale)
+        head = (
+            "setweight(to_tsvector(%(config)s::regconfig, %(title)s), 'A') || "
+            "setweight(to_tsvector(%(config)s::regconfig, %(summary)s), 'B')"
+        )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {TABLE} (article_id, locale, config, title, summary, body, document) "
-                "VALUES (%s, %s, %s::regconfig, %s, %s, %s, "
-                "setweight(to_tsvector(%s::regconfig, %s), 'A') || "
-                "setweight(to_tsvector(%s::regconfig, %s), 'B') || "
-                "setweight(to_tsvector(%s::regconfig, %s), 'D')) "
+                f"INSERT INTO {TABLE} "
+                "(article_id, locale, config, title, summary, body, head, document) "
+                "VALUES (%(id)s, %(locale)s, %(config)s::regconfig, %(title)s, %(summary)s, "
+                f"%(body)s, {head}, {head} || "
+                "setweight(to_tsvector(%(config)s::regconfig, %(body)s), 'D')) "
                 "ON CONFLICT (article_id) DO UPDATE SET locale = EXCLUDED.locale, "
                 "config = EXCLUDED.config, title = EXCLUDED.title, summary = EXCLUDED.summary, "
-                "body = EXCLUDED.body, document = EXCLUDED.document",
-                [
-                    document.article_id,
-                    document.locale,
-                    config,
-                    document.title,
-                    document.summary,
-                    document.body_text,
-                    config,
-                    document.title,
-                    config,
-                    document.summary,
-                    config,
-                    document.body_text,
-                ],
+                "body = EXCLUDED.body, head = EXCLUDED.head, document = EXCLUDED.document",
+                {
+                    "id": document.article_id,
+                    "locale": document.locale,
+                    "config": config,
+                    "title": document.title,
+                    "summary": document.summary,
+                    "body": document.body_text,
+                },
             )
 
     def remove(self, article_id: int) -> None:
@@ -91,29 +98,54 @@ class PostgresFullTextBackend:
         limit: int,
         offset: int,
     ) -> list[RawHit]:
-        config = config_for(locale)
-        # Rank and cut in the inner query; ts_headline is costly, so only the page of
-        # hits gets one.
-        sql = (
-            "SELECT hit.article_id, ts_headline(hit.config, hit.title, hit.query, %s), "
-            "ts_headline(hit.config, hit.body, hit.query, %s) FROM ("
-            f"  SELECT s.article_id, s.config, s.title, s.body, q.query, "
-            "   ts_rank_cd(s.document, q.query) AS rank"
-            f"  FROM {TABLE} s, to_tsquery(%s::regconfig, %s) AS q(query)"
-            "  WHERE s.locale = %s AND s.document @@ q.query"
-            "  ORDER BY rank DESC, s.article_id LIMIT %s OFFSET %s"
-            ") hit ORDER BY hit.rank DESC, hit.article_id"
-        )
-        params: list[str | int] = [
-            _TITLE_HEADLINE,
-            _BODY_HEADLINE,
-            config,
-            _tsquery(terms, prefix_last=prefix_last, any_term=any_term),
-            locale,
-            limit,
-            offset,
-        ]
+        wanted = offset + limit
+        params: dict[str, Any] = {
+            "config": config_for(locale),
+            "query": _tsquery(terms, prefix_last=prefix_last, any_term=any_term),
+            "locale": locale,
+            "wanted": wanted,
+            "window": BODY_TIER_WINDOW,
+        }
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        return [RawHit(row[0], marks_to_html(row[1]), marks_to_html(row[2])) for row in rows]
+            cursor.execute(
+                f"SELECT s.article_id FROM {TABLE} s, "
+                "to_tsquery(%(config)s::regconfig, %(query)s) AS q(query) "
+                "WHERE s.locale = %(locale)s AND s.head @@ q.query "
+                "ORDER BY ts_rank_cd(s.head, q.query) DESC, s.article_id LIMIT %(wanted)s",
+                params,
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if len(ids) < wanted:
+                cursor.execute(
+                    "SELECT article_id FROM ("
+                    f"  SELECT s.article_id, ts_rank_cd(s.document, q.query) AS rank "
+                    f"  FROM {TABLE} s, to_tsquery(%(config)s::regconfig, %(query)s) AS q(query)"
+                    "  WHERE s.locale = %(locale)s AND s.document @@ q.query LIMIT %(window)s"
+                    ") hit ORDER BY rank DESC, article_id LIMIT %(more)s",
+                    {**params, "more": wanted + len(ids)},
+                )
+                seen = set(ids)
+                ids += [row[0] for row in cursor.fetchall() if row[0] not in seen]
+            page = ids[offset:wanted]
+            if not page:
+                return []
+            cursor.execute(
+                "SELECT s.article_id, ts_headline(s.config, s.title, q.query, %(title_opts)s), "
+                "ts_headline(s.config, s.body, q.query, %(body_opts)s) "
+                f"FROM {TABLE} s, to_tsquery(%(config)s::regconfig, %(query)s) AS q(query) "
+                "WHERE s.article_id = ANY(%(page)s)",
+                {
+                    **params,
+                    "page": page,
+                    "title_opts": _TITLE_HEADLINE,
+                    "body_opts": _BODY_HEADLINE,
+                },
+            )
+            by_id = {row[0]: row for row in cursor.fetchall()}
+        return [
+            RawHit(
+                article_id, marks_to_html(by_id[article_id][1]), marks_to_html(by_id[article_id][2])
+            )
+            for article_id in page
+            if article_id in by_id
+        ]

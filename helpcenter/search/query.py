@@ -27,6 +27,66 @@ def normalise_query(raw: str | None) -> str:
     return (cut[:space] if space > 0 else cut[:MAX_QUERY_CHARS]).strip()
 
 
+# Dropped when any one word may match ("when will I get my money back" → money, back): on
+# their own they match nearly every article and cost ranking time for nothing.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "got",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+
+
+def significant_terms(terms: list[str]) -> list[str]:
+    kept = [term for term in terms if term not in STOP_WORDS]
+    return kept or terms
+
+
 def query_terms(text: str) -> list[str]:
     terms = [term.lower()[:MAX_TERM_CHARS] for term in _TERM_RE.findall(text)]
     return terms[:MAX_TERMS]
