@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -15,6 +18,7 @@ from helpcenter.search import backend
 from helpcenter.search.query import normalise_query, query_terms, significant_terms
 from helpcenter.search.vocabulary import correct_terms
 from policy.loader import get_policy
+from policy.schema import SupportPolicy
 
 
 def published_articles(*, locale: str) -> QuerySet[Article]:
@@ -76,10 +80,32 @@ class RenderedArticle:
     faq: list[QuestionAnswer]
 
 
+def _policy_fingerprint(policy: SupportPolicy) -> str:
+    # Keyed by id, holding the object so the id cannot be reused by a later policy.
+    entry = _fingerprints.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        entry = (policy, hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:16])
+        _fingerprints[id(policy)] = entry
+    return entry[1]
+
+
+_fingerprints: dict[int, tuple[SupportPolicy, str]] = {}
+
+
 def article_render(*, article: Article) -> RenderedArticle:
+    """The article's HTML and FAQ pairs, cached until the article or the policy changes."""
     policy = get_policy()
+    key = (
+        f"helpcenter:render:{article.pk}:{article.updated_at.timestamp()}:"
+        f"{_policy_fingerprint(policy)}"
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     faq = faq_pairs(article.body, policy=policy) if article.kind == ArticleKind.FAQ else []
-    return RenderedArticle(html=render_markdown(article.body, policy=policy), faq=faq)
+    rendered = RenderedArticle(html=render_markdown(article.body, policy=policy), faq=faq)
+    cache.set(key, rendered, timeout=24 * 3600)
+    return rendered
 
 
 # --- Search
@@ -118,28 +144,33 @@ def search_articles(
     if not terms:
         return SearchResults(query=text, hits=[])
     engine = backend()
-    fixed = correct_terms(terms, locale=locale)
-    # All words as typed, all words spelled as the articles spell them, then any word.
-    attempts = [(terms, False, False)]
-    if fixed != terms:
-        attempts.append((fixed, False, True))
-    if len(terms) > 1:
-        attempts.append((significant_terms(terms), True, False))
+
+    def attempts() -> Iterator[tuple[list[str], bool, bool]]:
+        """(words, any word may match, words were spelling-corrected), cheapest first."""
+        words = significant_terms(terms)
+        yield words, False, False
+        fixed = correct_terms(terms, locale=locale)  # only paid for when nothing matched
         if fixed != terms:
-            attempts.append((significant_terms(fixed), True, True))
+            yield significant_terms(fixed), False, True
+        if len(words) > 1:
+            yield words, True, False
+            if fixed != terms:
+                yield significant_terms(fixed), True, True
+
     raw_hits: list = []
     corrected: str | None = None
-    for words, any_term, is_corrected in attempts:
+    for attempt, any_term, is_corrected in attempts():
         raw_hits = engine.match(
-            words,
+            attempt,
             locale=locale,
-            prefix_last=True,
+            # A one-letter prefix would expand to most of the vocabulary.
+            prefix_last=len(attempt[-1]) > 1,
             any_term=any_term,
             limit=limit + 1,
             offset=offset,
         )
         if raw_hits:
-            corrected = " ".join(fixed) if is_corrected else None
+            corrected = " ".join(attempt) if is_corrected else None
             break
     has_next = len(raw_hits) > limit
     raw_hits = raw_hits[:limit]

@@ -32,7 +32,7 @@ CREATE_SQL = [
     f"CREATE INDEX IF NOT EXISTS {TABLE}_document ON {TABLE} USING gin (document)",
 ]
 DROP_SQL = f"DROP TABLE IF EXISTS {TABLE}"
-BODY_TIER_WINDOW = 500
+BODY_TIER_WINDOW = 250
 
 # Text-search configuration per article locale; unknown locales get no stemming.
 _CONFIGS = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "pt": "portuguese"}

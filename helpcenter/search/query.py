@@ -27,58 +27,12 @@ def normalise_query(raw: str | None) -> str:
     return (cut[:space] if space > 0 else cut[:MAX_QUERY_CHARS]).strip()
 
 
-# Dropped when any one word may match ("when will I get my money back" → money, back): on
-# their own they match nearly every article and cost ranking time for nothing.
+# Left out of the engine's query when other words remain ("how to start a return" → start
+# return): they are in nearly every article, so they change no result and cost time.
 STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "get",
-        "got",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "the",
-        "their",
-        "there",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
+    "a an and are as at be by can do does for from get got how i if in is it me my no not "  # noqa: SIM905
+    "of on or our so the their there this to was we what when where which who why will with "
+    "you your".split()
 )
 
 
