@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from helpcenter.content import content_load
 from marketplace.models import Order, Seller
 from sla import services as sla_services
 from sla.models import SlaClock
@@ -437,7 +438,5 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
             opened = now - dt.timedelta(minutes=rng.randint(3, 30 * 60))
         _backdate(ticket, opened)
     progress(f"{len(_CONVERSATIONS)} conversations on every channel and category")
-    from helpcenter.content import content_load
-
     loaded = content_load()
     progress(f"{len(loaded.created) + len(loaded.updated)} Help Center articles")
