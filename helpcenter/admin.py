@@ -22,6 +22,7 @@ from helpcenter.models import (
     RESERVED_SECTION_SLUGS,
     Article,
     ArticleFeedback,
+    ArticleImage,
     ArticleRevision,
     Deflection,
     SearchGap,
@@ -63,6 +64,17 @@ class RevisionInline(admin.TabularInline):
         return False
 
 
+class ImageInline(admin.TabularInline):
+    model = ArticleImage
+    extra = 1
+    fields = ["image", "alt", "markdown"]
+    readonly_fields = ["markdown"]
+
+    @admin.display(description="Paste into the text")
+    def markdown(self, obj: ArticleImage) -> str:
+        return format_html("<code>{}</code>", obj.markdown) if obj.pk else "Save first."
+
+
 class ArticleForm(forms.ModelForm):
     class Meta:
         model = Article
@@ -98,7 +110,7 @@ class ArticleAdmin(admin.ModelAdmin):
         ("Text (Markdown)", {"fields": ["body", "placeholders", "preview"]}),
         ("More", {"fields": ["related", "position", "published_at", "updated_at", "view_count"]}),
     ]
-    inlines = [RevisionInline]
+    inlines = [ImageInline, RevisionInline]
     actions = ["publish", "unpublish"]
 
     @admin.display(description="Preview (as last saved)")

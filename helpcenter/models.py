@@ -10,7 +10,7 @@ from helpcenter.choices import ArticleKind, ArticleStatus, DeflectionSource
 
 # Paths under /help/ that are pages of their own, so no section may take them as a slug.
 RESERVED_SECTION_SLUGS = frozenset(
-    {"search", "suggest", "api", "report", "articles", "sitemap.xml", "feedback"}
+    {"search", "suggest", "api", "report", "articles", "images", "sitemap.xml", "feedback"}
 )
 
 
@@ -91,6 +91,30 @@ class Article(models.Model):
     @property
     def helpful_votes(self) -> int:
         return self.helpful_yes + self.helpful_no
+
+
+class ArticleImage(models.Model):
+    """A picture for an article (how-to steps), served at /help/images/<id> while the
+    article is published. ImageField checks with Pillow that it really is an image, so an
+    SVG (which can carry script) or a renamed HTML file is refused."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="helpcenter/%Y/%m/", max_length=300)
+    alt = models.CharField("description for screen readers", max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.alt
+
+    def get_absolute_url(self) -> str:
+        return reverse("helpcenter:image", kwargs={"image_id": self.pk})
+
+    @property
+    def markdown(self) -> str:
+        return f"![{self.alt}]({self.get_absolute_url()})"
 
 
 class ArticleRevision(models.Model):

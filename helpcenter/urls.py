@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/suggestions", views.api_suggestions, name="api_suggestions"),
     path("api/deflections", views.api_deflection, name="api_deflection"),
     path("articles/<int:article_id>/feedback", views.article_feedback, name="feedback"),
+    path("images/<int:image_id>", views.image, name="image"),
     path("report", views.report, name="report"),
     path("<slug:section_slug>/", views.section, name="section"),
     path("<slug:section_slug>/<slug:article_slug>", views.article, name="article"),

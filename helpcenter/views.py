@@ -4,12 +4,14 @@ contact form and the chat widget call, article feedback and the content team's r
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
+import filetype
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
@@ -21,12 +23,13 @@ from accounts.decorators import current_user, supervisor_required
 from helpcenter import selectors, services
 from helpcenter.choices import ArticleKind, DeflectionSource
 from helpcenter.forms import DeflectionForm, FeedbackForm
-from helpcenter.models import Article
+from helpcenter.models import Article, ArticleImage
 from helpcenter.search.query import MAX_QUERY_CHARS
 
 # Public pages are the same for every anonymous visitor, so shared caches may keep them
 # for a few minutes; signed-in visitors see their name in the header, so theirs stay private.
 PUBLIC_MAX_AGE = 300
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
 SUGGESTION_LIMIT = 5
 SEARCH_PAGE_SIZE = 10
 
@@ -39,7 +42,7 @@ def _locale(request: HttpRequest) -> str:
     return settings.LANGUAGE_CODE
 
 
-def _cacheable(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def _cacheable(request: HttpRequest, response: ResponseT) -> ResponseT:
     if request.user.is_authenticated:
         patch_cache_control(response, private=True, max_age=0)
     else:
@@ -293,6 +296,25 @@ def article_feedback(request: HttpRequest, article_id: int) -> HttpResponse:
         return render(request, "helpcenter/_feedback.html", {"article": found, "thanked": True})
     messages.success(request, "Thank you for your feedback.")
     return redirect(found)
+
+
+# Image types a browser renders as pictures and nothing else (no SVG).
+_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+@require_GET
+def image(request: HttpRequest, image_id: int) -> HttpResponseBase:
+    """An article's picture, to everyone while the article is published (staff: always)."""
+    item = get_object_or_404(ArticleImage.objects.select_related("article"), pk=image_id)
+    if not item.article.is_published and not request.user.is_staff:
+        return _not_found(request, "This picture belongs to an article that is not published.")
+    kind = filetype.guess(item.image.path)
+    if kind is None or kind.mime not in _IMAGE_TYPES:
+        return _not_found(request, "This picture cannot be shown.")
+    response = FileResponse(item.image.open("rb"), content_type=kind.mime)
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return _cacheable(request, response)
 
 
 @supervisor_required

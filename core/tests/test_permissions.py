@@ -21,6 +21,7 @@ from accounts.tests.factories import (
     SupervisorFactory,
 )
 from conftest import png_bytes
+from helpcenter.models import ArticleImage
 from helpcenter.tests.factories import make_article
 from sla.escalation import escalation_request
 from tickets import services
@@ -152,6 +153,7 @@ TABLE: dict[str, Row] = {
     "helpcenter:feedback": Row(
         "POST", "/help/articles/{article_id}/feedback", (L,) * 7, body={"helpful": "yes"}
     ),
+    "helpcenter:image": Row("GET", "/help/images/{image}", (200,) * 7),
     "helpcenter:report": Row("GET", "/help/report", (L, 403, 403, 403, 403, 200, 200)),
 }
 
@@ -202,6 +204,11 @@ def world(django_capture_on_commit_callbacks):
         "section": article.section.slug,
         "article": article.slug,
         "article_id": article.pk,
+        "image": ArticleImage.objects.create(
+            article=article,
+            image=SimpleUploadedFile("step.png", png_bytes(), content_type="image/png"),
+            alt="Step",
+        ).pk,
     }
     return users, ids
 
