@@ -329,3 +329,22 @@ def test_contact_form_asks_for_suggestions_as_the_customer_types(client: Client)
     page = client.get("/contact").content.decode()
     assert 'hx-get="/help/api/suggestions"' in page
     assert "from:#id_body" in page
+
+
+@pytest.mark.parametrize("query", ["x" * 10_000, "refund\x00late", '"NEAR(*', "é" * 5000])
+def test_odd_queries_never_fail_a_page(client: Client, faq, query):
+    assert client.get("/help/search", {"q": query}).status_code == 200
+    assert client.get("/help/suggest", {"q": query}).status_code == 200
+    assert client.get("/help/api/suggestions", {"q": query}).status_code == 200
+    for gap in SearchGap.objects.all():
+        assert len(gap.query) <= 200 and "\x00" not in gap.query
+
+
+def test_feedback_comment_with_a_nul_character_is_refused(client: Client, faq):
+    response = client.post(
+        f"/help/articles/{faq.pk}/feedback",
+        {"helpful": "no", "comment": "bad\x00"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert not ArticleFeedback.objects.exists()
