@@ -12,8 +12,6 @@ summary (``head``, ranked over all of them), then body-only matches ranked among
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import connection
 
 from helpcenter.search.base import MARK_END, MARK_START, IndexedArticle, RawHit, marks_to_html
@@ -98,54 +96,50 @@ class PostgresFullTextBackend:
         limit: int,
         offset: int,
     ) -> list[RawHit]:
-        wanted = offset + limit
-        params: dict[str, Any] = {
-            "config": config_for(locale),
-            "query": _tsquery(terms, prefix_last=prefix_last, any_term=any_term),
-            "locale": locale,
-            "wanted": wanted,
-            "window": BODY_TIER_WINDOW,
-        }
+        # One round trip. The page is cut from the concatenation of the two tiers in the
+        # order PostgreSQL's Append produces them (all of tier 1, then tier 2); the LIMIT
+        # stops reading before tier 2 is ranked at all when tier 1 fills the page.
+        sql = f"""
+            WITH q AS MATERIALIZED (SELECT to_tsquery(%(config)s::regconfig, %(query)s) AS query),
+            ranked AS (
+                (SELECT s.article_id, 1 AS tier, ts_rank_cd(s.head, q.query) AS rank
+                   FROM {TABLE} s, q
+                  WHERE s.locale = %(locale)s AND s.head @@ q.query
+                  ORDER BY rank DESC, s.article_id LIMIT %(wanted)s)
+                UNION ALL
+                (SELECT body.article_id, 2, body.rank FROM (
+                    SELECT s.article_id, ts_rank_cd(s.document, q.query) AS rank,
+                           s.head @@ q.query AS in_head
+                      FROM {TABLE} s, q
+                     WHERE s.locale = %(locale)s AND s.document @@ q.query
+                     LIMIT %(window)s) body
+                  WHERE NOT body.in_head
+                  ORDER BY body.rank DESC, body.article_id LIMIT %(wanted)s)
+            ),
+            page AS (
+                SELECT article_id, tier, rank, row_number() OVER () AS position
+                  FROM (SELECT * FROM ranked LIMIT %(wanted)s) cut
+            )
+            SELECT page.article_id,
+                   ts_headline(s.config, s.title, q.query, %(title_opts)s),
+                   ts_headline(s.config, s.body, q.query, %(body_opts)s)
+              FROM page JOIN {TABLE} s USING (article_id), q
+             WHERE page.position > %(offset)s
+             ORDER BY page.position
+        """
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT s.article_id FROM {TABLE} s, "
-                "to_tsquery(%(config)s::regconfig, %(query)s) AS q(query) "
-                "WHERE s.locale = %(locale)s AND s.head @@ q.query "
-                "ORDER BY ts_rank_cd(s.head, q.query) DESC, s.article_id LIMIT %(wanted)s",
-                params,
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-            if len(ids) < wanted:
-                cursor.execute(
-                    "SELECT article_id FROM ("
-                    f"  SELECT s.article_id, ts_rank_cd(s.document, q.query) AS rank "
-                    f"  FROM {TABLE} s, to_tsquery(%(config)s::regconfig, %(query)s) AS q(query)"
-                    "  WHERE s.locale = %(locale)s AND s.document @@ q.query LIMIT %(window)s"
-                    ") hit ORDER BY rank DESC, article_id LIMIT %(more)s",
-                    {**params, "more": wanted + len(ids)},
-                )
-                seen = set(ids)
-                ids += [row[0] for row in cursor.fetchall() if row[0] not in seen]
-            page = ids[offset:wanted]
-            if not page:
-                return []
-            cursor.execute(
-                "SELECT s.article_id, ts_headline(s.config, s.title, q.query, %(title_opts)s), "
-                "ts_headline(s.config, s.body, q.query, %(body_opts)s) "
-                f"FROM {TABLE} s, to_tsquery(%(config)s::regconfig, %(query)s) AS q(query) "
-                "WHERE s.article_id = ANY(%(page)s)",
+                sql,
                 {
-                    **params,
-                    "page": page,
+                    "config": config_for(locale),
+                    "query": _tsquery(terms, prefix_last=prefix_last, any_term=any_term),
+                    "locale": locale,
+                    "wanted": offset + limit,
+                    "offset": offset,
+                    "window": BODY_TIER_WINDOW,
                     "title_opts": _TITLE_HEADLINE,
                     "body_opts": _BODY_HEADLINE,
                 },
             )
-            by_id = {row[0]: row for row in cursor.fetchall()}
-        return [
-            RawHit(
-                article_id, marks_to_html(by_id[article_id][1]), marks_to_html(by_id[article_id][2])
-            )
-            for article_id in page
-            if article_id in by_id
-        ]
+            rows = cursor.fetchall()
+        return [RawHit(row[0], marks_to_html(row[1]), marks_to_html(row[2])) for row in rows]
