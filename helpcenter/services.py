@@ -3,6 +3,7 @@ deflections, views and zero-result searches."""
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -26,6 +27,22 @@ from helpcenter.search.vocabulary import vocabulary_add
 from policy.loader import get_policy
 
 MAX_COMMENT_CHARS = 2000
+# Anonymous counters (feedback, "this answered my question") per client address and window:
+# enough for a real reader, too few to skew the report by scripting.
+COUNTER_POSTS_PER_WINDOW = 30
+COUNTER_WINDOW_SECONDS = 600
+
+
+def counter_post_allowed(*, client: str) -> bool:
+    """Count one anonymous counter post from ``client``; False once over the limit."""
+    key = f"helpcenter:posts:{client}"
+    cache.add(key, 0, timeout=COUNTER_WINDOW_SECONDS)
+    try:
+        posts = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=COUNTER_WINDOW_SECONDS)
+        posts = 1
+    return posts <= COUNTER_POSTS_PER_WINDOW
 
 
 def article_validate(*, article: Article) -> None:

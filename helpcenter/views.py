@@ -38,6 +38,12 @@ def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))  # set by django-htmx's middleware
 
 
+def _client_address(request: HttpRequest) -> str:
+    # REMOTE_ADDR as the ASGI server reports it; behind a proxy, configure the server to
+    # pass the client's address (uvicorn --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 def _locale(request: HttpRequest) -> str:
     return settings.LANGUAGE_CODE
 
@@ -244,6 +250,8 @@ def _request_data(request: HttpRequest) -> dict[str, Any] | None:
 @require_POST
 def api_deflection(request: HttpRequest) -> HttpResponse:
     """ "This answered my question": the customer did not need to open a request."""
+    if not services.counter_post_allowed(client=_client_address(request)):
+        return _problem(429, "rate_limited", "Too many answers from this address; try later.")
     data = _request_data(request)
     if data is None:
         return _problem(400, "invalid_json", "Send a JSON object or form fields.")
@@ -276,6 +284,8 @@ def api_deflection(request: HttpRequest) -> HttpResponse:
 @require_POST
 def article_feedback(request: HttpRequest, article_id: int) -> HttpResponse:
     found = get_object_or_404(Article, pk=article_id, status="published")
+    if not services.counter_post_allowed(client=_client_address(request)):
+        return HttpResponse("Too many answers from this address; try later.", status=429)
     form = FeedbackForm(request.POST)
     if not form.is_valid():
         if _is_htmx(request):

@@ -348,3 +348,16 @@ def test_feedback_comment_with_a_nul_character_is_refused(client: Client, faq):
     )
     assert response.status_code == 400
     assert not ArticleFeedback.objects.exists()
+
+
+def test_anonymous_counters_are_limited_per_address(client: Client, faq):
+    from helpcenter import services
+
+    for _ in range(services.COUNTER_POSTS_PER_WINDOW):
+        client.post("/help/api/deflections", {"article_id": faq.pk, "source": "contact_form"})
+    refused = client.post("/help/api/deflections", {"article_id": faq.pk, "source": "contact_form"})
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert client.post(f"/help/articles/{faq.pk}/feedback", {"helpful": "no"}).status_code == 429
+    assert Deflection.objects.count() == services.COUNTER_POSTS_PER_WINDOW
+    other = Client(REMOTE_ADDR="10.0.0.9")
+    assert other.post(f"/help/articles/{faq.pk}/feedback", {"helpful": "yes"}).status_code == 302
