@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "channels",
     "django_htmx",
     "django_tasks",
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "triage",
     "console",
     "portal",
+    "helpcenter",
 ]
 
 MIDDLEWARE = [

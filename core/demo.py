@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from helpcenter.content import content_load
 from marketplace.models import Order, Seller
 from sla import services as sla_services
 from sla.models import SlaClock
@@ -445,3 +446,5 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
     seed_triage_demo(
         buyers=buyers, order_number_of=lambda b: orders[b.pk][0].number, progress=progress
     )
+    loaded = content_load()
+    progress(f"{len(loaded.created) + len(loaded.updated)} Help Center articles")

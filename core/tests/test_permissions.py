@@ -21,6 +21,8 @@ from accounts.tests.factories import (
     SupervisorFactory,
 )
 from conftest import png_bytes
+from helpcenter.models import ArticleImage
+from helpcenter.tests.factories import make_article
 from sla.escalation import escalation_request
 from tickets import services
 from tickets.attachments import check_uploads
@@ -167,6 +169,25 @@ TABLE: dict[str, Row] = {
         body={"priority": "high"},
         json_body=True,
     ),
+    # Help Center: public pages, csrf-exempt counters, the supervisors' report.
+    "helpcenter:home": Row("GET", "/help/", (200,) * 7),
+    "helpcenter:search": Row("GET", "/help/search?q=return", (200,) * 7),
+    "helpcenter:suggest": Row("GET", "/help/suggest?q=ret", (200,) * 7),
+    "helpcenter:sitemap": Row("GET", "/help/sitemap.xml", (200,) * 7),
+    "helpcenter:section": Row("GET", "/help/{section}/", (200,) * 7),
+    "helpcenter:article": Row("GET", "/help/{section}/{article}", (200,) * 7),
+    "helpcenter:api_suggestions": Row("GET", "/help/api/suggestions?q=return", (200,) * 7),
+    "helpcenter:api_deflection": Row(
+        "POST",
+        "/help/api/deflections",
+        (201,) * 7,
+        body={"article_id": "{article_id}", "source": "contact_form"},
+    ),
+    "helpcenter:feedback": Row(
+        "POST", "/help/articles/{article_id}/feedback", (L,) * 7, body={"helpful": "yes"}
+    ),
+    "helpcenter:image": Row("GET", "/help/images/{image}", (200,) * 7),
+    "helpcenter:report": Row("GET", "/help/report", (L, 403, 403, 403, 403, 200, 200)),
 }
 
 
@@ -198,6 +219,7 @@ def world(django_capture_on_commit_callbacks):
     )
     reply = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Hello")
     escalation, _ = escalation_request(ticket=ticket, requested_by=owner, channel="web_form")
+    article = make_article(title="How to start a return")
     users = {
         "anonymous": None,
         "owner": owner,
@@ -212,6 +234,14 @@ def world(django_capture_on_commit_callbacks):
         "attachment": message.attachments.get().pk,
         "outbound": reply.outbound.pk,
         "escalation": escalation.pk,
+        "section": article.section.slug,
+        "article": article.slug,
+        "article_id": article.pk,
+        "image": ArticleImage.objects.create(
+            article=article,
+            image=SimpleUploadedFile("step.png", png_bytes(), content_type="image/png"),
+            alt="Step",
+        ).pk,
     }
     return users, ids
 
@@ -232,7 +262,12 @@ def test_access_by_role(name, world):
             if row.json_body:
                 kwargs = {"data": json.dumps(row.body), "content_type": "application/json"}
             else:
-                kwargs = {"data": row.body}
+                kwargs = {
+                    "data": {
+                        key: value.format(**ids) if isinstance(value, str) else value
+                        for key, value in row.body.items()
+                    }
+                }
         response = getattr(client, row.method.lower())(path, **kwargs)
         got.append(response.status_code)
         if (

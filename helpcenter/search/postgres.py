@@ -1,0 +1,145 @@
+"""PostgreSQL full-text search: weighted tsvectors in a GIN-indexed table, ts_rank_cd
+ranking, ts_headline snippets for the page of hits only.
+
+Two tiers, as on SQLite (see helpcenter.search.sqlite): articles matching in title or
+summary (``head``, ranked over all of them), then body-only matches ranked among the first
+``BODY_TIER_WINDOW``, so ranking cost does not grow with every article that mentions a word.
+"""
+
+# The only string formatting in this module's SQL is the TABLE constant; every value is a
+# query parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from django.db import connection
+
+from helpcenter.search.base import MARK_END, MARK_START, IndexedArticle, RawHit, marks_to_html
+
+TABLE = "helpcenter_article_search"
+CREATE_SQL = [
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    # No foreign key: Django's test flush TRUNCATEs model tables without CASCADE, which a
+    # reference from this table would refuse. Deletes go through services.article_delete,
+    # and search only returns ids that still name a published article.
+    "article_id bigint PRIMARY KEY, "
+    "locale varchar(12) NOT NULL, config regconfig NOT NULL, "
+    "title text NOT NULL, summary text NOT NULL, body text NOT NULL, "
+    "head tsvector NOT NULL, document tsvector NOT NULL)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_head ON {TABLE} USING gin (head)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_document ON {TABLE} USING gin (document)",
+]
+DROP_SQL = f"DROP TABLE IF EXISTS {TABLE}"
+BODY_TIER_WINDOW = 250
+
+# Text-search configuration per article locale; unknown locales get no stemming.
+_CONFIGS = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "pt": "portuguese"}
+_MARKS = f'StartSel="{MARK_START}", StopSel="{MARK_END}"'
+_TITLE_HEADLINE = f"{_MARKS}, HighlightAll=true"
+_BODY_HEADLINE = f"{_MARKS}, MaxWords=30, MinWords=15, MaxFragments=1"
+
+
+def config_for(locale: str) -> str:
+    return _CONFIGS.get(locale.split("-")[0], "simple")
+
+
+def _tsquery(terms: list[str], *, prefix_last: bool, any_term: bool) -> str:
+    # Letters/digits only (query_terms), so nothing here is tsquery syntax but our own.
+    parts = list(terms)
+    if prefix_last:
+        parts[-1] += ":*"
+    return (" | " if any_term else " & ").join(parts)
+
+
+class PostgresFullTextBackend:
+    def index(self, document: IndexedArticle) -> None:
+        config = config_for(document.locale)
+        head = (
+            "setweight(to_tsvector(%(config)s::regconfig, %(title)s), 'A') || "
+            "setweight(to_tsvector(%(config)s::regconfig, %(summary)s), 'B')"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {TABLE} "
+                "(article_id, locale, config, title, summary, body, head, document) "
+                "VALUES (%(id)s, %(locale)s, %(config)s::regconfig, %(title)s, %(summary)s, "
+                f"%(body)s, {head}, {head} || "
+                "setweight(to_tsvector(%(config)s::regconfig, %(body)s), 'D')) "
+                "ON CONFLICT (article_id) DO UPDATE SET locale = EXCLUDED.locale, "
+                "config = EXCLUDED.config, title = EXCLUDED.title, summary = EXCLUDED.summary, "
+                "body = EXCLUDED.body, head = EXCLUDED.head, document = EXCLUDED.document",
+                {
+                    "id": document.article_id,
+                    "locale": document.locale,
+                    "config": config,
+                    "title": document.title,
+                    "summary": document.summary,
+                    "body": document.body_text,
+                },
+            )
+
+    def remove(self, article_id: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE article_id = %s", [article_id])
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE}")
+
+    def match(
+        self,
+        terms: list[str],
+        *,
+        locale: str,
+        prefix_last: bool,
+        any_term: bool,
+        limit: int,
+        offset: int,
+    ) -> list[RawHit]:
+        # One round trip. The page is cut from the concatenation of the two tiers in the
+        # order PostgreSQL's Append produces them (all of tier 1, then tier 2); the LIMIT
+        # stops reading before tier 2 is ranked at all when tier 1 fills the page.
+        sql = f"""
+            WITH q AS MATERIALIZED (SELECT to_tsquery(%(config)s::regconfig, %(query)s) AS query),
+            ranked AS (
+                (SELECT s.article_id, 1 AS tier, ts_rank_cd(s.head, q.query) AS rank
+                   FROM {TABLE} s, q
+                  WHERE s.locale = %(locale)s AND s.head @@ q.query
+                  ORDER BY rank DESC, s.article_id LIMIT %(wanted)s)
+                UNION ALL
+                (SELECT body.article_id, 2, body.rank FROM (
+                    SELECT s.article_id, ts_rank_cd(s.document, q.query) AS rank,
+                           s.head @@ q.query AS in_head
+                      FROM {TABLE} s, q
+                     WHERE s.locale = %(locale)s AND s.document @@ q.query
+                     LIMIT %(window)s) body
+                  WHERE NOT body.in_head
+                  ORDER BY body.rank DESC, body.article_id LIMIT %(wanted)s)
+            ),
+            page AS (
+                SELECT article_id, tier, rank, row_number() OVER () AS position
+                  FROM (SELECT * FROM ranked LIMIT %(wanted)s) cut
+            )
+            SELECT page.article_id,
+                   ts_headline(s.config, s.title, q.query, %(title_opts)s),
+                   ts_headline(s.config, s.body, q.query, %(body_opts)s)
+              FROM page JOIN {TABLE} s USING (article_id), q
+             WHERE page.position > %(offset)s
+             ORDER BY page.position
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "config": config_for(locale),
+                    "query": _tsquery(terms, prefix_last=prefix_last, any_term=any_term),
+                    "locale": locale,
+                    "wanted": offset + limit,
+                    "offset": offset,
+                    "window": BODY_TIER_WINDOW,
+                    "title_opts": _TITLE_HEADLINE,
+                    "body_opts": _BODY_HEADLINE,
+                },
+            )
+            rows = cursor.fetchall()
+        return [RawHit(row[0], marks_to_html(row[1]), marks_to_html(row[2])) for row in rows]

@@ -1,0 +1,235 @@
+"""Reads: sections, published articles, search and the content team's report."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
+from django.http import Http404
+
+from helpcenter.choices import ArticleKind, ArticleStatus, DeflectionSource
+from helpcenter.models import Article, Deflection, SearchGap, Section
+from helpcenter.rendering import QuestionAnswer, faq_pairs, render_markdown
+from helpcenter.search import backend
+from helpcenter.search.query import normalise_query, query_terms, significant_terms
+from helpcenter.search.vocabulary import correct_terms
+from policy.loader import get_policy
+from policy.schema import SupportPolicy
+
+
+def published_articles(*, locale: str) -> QuerySet[Article]:
+    return Article.objects.filter(status=ArticleStatus.PUBLISHED, locale=locale)
+
+
+def section_list(*, locale: str) -> QuerySet[Section]:
+    """Sections that have something to read, with their published article counts."""
+    return (
+        Section.objects.filter(locale=locale)
+        .annotate(
+            published_count=Count(
+                "articles",
+                filter=Q(articles__status=ArticleStatus.PUBLISHED),
+            )
+        )
+        .filter(published_count__gt=0)
+    )
+
+
+def popular_articles(*, locale: str, limit: int = 6) -> list[Article]:
+    return list(
+        published_articles(locale=locale)
+        .select_related("section")
+        .order_by("-view_count", "position", "title")[:limit]
+    )
+
+
+def section_get(*, slug: str, locale: str) -> Section:
+    section = Section.objects.filter(slug=slug, locale=locale).first()
+    if section is None:
+        raise Http404("No such Help Center section.")
+    return section
+
+
+def section_articles(*, section: Section) -> QuerySet[Article]:
+    return section.articles.filter(status=ArticleStatus.PUBLISHED).select_related("section")
+
+
+def article_get_published(*, slug: str, locale: str) -> Article:
+    """A published article by slug (any section: the view redirects to the right one)."""
+    article = published_articles(locale=locale).select_related("section").filter(slug=slug).first()
+    if article is None:
+        raise Http404("No such article, or it is not published.")
+    return article
+
+
+def article_related(*, article: Article) -> list[Article]:
+    return list(
+        article.related.filter(status=ArticleStatus.PUBLISHED, locale=article.locale)
+        .select_related("section")
+        .order_by("position", "title")
+    )
+
+
+@dataclass(frozen=True)
+class RenderedArticle:
+    html: str
+    faq: list[QuestionAnswer]
+
+
+def _policy_fingerprint(policy: SupportPolicy) -> str:
+    # Keyed by id, holding the object so the id cannot be reused by a later policy.
+    entry = _fingerprints.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        entry = (policy, hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:16])
+        _fingerprints[id(policy)] = entry
+    return entry[1]
+
+
+_fingerprints: dict[int, tuple[SupportPolicy, str]] = {}
+
+
+def article_render(*, article: Article) -> RenderedArticle:
+    """The article's HTML and FAQ pairs, cached until the article or the policy changes."""
+    policy = get_policy()
+    key = (
+        f"helpcenter:render:{article.pk}:{article.updated_at.timestamp()}:"
+        f"{_policy_fingerprint(policy)}"
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    faq = faq_pairs(article.body, policy=policy) if article.kind == ArticleKind.FAQ else []
+    rendered = RenderedArticle(html=render_markdown(article.body, policy=policy), faq=faq)
+    cache.set(key, rendered, timeout=24 * 3600)
+    return rendered
+
+
+# --- Search
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article: Article
+    title_html: str
+    snippet_html: str
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    hits: list[SearchHit]
+    # Set when nothing matched as typed and a spelling correction found something.
+    corrected_query: str | None = None
+    has_next: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.hits
+
+
+def search_articles(
+    *, query: str | None, locale: str, limit: int = 10, offset: int = 0
+) -> SearchResults:
+    """Published articles matching ``query``, best first.
+
+    All words (stemmed; the last may be half-typed) first, then any word, then the same
+    with unknown words replaced by the nearest word the articles use.
+    """
+    text = normalise_query(query)
+    terms = query_terms(text)
+    if not terms:
+        return SearchResults(query=text, hits=[])
+    engine = backend()
+
+    def attempts() -> Iterator[tuple[list[str], bool, bool]]:
+        """(words, any word may match, words were spelling-corrected), cheapest first."""
+        words = significant_terms(terms)
+        yield words, False, False
+        fixed = correct_terms(terms, locale=locale)  # only paid for when nothing matched
+        if fixed != terms:
+            yield significant_terms(fixed), False, True
+        if len(words) > 1:
+            yield words, True, False
+            if fixed != terms:
+                yield significant_terms(fixed), True, True
+
+    raw_hits: list = []
+    corrected: str | None = None
+    for attempt, any_term, is_corrected in attempts():
+        raw_hits = engine.match(
+            attempt,
+            locale=locale,
+            # A one-letter prefix would expand to most of the vocabulary.
+            prefix_last=len(attempt[-1]) > 1,
+            any_term=any_term,
+            limit=limit + 1,
+            offset=offset,
+        )
+        if raw_hits:
+            corrected = " ".join(attempt) if is_corrected else None
+            break
+    has_next = len(raw_hits) > limit
+    raw_hits = raw_hits[:limit]
+    articles = (
+        published_articles(locale=locale)
+        .select_related("section")
+        .in_bulk([hit.article_id for hit in raw_hits])
+    )
+    hits = [
+        SearchHit(articles[hit.article_id], hit.title_html, hit.snippet_html)
+        for hit in raw_hits
+        if hit.article_id in articles
+    ]
+    return SearchResults(query=text, hits=hits, corrected_query=corrected, has_next=has_next)
+
+
+# --- Report for the content team
+
+
+def report_most_viewed(*, limit: int = 10) -> QuerySet[Article]:
+    return (
+        Article.objects.filter(view_count__gt=0)
+        .select_related("section")
+        .order_by("-view_count", "title")[:limit]
+    )
+
+
+def report_least_helpful(*, limit: int = 10, min_votes: int = 1) -> QuerySet[Article]:
+    """Articles by share of "no" answers, worst first (most votes first among equals)."""
+    return (
+        Article.objects.annotate(votes=F("helpful_yes") + F("helpful_no"))
+        .filter(votes__gte=min_votes)
+        .annotate(
+            unhelpful_share=Cast(F("helpful_no"), FloatField()) / Cast(F("votes"), FloatField())
+        )
+        .select_related("section")
+        .order_by("-unhelpful_share", "-votes", "title")[:limit]
+    )
+
+
+def report_top_search_gaps(*, limit: int = 20) -> QuerySet[SearchGap]:
+    return SearchGap.objects.order_by("-count", "-last_seen_at")[:limit]
+
+
+def report_deflections(*, limit: int = 10) -> dict:
+    """Requests avoided: total, by source and by article."""
+    by_source = list(
+        Deflection.objects.values("source").annotate(count=Count("id")).order_by("-count")
+    )
+    by_article = list(
+        Deflection.objects.values("article__title", "article__slug")
+        .annotate(count=Count("id"))
+        .order_by("-count", "article__title")[:limit]
+    )
+    for row in by_source:
+        row["label"] = DeflectionSource(row["source"]).label
+    total = sum(row["count"] for row in by_source)
+    return {"total": total, "by_source": by_source, "by_article": by_article}
+
+
+def report_views_total() -> int:
+    return Article.objects.aggregate(total=Sum("view_count"))["total"] or 0
