@@ -12,6 +12,9 @@ from accounts.tests.factories import PASSWORD, AgentFactory
 from chat.models import AgentPresence, ChatSession
 from chat.tests.conftest import CLOSED_MOMENT
 from conftest import png_bytes, screenshot_path
+from helpcenter.content import content_load
+from helpcenter.models import Deflection
+from helpcenter.services import search_index_rebuild
 from tickets.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,6 +123,8 @@ def test_customer_and_agent_chat_with_typing_upload_and_reconnect(
 
 
 def test_outside_hours_the_widget_offers_to_leave_a_message(browser, asgi_server, clock):
+    search_index_rebuild()
+    content_load()
     clock(CLOSED_MOMENT)
     customer = new_page(browser, width=390, height=844)
     customer.goto(f"{asgi_server.url}{PRODUCT}")
@@ -136,6 +141,12 @@ def test_outside_hours_the_widget_offers_to_leave_a_message(browser, asgi_server
     dialog.get_by_label("Email").fill("not-an-email")
     dialog.get_by_label("Topic").select_option(label="Payments")
     dialog.get_by_label("Your message").fill("I was charged twice")
+    # Help Center articles are suggested for what the customer types; one answered it.
+    suggestion = dialog.locator(".izc-suggest li").first
+    expect(suggestion.get_by_role("link")).to_be_visible()
+    suggestion.get_by_role("button", name="This answered my question").click()
+    expect(status).to_have_text("Glad that helped. You can close this window.")
+    assert Deflection.objects.filter(source="chat_offline").count() == 1
     dialog.get_by_role("button", name="Leave a message").click()
     expect(dialog.locator("#izc-email-error")).to_have_text("Enter a valid email address.")
     dialog.get_by_label("Email").fill("chidi@example.com")

@@ -139,12 +139,16 @@
     clear();
     setStatus("We're online. An agent usually answers within a few minutes.");
     var orderInput = el("input", { name: "order_number", autocomplete: "off", inputmode: "text", placeholder: state.status.order_number.example });
+    var question = el("textarea", { name: "text", rows: "3", required: "" });
+    var help = el("div", { class: "izc-suggest", hidden: "", "aria-live": "polite" });
+    suggestWhileTyping(question, help, "pre_chat");
     var form = el("form", { class: "izc-form", novalidate: "" }, [
       field("Your name", el("input", { name: "name", autocomplete: "name", required: "" })),
       field("Email", el("input", { name: "email", type: "email", autocomplete: "email", required: "" }), "For the transcript, and our reply if the chat drops."),
       field("Topic", categorySelect()),
       field("Order number (optional)", orderInput, "Looks like " + state.status.order_number.example),
-      field("How can we help?", el("textarea", { name: "text", rows: "3", required: "" })),
+      field("How can we help?", question),
+      help,
       el("button", { type: "submit", class: "izc-primary", text: "Start chat" }),
     ]);
     form.addEventListener("submit", function (e) {
@@ -166,21 +170,40 @@
     body.appendChild(form);
   }
 
-  function suggestions(container, text) {
-    // Help Center suggestions for what the customer is typing (if the Help Center is there).
-    if (text.trim().length < 4) { container.hidden = true; return; }
-    api("/help/suggest?q=" + encodeURIComponent(text.trim())).then(function (r) {
-      var items = (r.ok && r.data && (r.data.results || r.data.articles)) || [];
+  function suggestions(container, text, source) {
+    // Help Center articles for what the customer is typing (GET /help/api/suggestions);
+    // "This answered my question" is recorded as a request avoided.
+    var q = text.trim();
+    if (q.length < 4) { container.hidden = true; return; }
+    api("/help/api/suggestions?limit=3&source=" + source + "&q=" + encodeURIComponent(q)).then(function (r) {
+      var items = (r.ok && r.data && r.data.results) || [];
       while (container.firstChild) container.removeChild(container.firstChild);
       if (!items.length) { container.hidden = true; return; }
       container.appendChild(el("p", { text: "These articles may answer it right away:" }));
       var list = el("ul");
-      items.slice(0, 3).forEach(function (a) {
-        list.appendChild(el("li", {}, [el("a", { href: new URL(a.url, origin).href, target: "_blank", rel: "noopener", text: a.title })]));
+      items.forEach(function (a) {
+        var done = el("button", { type: "button", class: "izc-link", text: "This answered my question" });
+        done.addEventListener("click", function () {
+          api("/help/api/deflections", {
+            method: "POST", headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ article_id: a.id, source: source, query: q }),
+          }).then(function () { setStatus("Glad that helped. You can close this window."); });
+        });
+        list.appendChild(el("li", {}, [
+          el("a", { href: new URL(a.url, origin).href, target: "_blank", rel: "noopener", text: a.title }), el("br"), done,
+        ]));
       });
       container.appendChild(list);
       container.hidden = false;
     }).catch(function () { container.hidden = true; });
+  }
+
+  function suggestWhileTyping(textarea, container, source) {
+    var timer = null;
+    textarea.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { suggestions(container, textarea.value, source); }, 300);
+    });
   }
 
   function showOffline() {
@@ -197,11 +220,7 @@
     ]));
     var help = el("div", { class: "izc-suggest", hidden: "", "aria-live": "polite" });
     var text = el("textarea", { name: "text", rows: "4", required: "" });
-    var timer = null;
-    text.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () { suggestions(help, text.value); }, 300);
-    });
+    suggestWhileTyping(text, help, "chat_offline");
     var form = el("form", { class: "izc-form", novalidate: "" }, [
       field("Your name", el("input", { name: "name", autocomplete: "name", required: "" })),
       field("Email", el("input", { name: "email", type: "email", autocomplete: "email", required: "" })),
