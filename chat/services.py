@@ -277,7 +277,8 @@ def _open(
         visitor_name=request.name.strip()[:150],
         queued_at=timezone.now(),
     )
-    message = ticket.messages.get()
+    # Triage may already have asked for an order number: take the customer's message.
+    message = ticket.messages.get(external_id=_start_external_id(client_id))
     _append(
         session,
         kind=EntryKind.MESSAGE,

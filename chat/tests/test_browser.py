@@ -45,7 +45,12 @@ def agent_online(browser, server, agent):
     desk.goto(f"{server.url}/console/chat/")
     expect(desk.locator("#desk-conn")).to_have_text("Connected.")
     desk.get_by_label("My availability").select_option("online")
-    expect(desk.locator("#presence")).to_have_value("online")
+    # The choice travels over the socket: wait until the server has recorded it.
+    for _ in range(100):
+        if AgentPresence.objects.filter(agent=agent, status="online").exists():
+            break
+        desk.wait_for_timeout(50)
+    assert AgentPresence.objects.get(agent=agent).status == "online"
     return desk
 
 
@@ -66,7 +71,6 @@ def test_customer_and_agent_chat_with_typing_upload_and_reconnect(
 ):
     agent = AgentFactory(display_name="Ada Agent")
     desk = agent_online(browser, asgi_server, agent)
-    assert AgentPresence.objects.get(agent=agent).status == "online"
 
     customer = new_page(browser)
     dialog = start_chat(customer, asgi_server)

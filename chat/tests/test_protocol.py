@@ -73,8 +73,14 @@ def test_customer_and_agent_talk_both_ways(clock, online_agent):
     ticket = session.ticket
     assert ticket.channel == Channel.LIVE_CHAT and ticket.assignee == agent
     assert ticket.first_replied_at is not None
-    directions = list(ticket.messages.order_by("pk").values_list("direction", flat=True))
-    assert directions == [Direction.INBOUND, Direction.OUTBOUND]
+    inbound = ticket.messages.filter(direction=Direction.INBOUND).values_list(
+        "body_text", flat=True
+    )
+    assert list(inbound) == ["My phone order IZ hasn't arrived"]
+    # Triage asked for the missing order number; the agent's reply is the other one.
+    assert ticket.messages.filter(direction=Direction.OUTBOUND, author=agent).get().body_text == (
+        "On it!"
+    )
     # The live-chat first-reply clock stopped when the agent answered.
     assert ticket.sla_clocks.filter(target_id="live_chat_first_reply", stopped_at__isnull=False)
 
