@@ -50,6 +50,7 @@ class _FrameConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.bucket = _TokenBucket(protocol.RATE_BURST, protocol.RATE_PER_SECOND)
         self.rate_strikes = 0
+        self.last_strike_at = 0.0
         await self.accept()
 
     async def send_frame(self, frame: Frame) -> None:
@@ -82,6 +83,10 @@ class _FrameConsumer(AsyncWebsocketConsumer):
             )
             return
         if not self.bucket.take():
+            now = time.monotonic()
+            if now - self.last_strike_at > protocol.RATE_STRIKE_WINDOW_SECONDS:
+                self.rate_strikes = 0
+            self.last_strike_at = now
             self.rate_strikes += 1
             if self.rate_strikes >= protocol.RATE_STRIKES_BEFORE_CLOSE:
                 await self.fail(
@@ -96,7 +101,6 @@ class _FrameConsumer(AsyncWebsocketConsumer):
                     ref=_ref(text_data),
                 )
             return
-        self.rate_strikes = 0
         try:
             frame = json.loads(text_data)
         except (ValueError, RecursionError):

@@ -17,8 +17,10 @@ MAX_FRAME_BYTES = 16 * 1024
 # Token bucket per socket: a burst of RATE_BURST frames, refilled at RATE_PER_SECOND.
 RATE_BURST = 30
 RATE_PER_SECOND = 10.0
-# Frames refused for rate in a row before the socket is closed.
+# Frames refused for rate, each within this many seconds of the last, before the socket
+# is closed (a client that keeps flooding through the refill).
 RATE_STRIKES_BEFORE_CLOSE = 50
+RATE_STRIKE_WINDOW_SECONDS = 5.0
 
 # Close codes (4000-4999 are the application's own).
 CLOSE_MESSAGE_TOO_BIG = 1009
