@@ -43,7 +43,6 @@ def status(request: HttpRequest) -> JsonResponse:
     categories, the order-number format and the attachment limits, from the policy."""
     policy = get_policy()
     available = chat_availability()
-    email_target = next((t for t in policy.response_targets if t.id == "email_first_reply"), None)
     data: dict[str, Any] = {
         "open_now": available.open_now,
         "can_start": available.can_start,
@@ -65,7 +64,7 @@ def status(request: HttpRequest) -> JsonResponse:
             "max_per_message": policy.attachments.max_per_message,
             "types": list(policy.attachments.allowed_types),
         },
-        "offline_reply_promise": email_target.promise if email_target else "",
+        "offline_reply_promise": _email_promise(),
         "websocket_path": "/ws/chat/",
         "max_frame_bytes": protocol.MAX_FRAME_BYTES,
         "max_text_chars": services.MAX_TEXT_CHARS,
@@ -73,6 +72,14 @@ def status(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _email_promise() -> str:
+    """What the policy promises for email: a message left offline is answered by email."""
+    try:
+        return get_policy().target("email_first_reply").promise or ""
+    except KeyError:
+        return ""
 
 
 def _iso(moment: Any) -> str | None:
@@ -106,11 +113,8 @@ def offline_message(request: HttpRequest) -> JsonResponse:
         )
     except TicketError as exc:
         return _error(exc)
-    policy = get_policy()
-    target = next((t for t in policy.response_targets if t.id == "email_first_reply"), None)
     return JsonResponse(
-        {"reference": ticket.reference, "reply_promise": target.promise if target else ""},
-        status=201,
+        {"reference": ticket.reference, "reply_promise": _email_promise()}, status=201
     )
 
 

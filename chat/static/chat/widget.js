@@ -44,7 +44,7 @@
   }
   function save() {
     try {
-      if (state.token && !state.ended) localStorage.setItem(STORE, JSON.stringify({ token: state.token, lastSeq: 0 }));
+      if (state.token && !state.ended) localStorage.setItem(STORE, JSON.stringify({ token: state.token }));
       else localStorage.removeItem(STORE);
     } catch (e) { /* private mode: resume works for this page only */ }
   }
