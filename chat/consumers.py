@@ -15,6 +15,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from uvicorn.protocols.utils import ClientDisconnected
 
 from accounts.models import User
 from chat import protocol, relay, selectors, services, tokens
@@ -362,6 +363,7 @@ class AgentChatConsumer(_FrameConsumer):
 
     agent: User | None = None
     snapshot_due = False
+    closed = False
 
     async def connect(self) -> None:
         await super().connect()
@@ -408,8 +410,18 @@ class AgentChatConsumer(_FrameConsumer):
 
     async def _snapshot(self) -> None:
         self.snapshot_due = False
-        if self.agent is not None:
+        if self.agent is None or self.closed:
+            return
+        try:
             await self.send_queue()
+        except ClientDisconnected:
+            # The console went away while the snapshot waited; it gets a fresh one on
+            # reconnecting.
+            self.closed = True
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.closed = True
+        await super().websocket_disconnect(message)
 
     async def _session(self, frame: Frame) -> ChatSession | None:
         raw = frame.get("session")
