@@ -163,6 +163,7 @@ async def run_load(
     stats = Stats()
     stop = asyncio.Event()
     agent_sockets = []
+    agent_heartbeats: list[asyncio.Task[None]] = []
     ready = asyncio.Event()
     accepted: set[str] = set()
 
@@ -181,12 +182,28 @@ async def run_load(
             max_queue=None,
         ) as ws:
             agent_sockets.append(ws)
+
+            async def heartbeat() -> None:
+                # As the console does: without it the agent stops counting as online.
+                while True:
+                    await asyncio.sleep(20)
+                    await ws.send(json.dumps({"type": "ping"}))
+
+            beat = asyncio.create_task(heartbeat())
+            agent_heartbeats.append(beat)
             async for raw in ws:
                 frame = json.loads(raw)
                 if os.environ.get("BENCH_DEBUG"):
                     print("agent <", raw[:200])
                 if frame["type"] == "offer":
                     await ws.send(json.dumps({"type": "accept", "session": frame["session"]}))
+                elif frame["type"] == "queue":
+                    # Offers also show in the queue snapshot, as on the desk.
+                    for chat in frame["mine"]:
+                        if chat["state"] == "assigned":
+                            await ws.send(
+                                json.dumps({"type": "accept", "session": chat["session"]})
+                            )
                 elif frame["type"] == "history":
                     accepted.add(frame["session"])
                     if len(accepted) >= conversations:
@@ -260,9 +277,9 @@ async def run_load(
         if i % 50 == 49:
             await asyncio.sleep(0.2)
     try:
-        await asyncio.wait_for(ready.wait(), timeout=600)
+        await asyncio.wait_for(ready.wait(), timeout=120)
     except TimeoutError:
-        print(f"only {len(accepted)} of {conversations} chats were accepted in 10 minutes")
+        print(f"only {len(accepted)} of {conversations} chats were accepted in 2 minutes")
         ready.set()
     ramp_seconds = time.perf_counter() - ramp_start
     measure_start = time.perf_counter()
@@ -272,7 +289,7 @@ async def run_load(
     await asyncio.gather(*customers, return_exceptions=True)
     for ws in agent_sockets:
         await ws.close()
-    for task in agents:
+    for task in [*agents, *agent_heartbeats]:
         task.cancel()
     expected = set(stats.sent)
     lost = [cid for cid in expected if cid not in stats.received]
@@ -280,6 +297,7 @@ async def run_load(
     lat = stats.latencies_ms
     return {
         "conversations": conversations,
+        "accepted_by_agents": len(accepted),
         "agents": agent_count,
         "ramp_seconds": round(ramp_seconds, 1),
         "duration_seconds": round(measured, 1),

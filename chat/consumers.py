@@ -47,9 +47,11 @@ class _FrameConsumer(AsyncWebsocketConsumer):
     """Shared frame handling: size limit, rate limit, JSON parsing, error frames."""
 
     handlers: dict[str, str] = {}
+    rate_burst = protocol.RATE_BURST
+    rate_per_second = protocol.RATE_PER_SECOND
 
     async def connect(self) -> None:
-        self.bucket = _TokenBucket(protocol.RATE_BURST, protocol.RATE_PER_SECOND)
+        self.bucket = _TokenBucket(self.rate_burst, self.rate_per_second)
         self.rate_strikes = 0
         self.last_strike_at = 0.0
         await self.accept()
@@ -346,6 +348,10 @@ class CustomerChatConsumer(_FrameConsumer):
 
 
 class AgentChatConsumer(_FrameConsumer):
+    # One console speaks for many chats at once (accepting a rush of offers, typing in
+    # several), so it gets a larger allowance than a customer's socket.
+    rate_burst = protocol.AGENT_RATE_BURST
+    rate_per_second = protocol.AGENT_RATE_PER_SECOND
     handlers = {
         "presence": "on_presence",
         "ping": "on_ping",

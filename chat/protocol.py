@@ -17,6 +17,8 @@ MAX_FRAME_BYTES = 16 * 1024
 # Token bucket per socket: a burst of RATE_BURST frames, refilled at RATE_PER_SECOND.
 RATE_BURST = 30
 RATE_PER_SECOND = 10.0
+AGENT_RATE_BURST = 300
+AGENT_RATE_PER_SECOND = 100.0
 # Frames refused for rate, each within this many seconds of the last, before the socket
 # is closed (a client that keeps flooding through the refill).
 RATE_STRIKES_BEFORE_CLOSE = 50

@@ -144,15 +144,24 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Real-time: in-memory channel layer, Redis when REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL")
+# Frames waiting per socket before the layer drops new ones. The default (100) is too
+# small for an agent's console: while it handles one chat, the frames of all its other
+# chats queue up, and a dropped "offer" left chats unanswered in the load benchmark.
+CHANNEL_CAPACITY = env_int("IZONIE_CHANNEL_CAPACITY", 2000)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY},
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY},
+        }
+    }
 
 # --- Cache: per process by default, shared in Redis when REDIS_URL is set.
 if REDIS_URL:
