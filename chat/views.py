@@ -18,6 +18,7 @@ from accounts.models import STAFF_ROLES, User
 from chat import protocol, selectors, services, tokens
 from chat.availability import chat_availability
 from chat.models import CannedResponse, ChatSession
+from core.http import problem_response
 from policy.loader import get_policy
 from policy.selectors import hours_sentences
 from tickets.attachments import check_uploads
@@ -27,14 +28,10 @@ from tickets.models import Attachment
 ATTACHMENT_PLACEHOLDER = 987654321
 
 
-def problem(
-    status: int, code: str, detail: str, fields: dict[str, str] | None = None
-) -> JsonResponse:
-    return JsonResponse({"code": code, "detail": detail, "fields": fields or {}}, status=status)
-
-
 def _error(exc: TicketError) -> JsonResponse:
-    return problem(422, exc.code, exc.message, {exc.field: exc.message} if exc.field else None)
+    return problem_response(
+        422, exc.code, exc.message, {exc.field: exc.message} if exc.field else None
+    )
 
 
 @require_GET
@@ -102,7 +99,7 @@ def offline_message(request: HttpRequest) -> JsonResponse:
     """Offline mode's "leave a message": a ticket answered by email."""
     data = _body(request)
     if data is None:
-        return problem(400, "invalid_json", "The request body is not a JSON object.")
+        return problem_response(400, "invalid_json", "The request body is not a JSON object.")
     try:
         ticket = services.chat_leave_message(
             name=str(data.get("name", "")),
@@ -123,12 +120,12 @@ def _session_for(request: HttpRequest, public_id: str) -> ChatSession | JsonResp
     try:
         token_session = tokens.session_id_from(token)
     except tokens.TokenError as exc:
-        return problem(401, exc.code, str(exc))
+        return problem_response(401, exc.code, str(exc))
     if str(token_session) != str(public_id):
-        return problem(403, "forbidden", "This token is for another conversation.")
+        return problem_response(403, "forbidden", "This token is for another conversation.")
     session = services.chat_get(public_id)
     if session is None:
-        return problem(404, "not_found", "No such chat.")
+        return problem_response(404, "not_found", "No such chat.")
     return session
 
 
@@ -141,7 +138,9 @@ def history(request: HttpRequest, public_id: str) -> JsonResponse:
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
-        return problem(400, "invalid_input", "after must be a whole number.", {"after": "invalid"})
+        return problem_response(
+            400, "invalid_input", "after must be a whole number.", {"after": "invalid"}
+        )
     frames = selectors.entry_frames_after(session, after)
     return JsonResponse(
         {
@@ -165,7 +164,7 @@ def upload(request: HttpRequest, public_id: str) -> JsonResponse:
     try:
         uploads = check_uploads(request.FILES.getlist("files"))
         if not uploads:
-            return problem(422, "invalid_input", "Choose a file.", {"files": "required"})
+            return problem_response(422, "invalid_input", "Choose a file.", {"files": "required"})
         entry, created = services.chat_customer_message(
             session=session,
             client_id=request.POST.get("client_id", ""),

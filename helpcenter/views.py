@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import current_user, supervisor_required
+from core.http import problem_response
 from helpcenter import selectors, services
 from helpcenter.choices import ArticleKind, DeflectionSource
 from helpcenter.forms import DeflectionForm, FeedbackForm
@@ -181,10 +182,6 @@ def suggest(request: HttpRequest) -> HttpResponse:
     return _cacheable(request, response)
 
 
-def _problem(status: int, code: str, detail: str, fields: dict | None = None) -> JsonResponse:
-    return JsonResponse({"code": code, "detail": detail, "fields": fields or {}}, status=status)
-
-
 @require_GET
 def api_suggestions(request: HttpRequest) -> HttpResponse:
     """Articles matching what a customer is typing, for the contact form and the chat widget.
@@ -194,7 +191,7 @@ def api_suggestions(request: HttpRequest) -> HttpResponse:
     """
     source = request.GET.get("source", DeflectionSource.CONTACT_FORM)
     if source not in DeflectionSource.values:
-        return _problem(
+        return problem_response(
             400,
             "invalid_source",
             f"source must be one of: {', '.join(DeflectionSource.values)}.",
@@ -251,13 +248,15 @@ def _request_data(request: HttpRequest) -> dict[str, Any] | None:
 def api_deflection(request: HttpRequest) -> HttpResponse:
     """ "This answered my question": the customer did not need to open a request."""
     if not services.counter_post_allowed(client=_client_address(request)):
-        return _problem(429, "rate_limited", "Too many answers from this address; try later.")
+        return problem_response(
+            429, "rate_limited", "Too many answers from this address; try later."
+        )
     data = _request_data(request)
     if data is None:
-        return _problem(400, "invalid_json", "Send a JSON object or form fields.")
+        return problem_response(400, "invalid_json", "Send a JSON object or form fields.")
     form = DeflectionForm(data)
     if not form.is_valid():
-        return _problem(
+        return problem_response(
             400,
             "invalid_input",
             "Some fields are missing or invalid.",
@@ -268,7 +267,7 @@ def api_deflection(request: HttpRequest) -> HttpResponse:
         )
     found = Article.objects.filter(pk=form.cleaned_data["article_id"], status="published").first()
     if found is None:
-        return _problem(404, "not_found", "No published article with that id.")
+        return problem_response(404, "not_found", "No published article with that id.")
     deflection = services.deflection_record(
         article=found,
         source=form.cleaned_data["source"],

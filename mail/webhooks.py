@@ -29,16 +29,13 @@ from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
+from core.http import problem_response
 from mail.intake import ingest_raw
 from mail.sns import SnsSignatureError, verify_sns_message
 
 logger = logging.getLogger(__name__)
-
-
-def _problem(status: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse({"code": code, "detail": detail, "fields": {}}, status=status)
 
 
 class _Guarded:
@@ -64,13 +61,15 @@ class _Guarded:
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.setup_problem:
             logger.error("Inbound webhook refused: %s", self.setup_problem)
-            return _problem(403, "not_configured", "This inbound webhook is not configured.")
+            return problem_response(
+                403, "not_configured", "This inbound webhook is not configured."
+            )
         try:
             return super().post(request, *args, **kwargs)  # type: ignore[misc]
         except AnymailWebhookValidationFailure as exc:
-            return _problem(403, "invalid_signature", str(exc))
+            return problem_response(403, "invalid_signature", str(exc))
         except (AnymailError, ValueError, KeyError, TypeError) as exc:
-            return _problem(400, "invalid_payload", f"Unusable inbound payload: {exc}")
+            return problem_response(400, "invalid_payload", f"Unusable inbound payload: {exc}")
 
 
 class MailgunInbound(_Guarded, MailgunInboundWebhookView):
