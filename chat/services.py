@@ -153,6 +153,9 @@ def _relay_on_commit(session: ChatSession, frame: dict[str, Any], *, customer: b
 
 
 def _queue_changed_on_commit() -> None:
+    from chat.selectors import forget_shared_queue  # selectors import this module
+
+    transaction.on_commit(forget_shared_queue)
     transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
 
 
@@ -434,7 +437,7 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
     presence.status = status
     presence.last_seen_at = timezone.now()
     presence.save(update_fields=["status", "last_seen_at", "changed_at"])
-    transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
+    _queue_changed_on_commit()
     if status == Presence.ONLINE:
         chat_assign_waiting()
     return presence
@@ -510,9 +513,15 @@ def chat_assign_waiting() -> int:
     return offered
 
 
-def _agent_may_act(session: ChatSession, agent: User) -> None:
+def _team_member(agent: User) -> None:
     if not agent.is_agent:
         raise NotYourChat("Only the support team can do this.")
+
+
+def _agent_may_act(session: ChatSession, agent: User) -> None:
+    """Check on the locked row: callers may hold a copy read before an accept or a
+    transfer changed who handles the chat."""
+    _team_member(agent)
     if session.agent_id != agent.pk and not agent.is_supervisor:
         raise NotYourChat("This chat is handled by another agent.")
 
@@ -557,12 +566,13 @@ def chat_agent_message(
 ) -> tuple[ChatEntry, bool]:
     client_id = client_id_check(client_id)
     text = _text_check(text)
-    _agent_may_act(session, agent)
+    _team_member(agent)
     existing = _entry_for(session, Sender.AGENT, client_id)
     if existing is not None:
         return existing, False
     with transaction.atomic():
         locked = _lock(session)
+        _agent_may_act(locked, agent)
         if locked.is_ended:
             raise ChatEnded("This chat has ended.")
         if locked.state != SessionState.ACTIVE:
@@ -608,7 +618,7 @@ def chat_transfer(
 ) -> ChatSession:
     """Hand the chat to another agent (offered to them) or to a team (back to the
     queue for that team's agents)."""
-    _agent_may_act(session, by)
+    _team_member(by)
     if (to_agent is None) == (not to_team):
         raise InvalidFrame("Transfer to one agent or one team.", field="to")
     if to_agent is not None and (not to_agent.is_agent or not to_agent.is_active):
@@ -617,6 +627,7 @@ def chat_transfer(
         raise InvalidFrame(f"{to_team!r} is not a support team.", field="to")
     with transaction.atomic():
         locked = _lock(session)
+        _agent_may_act(locked, by)
         if locked.is_ended:
             raise ChatEnded("This chat has ended.")
         _append(
@@ -653,13 +664,15 @@ def chat_end(
     reason = (reason or "").strip()[:500]
     by_customer = by.pk == session.customer_id
     if not by_customer:
-        _agent_may_act(session, by)
+        _team_member(by)
     if for_conduct and (by_customer or not reason):
         raise InvalidFrame("Ending a chat for conduct needs a reason.", field="reason")
     with transaction.atomic():
         locked = _lock(session)
         if locked.is_ended:
             return locked
+        if not by_customer:
+            _agent_may_act(locked, by)
         locked.state = SessionState.ENDED
         locked.ended_at, locked.ended_by = timezone.now(), by
         locked.end_reason, locked.ended_for_conduct = reason, for_conduct
