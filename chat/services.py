@@ -438,8 +438,10 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
     presence.last_seen_at = timezone.now()
     presence.save(update_fields=["status", "last_seen_at", "changed_at"])
     _queue_changed_on_commit()
-    if status == Presence.ONLINE:
-        chat_assign_waiting()
+    if status != Presence.ONLINE:
+        with transaction.atomic():
+            _withdraw_offers_of(agent)
+    chat_assign_waiting()
     return presence
 
 
@@ -488,29 +490,85 @@ def chat_assign_waiting() -> int:
         ]
         if not candidates:
             continue
-        load, index = min(candidates)
+        # Someone who let this chat's offer lapse gets it again only if nobody else can.
+        fresh = [c for c in candidates if loads[c[1]][0].agent_id not in session.passed_agent_ids]
+        load, index = min(fresh or candidates)
         presence = loads[index][0]
         with transaction.atomic():
+            assigned_at = timezone.now()
             taken = ChatSession.objects.filter(pk=session.pk, state=SessionState.WAITING).update(
-                state=SessionState.ASSIGNED, agent=presence.agent, assigned_at=timezone.now()
+                state=SessionState.ASSIGNED, agent=presence.agent, assigned_at=assigned_at
             )
             if not taken:
                 continue
-            transaction.on_commit(
-                partial(
-                    relay.send_many,
-                    [
-                        (
-                            relay.agent_group(presence.agent_id),
-                            {"type": "offer", "session": str(session.public_id)},
-                        ),
-                        (relay.AGENTS_GROUP, {"type": "queue_changed"}),
-                    ],
-                )
-            )
+            _offer_on_commit(session, agent_id=presence.agent_id, assigned_at=assigned_at)
         loads[index] = (presence, load + 1)
         offered += 1
     return offered
+
+
+def _offer_on_commit(session: ChatSession, *, agent_id: int, assigned_at: dt.datetime) -> None:
+    """Tell the agent about the offer and the other consoles about the queue, and take
+    the offer back if it is still not accepted when the offer timeout has passed."""
+    from chat.tasks import chat_offer_expire  # the tasks module imports this one
+
+    transaction.on_commit(
+        partial(
+            relay.send_many,
+            [
+                (relay.agent_group(agent_id), {"type": "offer", "session": str(session.public_id)}),
+                (relay.AGENTS_GROUP, {"type": "queue_changed"}),
+            ],
+        )
+    )
+    expires = assigned_at + dt.timedelta(seconds=settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS)
+    transaction.on_commit(
+        partial(
+            chat_offer_expire.using(run_after=expires).enqueue,
+            session_id=session.pk,
+            assigned_at=assigned_at.isoformat(),
+        )
+    )
+
+
+def _withdraw_offer(locked: ChatSession, *, reason: str) -> None:
+    """Put an offered (not yet accepted) chat back in the queue, in its old place."""
+    agent_id = locked.agent_id
+    if agent_id is not None and agent_id not in locked.passed_agent_ids:
+        locked.passed_agent_ids = [*locked.passed_agent_ids, agent_id]
+    locked.state, locked.agent, locked.assigned_at = SessionState.WAITING, None, None
+    locked.save(update_fields=["state", "agent", "assigned_at", "passed_agent_ids"])
+    if agent_id is not None:
+        frame = {"type": "offer_withdrawn", "session": str(locked.public_id), "reason": reason}
+        transaction.on_commit(partial(relay.send, relay.agent_group(agent_id), frame))
+    _queue_changed_on_commit()
+
+
+def chat_offer_expire(*, session_id: int, assigned_at: str) -> bool:
+    """The background timer of one offer: if that offer (same agent, same moment) is
+    still waiting for an accept, the chat goes back to the queue and is offered to
+    someone else. Returns whether it was taken back."""
+    with transaction.atomic():
+        locked = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+        if (
+            locked is None
+            or locked.state != SessionState.ASSIGNED
+            or locked.assigned_at is None
+            or locked.assigned_at != dt.datetime.fromisoformat(assigned_at)
+        ):
+            return False
+        _withdraw_offer(locked, reason="timeout")
+    chat_assign_waiting()
+    return True
+
+
+def _withdraw_offers_of(agent: User) -> None:
+    """An agent who goes away or offline hands back the chats offered to them."""
+    offered = ChatSession.objects.select_for_update().filter(
+        agent=agent, state=SessionState.ASSIGNED
+    )
+    for locked in offered:
+        _withdraw_offer(locked, reason="unavailable")
 
 
 def _team_member(agent: User) -> None:
@@ -640,17 +698,14 @@ def chat_transfer(
         if to_agent is not None:
             locked.state, locked.agent = SessionState.ASSIGNED, to_agent
             locked.assigned_at, locked.wanted_team = timezone.now(), ""
-            transaction.on_commit(
-                partial(
-                    relay.send,
-                    relay.agent_group(to_agent.pk),
-                    {"type": "offer", "session": str(locked.public_id)},
-                )
-            )
+            locked.passed_agent_ids = []
+            _offer_on_commit(locked, agent_id=to_agent.pk, assigned_at=locked.assigned_at)
         else:
             locked.state, locked.agent, locked.wanted_team = SessionState.WAITING, None, to_team
             tickets.ticket_update(ticket=locked.ticket, actor=by, team=to_team, assignee=None)
-        locked.save(update_fields=["state", "agent", "assigned_at", "wanted_team"])
+        locked.save(
+            update_fields=["state", "agent", "assigned_at", "wanted_team", "passed_agent_ids"]
+        )
         _queue_changed_on_commit()
     chat_assign_waiting()
     return locked

@@ -193,6 +193,9 @@ IZONIE_OUTBOX_BACKOFF_SECONDS = env_int("IZONIE_OUTBOX_BACKOFF_SECONDS", 30)
 IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS = env_int("IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS", 24 * 3600)
 IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS", 90)
 IZONIE_CHAT_RATING_CHANGEABLE_HOURS = env_int("IZONIE_CHAT_RATING_CHANGEABLE_HOURS", 24)
+# An offered chat not accepted within this goes back to the queue for another agent; well
+# inside the policy's 2-minute first-reply target.
+IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_OFFER_TIMEOUT_SECONDS", 45)
 # Threads (each with its own database connection) for the chat sockets' database work;
 # 1 keeps Channels' single thread, which SQLite's one writer gains nothing over.
 IZONIE_CHAT_DB_THREADS = env_int(

@@ -47,6 +47,11 @@
     switch (f.type) {
       case "queue": snapshot = f; renderLists(); break;
       case "offer": $("desk-conn").textContent = "A new chat was offered to you."; break;
+      case "offer_withdrawn":
+        $("desk-conn").textContent = f.reason === "timeout"
+          ? "An offered chat was not accepted in time and went back to the queue."
+          : "The chats offered to you went back to the queue.";
+        break;
       case "history":
         if (!current || f.session !== current.session) return;
         $("conv-log").textContent = ""; lastSeq[f.session] = 0;
