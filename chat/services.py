@@ -620,34 +620,51 @@ def chat_accept(*, session: ChatSession, agent: User) -> ChatSession:
 
 
 def chat_agent_message(
-    *, session: ChatSession, agent: User, client_id: str, text: str
+    *,
+    session: ChatSession,
+    agent: User,
+    client_id: str,
+    text: str,
+    uploads: Sequence[CheckedUpload] = (),
 ) -> tuple[ChatEntry, bool]:
+    """Store an agent's message (with any photos or files) once per client id."""
     client_id = client_id_check(client_id)
-    text = _text_check(text)
+    text = _text_check(text, allow_empty=bool(uploads))
     _team_member(agent)
     existing = _entry_for(session, Sender.AGENT, client_id)
     if existing is not None:
         return existing, False
-    with transaction.atomic():
-        locked = _lock(session)
-        _agent_may_act(locked, agent)
-        if locked.is_ended:
-            raise ChatEnded("This chat has ended.")
-        if locked.state != SessionState.ACTIVE:
-            raise InvalidFrame("Accept the chat before writing.", field="session")
-        message = tickets.ticket_reply(
-            ticket=locked.ticket, author=agent, body=text, through_outbox=False
-        )
-        entry = _append(
-            locked,
-            kind=EntryKind.MESSAGE,
-            sender=Sender.AGENT,
-            text=text,
-            author_name=agent.display_name or str(agent),
-            message_id=message.pk,
-            client_id=client_id,
-            attachments=[],
-        )
+    try:
+        with transaction.atomic():
+            locked = _lock(session)
+            _agent_may_act(locked, agent)
+            if locked.is_ended:
+                raise ChatEnded("This chat has ended.")
+            if locked.state != SessionState.ACTIVE:
+                raise InvalidFrame("Accept the chat before writing.", field="session")
+            message = tickets.ticket_reply(
+                ticket=locked.ticket,
+                author=agent,
+                body=text,
+                uploads=uploads,
+                through_outbox=False,
+            )
+            entry = _append(
+                locked,
+                kind=EntryKind.MESSAGE,
+                sender=Sender.AGENT,
+                text=text,
+                author_name=agent.display_name or str(agent),
+                message_id=message.pk,
+                client_id=client_id,
+                attachments=list(message.attachments.all()) if uploads else [],
+            )
+    except IntegrityError:
+        # The same client id from the socket and an upload at once: the first stands.
+        existing = _entry_for(session, Sender.AGENT, client_id)
+        if existing is None:
+            raise
+        return existing, False
     return entry, True
 
 
