@@ -25,7 +25,10 @@ from tickets.exceptions import TicketError
 logger = logging.getLogger(__name__)
 
 Frame = dict[str, Any]
-QUEUE_SNAPSHOT_DELAY_SECONDS = 0.3
+# Queue snapshots are coalesced per console: at most one a second, however many chats
+# start. Offers to the agent are sent at once, apart from the snapshots; the wait times
+# on the console tick by themselves.
+QUEUE_SNAPSHOT_DELAY_SECONDS = 1.0
 SESSION_CACHE_SIZE = 200  # chats an agent socket keeps looked up
 
 
