@@ -127,6 +127,10 @@ TABLE: dict[str, Row] = {
     "chat:attachment": Row("GET", f"/chat/sessions/{NO_SESSION}/attachments/1", (401,) * 7),
     "chat:demo_product": Row("GET", "/demo/product/izonie-x12-pro", (200,) * 7),
     "chat:desk": Row("GET", "/console/chat/", (L, 403, 403, 403, 200, 200, 200)),
+    # An agent's upload to a chat that does not exist: staff learn so, others get nowhere.
+    "chat:agent_upload": Row(
+        "POST", f"/console/chat/sessions/{NO_SESSION}/uploads", (L, 403, 403, 403, 404, 404, 404)
+    ),
     "api-v1:api-root": Row("GET", "/api/v1/", (404,) * 7),
     "admin:index": Row("GET", "/admin/", (L, L, L, L, L, L, 200)),
     # Provider webhooks: only the provider's signature or secret counts, never a session
