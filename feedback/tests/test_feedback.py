@@ -253,3 +253,33 @@ def test_reopened_and_solved_again_is_a_new_interaction(solved, django_capture_o
         "resolution-1",
         "resolution-2",
     ]
+
+
+# --- Live chat rates through the same entry point
+
+
+def test_a_chat_rating_is_a_rating_of_that_chat_and_can_be_changed():
+    from chat.models import ChatSession, SessionState
+    from chat.services import InvalidFrame, chat_rate
+
+    buyer = BuyerFactory()
+    ticket = tickets.ticket_open(
+        requester=buyer, channel=Channel.LIVE_CHAT, body="Hi", category="order_status"
+    )
+    session = ChatSession.objects.create(
+        ticket=ticket,
+        customer=buyer,
+        state=SessionState.ENDED,
+        queued_at=timezone.now(),
+        ended_at=timezone.now(),
+    )
+    chat_rate(session=session, score=2, comment="Slow")
+    chat_rate(session=session, score=4)
+    rating = Rating.objects.get()
+    assert rating.interaction == f"chat:{session.public_id}" and rating.channel == "live_chat"
+    assert (rating.score, rating.comment) == (4, "Slow")
+    session.refresh_from_db()
+    assert (session.rating, session.rating_comment) == (4, "Slow")
+    with pytest.raises(InvalidFrame):
+        chat_rate(session=session, score=7)
+    assert ticket.events.filter(kind=EventKind.RATED).count() == 2
