@@ -283,3 +283,46 @@ def test_a_chat_rating_is_a_rating_of_that_chat_and_can_be_changed():
     with pytest.raises(InvalidFrame):
         chat_rate(session=session, score=7)
     assert ticket.events.filter(kind=EventKind.RATED).count() == 2
+
+
+# --- The REST API
+
+
+def test_the_api_rates_the_callers_own_solved_request_only(solved):
+    from accounts.models import ApiToken
+
+    ticket = solved(Channel.API)
+    owner = ticket.requester
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {ApiToken.objects.create(user=owner, name='a').key}"}
+    url = f"/api/v1/tickets/{ticket.pk}/rating"
+
+    def post(payload, **extra):
+        return Client().post(url, payload, content_type="application/json", **(extra or headers))
+
+    first = post({"score": 5, "comment": "Great"})
+    assert first.status_code == 200, first.content
+    assert first.json() == {
+        "ticket_id": ticket.pk,
+        "interaction": "resolution-1",
+        "score": 5,
+        "comment": "Great",
+        "created": True,
+        "changed": True,
+    }
+    assert post({"score": 5}).json()["changed"] is False
+    bad = post({"score": 9})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_rating"
+    stranger = BuyerFactory()
+    key = ApiToken.objects.create(user=stranger, name="b").key
+    assert post({"score": 1}, HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 404
+    assert Rating.objects.get().score == 5
+    open_ticket = tickets.ticket_open(
+        requester=owner, channel=Channel.API, body="Another", category="payments"
+    )
+    not_solved = Client().post(
+        f"/api/v1/tickets/{open_ticket.pk}/rating",
+        {"score": 3},
+        content_type="application/json",
+        **headers,
+    )
+    assert not_solved.status_code == 422 and not_solved.json()["code"] == "not_solved"
