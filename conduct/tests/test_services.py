@@ -242,3 +242,52 @@ def test_a_blocked_customer_cannot_start_a_chat(clock, online_agent):
     error = run(scenario)
     assert error["code"] == "conduct_blocked" and "paused until" in error["detail"]
     assert not Ticket.objects.exists()
+
+
+def test_in_a_live_chat_the_reminder_joins_the_chat_and_the_flag_is_on_the_message(
+    clock, online_agent, run_tasks, django_capture_on_commit_callbacks
+):
+    from chat import services as chat
+    from chat.models import ChatEntry
+
+    online_agent()
+    with django_capture_on_commit_callbacks(execute=True):
+        session, _created = chat.chat_start(
+            request=chat.StartRequest(
+                name="Ada Obi",
+                email="ada@example.com",
+                category="order_status",
+                text="Where is my order?",
+                client_id="start-0001",
+            )
+        )
+        entry, _ = chat.chat_customer_message(
+            session=session, client_id="msg-00000001", text="answer me you sh1tty b!tch"
+        )
+    run_tasks()
+    flag = ConductFlag.objects.get()
+    assert flag.message_id == entry.message_id and flag.channel == Channel.LIVE_CHAT
+    reminder = ChatEntry.objects.filter(session=session, sender="system").last()
+    assert reminder is not None and reminder.text == get_policy().conduct.reminder
+    assert reminder.seq > entry.seq
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        Channel.EMAIL,
+        Channel.WEB_FORM,
+        Channel.API,
+        Channel.FACEBOOK,
+        Channel.INSTAGRAM,
+        Channel.TIKTOK,
+    ],
+)
+def test_every_channel_is_screened_on_open_and_on_later_messages(channel):
+    buyer = BuyerFactory()
+    ticket = tickets.ticket_open(
+        requester=buyer, channel=channel, body="hello", category="payments"
+    )
+    tickets.ticket_customer_message(ticket=ticket, author=buyer, body="screw you, w h o r e")
+    flag = ConductFlag.objects.get()
+    assert flag.channel == channel and flag.severity == "high"
