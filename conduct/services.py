@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -165,7 +166,35 @@ def message_screened(*, message: Message) -> ConductFlag | None:
             block.ends_at
         )
     notify_ticket_owner(ticket=ticket, kind="conduct", text=text)
+    if message.channel == Channel.LIVE_CHAT:
+        transaction.on_commit(partial(_chat_flag_hint, flag_id=flag.pk))
     return flag
+
+
+def _chat_flag_hint(*, flag_id: int) -> None:
+    """Tell the agents watching a live chat which message was flagged (on commit, when
+    the chat entry of the message exists)."""
+    from chat import relay
+    from chat.models import ChatEntry
+
+    flag = ConductFlag.objects.filter(pk=flag_id).first()
+    entry = (
+        ChatEntry.objects.select_related("session").filter(message_id=flag.message_id).first()
+        if flag is not None
+        else None
+    )
+    if flag is None or entry is None:
+        return
+    relay.send(
+        relay.watch_group(entry.session.public_id),
+        {
+            "type": "conduct_flag",
+            "session": str(entry.session.public_id),
+            "message_seq": entry.seq,
+            "severity": flag.severity,
+            "labels": flag.labels,
+        },
+    )
 
 
 @transaction.atomic

@@ -39,3 +39,22 @@ def test_an_agent_sees_the_flag_and_ends_the_conversation_for_conduct(
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.CLOSED
     assert ticket.events.filter(kind=EventKind.TERMINATED).count() == 1
+
+
+def test_the_chat_desk_flags_an_abusive_chat_message(browser, asgi_server, clock):
+    from playwright.sync_api import expect
+
+    from chat.tests.test_browser import agent_online, new_page, start_chat
+
+    agent = AgentFactory(display_name="Ada Agent")
+    desk = agent_online(browser, asgi_server, agent)
+    customer = new_page(browser)
+    dialog = start_chat(customer, asgi_server, text="Where is my refund?")
+    desk.get_by_role("button", name="Accept chat with Ada Obi").click()
+    desk_log = desk.get_by_role("log", name="Messages")
+    expect(desk_log).to_contain_text("Where is my refund?")
+    dialog.get_by_label("Type your message").fill("answer me you useless b!tch")
+    dialog.get_by_label("Type your message").press("Enter")
+    flag = desk_log.get_by_role("note")
+    expect(flag).to_contain_text("Conduct flag · medium severity: bitch")
+    desk.screenshot(path=screenshot_path("chat-desk-conduct-flag"))

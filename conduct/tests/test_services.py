@@ -291,3 +291,35 @@ def test_every_channel_is_screened_on_open_and_on_later_messages(channel):
     tickets.ticket_customer_message(ticket=ticket, author=buyer, body="screw you, w h o r e")
     flag = ConductFlag.objects.get()
     assert flag.channel == channel and flag.severity == "high"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agents_watching_a_chat_get_the_flag_and_the_customer_does_not(clock, online_agent):
+    from chat.tests.conftest import client_id, session_cookie
+
+    agent = online_agent()
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        customer = Socket("/ws/chat/")
+        await customer.open()
+        await customer.send(start_frame())
+        welcome = await customer.until("welcome")
+        staff = Socket("/ws/console/chat/", cookie=cookie)
+        await staff.open()
+        await staff.send({"type": "accept", "session": welcome["session"]})
+        await customer.until("agent_joined")
+        await staff.until("history", session=welcome["session"])
+        await customer.send({"type": "message", "client_id": client_id(), "text": "f*ck you"})
+        ack = await customer.until("ack")
+        hint = await staff.until("conduct_flag")
+        await customer.until("message", seq=ack["seq"])
+        customer_got_more = not await customer.nothing_more()
+        await customer.close()
+        await staff.close()
+        return ack, hint, customer_got_more
+
+    ack, hint, customer_got_more = run(scenario)
+    assert hint["message_seq"] == ack["seq"] and hint["severity"] == "medium"
+    assert "fuck" in hint["labels"]
+    assert customer_got_more is False  # the flag is for agents only
