@@ -268,6 +268,12 @@ def photo_request_claim(*, ticket: Ticket) -> bool:
     return created
 
 
+def photo_request_text(*, ticket: Ticket) -> str:
+    """What to ask for: the category's own words, else the code of conduct's."""
+    policy = get_policy()
+    return policy.category(ticket.category).photo_request or policy.conduct.photo_request
+
+
 def photo_request_once(*, ticket: Ticket) -> bool:
     """Ask for photos once, unless the order-number request already carried the ask.
     Caller holds the ticket's lock (or just created it)."""
@@ -275,7 +281,7 @@ def photo_request_once(*, ticket: Ticket) -> bool:
 
     if not photo_request_claim(ticket=ticket):
         return False
-    ticket_system_reply(ticket=ticket, body=get_policy().conduct.photo_request)
+    ticket_system_reply(ticket=ticket, body=photo_request_text(ticket=ticket))
     return True
 
 

@@ -320,6 +320,8 @@ class Category(StrictModel):
     audience: Literal["everyone", "sellers"] = "everyone"
     needs_order_number: bool = False
     asks_for_photos: bool = False
+    # What to photograph for this category; blank uses ``conduct.photo_request``.
+    photo_request: str = ""
     team: str
     # Triage rules: words or phrases (matched whole, case-insensitively) and regular
     # expressions (case-insensitive) that point a free-text message to this category.

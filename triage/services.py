@@ -267,7 +267,7 @@ def order_number_request_once(*, ticket: Ticket) -> bool:
     body = policy.triage.order_number_request.replace("{example}", policy.order_numbers.example)
     # One message asks for both when the category also wants photos.
     if conduct_services.photo_request_claim(ticket=ticket):
-        body += "\n\n" + policy.conduct.photo_request
+        body += "\n\n" + conduct_services.photo_request_text(ticket=ticket)
     ticket_system_reply(ticket=ticket, body=body)
     return True
 

@@ -35,7 +35,9 @@ def test_returns_asks_for_the_order_number_and_photos_in_one_message():
         requester=BuyerFactory(), channel=Channel.WEB_FORM, category="returns", body="Broken"
     )
     [asked] = system_replies(ticket)
-    assert "order number" in asked and asked.endswith(get_policy().conduct.photo_request)
+    assert "order number" in asked
+    assert asked.endswith(get_policy().category("returns").photo_request)
+    assert "photos of the item, its packaging" in asked
 
 
 def test_technical_support_asks_for_a_screenshot_once_and_not_when_one_came(photo):
@@ -43,7 +45,8 @@ def test_technical_support_asks_for_a_screenshot_once_and_not_when_one_came(phot
     ticket = tickets.ticket_open(
         requester=buyer, channel=Channel.EMAIL, category="technical_support", body="App crashes"
     )
-    assert system_replies(ticket) == [get_policy().conduct.photo_request]
+    assert system_replies(ticket) == [get_policy().category("technical_support").photo_request]
+    assert "screenshot" in system_replies(ticket)[0]
     tickets.ticket_customer_message(ticket=ticket, author=buyer, body="Still crashing")
     assert len(system_replies(ticket)) == 1
     with_photo = tickets.ticket_open(
@@ -60,7 +63,9 @@ def test_categories_that_do_not_want_photos_are_not_asked():
     ticket = tickets.ticket_open(
         requester=BuyerFactory(), channel=Channel.EMAIL, category="payments", body="Refund late"
     )
-    assert not any(get_policy().conduct.photo_request in body for body in system_replies(ticket))
+    policy = get_policy()
+    asks = [policy.conduct.photo_request, *(c.photo_request for c in policy.categories)]
+    assert not any(text and text in body for text in asks for body in system_replies(ticket))
 
 
 def test_a_customer_adds_photos_later_from_my_requests_and_agents_see_thumbnails(photo):

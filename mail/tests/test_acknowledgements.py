@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def acknowledgements(smtp_server):  # noqa: F811
     """Sent mail less the one request for photos (``conduct``) that a Technical Support
     request also gets."""
-    photo_request = get_policy().conduct.photo_request[:40]
+    photo_request = get_policy().category("technical_support").photo_request[:40]
     return [
         message
         for message in smtp_server.messages
