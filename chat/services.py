@@ -393,16 +393,25 @@ def chat_rate(*, session: ChatSession, score: object, comment: object = "") -> C
         window = dt.timedelta(hours=settings.IZONIE_CHAT_RATING_CHANGEABLE_HOURS)
         if locked.rated_at is not None and timezone.now() - locked.rated_at > window:
             raise InvalidFrame("This rating can no longer be changed.", field="score")
-        locked.rating, locked.rating_comment = score, comment_text
-        locked.rated_at = timezone.now()
+        # The one writer of ratings (window, RATED event, low-score follow-up); its
+        # errors become this protocol's invalid_frame.
+        from feedback.services import feedback_record
+
+        try:
+            result = feedback_record(
+                ticket=locked.ticket,
+                channel=Channel.LIVE_CHAT,
+                score=score,
+                comment=comment_text,
+                interaction=f"chat:{locked.public_id}",
+                actor=locked.customer,
+            )
+        except TicketError as exc:
+            raise InvalidFrame(exc.message, field="score") from None
+        locked.rating, locked.rating_comment = score, result.rating.comment
+        if locked.rated_at is None:
+            locked.rated_at = timezone.now()
         locked.save(update_fields=["rating", "rating_comment", "rated_at"])
-        events.rated(
-            ticket=locked.ticket,
-            actor=locked.customer,
-            channel=Channel.LIVE_CHAT,
-            score=score,
-            comment=comment_text,
-        )
     return locked
 
 

@@ -148,3 +148,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/tickets", "tickets.api.router")
+api.add_router("/tickets", "feedback.api.router")

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "console",
     "portal",
     "helpcenter",
+    "conduct",
+    "feedback",
 ]
 
 MIDDLEWARE = [

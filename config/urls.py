@@ -17,6 +17,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("console/conduct/", include("conduct.urls")),
+    path("feedback/", include("feedback.urls")),
 ]
 
 if settings.DEBUG:

@@ -20,6 +20,8 @@ from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
 from accounts.services import customer_for_email
+from conduct.exceptions import ConductBlocked
+from conduct.services import block_email_notice
 from mail.acknowledgements import acknowledgement_send
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
 from mail.models import EmailReference, InboundEmail, InboundStatus
@@ -288,16 +290,23 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
             ticket = None
     if ticket is None:
         subject = REPLY_PREFIX_RE.sub("", SUBJECT_TOKEN_RE.sub("", parsed.subject)).strip()
-        ticket = ticket_services.ticket_open(
-            requester=sender,
-            channel=Channel.EMAIL,
-            body=body,
-            subject=subject,
-            uploads=kept,
-            body_html=parsed.html,
-            external_id=external_id,
-            author_name=parsed.sender_name,
-        )
+        try:
+            ticket = ticket_services.ticket_open(
+                requester=sender,
+                channel=Channel.EMAIL,
+                body=body,
+                subject=subject,
+                uploads=kept,
+                body_html=parsed.html,
+                external_id=external_id,
+                author_name=parsed.sender_name,
+            )
+        except ConductBlocked as exc:
+            # Not quarantined (nothing for an admin to fix): kept raw with the reason,
+            # and the sender is told once per block when they may write again.
+            block_email_notice(customer=sender, message=exc.message)
+            _finish(record, InboundStatus.IGNORED, f"sender blocked for conduct: {exc.message}")
+            return
         # The customer's own message; the system may already have replied (asking for
         # an order number, say).
         message = ticket.messages.get(direction=Direction.INBOUND)

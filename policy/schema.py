@@ -320,6 +320,8 @@ class Category(StrictModel):
     audience: Literal["everyone", "sellers"] = "everyone"
     needs_order_number: bool = False
     asks_for_photos: bool = False
+    # What to photograph for this category; blank uses ``conduct.photo_request``.
+    photo_request: str = ""
     team: str
     # Triage rules: words or phrases (matched whole, case-insensitively) and regular
     # expressions (case-insensitive) that point a free-text message to this category.
@@ -371,12 +373,60 @@ class Escalation(StrictModel):
     detect_phrases: list[str] = Field(default_factory=list)
 
 
+class ConductSeverity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return ["low", "medium", "high"].index(self.value)
+
+
+class ConductTerm(StrictModel):
+    """A word or phrase on the conduct list. ``match: word`` matches the whole word
+    (so "cunt" does not flag Scunthorpe); ``part`` also matches inside a longer word
+    ("motherfucker"). Obfuscated spellings (leet, separators, repeated letters, ``*``)
+    match too; see ``conduct.screening``."""
+
+    term: str = Field(min_length=2)
+    severity: ConductSeverity
+    match: Literal["word", "part"] = "word"
+
+
+class ConductScreening(StrictModel):
+    # The offensive-language model's probability at or above which a message is flagged.
+    model_threshold: float = Field(default=0.85, gt=0, le=1)
+    model_severity: ConductSeverity = ConductSeverity.MEDIUM
+    terms: list[ConductTerm] = Field(default_factory=list)
+
+
+class ConductRepeat(StrictModel):
+    """Repeated violations on one channel within ``within`` block new sessions there."""
+
+    violations: int = Field(default=3, ge=1)
+    within: Duration = Field(default_factory=lambda: Duration(amount=7, unit="days"))
+    block_for: Duration = Field(default_factory=lambda: Duration(amount=24, unit="hours"))
+
+
 class Conduct(StrictModel):
     principle: str
     expectations: list[str] = Field(min_length=1)
     zero_tolerance: str
     termination: str
     reminder: str
+    screening: ConductScreening = Field(default_factory=ConductScreening)
+    repeat: ConductRepeat = Field(default_factory=ConductRepeat)
+    # Shown when a blocked customer tries to start a new session; {until} is filled in.
+    blocked_message: str = (
+        "New conversations on this channel are paused until {until} because of repeated "
+        "breaches of our code of conduct. You can still read your existing requests."
+    )
+    # Asked once per conversation whose category has ``asks_for_photos`` (with the
+    # order-number request when there is one).
+    photo_request: str = (
+        "Photos help us: if you can, add a photo of the item or a screenshot of the error."
+    )
 
 
 class Feedback(StrictModel):
@@ -386,6 +436,10 @@ class Feedback(StrictModel):
     question: str
     rating_window: Duration
     after: list[str] = Field(min_length=1)
+    # A rating at or below this opens a follow-up for supervisors; null turns it off.
+    follow_up_at_or_below: int | None = 2
+    # Subject of the rating email sent when a request is solved.
+    email_subject: str = "How did we do with your request {reference}?"
 
     @model_validator(mode="after")
     def _scale(self) -> Feedback:

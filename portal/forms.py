@@ -78,7 +78,17 @@ class ContactForm(forms.Form):
 
 
 class CustomerReplyForm(forms.Form):
+    # Either may be left out: photos can be added later without writing anything.
     body = forms.CharField(
-        label="Your message", widget=forms.Textarea(attrs={"rows": 4}), max_length=50_000
+        label="Your message",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=50_000,
+        required=False,
     )
-    photos = PhotosField(label="Add photos or PDFs (optional)")
+    photos = PhotosField(label="Add photos or PDFs")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("body") or "").strip() and not data.get("photos"):
+            raise forms.ValidationError("Write a message or add photos.")
+        return data

@@ -133,11 +133,98 @@ def session_terminated(
 
 
 def rated(
-    *, ticket: Ticket, actor: User | None, channel: str, score: int, comment: str
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    channel: str,
+    score: int,
+    comment: str,
+    interaction: str = "",
+    rating_id: int | None = None,
+    agent_id: int | None = None,
+    category: str = "",
+    previous_score: int | None = None,
 ) -> TicketEvent:
+    """A rating given or changed (``previous_score`` set when changed); written by
+    ``feedback.services.feedback_record``."""
     return _record(
         ticket=ticket,
         kind=EventKind.RATED,
         actor=actor,
-        data={"channel": channel, "score": score, "comment": comment[:2000]},
+        data={
+            "channel": channel,
+            "score": score,
+            "comment": comment[:2000],
+            "interaction": interaction,
+            "rating_id": rating_id,
+            "agent_id": agent_id,
+            "category": category,
+            "previous_score": previous_score,
+        },
+    )
+
+
+# --- Conduct (``conduct/``). Every CONDUCT_VIOLATION event carries ``action``:
+# "flagged" (one per abusive customer message), "blocked" (new sessions on a channel
+# paused) or "block_lifted"; reports count violations as action == "flagged".
+
+
+def conduct_flagged(
+    *,
+    ticket: Ticket,
+    message: Message,
+    actor: User | None,
+    severity: str,
+    findings: list[dict[str, Any]],
+    reminded: bool,
+) -> TicketEvent:
+    return _record(
+        ticket=ticket,
+        kind=EventKind.CONDUCT_VIOLATION,
+        actor=actor,
+        data={
+            "action": "flagged",
+            "message_id": message.pk,
+            "channel": message.channel,
+            "severity": severity,
+            "findings": findings,
+            "reminded": reminded,
+        },
+    )
+
+
+def conduct_blocked(
+    *, ticket: Ticket, actor: User | None, block_id: int, channel: str, until: str, violations: int
+) -> TicketEvent:
+    return _record(
+        ticket=ticket,
+        kind=EventKind.CONDUCT_VIOLATION,
+        actor=actor,
+        data={
+            "action": "blocked",
+            "block_id": block_id,
+            "channel": channel,
+            "until": until,
+            "violations": violations,
+        },
+    )
+
+
+def conduct_block_lifted(
+    *, ticket: Ticket, actor: User | None, block_id: int, channel: str, reason: str
+) -> TicketEvent:
+    return _record(
+        ticket=ticket,
+        kind=EventKind.CONDUCT_VIOLATION,
+        actor=actor,
+        data={"action": "block_lifted", "block_id": block_id, "channel": channel, "reason": reason},
+    )
+
+
+def conduct_flag_dismissed(*, ticket: Ticket, actor: User | None, message_id: int) -> TicketEvent:
+    return _record(
+        ticket=ticket,
+        kind=EventKind.CONDUCT_VIOLATION,
+        actor=actor,
+        data={"action": "dismissed", "message_id": message_id},
     )

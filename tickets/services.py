@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from conduct import services as conduct
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
@@ -199,6 +200,8 @@ def ticket_open(
     body = _clean_body(body)
     if not body and not uploads:
         raise EmptyMessage("Tell us what happened: the message is empty.", field="body")
+    # A customer blocked for conduct on this channel cannot start a new conversation.
+    conduct.block_check(customer=requester, channel=str(channel))
     category_key = category_check(key=category, requester=requester) if category else ""
     number = order_number_check(raw=order_number, customer=requester)
     team = get_policy().category(category_key).team if category_key else ""
@@ -236,6 +239,7 @@ def ticket_open(
     triage.ticket_triage_on_open(ticket=ticket, text=f"{ticket.subject}\n{body}")
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
+    conduct.message_screened(message=message)
     sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
     triage.ticket_after_open(ticket=ticket)
     if asks_for_escalation(body):
@@ -281,6 +285,7 @@ def ticket_customer_message(
     _store_attachments(message=message, uploads=uploads)
     triage.customer_message_received(ticket=ticket, text=body)
     events.message_received(ticket=ticket, message=message, actor=author)
+    conduct.message_screened(message=message)
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
     sla.on_customer_message(ticket=ticket, at=message.created_at)
@@ -421,6 +426,11 @@ def _set_status(*, ticket: Ticket, actor: User | None, status: TicketStatus) -> 
         ticket=ticket, kind=EventKind.STATUS_CHANGED, actor=actor, old=old, new=str(status)
     )
     sla.on_status_changed(ticket=ticket, old=old, new=status, at=now)
+    if status == TicketStatus.RESOLVED:
+        # The customer is asked to rate the solved request on its channel (on commit).
+        from feedback.requests import rating_request_on_resolved
+
+        rating_request_on_resolved(ticket=ticket)
 
 
 def _assign(*, ticket: Ticket, actor: User | None, assignee: User | None) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from sklearn.pipeline import Pipeline
 
 from accounts.models import Role, User
+from conduct import services as conduct_services
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from policy.schema import SupportPolicy
@@ -230,6 +231,7 @@ def ticket_after_open(*, ticket: Ticket) -> None:
     then the one request for a missing order number."""
     routing.ticket_route(ticket=ticket)
     order_number_request_once(ticket=ticket)
+    conduct_services.photo_request_once(ticket=ticket)
 
 
 @transaction.atomic
@@ -263,6 +265,9 @@ def order_number_request_once(*, ticket: Ticket) -> bool:
     if not claimed:
         return False
     body = policy.triage.order_number_request.replace("{example}", policy.order_numbers.example)
+    # One message asks for both when the category also wants photos.
+    if conduct_services.photo_request_claim(ticket=ticket):
+        body += "\n\n" + conduct_services.photo_request_text(ticket=ticket)
     ticket_system_reply(ticket=ticket, body=body)
     return True
 
@@ -343,5 +348,6 @@ def category_labelled(*, ticket: Ticket, actor: User | None) -> LabelledExample 
         },
     )
     order_number_request_once(ticket=ticket)
+    conduct_services.photo_request_once(ticket=ticket)
     transaction.on_commit(partial(retrain_classifier.enqueue))
     return example

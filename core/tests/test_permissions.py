@@ -5,6 +5,7 @@ Adding a URL without a row here fails ``test_every_url_is_in_the_table``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.tests.factories import (
     AdminFactory,
@@ -192,6 +194,33 @@ TABLE: dict[str, Row] = {
     ),
     "helpcenter:image": Row("GET", "/help/images/{image}", (200,) * 7),
     "helpcenter:report": Row("GET", "/help/report", (L, 403, 403, 403, 403, 200, 200)),
+    # Conduct: agents act on tickets, supervisors on blocks.
+    "conduct:end": Row(
+        "POST",
+        "/console/conduct/tickets/{ticket}/end",
+        (L, 403, 403, 403, L, L, L),
+        body={"reason": "Abuse"},
+    ),
+    "conduct:flag_dismiss": Row(
+        "POST", "/console/conduct/flags/{flag}/dismiss", (L, 403, 403, 403, L, L, L)
+    ),
+    "conduct:blocks": Row("GET", "/console/conduct/blocks/", (L, 403, 403, 403, 403, 200, 200)),
+    "conduct:block_lift": Row(
+        "POST", "/console/conduct/blocks/{block}/lift", (L, 403, 403, 403, 403, L, L)
+    ),
+    # Feedback: the rating link is the credential, whoever opens it.
+    "feedback:rate": Row("GET", "/feedback/rate/{rating_token}/", (200,) * 7),
+    "feedback:thanks": Row(
+        "GET", "/feedback/rate/{rating_token}/thanks", (L,) * 7, anonymous_to_login=False
+    ),
+    # Only the requester may rate; this world's ticket is not solved yet (422 for them).
+    "api-v1:rating_record": Row(
+        "POST",
+        "/api/v1/tickets/{ticket}/rating",
+        (401, 422, 404, 404, 422, 422, 422),
+        body={"score": 4},
+        json_body=True,
+    ),
 }
 
 
@@ -247,6 +276,20 @@ def world(django_capture_on_commit_callbacks):
             alt="Step",
         ).pk,
     }
+    from conduct.models import ConductBlock, ConductFlag
+    from feedback.models import RatingRequest
+    from feedback.tokens import link_token
+
+    ids["flag"] = ConductFlag.objects.create(
+        message=message, ticket=ticket, customer=owner, channel="web_form", severity="low"
+    ).pk
+    ids["block"] = ConductBlock.objects.create(
+        customer=owner, channel="web_form", violations=3, ends_at=timezone.now() + dt.timedelta(1)
+    ).pk
+    rating_request = RatingRequest.objects.create(
+        ticket=ticket, interaction="resolution-1", email=owner.email
+    )
+    ids["rating_token"] = link_token(request_id=rating_request.pk, score=4)
     return users, ids
 
 

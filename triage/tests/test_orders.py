@@ -71,10 +71,12 @@ def test_a_later_message_supplies_the_order_number_and_the_request_is_not_repeat
         requester=buyer, channel=Channel.WEB_FORM, category="returns", body="The screen cracked"
     )
     [asked] = _outbound(ticket)
+    # Returns also asks for photos: one message asks for both (the category's photo_request).
     assert asked.body_text == (
         "Thank you for contacting Izonie Support. To help us look into this quickly, could "
         "you please reply with your order number? You will find it in your order "
-        "confirmation; it looks like IZ-20461187."
+        "confirmation; it looks like IZ-20461187.\n\n"
+        + get_policy().category("returns").photo_request
     )
     assert asked.outbound.channel == Channel.WEB_FORM  # delivered like any reply
     services.ticket_customer_message(ticket=ticket, author=buyer, body="I don't have it")
@@ -92,7 +94,8 @@ def test_only_categories_that_need_an_order_number_ask_for_one(category, asks):
     ticket = services.ticket_open(
         requester=BuyerFactory(), channel=Channel.WEB_FORM, category=category, body="Help"
     )
-    assert len(_outbound(ticket)) == (1 if asks else 0)
+    asked = [m for m in _outbound(ticket) if "order number" in m.body_text]
+    assert len(asked) == (1 if asks else 0)
 
 
 def test_an_order_number_given_in_the_form_means_no_request():
@@ -115,7 +118,10 @@ def test_filing_from_triage_asks_once_too():
     agent = AgentFactory()
     services.ticket_update(ticket=ticket, actor=agent, category="payments")
     services.ticket_update(ticket=ticket, actor=agent, category="returns")
-    assert len(_outbound(ticket)) == 1
+    asked = [message.body_text for message in _outbound(ticket)]
+    assert sum("order number" in body for body in asked) == 1
+    # Returns also wants photos, asked once on its own since the order number was asked.
+    assert asked[1:] == [get_policy().category("returns").photo_request]
 
 
 # --- The return window: 7 calendar days from the delivery date, in Lagos time.

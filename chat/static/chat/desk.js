@@ -43,6 +43,13 @@
   setInterval(function () { send({ type: "ping" }); }, 20000);
 
   var snapshot = { waiting: [], mine: [] };
+  var conductFlags = {};
+  function showConductFlag(f) {
+    var li = $("conv-log").querySelector("li[data-seq='" + f.message_seq + "']");
+    if (!li || li.querySelector(".conduct-flag")) return;
+    li.appendChild(el("p", { class: "conduct-flag severity-" + f.severity, role: "note",
+      text: "⚠ Conduct flag · " + f.severity + " severity: " + f.labels.join(", ") }));
+  }
   function handle(f) {
     switch (f.type) {
       case "queue": snapshot = f; renderLists(); break;
@@ -59,6 +66,11 @@
         break;
       case "message": case "agent_joined": case "agent_left": case "ended":
         if (current && f.session === current.session) entry(f);
+        break;
+      case "conduct_flag":
+        // May arrive before the message it flags: kept until that message is shown.
+        conductFlags[f.session + ":" + f.message_seq] = f;
+        if (current && f.session === current.session) showConductFlag(f);
         break;
       case "note":
         if (current && f.session === current.session) {
@@ -148,6 +160,7 @@
       li.appendChild(el("time", { datetime: f.sent_at, text: localTime(f.sent_at) }));
       if (f.sender !== "customer") li.appendChild(el("span", { class: "state", text: "Sent" }));
       log.appendChild(li);
+      if (conductFlags[f.session + ":" + f.seq]) showConductFlag(conductFlags[f.session + ":" + f.seq]);
       if (f.sender === "customer") { $("conv-typing").textContent = ""; send({ type: "read", session: f.session, seq: f.seq }); }
     } else if (f.type === "agent_joined") {
       log.appendChild(el("li", { class: "system", text: f.agent + " joined." }));

@@ -18,6 +18,7 @@ def test_openapi_document_describes_every_operation_and_the_error_shape():
         ("/api/v1/tickets/{ticket_id}", "patch"): "ticket_update",
         ("/api/v1/tickets/{ticket_id}/replies", "post"): "reply_create",
         ("/api/v1/tickets/{ticket_id}/notes", "post"): "note_create",
+        ("/api/v1/tickets/{ticket_id}/rating", "post"): "rating_record",
     }
     replies = operations[("/api/v1/tickets/{ticket_id}/replies", "post")]["responses"]
     assert set(replies) == {"201", "400", "401", "403", "404", "409", "422"}

@@ -1,0 +1,84 @@
+import pytest
+
+from conduct.datasets import abusive_messages, civil_messages
+from conduct.screening import normalise, screen_text
+from policy.loader import get_policy
+from policy.schema import ConductSeverity
+
+
+@pytest.fixture
+def screening():
+    return get_policy().conduct.screening
+
+
+def test_the_sets_are_big_enough_to_mean_something():
+    assert len(civil_messages()) >= 40
+    assert len(abusive_messages()) >= 40
+
+
+def test_no_angry_but_civil_message_is_flagged(screening):
+    flagged = [text for text in civil_messages() if screen_text(text, screening=screening)]
+    assert flagged == []
+
+
+def test_abusive_messages_are_caught(screening):
+    messages = abusive_messages()
+    missed = [text for text in messages if not screen_text(text, screening=screening)]
+    recall = 1 - len(missed) / len(messages)
+    assert recall >= 0.95, missed
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("f*ck this", "fuck"),
+        ("F.U.C.K off", "fuck"),
+        ("f u c k you", "fuck"),
+        ("fuuuuuck", "fuck"),
+        ("fvck", "fuck"),
+        ("sh1t", "shit"),
+        ("$h!t", "shit"),
+        ("a$$hole", "asshole"),
+        ("b-i-t-c-h", "bitch"),
+        ("g0 t0 h3ll", "go to hell"),
+        ("Ïdìót", "idiot"),
+        ("motherfucker", "fuck"),
+        ("bastards", "bastard"),
+    ],
+)
+def test_obfuscated_spellings_match_their_term(screening, text, label):
+    labels = [finding.label for finding in screen_text(text, screening=screening)]
+    assert label in labels
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I live in Scunthorpe",
+        "The assessment was wrong",
+        "a prickly cactus arrived",
+        "flame retardant casing",
+        "hello, is anyone there?",
+        "Class 10 card, cocktail glass, Dickens novel",
+        "as soon as possible",
+    ],
+)
+def test_innocent_words_containing_a_term_are_not_flagged(screening, text):
+    assert screen_text(text, screening=screening) == []
+
+
+def test_each_finding_has_a_severity_from_the_policy(screening):
+    findings = screen_text("kill yourself, you idiot", screening=screening)
+    severities = {finding.label: finding.severity for finding in findings}
+    assert severities["kill yourself"] == ConductSeverity.HIGH
+    assert severities["idiot"] == ConductSeverity.LOW
+
+
+def test_the_model_catches_abuse_the_list_does_not_know(screening):
+    findings = screen_text("you are a disgusting pig and I hate you", screening=screening)
+    assert [f.source for f in findings] == ["model"]
+    assert findings[0].score is not None and findings[0].score >= screening.model_threshold
+
+
+def test_normalise_strips_accents_punctuation_and_separators():
+    assert normalise("  (Ïdìót!)  s-h-i-t  ") == "idiot shit"
