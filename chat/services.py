@@ -435,6 +435,10 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
     presence.last_seen_at = timezone.now()
     presence.save(update_fields=["status", "last_seen_at", "changed_at"])
     transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
+    # Tickets (not chats) follow presence: see workload.services.
+    from workload.services import presence_changed
+
+    transaction.on_commit(partial(presence_changed, agent_id=agent.pk, status=status))
     if status == Presence.ONLINE:
         chat_assign_waiting()
     return presence

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "console",
     "portal",
     "helpcenter",
+    "disputes",
+    "workload",
 ]
 
 MIDDLEWARE = [
