@@ -68,7 +68,7 @@ def test_going_offline_moves_waiting_tickets_to_an_available_agent(
 
 
 def test_with_nobody_available_the_ticket_goes_back_to_the_team_queue(team):
-    leaving, staying = team
+    leaving, _staying = team
     _online(leaving)
     ticket = _waiting_ticket(leaving)
     chat.presence_set(agent=leaving, status=Presence.OFFLINE)
@@ -96,9 +96,7 @@ def test_a_lost_heartbeat_moves_the_tickets_when_the_watch_fires(
     ticket.refresh_from_db()
     assert ticket.assignee == leaving
     # a timer task for a moment the watch no longer holds (superseded) does nothing
-    assert services.presence_check(agent_id=leaving.pk, expected_due="2000-01-01") == (
-        "superseded"
-    )
+    assert services.presence_check(agent_id=leaving.pk, expected_due="2000-01-01") == ("superseded")
 
     # the laptop closes: no heartbeat for longer than the timeout
     AgentPresence.objects.filter(agent=leaving).update(
