@@ -201,11 +201,12 @@ def dispute_open(*, ticket: Ticket, actor: User, claim: str = "") -> Dispute:
     ticket.kind = "dispute"
     ticket.save(update_fields=["kind"])
     sla.on_dispute_started(ticket=ticket, at=timezone.now())
-    _mirror_note(
-        dispute=dispute,
+    # A note for the team only; the claim itself heads the seller's page.
+    tickets.ticket_add_note(
+        ticket=ticket,
         author=actor,
-        heading=f"Dispute {dispute.reference} opened with {seller.store_name}. Sent to the seller:",
-        body=claim,
+        body=f"Dispute {dispute.reference} opened with {seller.store_name}. "
+        f"Sent to the seller:\n\n{claim}",
     )
     _notice(
         dispute=dispute,
