@@ -446,5 +446,8 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
     seed_triage_demo(
         buyers=buyers, order_number_of=lambda b: orders[b.pk][0].number, progress=progress
     )
+    from disputes.demo import seed_disputes_demo
+
+    seed_disputes_demo(buyers=buyers, agent=staff["ada.agent"], progress=progress)
     loaded = content_load()
     progress(f"{len(loaded.created) + len(loaded.updated)} Help Center articles")
