@@ -446,6 +446,10 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
 
 def presence_heartbeat(*, agent: User) -> None:
     AgentPresence.objects.filter(agent=agent).update(last_seen_at=timezone.now())
+    # An agent online since before a restart has no heartbeat watch yet: arm one.
+    from workload.services import heartbeat_seen
+
+    heartbeat_seen(agent_id=agent.pk)
 
 
 def _agent_loads(now: dt.datetime) -> list[tuple[AgentPresence, int]]:

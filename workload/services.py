@@ -170,6 +170,17 @@ def presence_changed(*, agent_id: int, status: str) -> None:
         reassign_from_agent.enqueue(agent_id=agent_id, reason=str(Reason.AGENT_OFFLINE))
 
 
+def heartbeat_seen(*, agent_id: int) -> None:
+    """Called on every console heartbeat: arms the watch when none is armed (an agent who
+    was online before a restart). One indexed lookup; the watch re-arms itself after."""
+    if PresenceWatch.objects.filter(agent_id=agent_id).exists():
+        return
+    if AgentPresence.objects.filter(
+        agent_id=agent_id, status__in=[Presence.ONLINE, Presence.AWAY]
+    ).exists():
+        watch_arm(agent_id=agent_id)
+
+
 def _timeout() -> dt.timedelta:
     return dt.timedelta(seconds=settings.IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS)
 

@@ -186,3 +186,13 @@ def test_back_online_before_the_task_runs_keeps_the_tickets(team):
     ticket.refresh_from_db()
     assert ticket.assignee == leaving
     assert ticket.status in (TicketStatus.NEW, TicketStatus.OPEN)
+
+
+def test_a_heartbeat_arms_the_watch_for_an_agent_online_since_before_a_restart(team):
+    leaving, _staying = team
+    AgentPresence.objects.create(agent=leaving, status=Presence.ONLINE, last_seen_at=timezone.now())
+    assert not PresenceWatch.objects.filter(agent=leaving).exists()
+    chat.presence_heartbeat(agent=leaving)
+    first = PresenceWatch.objects.get(agent=leaving)
+    chat.presence_heartbeat(agent=leaving)
+    assert PresenceWatch.objects.get(agent=leaving).due_at == first.due_at
