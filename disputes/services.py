@@ -41,7 +41,14 @@ from sla import services as sla
 from sla.models import ClockStatus, SlaClock
 from tickets import events
 from tickets import services as tickets
-from tickets.choices import DeliveryStatus, Direction, MessageKind, PartyRole, TicketStatus
+from tickets.choices import (
+    DeliveryStatus,
+    Direction,
+    MessageKind,
+    PartyRole,
+    TicketKind,
+    TicketStatus,
+)
 from tickets.exceptions import EmptyMessage
 from tickets.models import Party, Ticket
 
@@ -198,7 +205,7 @@ def dispute_open(*, ticket: Ticket, actor: User, claim: str = "") -> Dispute:
     Party.objects.create(
         ticket=ticket, user=None, role=PartyRole.SELLER, name=seller.store_name, email=seller.email
     )
-    ticket.kind = "dispute"
+    ticket.kind = TicketKind.DISPUTE
     ticket.save(update_fields=["kind"])
     sla.on_dispute_started(ticket=ticket, at=timezone.now())
     # A note for the team only; the claim itself heads the seller's page.
@@ -217,7 +224,8 @@ def dispute_open(*, ticket: Ticket, actor: User, claim: str = "") -> Dispute:
             f"A buyer ({dispute.buyer_label}) has raised a dispute about order {order.number} "
             f"({', '.join(order.items) or 'no items listed'}). What the buyer says:\n\n"
             f"{_quoted(claim)}\n\n"
-            f"Please reply in the seller portal (replies to this email are not read):\n"
+            f"Please answer in the seller portal, where the dispute's messages are kept "
+            f"(an email reply would open a separate Seller Support request):\n"
             f"{_seller_page(dispute)}\n\n"
             f"{_promise()}\n\n{get_policy().organisation.name} Support"
         ),
