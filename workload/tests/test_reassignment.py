@@ -41,7 +41,7 @@ def team():
 
 
 def test_going_offline_moves_waiting_tickets_to_an_available_agent(
-    team, run_tasks, django_capture_on_commit_callbacks
+    team, client, run_tasks, django_capture_on_commit_callbacks
 ):
     leaving, staying = team
     _online(leaving, staying)
@@ -65,6 +65,10 @@ def test_going_offline_moves_waiting_tickets_to_an_available_agent(
     assert list(Reassignment.objects.values_list("ticket_id", "reason")) == [
         (waiting.pk, Reason.AGENT_OFFLINE)
     ]
+    # the ticket's history says why
+    client.force_login(staying)
+    page = client.get(reverse("console:ticket", args=[waiting.pk])).content.decode()
+    assert "Assigned (agent went offline)" in page
 
 
 def test_with_nobody_available_the_ticket_goes_back_to_the_team_queue(team):
