@@ -22,6 +22,17 @@ def _isolated_media(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _chat_db_pool_closed(django_db_setup, django_db_blocker):
+    """The chat's database threads keep connections open; close them before
+    pytest-django drops the test database."""
+    yield
+    from chat.db import close_pool
+
+    with django_db_blocker.unblock():
+        close_pool()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     from django.core.cache import cache

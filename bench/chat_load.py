@@ -166,6 +166,7 @@ async def run_load(
     agent_heartbeats: list[asyncio.Task[None]] = []
     ready = asyncio.Event()
     accepted: set[str] = set()
+    accepting: set[str] = set()  # accept sent once per chat, as a person clicks once
 
     async def agent(cookie: str) -> None:
         try:
@@ -195,16 +196,17 @@ async def run_load(
                 frame = json.loads(raw)
                 if os.environ.get("BENCH_DEBUG"):
                     print("agent <", raw[:200])
+                offered = []
                 if frame["type"] == "offer":
-                    await ws.send(json.dumps({"type": "accept", "session": frame["session"]}))
+                    offered = [frame["session"]]
                 elif frame["type"] == "queue":
                     # Offers also show in the queue snapshot, as on the desk.
-                    for chat in frame["mine"]:
-                        if chat["state"] == "assigned":
-                            await ws.send(
-                                json.dumps({"type": "accept", "session": chat["session"]})
-                            )
-                elif frame["type"] == "history":
+                    offered = [c["session"] for c in frame["mine"] if c["state"] == "assigned"]
+                for session in offered:
+                    if session not in accepting:
+                        accepting.add(session)
+                        await ws.send(json.dumps({"type": "accept", "session": session}))
+                if frame["type"] == "history":
                     accepted.add(frame["session"])
                     if len(accepted) >= conversations:
                         ready.set()

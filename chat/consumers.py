@@ -13,19 +13,23 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from uvicorn.protocols.utils import ClientDisconnected
 
 from accounts.models import User
 from chat import protocol, relay, selectors, services, tokens
+from chat.db import db
 from chat.models import ChatSession, Sender
 from tickets.exceptions import TicketError
 
 logger = logging.getLogger(__name__)
 
 Frame = dict[str, Any]
-QUEUE_SNAPSHOT_DELAY_SECONDS = 0.3
+# Queue snapshots are coalesced per console: at most one a second, however many chats
+# start. Offers to the agent are sent at once, apart from the snapshots; the wait times
+# on the console tick by themselves.
+QUEUE_SNAPSHOT_DELAY_SECONDS = 1.0
+SESSION_CACHE_SIZE = 200  # chats an agent socket keeps looked up
 
 
 class _TokenBucket:
@@ -207,10 +211,10 @@ class CustomerChatConsumer(_FrameConsumer):
         await self.channel_layer.group_add(
             relay.session_group(session.public_id), self.channel_name
         )
-        welcome = await database_sync_to_async(selectors.welcome_frame)(session)
+        welcome = await db(selectors.welcome_frame)(session)
         await self.send_frame(welcome)
         self.sent_seq = max(0, last_seq)
-        missed = await database_sync_to_async(selectors.entry_frames_after)(session, self.sent_seq)
+        missed = await db(selectors.entry_frames_after)(session, self.sent_seq)
         for entry in missed:
             if entry["seq"] > self.sent_seq:
                 self.sent_seq = entry["seq"]
@@ -231,9 +235,7 @@ class CustomerChatConsumer(_FrameConsumer):
             platform=_str(frame.get("platform")) or "web",
         )
         signed_in = user if isinstance(user, User) and user.is_authenticated else None
-        session, _created = await database_sync_to_async(services.chat_start)(
-            request=request, user=signed_in
-        )
+        session, _created = await db(services.chat_start)(request=request, user=signed_in)
         await self.send_frame({"type": "ack", "client_id": request.client_id, "seq": 1})
         await self._attach(session, last_seq=0)
 
@@ -244,7 +246,7 @@ class CustomerChatConsumer(_FrameConsumer):
         except tokens.TokenError as exc:
             await self.fail(exc.code, str(exc), close=protocol.CLOSE_UNAUTHENTICATED)
             return
-        session = await database_sync_to_async(services.chat_get)(public_id)
+        session = await db(services.chat_get)(public_id)
         if session is None:
             await self.fail(
                 "token_invalid", "This chat no longer exists.", close=protocol.CLOSE_UNAUTHENTICATED
@@ -264,7 +266,7 @@ class CustomerChatConsumer(_FrameConsumer):
         session = await self._require_session(frame)
         if session is None:
             return
-        entry, created = await database_sync_to_async(services.chat_customer_message)(
+        entry, created = await db(services.chat_customer_message)(
             session=session, client_id=frame.get("client_id"), text=frame.get("text")
         )
         ack: Frame = {"type": "ack", "client_id": entry.client_id, "seq": entry.seq}
@@ -297,7 +299,7 @@ class CustomerChatConsumer(_FrameConsumer):
         if not isinstance(seq, int) or isinstance(seq, bool):
             await self.fail("invalid_frame", "seq must be a whole number.")
             return
-        await database_sync_to_async(services.chat_mark)(
+        await db(services.chat_mark)(
             session=session, by=Sender.CUSTOMER, read_seq=seq, delivered=delivered
         )
 
@@ -311,7 +313,7 @@ class CustomerChatConsumer(_FrameConsumer):
         session = await self._require_session(frame)
         if session is None:
             return
-        created = await database_sync_to_async(services.chat_escalate)(
+        created = await db(services.chat_escalate)(
             session=session, reason=_str(frame.get("reason")) or ""
         )
         await self.send_frame({"type": "escalated", "new": created})
@@ -320,15 +322,13 @@ class CustomerChatConsumer(_FrameConsumer):
         session = await self._require_session(frame)
         if session is None:
             return
-        self.session = await database_sync_to_async(services.chat_end)(
-            session=session, by=session.customer
-        )
+        self.session = await db(services.chat_end)(session=session, by=session.customer)
 
     async def on_rate(self, frame: Frame) -> None:
         session = await self._require_session(frame)
         if session is None:
             return
-        self.session = await database_sync_to_async(services.chat_rate)(
+        self.session = await db(services.chat_rate)(
             session=session, score=frame.get("score"), comment=frame.get("comment", "")
         )
         await self.send_frame({"type": "rated", "score": self.session.rating})
@@ -337,7 +337,7 @@ class CustomerChatConsumer(_FrameConsumer):
         session = await self._require_session(frame)
         if session is None:
             return
-        email = await database_sync_to_async(services.chat_transcript_request)(session=session)
+        email = await db(services.chat_transcript_request)(session=session)
         await self.send_frame({"type": "transcript_queued", "email": email})
 
     async def on_ping(self, frame: Frame) -> None:
@@ -383,9 +383,10 @@ class AgentChatConsumer(_FrameConsumer):
             return
         self.agent = user
         self.watching: set[str] = set()
+        self.sessions: dict[str, ChatSession] = {}
         await self.channel_layer.group_add(relay.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_add(relay.agent_group(user.pk), self.channel_name)
-        await database_sync_to_async(services.presence_heartbeat)(agent=user)
+        await db(services.presence_heartbeat)(agent=user)
         await self.send_queue()
 
     async def disconnect(self, code: int) -> None:
@@ -398,7 +399,7 @@ class AgentChatConsumer(_FrameConsumer):
 
     async def send_queue(self) -> None:
         assert self.agent is not None
-        snapshot = await database_sync_to_async(selectors.agent_snapshot)(self.agent)
+        snapshot = await db(selectors.agent_snapshot)(self.agent)
         await self.send_frame(snapshot)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
@@ -430,22 +431,29 @@ class AgentChatConsumer(_FrameConsumer):
         await super().websocket_disconnect(message)
 
     async def _session(self, frame: Frame) -> ChatSession | None:
-        raw = frame.get("session")
-        session = await database_sync_to_async(services.chat_get)(raw) if raw else None
+        """The chat a frame names. Looked up once per socket: the services re-read and
+        lock the row (and re-check who may act) for every change, so a kept copy only
+        spares a query per frame."""
+        raw = _str(frame.get("session")) or ""
+        session = self.sessions.get(raw)
+        if session is None and raw:
+            session = await db(services.chat_get)(raw)
+            if session is not None:
+                if len(self.sessions) >= SESSION_CACHE_SIZE:
+                    self.sessions.pop(next(iter(self.sessions)))
+                self.sessions[raw] = session
         if session is None:
             await self.fail("not_found", "No such chat.", ref=_str(frame.get("client_id")))
         return session
 
     async def on_presence(self, frame: Frame) -> None:
         assert self.agent is not None
-        await database_sync_to_async(services.presence_set)(
-            agent=self.agent, status=_str(frame.get("status")) or ""
-        )
+        await db(services.presence_set)(agent=self.agent, status=_str(frame.get("status")) or "")
         await self.send_queue()
 
     async def on_ping(self, frame: Frame) -> None:
         assert self.agent is not None
-        await database_sync_to_async(services.presence_heartbeat)(agent=self.agent)
+        await db(services.presence_heartbeat)(agent=self.agent)
         await self.send_frame({"type": "pong"})
 
     async def on_watch(self, frame: Frame) -> None:
@@ -457,7 +465,7 @@ class AgentChatConsumer(_FrameConsumer):
             self.watching.add(key)
             await self.channel_layer.group_add(relay.watch_group(key), self.channel_name)
         after = frame.get("last_seq", 0)
-        frames = await database_sync_to_async(selectors.entry_frames_after)(
+        frames = await db(selectors.entry_frames_after)(
             session, after if isinstance(after, int) else 0
         )
         await self.send_frame({"type": "history", "session": key, "entries": frames})
@@ -472,14 +480,14 @@ class AgentChatConsumer(_FrameConsumer):
         session = await self._session(frame)
         if session is None:
             return
-        await database_sync_to_async(services.chat_accept)(session=session, agent=self.agent)
+        await db(services.chat_accept)(session=session, agent=self.agent)
         await self.on_watch(frame)
 
     async def on_message(self, frame: Frame) -> None:
         session = await self._session(frame)
         if session is None:
             return
-        entry, created = await database_sync_to_async(services.chat_agent_message)(
+        entry, created = await db(services.chat_agent_message)(
             session=session,
             agent=self.agent,
             client_id=frame.get("client_id"),
@@ -499,7 +507,7 @@ class AgentChatConsumer(_FrameConsumer):
         session = await self._session(frame)
         if session is None:
             return
-        await database_sync_to_async(services.chat_agent_note)(
+        await db(services.chat_agent_note)(
             session=session, agent=self.agent, text=frame.get("text")
         )
 
@@ -525,15 +533,13 @@ class AgentChatConsumer(_FrameConsumer):
         seq = frame.get("seq")
         if session is None or not isinstance(seq, int):
             return
-        await database_sync_to_async(services.chat_mark)(
-            session=session, by=Sender.AGENT, read_seq=seq
-        )
+        await db(services.chat_mark)(session=session, by=Sender.AGENT, read_seq=seq)
 
     async def on_transfer(self, frame: Frame) -> None:
         session = await self._session(frame)
         if session is None:
             return
-        await database_sync_to_async(services.chat_transfer_by_keys)(
+        await db(services.chat_transfer_by_keys)(
             session=session,
             by=self.agent,
             to_agent_id=frame.get("to_agent"),
@@ -544,7 +550,7 @@ class AgentChatConsumer(_FrameConsumer):
         session = await self._session(frame)
         if session is None:
             return
-        await database_sync_to_async(services.chat_end)(
+        await db(services.chat_end)(
             session=session, by=self.agent, reason=_str(frame.get("reason")) or ""
         )
 
@@ -552,7 +558,7 @@ class AgentChatConsumer(_FrameConsumer):
         session = await self._session(frame)
         if session is None:
             return
-        await database_sync_to_async(services.chat_end)(
+        await db(services.chat_end)(
             session=session,
             by=self.agent,
             reason=_str(frame.get("reason")) or "",

@@ -66,6 +66,9 @@ class ChatSession(models.Model):
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
+    # Agents who let an offer of this chat lapse (or went away with it): it goes to
+    # someone else first, and back to them only when nobody else can take it.
+    passed_agent_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

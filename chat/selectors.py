@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from django.utils import timezone
@@ -70,15 +72,41 @@ def agent_chats(agent: User) -> list[ChatSession]:
     )
 
 
+# The waiting queue and the count of agents online are the same for every agent; a
+# burst of changes sends every agent a snapshot, so they are read once for all of them.
+# A change made in this process clears the copy (``forget_shared_queue``); one made in
+# another process is seen when the copy expires, before that process's snapshot delay.
+SHARED_QUEUE_TTL_SECONDS = 0.2
+_shared_lock = threading.Lock()
+_shared: tuple[float, list[ChatSession], int] | None = None
+
+
+def forget_shared_queue() -> None:
+    global _shared
+    with _shared_lock:
+        _shared = None
+
+
+def _shared_queue() -> tuple[list[ChatSession], int]:
+    global _shared
+    with _shared_lock:
+        if _shared is not None and time.monotonic() - _shared[0] < SHARED_QUEUE_TTL_SECONDS:
+            return _shared[1], _shared[2]
+        waiting = queue()
+        online = AgentPresence.objects.filter(status=Presence.ONLINE).count()
+        _shared = (time.monotonic(), waiting, online)
+        return waiting, online
+
+
 def agent_snapshot(agent: User) -> dict[str, Any]:
     now = timezone.now()
     presence = presence_for(agent)
-    online = AgentPresence.objects.filter(status=Presence.ONLINE).count()
+    waiting, online = _shared_queue()
     return {
         "type": "queue",
         "presence": presence.status,
         "max_chats": presence.max_chats,
         "agents_online": online,
-        "waiting": [_summary(s, now) for s in queue()],
+        "waiting": [_summary(s, now) for s in waiting],
         "mine": [_summary(s, now) for s in agent_chats(agent)],
     }

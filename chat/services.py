@@ -153,6 +153,9 @@ def _relay_on_commit(session: ChatSession, frame: dict[str, Any], *, customer: b
 
 
 def _queue_changed_on_commit() -> None:
+    from chat.selectors import forget_shared_queue  # selectors import this module
+
+    transaction.on_commit(forget_shared_queue)
     transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
 
 
@@ -434,13 +437,15 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
     presence.status = status
     presence.last_seen_at = timezone.now()
     presence.save(update_fields=["status", "last_seen_at", "changed_at"])
-    transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
+    _queue_changed_on_commit()
+    if status != Presence.ONLINE:
+        with transaction.atomic():
+            _withdraw_offers_of(agent)
     # Tickets (not chats) follow presence: see workload.services.
     from workload.services import presence_changed
 
     transaction.on_commit(partial(presence_changed, agent_id=agent.pk, status=status))
-    if status == Presence.ONLINE:
-        chat_assign_waiting()
+    chat_assign_waiting()
     return presence
 
 
@@ -493,34 +498,96 @@ def chat_assign_waiting() -> int:
         ]
         if not candidates:
             continue
-        load, index = min(candidates)
+        # Someone who let this chat's offer lapse gets it again only if nobody else can.
+        fresh = [c for c in candidates if loads[c[1]][0].agent_id not in session.passed_agent_ids]
+        load, index = min(fresh or candidates)
         presence = loads[index][0]
         with transaction.atomic():
+            assigned_at = timezone.now()
             taken = ChatSession.objects.filter(pk=session.pk, state=SessionState.WAITING).update(
-                state=SessionState.ASSIGNED, agent=presence.agent, assigned_at=timezone.now()
+                state=SessionState.ASSIGNED, agent=presence.agent, assigned_at=assigned_at
             )
             if not taken:
                 continue
-            transaction.on_commit(
-                partial(
-                    relay.send_many,
-                    [
-                        (
-                            relay.agent_group(presence.agent_id),
-                            {"type": "offer", "session": str(session.public_id)},
-                        ),
-                        (relay.AGENTS_GROUP, {"type": "queue_changed"}),
-                    ],
-                )
-            )
+            _offer_on_commit(session, agent_id=presence.agent_id, assigned_at=assigned_at)
         loads[index] = (presence, load + 1)
         offered += 1
     return offered
 
 
-def _agent_may_act(session: ChatSession, agent: User) -> None:
+def _offer_on_commit(session: ChatSession, *, agent_id: int, assigned_at: dt.datetime) -> None:
+    """Tell the agent about the offer and the other consoles about the queue, and take
+    the offer back if it is still not accepted when the offer timeout has passed."""
+    from chat.tasks import chat_offer_expire  # the tasks module imports this one
+
+    transaction.on_commit(
+        partial(
+            relay.send_many,
+            [
+                (relay.agent_group(agent_id), {"type": "offer", "session": str(session.public_id)}),
+                (relay.AGENTS_GROUP, {"type": "queue_changed"}),
+            ],
+        )
+    )
+    expires = assigned_at + dt.timedelta(seconds=settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS)
+    transaction.on_commit(
+        partial(
+            chat_offer_expire.using(run_after=expires).enqueue,
+            session_id=session.pk,
+            assigned_at=assigned_at.isoformat(),
+        )
+    )
+
+
+def _withdraw_offer(locked: ChatSession, *, reason: str) -> None:
+    """Put an offered (not yet accepted) chat back in the queue, in its old place."""
+    agent_id = locked.agent_id
+    if agent_id is not None and agent_id not in locked.passed_agent_ids:
+        locked.passed_agent_ids = [*locked.passed_agent_ids, agent_id]
+    locked.state, locked.agent, locked.assigned_at = SessionState.WAITING, None, None
+    locked.save(update_fields=["state", "agent", "assigned_at", "passed_agent_ids"])
+    if agent_id is not None:
+        frame = {"type": "offer_withdrawn", "session": str(locked.public_id), "reason": reason}
+        transaction.on_commit(partial(relay.send, relay.agent_group(agent_id), frame))
+    _queue_changed_on_commit()
+
+
+def chat_offer_expire(*, session_id: int, assigned_at: str) -> bool:
+    """The background timer of one offer: if that offer (same agent, same moment) is
+    still waiting for an accept, the chat goes back to the queue and is offered to
+    someone else. Returns whether it was taken back."""
+    with transaction.atomic():
+        locked = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+        if (
+            locked is None
+            or locked.state != SessionState.ASSIGNED
+            or locked.assigned_at is None
+            or locked.assigned_at != dt.datetime.fromisoformat(assigned_at)
+        ):
+            return False
+        _withdraw_offer(locked, reason="timeout")
+    chat_assign_waiting()
+    return True
+
+
+def _withdraw_offers_of(agent: User) -> None:
+    """An agent who goes away or offline hands back the chats offered to them."""
+    offered = ChatSession.objects.select_for_update().filter(
+        agent=agent, state=SessionState.ASSIGNED
+    )
+    for locked in offered:
+        _withdraw_offer(locked, reason="unavailable")
+
+
+def _team_member(agent: User) -> None:
     if not agent.is_agent:
         raise NotYourChat("Only the support team can do this.")
+
+
+def _agent_may_act(session: ChatSession, agent: User) -> None:
+    """Check on the locked row: callers may hold a copy read before an accept or a
+    transfer changed who handles the chat."""
+    _team_member(agent)
     if session.agent_id != agent.pk and not agent.is_supervisor:
         raise NotYourChat("This chat is handled by another agent.")
 
@@ -561,33 +628,51 @@ def chat_accept(*, session: ChatSession, agent: User) -> ChatSession:
 
 
 def chat_agent_message(
-    *, session: ChatSession, agent: User, client_id: str, text: str
+    *,
+    session: ChatSession,
+    agent: User,
+    client_id: str,
+    text: str,
+    uploads: Sequence[CheckedUpload] = (),
 ) -> tuple[ChatEntry, bool]:
+    """Store an agent's message (with any photos or files) once per client id."""
     client_id = client_id_check(client_id)
-    text = _text_check(text)
-    _agent_may_act(session, agent)
+    text = _text_check(text, allow_empty=bool(uploads))
+    _team_member(agent)
     existing = _entry_for(session, Sender.AGENT, client_id)
     if existing is not None:
         return existing, False
-    with transaction.atomic():
-        locked = _lock(session)
-        if locked.is_ended:
-            raise ChatEnded("This chat has ended.")
-        if locked.state != SessionState.ACTIVE:
-            raise InvalidFrame("Accept the chat before writing.", field="session")
-        message = tickets.ticket_reply(
-            ticket=locked.ticket, author=agent, body=text, through_outbox=False
-        )
-        entry = _append(
-            locked,
-            kind=EntryKind.MESSAGE,
-            sender=Sender.AGENT,
-            text=text,
-            author_name=agent.display_name or str(agent),
-            message_id=message.pk,
-            client_id=client_id,
-            attachments=[],
-        )
+    try:
+        with transaction.atomic():
+            locked = _lock(session)
+            _agent_may_act(locked, agent)
+            if locked.is_ended:
+                raise ChatEnded("This chat has ended.")
+            if locked.state != SessionState.ACTIVE:
+                raise InvalidFrame("Accept the chat before writing.", field="session")
+            message = tickets.ticket_reply(
+                ticket=locked.ticket,
+                author=agent,
+                body=text,
+                uploads=uploads,
+                through_outbox=False,
+            )
+            entry = _append(
+                locked,
+                kind=EntryKind.MESSAGE,
+                sender=Sender.AGENT,
+                text=text,
+                author_name=agent.display_name or str(agent),
+                message_id=message.pk,
+                client_id=client_id,
+                attachments=list(message.attachments.all()) if uploads else [],
+            )
+    except IntegrityError:
+        # The same client id from the socket and an upload at once: the first stands.
+        existing = _entry_for(session, Sender.AGENT, client_id)
+        if existing is None:
+            raise
+        return existing, False
     return entry, True
 
 
@@ -616,7 +701,7 @@ def chat_transfer(
 ) -> ChatSession:
     """Hand the chat to another agent (offered to them) or to a team (back to the
     queue for that team's agents)."""
-    _agent_may_act(session, by)
+    _team_member(by)
     if (to_agent is None) == (not to_team):
         raise InvalidFrame("Transfer to one agent or one team.", field="to")
     if to_agent is not None and (not to_agent.is_agent or not to_agent.is_active):
@@ -625,6 +710,7 @@ def chat_transfer(
         raise InvalidFrame(f"{to_team!r} is not a support team.", field="to")
     with transaction.atomic():
         locked = _lock(session)
+        _agent_may_act(locked, by)
         if locked.is_ended:
             raise ChatEnded("This chat has ended.")
         _append(
@@ -637,17 +723,14 @@ def chat_transfer(
         if to_agent is not None:
             locked.state, locked.agent = SessionState.ASSIGNED, to_agent
             locked.assigned_at, locked.wanted_team = timezone.now(), ""
-            transaction.on_commit(
-                partial(
-                    relay.send,
-                    relay.agent_group(to_agent.pk),
-                    {"type": "offer", "session": str(locked.public_id)},
-                )
-            )
+            locked.passed_agent_ids = []
+            _offer_on_commit(locked, agent_id=to_agent.pk, assigned_at=locked.assigned_at)
         else:
             locked.state, locked.agent, locked.wanted_team = SessionState.WAITING, None, to_team
             tickets.ticket_update(ticket=locked.ticket, actor=by, team=to_team, assignee=None)
-        locked.save(update_fields=["state", "agent", "assigned_at", "wanted_team"])
+        locked.save(
+            update_fields=["state", "agent", "assigned_at", "wanted_team", "passed_agent_ids"]
+        )
         _queue_changed_on_commit()
     chat_assign_waiting()
     return locked
@@ -661,13 +744,15 @@ def chat_end(
     reason = (reason or "").strip()[:500]
     by_customer = by.pk == session.customer_id
     if not by_customer:
-        _agent_may_act(session, by)
+        _team_member(by)
     if for_conduct and (by_customer or not reason):
         raise InvalidFrame("Ending a chat for conduct needs a reason.", field="reason")
     with transaction.atomic():
         locked = _lock(session)
         if locked.is_ended:
             return locked
+        if not by_customer:
+            _agent_may_act(locked, by)
         locked.state = SessionState.ENDED
         locked.ended_at, locked.ended_by = timezone.now(), by
         locked.end_reason, locked.ended_for_conduct = reason, for_conduct

@@ -30,7 +30,10 @@ ATTACHMENT_PLACEHOLDER = 987654321
 
 def _error(exc: TicketError) -> JsonResponse:
     return problem_response(
-        422, exc.code, exc.message, {exc.field: exc.message} if exc.field else None
+        403 if isinstance(exc, services.NotYourChat) else 422,
+        exc.code,
+        exc.message,
+        {exc.field: exc.message} if exc.field else None,
     )
 
 
@@ -224,4 +227,33 @@ def desk(request: HttpRequest) -> HttpResponse:
             # The agents' file URL with a placeholder id the page's script replaces.
             "attachment_url": reverse("portal:attachment", args=[ATTACHMENT_PLACEHOLDER]),
         },
+    )
+
+
+@agent_required
+@require_POST
+def agent_upload(request: HttpRequest, public_id: str) -> JsonResponse:
+    """Photos and files an agent sends in a chat from the desk: multipart ``files``
+    (+ optional ``text``) with a ``client_id``, stored once per client id and relayed
+    to the customer like a typed message. Signed in by the console's cookie, so the
+    CSRF token is required."""
+    session = services.chat_get(public_id)
+    if session is None:
+        return problem_response(404, "not_found", "No such chat.")
+    try:
+        uploads = check_uploads(request.FILES.getlist("files"))
+        if not uploads:
+            return problem_response(422, "invalid_input", "Choose a file.", {"files": "required"})
+        entry, created = services.chat_agent_message(
+            session=session,
+            agent=current_user(request),
+            client_id=request.POST.get("client_id", ""),
+            text=request.POST.get("text", ""),
+            uploads=uploads,
+        )
+    except TicketError as exc:
+        return _error(exc)
+    return JsonResponse(
+        {"client_id": entry.client_id, "seq": entry.seq, "duplicate": not created},
+        status=201 if created else 200,
     )

@@ -9,6 +9,7 @@ setting: settings only say which policy file to load.
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.sitemaps",
     "channels",
+    "corsheaders",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -58,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that answers made early (preflights, redirects) carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -195,6 +199,24 @@ IZONIE_OUTBOX_BACKOFF_SECONDS = env_int("IZONIE_OUTBOX_BACKOFF_SECONDS", 30)
 IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS = env_int("IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS", 24 * 3600)
 IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS", 90)
 IZONIE_CHAT_RATING_CHANGEABLE_HOURS = env_int("IZONIE_CHAT_RATING_CHANGEABLE_HOURS", 24)
+# An offered chat not accepted within this goes back to the queue for another agent; well
+# inside the policy's 2-minute first-reply target.
+IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_OFFER_TIMEOUT_SECONDS", 45)
+# Pages on other sites that embed the chat widget (the shop, the app's web view), as
+# scheme://host[:port]: its HTTP endpoints answer them with CORS headers and its socket
+# accepts them (chat.origins). The console's socket stays same-site only.
+IZONIE_CHAT_ALLOWED_ORIGINS = env_list("IZONIE_CHAT_ALLOWED_ORIGINS", [])
+CORS_ALLOWED_ORIGINS = IZONIE_CHAT_ALLOWED_ORIGINS
+CORS_URLS_REGEX = (
+    r"^/chat/(status|offline-message|sessions/[0-9a-f-]+/(history|uploads|attachments/\d+))$"
+)
+CORS_ALLOW_HEADERS = (*default_cors_headers, "x-chat-token")
+CORS_ALLOW_CREDENTIALS = False  # the widget proves who it is with the chat token
+# Threads (each with its own database connection) for the chat sockets' database work;
+# 1 keeps Channels' single thread, which SQLite's one writer gains nothing over.
+IZONIE_CHAT_DB_THREADS = env_int(
+    "IZONIE_CHAT_DB_THREADS", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 8
+)
 # Triage: where versioned classifier files are kept (the database records which is in use).
 IZONIE_TRIAGE_MODEL_DIR = Path(env_str("IZONIE_TRIAGE_MODEL_DIR", str(VAR_DIR / "triage-models")))
 

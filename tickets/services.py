@@ -11,7 +11,7 @@ from functools import partial
 
 import nh3
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -157,11 +157,19 @@ def _lock(ticket: Ticket) -> Ticket:
 
 
 def _touch(ticket: Ticket, *, messages: int = 0) -> None:
-    updates: dict[str, object] = {"updated_at": timezone.now()}
-    if messages:
-        updates["message_count"] = F("message_count") + messages
-    Ticket.objects.filter(pk=ticket.pk).update(**updates)
-    ticket.refresh_from_db(fields=["updated_at", "message_count"])
+    """Bump ``updated_at`` and the message count in the row (concurrent writers add up)
+    and on ``ticket``, in one statement: UPDATE … RETURNING (PostgreSQL, SQLite 3.35+)."""
+    now = timezone.now()
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET updated_at = %s, message_count = message_count + %s "  # noqa: S608
+            "WHERE id = %s RETURNING message_count",
+            [connection.ops.adapt_datetimefield_value(now), messages, ticket.pk],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        ticket.updated_at, ticket.message_count = now, row[0]
 
 
 # --- Opening a ticket

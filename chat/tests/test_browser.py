@@ -174,3 +174,77 @@ def test_the_widget_at_phone_width(browser, asgi_server, clock):
     expect(dialog).to_be_hidden()
     expect(customer.get_by_role("button", name="Chat with us")).to_be_focused()
     desk.close()
+
+
+@pytest.fixture
+def shop_site():
+    """A page on another site (the shop, 127.0.0.2) that embeds the widget from the
+    support server with one script tag, as izonie.com would."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    page = {"html": b""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page["html"])
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield page, f"http://127.0.0.2:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_widget_works_embedded_on_another_site(
+    browser, asgi_server, clock, settings, shop_site, tmp_path
+):
+    page_html, shop = shop_site
+    settings.IZONIE_CHAT_ALLOWED_ORIGINS = [shop]
+    settings.CORS_ALLOWED_ORIGINS = [shop]
+    page_html["html"] = (
+        "<!doctype html><html lang='en'><head><title>Izonie shop</title></head><body>"
+        "<main><h1>Izonie X12 Pro</h1></main>"
+        f"<script src='{asgi_server.url}/static/chat/widget.js' defer data-izonie-chat"
+        " data-platform='web'></script></body></html>"
+    ).encode()
+    agent = AgentFactory(display_name="Ada Agent")
+    desk = agent_online(browser, asgi_server, agent)
+
+    customer = new_page(browser)
+    customer.goto(shop)
+    customer.get_by_role("button", name="Chat with us").click()
+    dialog = customer.get_by_role("dialog", name="Izonie Support chat")
+    dialog.get_by_label("Your name").fill("Ada Obi")
+    dialog.get_by_label("Email").fill("ada@example.com")
+    dialog.get_by_label("Topic").select_option(label="Returns")
+    dialog.get_by_label("How can we help?").fill("Ordered from the shop page")
+    dialog.get_by_role("button", name="Start chat").click()
+    log = dialog.get_by_role("log", name="Conversation")
+    expect(log).to_contain_text("Ordered from the shop page")
+
+    desk.get_by_role("button", name="Accept chat with Ada Obi").click()
+    desk.get_by_label("Message", exact=True).fill("Hello from support")
+    desk.get_by_label("Message", exact=True).press("Enter")
+    expect(log).to_contain_text("Hello from support")
+
+    # The upload is a cross-site POST with the chat token header: it needs CORS.
+    photo = tmp_path / "box.png"
+    photo.write_bytes(png_bytes((30, 30)))
+    dialog.locator("input[type=file]").set_input_files(str(photo))
+    expect(desk.get_by_role("log", name="Messages").locator("img[alt='box.png']")).to_be_visible()
+    assert Message.objects.filter(attachments__filename="box.png").count() == 1
+
+    # The agent sends a photo from the desk; the customer sees it on the shop's page.
+    label = tmp_path / "label.png"
+    label.write_bytes(png_bytes((24, 24)))
+    desk.get_by_label("Send photos or files").set_input_files(str(label))
+    expect(log.locator("img[alt='label.png']")).to_be_visible()
+    loaded = log.locator("img[alt='label.png']").evaluate("img => img.naturalWidth")
+    assert loaded == 24

@@ -218,3 +218,77 @@ def test_the_transcript_is_emailed_in_the_teams_time_zone(
     assert "Africa/Lagos" in sent.body
     assert "Ada Obi: The screen arrived cracked" in sent.body
     assert "Sorry about the screen!" in sent.body
+
+
+def _agent_upload(client, session, *, client_id="desk-0001", name="label.png", data=None):
+    photo = SimpleUploadedFile(name, data or png_bytes(), content_type="image/png")
+    return client.post(
+        f"/console/chat/sessions/{session.public_id}/uploads",
+        {"files": [photo], "client_id": client_id, "text": "Your return label"},
+    )
+
+
+def test_an_agent_sends_a_photo_from_the_desk_once_and_the_customer_can_open_it(
+    client, clock, online_agent
+):
+    agent = online_agent()
+    session = open_chat()
+    services.chat_accept(session=session, agent=agent)
+    client.force_login(agent)
+
+    first, again = _agent_upload(client, session), _agent_upload(client, session)
+
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["duplicate"] is True and again.json()["seq"] == first.json()["seq"]
+    entry = ChatEntry.objects.get(session=session, seq=first.json()["seq"])
+    assert entry.sender == "agent" and entry.text == "Your return label"
+    attachment = entry.message.attachments.get()
+    assert entry.message.direction == "out"
+    token = tokens.token_for(session.public_id)
+    served = client.get(
+        f"/chat/sessions/{session.public_id}/attachments/{attachment.pk}?token={token}"
+    )
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == png_bytes()
+
+
+def test_only_the_agent_handling_the_chat_may_send_files(client, clock, online_agent):
+    handler, other = online_agent(), online_agent()
+    session = open_chat()
+    services.chat_accept(session=session, agent=handler)
+    client.force_login(other)
+    refused = _agent_upload(client, session)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    client.force_login(session.customer)
+    assert _agent_upload(client, session).status_code in (302, 403)
+    assert not ChatEntry.objects.filter(session=session, sender="agent").exists()
+
+
+def test_an_agent_upload_before_accepting_or_of_a_forbidden_type_is_refused(
+    client, clock, online_agent
+):
+    agent = online_agent()
+    session = open_chat()
+    client.force_login(agent)
+    not_yet = _agent_upload(client, session)
+    assert not_yet.status_code == 422 and "Accept the chat" in not_yet.json()["detail"]
+    services.chat_accept(session=session, agent=agent)
+    script = _agent_upload(client, session, client_id="desk-0002", data=b"MZ\x90\x00 not a png")
+    assert script.status_code == 422 and script.json()["fields"]["attachments"]
+    missing = client.post(
+        f"/console/chat/sessions/{session.public_id}/uploads", {"client_id": "desk-0003"}
+    )
+    assert missing.status_code == 422 and missing.json()["fields"] == {"files": "required"}
+    assert not ChatEntry.objects.filter(session=session, sender="agent").exists()
+
+
+def test_the_desk_upload_needs_the_csrf_token(clock, online_agent):
+    from django.test import Client
+
+    agent = online_agent()
+    session = open_chat()
+    services.chat_accept(session=session, agent=agent)
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(agent)
+    assert _agent_upload(strict, session).status_code == 403
+    assert not ChatEntry.objects.filter(session=session, sender="agent").exists()

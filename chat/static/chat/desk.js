@@ -47,6 +47,11 @@
     switch (f.type) {
       case "queue": snapshot = f; renderLists(); break;
       case "offer": $("desk-conn").textContent = "A new chat was offered to you."; break;
+      case "offer_withdrawn":
+        $("desk-conn").textContent = f.reason === "timeout"
+          ? "An offered chat was not accepted in time and went back to the queue."
+          : "The chats offered to you went back to the queue.";
+        break;
       case "history":
         if (!current || f.session !== current.session) return;
         $("conv-log").textContent = ""; lastSeq[f.session] = 0;
@@ -182,6 +187,24 @@
       send({ type: "message", session: current.session, client_id: id, text: text });
     }
     $("conv-text").value = "";
+  });
+  // Files go up over HTTP (the socket carries JSON only); the stored message comes back
+  // through the socket like any other, with its photos.
+  $("conv-files").addEventListener("change", function (e) {
+    var files = e.target.files;
+    if (!current || !files.length) return;
+    var form = new FormData();
+    Array.prototype.forEach.call(files, function (f) { form.append("files", f); });
+    form.append("client_id", uid());
+    var url = root.getAttribute("data-upload-url").replace("00000000-0000-0000-0000-000000000000", current.session);
+    $("desk-conn").textContent = "Sending " + files.length + (files.length === 1 ? " file…" : " files…");
+    fetch(url, { method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": root.getAttribute("data-csrf") } })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (res) {
+        $("desk-conn").textContent = res.ok ? "Sent." : "Not sent: " + (res.body.detail || "the upload failed.");
+      })
+      .catch(function () { $("desk-conn").textContent = "Not sent: the connection failed. Try again."; })
+      .then(function () { e.target.value = ""; });
   });
   $("transfer-form").addEventListener("submit", function (e) {
     e.preventDefault();

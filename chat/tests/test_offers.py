@@ -1,0 +1,107 @@
+"""Offers that are not taken up: the chat goes back to the queue for someone else."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat import services
+from chat.models import ChatSession, Presence, SessionState
+from chat.tests.conftest import Socket, run, session_cookie, start_frame
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def _open_chat() -> str:
+    customer = Socket("/ws/chat/")
+    await customer.open()
+    await customer.send(start_frame())
+    welcome = await customer.until("welcome")
+    await customer.close()
+    return welcome["session"]
+
+
+def test_an_offer_not_accepted_in_time_goes_to_another_agent(
+    clock, online_agent, settings, run_tasks
+):
+    settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = 0  # the timer is due at once
+    first = online_agent(max_chats=5)
+    session_id = run(_open_chat)
+    session = ChatSession.objects.get(public_id=session_id)
+    assert session.state == SessionState.ASSIGNED
+    first_offered = session.agent
+    second = online_agent(max_chats=5)
+    cookie = session_cookie(first_offered)
+    settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = 3600  # the re-offer's timer is not due
+
+    async def scenario():
+        console = Socket("/ws/console/chat/", cookie=cookie)
+        await console.open()
+        await console.until("queue")
+        from channels.db import database_sync_to_async
+
+        ran = await database_sync_to_async(run_tasks)()
+        withdrawn = await console.until("offer_withdrawn", session=session_id)
+        await console.close()
+        return ran, withdrawn
+
+    ran, withdrawn = run(scenario)
+    assert ran >= 1
+    assert withdrawn["reason"] == "timeout"
+    session.refresh_from_db()
+    other = second if first_offered == first else first
+    assert session.state == SessionState.ASSIGNED
+    assert session.agent == other
+    assert session.passed_agent_ids == [first_offered.pk]
+
+
+def test_the_timer_of_an_accepted_offer_changes_nothing(clock, online_agent, settings, run_tasks):
+    settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = 0
+    agent = online_agent(max_chats=5)
+    session_id = run(_open_chat)
+    session = ChatSession.objects.get(public_id=session_id)
+    services.chat_accept(session=session, agent=agent)
+    run_tasks()
+    session.refresh_from_db()
+    assert session.state == SessionState.ACTIVE and session.agent == agent
+    assert session.passed_agent_ids == []
+
+
+def test_a_lapsed_offer_comes_back_to_the_only_agent_there_is(
+    clock, online_agent, settings, run_tasks
+):
+    settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = 0
+    agent = online_agent(max_chats=5)
+    session_id = run(_open_chat)
+    first_offer = ChatSession.objects.get(public_id=session_id).assigned_at
+    settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = 3600  # the re-offer's timer is not due
+    run_tasks()
+    session = ChatSession.objects.get(public_id=session_id)
+    assert session.state == SessionState.ASSIGNED and session.agent == agent
+    assert session.assigned_at is not None and session.assigned_at > first_offer
+
+
+def test_an_agent_going_away_hands_back_the_offers_made_to_them(clock, online_agent, settings):
+    settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = 3600
+    leaving = online_agent(max_chats=5)
+    session_id = run(_open_chat)
+    assert ChatSession.objects.get(public_id=session_id).agent == leaving
+    staying = online_agent(max_chats=5)
+
+    services.presence_set(agent=leaving, status=Presence.AWAY)
+
+    session = ChatSession.objects.get(public_id=session_id)
+    assert session.state == SessionState.ASSIGNED and session.agent == staying
+    assert session.passed_agent_ids == [leaving.pk]
+
+
+def test_an_accepted_chat_stays_when_its_agent_goes_away(clock, online_agent):
+    agent = online_agent(max_chats=5)
+    session_id = run(_open_chat)
+    session = ChatSession.objects.get(public_id=session_id)
+    services.chat_accept(session=session, agent=agent)
+    online_agent(max_chats=5)
+
+    services.presence_set(agent=agent, status=Presence.OFFLINE)
+
+    session.refresh_from_db()
+    assert session.state == SessionState.ACTIVE and session.agent == agent
