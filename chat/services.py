@@ -450,12 +450,20 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
     if status != Presence.ONLINE:
         with transaction.atomic():
             _withdraw_offers_of(agent)
+    # Tickets (not chats) follow presence: see workload.services.
+    from workload.services import presence_changed
+
+    transaction.on_commit(partial(presence_changed, agent_id=agent.pk, status=status))
     chat_assign_waiting()
     return presence
 
 
 def presence_heartbeat(*, agent: User) -> None:
     AgentPresence.objects.filter(agent=agent).update(last_seen_at=timezone.now())
+    # An agent online since before a restart has no heartbeat watch yet: arm one.
+    from workload.services import heartbeat_seen
+
+    heartbeat_seen(agent_id=agent.pk)
 
 
 def _agent_loads(now: dt.datetime) -> list[tuple[AgentPresence, int]]:

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "helpcenter",
     "conduct",
     "feedback",
+    "disputes",
+    "workload",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import triage_views, views
+from console import dispute_views, triage_views, views, workload_views
 
 app_name = "console"
 
@@ -29,5 +29,27 @@ urlpatterns = [
         "tickets/<int:ticket_id>/escalations/<int:escalation_id>/contact",
         views.escalation_contact,
         name="escalation_contact",
+    ),
+    path("tickets/<int:ticket_id>/dispute", dispute_views.dispute_open, name="dispute_open"),
+    path(
+        "tickets/<int:ticket_id>/dispute/message",
+        dispute_views.dispute_message,
+        name="dispute_message",
+    ),
+    path(
+        "tickets/<int:ticket_id>/dispute/outcome",
+        dispute_views.dispute_resolve,
+        name="dispute_resolve",
+    ),
+    path(
+        "tickets/<int:ticket_id>/dispute/notices/<int:notice_id>/retry",
+        dispute_views.notice_retry,
+        name="dispute_notice_retry",
+    ),
+    path("workload/", workload_views.workload, name="workload"),
+    path(
+        "workload/tickets/<int:ticket_id>/override",
+        workload_views.override,
+        name="workload_override",
     ),
 ]

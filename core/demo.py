@@ -449,5 +449,8 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
     from conduct.demo import seed_conduct_demo
 
     seed_conduct_demo(buyers=buyers, agent=staff["ada.agent"], progress=progress)
+    from disputes.demo import seed_disputes_demo
+
+    seed_disputes_demo(buyers=buyers, agent=staff["ada.agent"], progress=progress)
     loaded = content_load()
     progress(f"{len(loaded.created) + len(loaded.updated)} Help Center articles")

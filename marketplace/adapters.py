@@ -29,6 +29,36 @@ class OrderInfo:
     delivered_at: dt.datetime | None
     # How the order was paid, when the marketplace says ("Card", "Wallet", "Pay on delivery").
     payment: str = ""
+    # The marketplace's id of the seller, for ``seller_get`` (blank when it does not say).
+    seller_id: str = ""
+
+
+@dataclass(frozen=True)
+class SellerInfo:
+    """A store on the marketplace, as support sees it."""
+
+    id: str
+    store_name: str
+    # Where the marketplace writes to the seller; disputes are notified here.
+    email: str
+    third_party: bool
+    joined_at: dt.datetime | None = None
+    listings: int | None = None
+    # The address of the seller's login on the marketplace (the seller portal account),
+    # when it differs from ``email``.
+    account_email: str = ""
+
+
+@dataclass(frozen=True)
+class PayoutInfo:
+    """One settlement to a seller (paid, scheduled or held)."""
+
+    reference: str
+    amount: str
+    status: str
+    # When it was paid, or is expected to be.
+    date: dt.datetime
+    orders: int = 0
 
 
 class MarketplaceUnavailable(Exception):
@@ -45,6 +75,23 @@ class MarketplaceAdapter(Protocol):
     def order_get(self, *, number: str) -> OrderInfo | None:
         """The order for the support team, whoever it belongs to."""
         ...
+
+    def seller_get(self, *, seller_id: str) -> SellerInfo | None:
+        """The store with this marketplace id, or ``None``."""
+        ...
+
+    def seller_for_email(self, *, email: str) -> SellerInfo | None:
+        """The registered seller who uses this address, or ``None``."""
+        ...
+
+    def payouts_recent(self, *, seller_id: str, limit: int = 5) -> list[PayoutInfo]:
+        """The seller's latest payouts, newest first."""
+        ...
+
+
+# The demo marketplace settles each delivered order the day after its return window.
+DEMO_PAYOUT_AFTER_DAYS = 8
+DEMO_COMMISSION_PERCENT = 5
 
 
 class DemoMarketplaceAdapter:
@@ -64,7 +111,81 @@ class DemoMarketplaceAdapter:
             total=f"{order.currency} {order.total_minor / 100:,.2f}",
             placed_at=order.placed_at,
             delivered_at=order.delivered_at,
+            seller_id=str(order.seller_id),
         )
+
+    def _seller(self, seller: object) -> SellerInfo:
+        from marketplace.models import Seller
+
+        assert isinstance(seller, Seller)
+        return SellerInfo(
+            id=str(seller.pk),
+            store_name=seller.store_name,
+            email=seller.support_email,
+            third_party=seller.third_party,
+            joined_at=seller.user.date_joined if seller.user else None,
+            listings=None,
+            account_email=seller.user.email if seller.user else "",
+        )
+
+    def seller_get(self, *, seller_id: str) -> SellerInfo | None:
+        from marketplace.models import Seller
+
+        if not str(seller_id).isdigit():
+            return None
+        seller = Seller.objects.select_related("user").filter(pk=int(seller_id)).first()
+        return self._seller(seller) if seller else None
+
+    def seller_for_email(self, *, email: str) -> SellerInfo | None:
+        from django.db.models import Q
+
+        from marketplace.models import Seller
+
+        email = email.strip()
+        if not email:
+            return None
+        seller = (
+            Seller.objects.select_related("user")
+            .filter(Q(support_email__iexact=email) | Q(user__email__iexact=email))
+            .order_by("pk")
+            .first()
+        )
+        return self._seller(seller) if seller else None
+
+    def payouts_recent(self, *, seller_id: str, limit: int = 5) -> list[PayoutInfo]:
+        """Demo payouts derived from the seller's delivered orders: each is settled, less
+        the commission, the day after its 7-day return window closes (no payout table)."""
+        from django.utils import timezone
+
+        from marketplace.models import Order
+
+        if not str(seller_id).isdigit():
+            return []
+        now = timezone.now()
+        orders = (
+            Order.objects.filter(
+                seller_id=int(seller_id),
+                status=Order.Status.DELIVERED,
+                delivered_at__isnull=False,
+            )
+            .order_by("-delivered_at", "-pk")
+            .only("number", "total_minor", "currency", "delivered_at")[:limit]
+        )
+        payouts = []
+        for order in orders:
+            assert order.delivered_at is not None
+            paid_on = order.delivered_at + dt.timedelta(days=DEMO_PAYOUT_AFTER_DAYS)
+            net = order.total_minor * (100 - DEMO_COMMISSION_PERCENT) // 100
+            payouts.append(
+                PayoutInfo(
+                    reference=f"PO-{order.number.removeprefix('IZ-')}",
+                    amount=f"{order.currency} {net / 100:,.2f}",
+                    status="Paid" if paid_on <= now else "Scheduled",
+                    date=paid_on,
+                    orders=1,
+                )
+            )
+        return payouts
 
     def order_get(self, *, number: str) -> OrderInfo | None:
         from marketplace.models import Order

@@ -8,7 +8,14 @@ and point ``IZONIE_MARKETPLACE_API_URL`` at the API. The API answers two reads:
   customer (buyer, or the seller who sold it); 404 otherwise, so ownership is decided by the
   marketplace and another customer's order looks exactly like a missing one.
 
-Both answer 200 with an order document (see ``_order_from``) or 404. Anything else (another
+Sellers (Seller Support and disputes):
+
+- ``GET {base}/sellers/{seller_id}``: the store (see ``_seller_from``) or 404;
+- ``GET {base}/sellers?email={address}``: the registered seller using that address, or 404;
+- ``GET {base}/sellers/{seller_id}/payouts?limit=N``: ``{"payouts": [...]}``, newest first
+  (see ``_payout_from``); 404 for an unknown seller.
+
+Each answers 200 with its document or 404. Anything else (another
 status, a timeout, a refused connection, a body that is not an order) raises
 ``MarketplaceUnavailable``: callers tell "no such order" and "cannot ask now" apart.
 """
@@ -23,7 +30,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from marketplace.adapters import MarketplaceUnavailable, OrderInfo
+from marketplace.adapters import MarketplaceUnavailable, OrderInfo, PayoutInfo, SellerInfo
 
 
 class HttpMarketplaceAdapter:
@@ -55,9 +62,41 @@ class HttpMarketplaceAdapter:
     def order_for_customer(self, *, number: str, customer_id: int) -> OrderInfo | None:
         return self._order(f"customers/{int(customer_id)}/orders/{quote(number, safe='')}")
 
+    def seller_get(self, *, seller_id: str) -> SellerInfo | None:
+        response = self._get(f"sellers/{quote(str(seller_id), safe='')}")
+        return None if response is None else self._read(_seller_from, response, "a seller")
+
+    def seller_for_email(self, *, email: str) -> SellerInfo | None:
+        if not email.strip():
+            return None
+        response = self._get("sellers", params={"email": email.strip()})
+        return None if response is None else self._read(_seller_from, response, "a seller")
+
+    def payouts_recent(self, *, seller_id: str, limit: int = 5) -> list[PayoutInfo]:
+        response = self._get(
+            f"sellers/{quote(str(seller_id), safe='')}/payouts", params={"limit": int(limit)}
+        )
+        if response is None:
+            return []
+        return self._read(
+            lambda d: [_payout_from(item) for item in d["payouts"]][:limit], response, "payouts"
+        )
+
     def _order(self, path: str) -> OrderInfo | None:
+        response = self._get(path)
+        return None if response is None else self._read(_order_from, response, "an order")
+
+    def _read(self, parse: Any, response: httpx.Response, what: str) -> Any:
         try:
-            response = self._client.get(path)
+            return parse(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MarketplaceUnavailable(f"the marketplace's answer is not {what}: {exc}") from exc
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response | None:
+        """The answer when it is a 200, ``None`` for a 404; anything else raises
+        ``MarketplaceUnavailable``."""
+        try:
+            response = self._client.get(path, params=params)
         except httpx.TimeoutException as exc:
             raise MarketplaceUnavailable(
                 f"the marketplace did not answer in time ({path})"
@@ -70,12 +109,7 @@ class HttpMarketplaceAdapter:
             raise MarketplaceUnavailable(
                 f"the marketplace answered {response.status_code} for {path}"
             )
-        try:
-            return _order_from(response.json())
-        except (ValueError, KeyError, TypeError) as exc:
-            raise MarketplaceUnavailable(
-                f"the marketplace's answer is not an order: {exc}"
-            ) from exc
+        return response
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -103,4 +137,31 @@ def _order_from(data: dict[str, Any]) -> OrderInfo:
         placed_at=placed_at,
         delivered_at=_when(data.get("delivered_at")),
         payment=str(data.get("payment") or ""),
+        seller_id=str(seller.get("id") or ""),
+    )
+
+
+def _seller_from(data: dict[str, Any]) -> SellerInfo:
+    listings = data.get("listings")
+    return SellerInfo(
+        id=str(data["id"]),
+        store_name=str(data["name"]),
+        email=str(data["email"]),
+        third_party=bool(data.get("third_party", True)),
+        joined_at=_when(data.get("joined_at")),
+        listings=None if listings is None else int(listings),
+        account_email=str(data.get("account_email") or ""),
+    )
+
+
+def _payout_from(data: dict[str, Any]) -> PayoutInfo:
+    date = _when(data["date"])
+    if date is None:
+        raise ValueError("date is missing")
+    return PayoutInfo(
+        reference=str(data["reference"]),
+        amount=str(data["amount"]),
+        status=str(data["status"]),
+        date=date,
+        orders=int(data.get("orders") or 0),
     )

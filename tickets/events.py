@@ -228,3 +228,39 @@ def conduct_flag_dismissed(*, ticket: Ticket, actor: User | None, message_id: in
         actor=actor,
         data={"action": "dismissed", "message_id": message_id},
     )
+
+
+def dispute_resolved(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    dispute_id: int,
+    outcome: str,
+    amount: str | None,
+    reason: str,
+) -> TicketEvent:
+    """The agent's decision on a dispute with a third-party seller (``disputes``)."""
+    return _record(
+        ticket=ticket,
+        kind=EventKind.RESOLVED,
+        actor=actor,
+        data={
+            "dispute_id": dispute_id,
+            "outcome": outcome,
+            "amount": amount,
+            "reason": reason[:2000],
+        },
+    )
+
+
+def reassigned(
+    *, ticket: Ticket, actor: User | None, old: int | None, new: int | None, reason: str
+) -> TicketEvent:
+    """An assignment moved by the workload rules (agent offline, over capacity) or a
+    supervisor's override of one; ``reason`` says which."""
+    return _record(
+        ticket=ticket,
+        kind=EventKind.ASSIGNED,
+        actor=actor,
+        data={"old": old, "new": new, "reason": reason},
+    )

@@ -114,8 +114,13 @@ def choose_agent(*, team: Team) -> int | None:
     inside a transaction."""
     if team.assignment == "manual":
         return None
-    agents = team_agents(team=team.key)
-    if not agents:
+    return choose_agent_among(team=team, agents=team_agents(team=team.key))
+
+
+def choose_agent_among(*, team: Team, agents: list[int]) -> int | None:
+    """``choose_agent`` restricted to ``agents`` (ids in id order): reassignment passes the
+    team's members who are online now, without the agent the tickets leave."""
+    if team.assignment == "manual" or not agents:
         return None
     if team.assignment == "least_loaded":
         return _least_loaded(team, agents)

@@ -193,6 +193,15 @@ def ticket_triage_on_open(*, ticket: Ticket, text: str) -> TicketTriage | None:
     policy = get_policy()
     record = None
     if not ticket.category:
+        from disputes.seller_support import category_for_requester
+
+        # A registered seller writing on any channel is Seller Support (issue 7, point 6).
+        seller_category = category_for_requester(requester=ticket.requester, channel=ticket.channel)
+        if seller_category:
+            ticket.category = seller_category
+            ticket.team = policy.category(seller_category).team
+            ticket.save(update_fields=["category", "team"])
+    if not ticket.category:
         active = classifier_active(bootstrap=True)
         prediction = classifier.predict(policy=policy, pipeline=active.pipeline, text=text)
         applied = (

@@ -221,6 +221,40 @@ TABLE: dict[str, Row] = {
         body={"score": 4},
         json_body=True,
     ),
+    # Seller portal: the seller's own dispute only; the console's dispute and workload pages.
+    "portal:seller_home": Row("GET", "/seller/", (L, 403, 403, 200, 403, 403, 403)),
+    "portal:seller_dispute": Row(
+        "GET", "/seller/disputes/{dispute}/", (L, 403, 403, 200, 403, 403, 403)
+    ),
+    "portal:seller_request": Row("GET", "/seller/requests/new", (L, 403, 403, 200, 403, 403, 403)),
+    # The world's ticket has no order: opening a dispute is refused with the form shown.
+    "console:dispute_open": Row(
+        "POST", "/console/tickets/{ticket}/dispute", (L, 403, 403, 403, 400, 400, 400), body={}
+    ),
+    "console:dispute_message": Row(
+        "POST",
+        "/console/tickets/{dispute_ticket}/dispute/message",
+        (L, 403, 403, 403, L, L, L),
+        body={"body": "Photos, please."},
+    ),
+    "console:dispute_resolve": Row(
+        "POST",
+        "/console/tickets/{dispute_ticket}/dispute/outcome",
+        (L, 403, 403, 403, 400, 400, 400),
+        body={"outcome": "refund"},  # no reason: refused, so every role sees the same
+    ),
+    "console:dispute_notice_retry": Row(
+        "POST",
+        "/console/tickets/{dispute_ticket}/dispute/notices/{notice}/retry",
+        (L, 403, 403, 403, L, L, L),
+    ),
+    "console:workload": Row("GET", "/console/workload/", (L, 403, 403, 403, 200, 200, 200)),
+    "console:workload_override": Row(
+        "POST",
+        "/console/workload/tickets/{ticket}/override",
+        (L, 403, 403, 403, 403, L, L),
+        body={"agent": "{agent_id}"},
+    ),
 }
 
 
@@ -290,6 +324,27 @@ def world(django_capture_on_commit_callbacks):
         ticket=ticket, interaction="resolution-1", email=owner.email
     )
     ids["rating_token"] = link_token(request_id=rating_request.pk, score=4)
+    from disputes.models import Dispute, NoticeKind, SellerNotice
+
+    dispute = Dispute.objects.create(
+        ticket=TicketFactory(requester=owner, channel=Channel.WEB_FORM),
+        order_number="IZ-20461187",
+        seller_id="1",
+        store_name="GadgetHub",
+        seller_email="care@gadgethub.example",
+        seller_user=users["seller"],
+        buyer_label="Buyer",
+        claim="Cracked screen.",
+    )
+    notice = SellerNotice.objects.create(
+        dispute=dispute, kind=NoticeKind.OPENED, to=dispute.seller_email, subject="s", body="b"
+    )
+    ids |= {
+        "dispute": dispute.pk,
+        "dispute_ticket": dispute.ticket_id,
+        "notice": notice.pk,
+        "agent_id": users["agent"].pk,
+    }
     return users, ids
 
 

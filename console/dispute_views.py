@@ -1,0 +1,115 @@
+"""Agents' dispute actions on the ticket page: open, write to the seller, decide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import agent_required, current_user
+from console.views import _ticket_context, _ticket_or_404
+from core.forms import apply_service_error
+from disputes import services
+from disputes.forms import DisputeOpenForm, OutcomeForm, SellerMessageForm
+from disputes.models import Dispute, SellerNotice
+from tickets.exceptions import TicketError
+from tickets.models import Ticket
+
+
+def _dispute(ticket: Ticket) -> Dispute:
+    dispute = Dispute.objects.filter(ticket=ticket).first()
+    if dispute is None:
+        raise Http404("This ticket is not a dispute.")
+    return dispute
+
+
+def _run(
+    request: HttpRequest,
+    ticket: Ticket,
+    form: forms.Form,
+    *,
+    form_name: str,
+    action: Callable[[dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except TicketError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("console:ticket", ticket_id=ticket.pk)
+    messages.error(request, "Nothing was saved: please correct the dispute form below.")
+    context = _ticket_context(request, ticket)
+    context[form_name] = form
+    return render(request, "console/ticket.html", context, status=400)
+
+
+@agent_required
+@require_POST
+def dispute_open(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    return _run(
+        request,
+        ticket,
+        DisputeOpenForm(request.POST),
+        form_name="dispute_open_form",
+        action=lambda data: services.dispute_open(
+            ticket=ticket, actor=current_user(request), claim=data["claim"]
+        ),
+        done="Dispute opened; the seller is notified by email.",
+    )
+
+
+@agent_required
+@require_POST
+def dispute_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    dispute = _dispute(ticket)
+    return _run(
+        request,
+        ticket,
+        SellerMessageForm(request.POST),
+        form_name="seller_message_form",
+        action=lambda data: services.dispute_message_seller(
+            dispute=dispute, actor=current_user(request), body=data["body"]
+        ),
+        done="Message sent to the seller.",
+    )
+
+
+@agent_required
+@require_POST
+def dispute_resolve(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    dispute = _dispute(ticket)
+    return _run(
+        request,
+        ticket,
+        OutcomeForm(request.POST),
+        form_name="outcome_form",
+        action=lambda data: services.dispute_resolve(
+            dispute=dispute,
+            actor=current_user(request),
+            outcome=data["outcome"],
+            amount=data["amount"] or None,
+            reason=data["reason"],
+        ),
+        done="Outcome recorded and sent to the buyer and the seller.",
+    )
+
+
+@agent_required
+@require_POST
+def notice_retry(request: HttpRequest, ticket_id: int, notice_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    notice = get_object_or_404(SellerNotice, pk=notice_id, dispute__ticket=ticket)
+    services.seller_notice_retry(notice=notice)
+    messages.success(request, "The email to the seller will be sent again.")
+    return redirect("console:ticket", ticket_id=ticket.pk)

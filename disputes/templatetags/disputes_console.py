@@ -1,0 +1,26 @@
+"""The dispute and seller panels of the console's ticket page (one include each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from disputes.forms import DisputeOpenForm, OutcomeForm, SellerMessageForm
+from disputes.selectors import dispute_panel, seller_panel
+
+register = template.Library()
+
+
+@register.inclusion_tag("disputes/_console_panel.html", takes_context=True)
+def dispute_console_panel(context: template.Context, ticket: Any) -> dict[str, Any]:
+    return {
+        "request": context.get("request"),
+        "csrf_token": context.get("csrf_token"),
+        "ticket": ticket,
+        "panel": dispute_panel(ticket=ticket),
+        "seller": seller_panel(ticket=ticket),
+        "open_form": context.get("dispute_open_form") or DisputeOpenForm(),
+        "message_form": context.get("seller_message_form") or SellerMessageForm(),
+        "outcome_form": context.get("outcome_form") or OutcomeForm(),
+    }

@@ -1,0 +1,69 @@
+"""Reassignment records and the presence watch that notices a lost heartbeat."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import Ticket
+
+
+class Reason(models.TextChoices):
+    AGENT_OFFLINE = "agent_offline", _("Agent went offline")
+    HEARTBEAT_LOST = "heartbeat_lost", _("Agent's console stopped answering")
+    OVER_CAPACITY = "over_capacity", _("Agent over the team's capacity")
+    SUPERVISOR_OVERRIDE = "supervisor_override", _("Supervisor override")
+
+
+class Reassignment(models.Model):
+    """One ticket moved away from an agent; the console's workload page lists these."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="reassignments")
+    from_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # None: nobody of the team was available, so the ticket waits unassigned in its queue.
+    to_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at"], name="reassignment_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.from_agent_id} -> {self.to_agent_id} ({self.reason})"
+
+
+class AssignmentPin(models.Model):
+    """A supervisor's override: the ticket stays with this agent whatever the automatic
+    rules say, until someone assigns it elsewhere."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="assignment_pin")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} pinned to {self.agent_id}"
+
+
+class PresenceWatch(models.Model):
+    """The next moment an online agent's heartbeat is checked. One timer task per online
+    agent, re-armed from the last heartbeat; a task whose ``due_at`` no longer matches
+    was superseded and does nothing."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence_watch"
+    )
+    due_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"watch {self.agent_id} at {self.due_at}"
