@@ -41,9 +41,7 @@ def test_an_uncategorised_conversation_is_asked_once_with_the_policys_categories
     assert [q["payload"] for q in question["message"]["quick_replies"]] == [
         f"CATEGORY:{c.key}" for c in policy.categories
     ]
-    assert [q["title"] for q in question["message"]["quick_replies"]][0] == policy.categories[
-        0
-    ].name
+    assert question["message"]["quick_replies"][0]["title"] == policy.categories[0].name
     # A second message before answering does not ask again.
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hello?")])))
     run_tasks()
