@@ -58,7 +58,7 @@ def platform(settings) -> Iterator[PlatformServer]:
 
 
 @pytest.fixture
-def page(db) -> SocialAccount:
+def fb_page(db) -> SocialAccount:
     return SocialAccount.objects.create(
         platform=Platform.FACEBOOK,
         external_id=PAGE_ID,
@@ -114,7 +114,9 @@ def text_event(
     }
 
 
-def meta_delivery(*entries: tuple[str, list[dict[str, Any]]], obj: str = "page") -> dict[str, Any]:
+def meta_delivery(
+    *entries: tuple[str, list[dict[str, Any]]], obj: str = "fb_page"
+) -> dict[str, Any]:
     return {
         "object": obj,
         "entry": [

@@ -38,7 +38,7 @@ ORDER_TEXT = "Where is my order? It was meant to arrive on Monday and the tracki
 
 
 def test_a_message_opens_a_facebook_ticket_with_the_senders_profile_name(
-    client, page, platform, run_tasks
+    client, fb_page, platform, run_tasks
 ):
     platform.profiles["psid-ada"] = {"first_name": "Ada", "last_name": "Obi"}
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-ada", ORDER_TEXT)])))
@@ -56,7 +56,7 @@ def test_a_message_opens_a_facebook_ticket_with_the_senders_profile_name(
 
 
 def test_a_person_keeps_one_open_conversation_per_account(
-    client, page, instagram, platform, run_tasks
+    client, fb_page, instagram, platform, run_tasks
 ):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT)])))
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Any news?")])))
@@ -75,7 +75,7 @@ def test_a_person_keeps_one_open_conversation_per_account(
 
 
 def test_after_a_ticket_is_closed_the_next_message_opens_a_new_one(
-    client, page, platform, run_tasks
+    client, fb_page, platform, run_tasks
 ):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT)])))
     run_tasks()
@@ -87,7 +87,7 @@ def test_after_a_ticket_is_closed_the_next_message_opens_a_new_one(
 
 
 def test_a_batched_delivery_with_several_entries_and_messages(
-    client, page, instagram, platform, run_tasks
+    client, fb_page, instagram, platform, run_tasks
 ):
     payload = meta_delivery(
         (PAGE_ID, [text_event("psid-1", ORDER_TEXT), text_event("psid-2", ORDER_TEXT)]),
@@ -103,7 +103,7 @@ def test_a_batched_delivery_with_several_entries_and_messages(
     assert InboundEvent.objects.filter(outcome=EventOutcome.STORED).count() == 4
 
 
-def test_a_retried_delivery_is_stored_once(client, page, platform, run_tasks):
+def test_a_retried_delivery_is_stored_once(client, fb_page, platform, run_tasks):
     payload = meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT, mid="m_retried_1")]))
     post_meta(client, payload)
     run_tasks()
@@ -127,7 +127,7 @@ def test_a_retried_delivery_is_stored_once(client, page, platform, run_tasks):
     assert InboundEvent.objects.count() == 2
 
 
-def test_running_the_same_delivery_twice_changes_nothing(client, page, platform, run_tasks):
+def test_running_the_same_delivery_twice_changes_nothing(client, fb_page, platform, run_tasks):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT)])))
     run_tasks()
     delivery = WebhookDelivery.objects.get()
@@ -137,7 +137,7 @@ def test_running_the_same_delivery_twice_changes_nothing(client, page, platform,
 
 
 def test_a_crash_mid_delivery_loses_nothing_and_doubles_nothing(
-    client, page, platform, run_tasks, monkeypatch
+    client, fb_page, platform, run_tasks, monkeypatch
 ):
     post_meta(
         client,
@@ -168,7 +168,7 @@ def test_a_crash_mid_delivery_loses_nothing_and_doubles_nothing(
 
 
 def test_echoes_receipts_and_reactions_are_recorded_without_messages(
-    client, page, platform, run_tasks
+    client, fb_page, platform, run_tasks
 ):
     mid = new_mid()
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT, mid=mid)])))
@@ -216,7 +216,7 @@ def test_echoes_receipts_and_reactions_are_recorded_without_messages(
 
 
 def test_an_unknown_page_id_is_acknowledged_and_ignored_with_the_reason(
-    client, page, platform, run_tasks
+    client, fb_page, platform, run_tasks
 ):
     response = post_meta(
         client, meta_delivery(("999999", [text_event("psid-1", ORDER_TEXT, recipient="999999")]))
@@ -229,7 +229,7 @@ def test_an_unknown_page_id_is_acknowledged_and_ignored_with_the_reason(
     assert "'999999'" in event.reason
 
 
-def test_a_postback_is_a_customer_message(client, page, platform, run_tasks):
+def test_a_postback_is_a_customer_message(client, fb_page, platform, run_tasks):
     item = {
         "sender": {"id": "psid-1"},
         "recipient": {"id": PAGE_ID},
@@ -243,7 +243,7 @@ def test_a_postback_is_a_customer_message(client, page, platform, run_tasks):
     )
 
 
-def test_an_image_is_fetched_and_stored(client, page, platform, run_tasks):
+def test_an_image_is_fetched_and_stored(client, fb_page, platform, run_tasks):
     platform.files["/cdn/photo.png"] = Answer(200, png_bytes(), {"Content-Type": "image/png"})
     attachment = {"type": "image", "payload": {"url": f"{platform.url}/cdn/photo.png"}}
     post_meta(
@@ -258,7 +258,7 @@ def test_an_image_is_fetched_and_stored(client, page, platform, run_tasks):
     assert stored.file.read() == png_bytes()
 
 
-def test_an_image_without_text_opens_a_ticket(client, page, platform, run_tasks):
+def test_an_image_without_text_opens_a_ticket(client, fb_page, platform, run_tasks):
     platform.files["/cdn/photo.png"] = Answer(200, png_bytes(), {"Content-Type": "image/png"})
     item = text_event(
         "psid-1",
@@ -281,7 +281,7 @@ def test_an_image_without_text_opens_a_ticket(client, page, platform, run_tasks)
     ids=["huge", "failing-url", "script-disguised-as-png"],
 )
 def test_an_attachment_not_kept_is_recorded_with_the_reason(
-    client, page, platform, run_tasks, answer, reason
+    client, fb_page, platform, run_tasks, answer, reason
 ):
     platform.files["/cdn/file"] = answer
     attachment = {"type": "file", "payload": {"url": f"{platform.url}/cdn/file"}}
@@ -298,7 +298,7 @@ def test_an_attachment_not_kept_is_recorded_with_the_reason(
 
 
 def test_a_huge_attachment_is_refused_while_reading_when_its_size_is_not_declared(
-    client, page, platform, run_tasks, settings
+    client, fb_page, platform, run_tasks, settings
 ):
     # Chunked: no Content-Length, so only counting the bytes read can stop it.
     platform.files["/cdn/stream"] = Answer(200, b"\x89PNG" + b"0" * 300_000, {"Content-Length": ""})
@@ -320,7 +320,7 @@ def test_a_huge_attachment_is_refused_while_reading_when_its_size_is_not_declare
     assert "larger than the limit" in refused.not_kept_reason
 
 
-def test_a_ticket_rule_refusing_the_message_is_recorded(client, page, platform, run_tasks):
+def test_a_ticket_rule_refusing_the_message_is_recorded(client, fb_page, platform, run_tasks):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "x" * 60_000)])))
     run_tasks()
     event = InboundEvent.objects.get()
@@ -374,7 +374,7 @@ def test_a_retried_tiktok_event_and_our_own_echo_are_not_stored_twice(
     )
 
 
-def test_conversation_is_linked_to_the_ticket(client, page, platform, run_tasks):
+def test_conversation_is_linked_to_the_ticket(client, fb_page, platform, run_tasks):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT)])))
     run_tasks()
     assert SocialConversation.objects.get().ticket == Ticket.objects.get()

@@ -33,7 +33,7 @@ ORDER_TEXT = "Where is my order? It was meant to arrive on Monday and the tracki
 
 
 @pytest.fixture
-def facebook_ticket(client, page, platform, run_tasks) -> Ticket:
+def facebook_ticket(client, fb_page, platform, run_tasks) -> Ticket:
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-7", ORDER_TEXT)])))
     run_tasks()
     platform.requests.clear()

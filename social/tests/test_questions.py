@@ -30,7 +30,7 @@ def quick_reply(sender: str, title: str, payload: str) -> dict:
 
 
 def test_an_uncategorised_conversation_is_asked_once_with_the_policys_categories(
-    client, page, platform, run_tasks
+    client, fb_page, platform, run_tasks
 ):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hello")])))
     run_tasks()
@@ -48,7 +48,7 @@ def test_an_uncategorised_conversation_is_asked_once_with_the_policys_categories
     assert len(platform.sent("/messages")) == 1
 
 
-def test_the_quick_reply_files_the_ticket_under_that_category(client, page, platform, run_tasks):
+def test_the_quick_reply_files_the_ticket_under_that_category(client, fb_page, platform, run_tasks):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hello")])))
     run_tasks()
     post_meta(
@@ -73,7 +73,7 @@ def test_on_tiktok_a_typed_number_answers_the_category_question(
     assert Ticket.objects.get().category == get_policy().categories[1].key
 
 
-def test_the_rating_question_goes_out_with_quick_replies(client, page, platform, run_tasks):
+def test_the_rating_question_goes_out_with_quick_replies(client, fb_page, platform, run_tasks):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hello")])))
     run_tasks()
     ticket = Ticket.objects.get()
@@ -91,7 +91,7 @@ def test_the_rating_question_goes_out_with_quick_replies(client, page, platform,
 
 
 def test_a_rating_quick_reply_is_recorded_even_after_the_ticket_closed(
-    client, page, platform, run_tasks
+    client, fb_page, platform, run_tasks
 ):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hello")])))
     run_tasks()
@@ -113,7 +113,7 @@ def test_a_rating_quick_reply_is_recorded_even_after_the_ticket_closed(
     ).exists()
 
 
-def test_a_rating_outside_the_scale_is_refused(client, page, platform, run_tasks):
+def test_a_rating_outside_the_scale_is_refused(client, fb_page, platform, run_tasks):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hello")])))
     run_tasks()
     with pytest.raises(TicketError, match="from 1 to 5"):
@@ -126,7 +126,7 @@ def test_asking_a_rating_on_a_ticket_from_another_channel_does_nothing(db):
     assert services.social_ask_rating(TicketFactory()) is None
 
 
-def test_escalation_phrase_in_a_dm_escalates(client, page, platform, run_tasks):
+def test_escalation_phrase_in_a_dm_escalates(client, fb_page, platform, run_tasks):
     post_meta(
         client,
         meta_delivery(

@@ -26,7 +26,7 @@ from social.tests.conftest import (
 pytestmark = pytest.mark.django_db
 
 
-def test_subscription_check_echoes_the_challenge(client, page):
+def test_subscription_check_echoes_the_challenge(client, fb_page):
     response = client.get(
         "/social/webhooks/meta/",
         {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
@@ -35,7 +35,7 @@ def test_subscription_check_echoes_the_challenge(client, page):
     assert response.content == b"1158201444"
 
 
-def test_subscription_check_with_a_wrong_verify_token_is_refused(client, page):
+def test_subscription_check_with_a_wrong_verify_token_is_refused(client, fb_page):
     response = client.get(
         "/social/webhooks/meta/",
         {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"},
@@ -45,7 +45,7 @@ def test_subscription_check_with_a_wrong_verify_token_is_refused(client, page):
     assert b"1158201444" not in response.content
 
 
-def test_a_signed_delivery_is_stored_and_acknowledged(client, page):
+def test_a_signed_delivery_is_stored_and_acknowledged(client, fb_page):
     payload = meta_delivery((PAGE_ID, [text_event("psid-1", "Hi"), text_event("psid-2", "Hello")]))
     response = post_meta(client, payload)
     assert response.status_code == 200
@@ -67,7 +67,7 @@ def test_a_signed_delivery_is_stored_and_acknowledged(client, page):
         (meta_sign(b"x", secret="another-app-secret"), "another app's secret"),
     ],
 )
-def test_a_post_without_our_signature_is_refused(client, page, signature, why):
+def test_a_post_without_our_signature_is_refused(client, fb_page, signature, why):
     payload = meta_delivery((PAGE_ID, [text_event("psid-1", "Hi")]))
     response = post_meta(client, payload, signature=signature)
     assert response.status_code == 403, why
@@ -94,7 +94,7 @@ def test_nothing_is_accepted_until_an_account_has_an_app_secret(client):
         (b'{"object": "page", "entry": [{"id": "1", "messaging": "hi"}]}', "must be a list"),
     ],
 )
-def test_a_signed_body_that_is_not_a_delivery_is_refused(client, page, raw, detail):
+def test_a_signed_body_that_is_not_a_delivery_is_refused(client, fb_page, raw, detail):
     response = post_meta(client, None, raw=raw, signature=meta_sign(raw))
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_payload"
@@ -102,7 +102,7 @@ def test_a_signed_body_that_is_not_a_delivery_is_refused(client, page, raw, deta
     assert not WebhookDelivery.objects.exists()
 
 
-def test_a_delivery_with_thousands_of_events_is_refused(client, page, settings):
+def test_a_delivery_with_thousands_of_events_is_refused(client, fb_page, settings):
     settings.IZONIE_SOCIAL_MAX_BODY_BYTES = 10 * 1024 * 1024
     items = [text_event(f"psid-{n}", "spam") for n in range(1500)]
     response = post_meta(client, meta_delivery((PAGE_ID, items)))
@@ -112,7 +112,7 @@ def test_a_delivery_with_thousands_of_events_is_refused(client, page, settings):
     assert not WebhookDelivery.objects.exists()
 
 
-def test_an_oversized_body_is_refused_before_it_is_read(client, page, settings):
+def test_an_oversized_body_is_refused_before_it_is_read(client, fb_page, settings):
     settings.IZONIE_SOCIAL_MAX_BODY_BYTES = 1000
     payload = meta_delivery((PAGE_ID, [text_event("psid-1", "x" * 2000)]))
     response = post_meta(client, payload)
@@ -120,7 +120,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, page, settings):
     assert response.json()["code"] == "payload_too_large"
 
 
-def test_secrets_are_not_in_the_logs_of_a_refusal(client, page, caplog):
+def test_secrets_are_not_in_the_logs_of_a_refusal(client, fb_page, caplog):
     post_meta(client, meta_delivery((PAGE_ID, [])), signature="sha256=" + "1" * 64)
     assert caplog.records  # the refusal is logged...
     assert APP_SECRET not in caplog.text  # ...without the secret
