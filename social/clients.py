@@ -44,6 +44,18 @@ def _timeout() -> httpx.Timeout:
     return httpx.Timeout(settings.IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS)
 
 
+_shared: httpx.Client | None = None
+
+
+def _client() -> httpx.Client:
+    """One client per process: building one loads the CA bundle (about 80 ms), and
+    reusing it keeps connections to the platform open. httpx clients are thread-safe."""
+    global _shared
+    if _shared is None:
+        _shared = httpx.Client()
+    return _shared
+
+
 def graph_url(path: str) -> str:
     base = settings.IZONIE_META_GRAPH_URL.rstrip("/")
     return f"{base}/{settings.IZONIE_META_GRAPH_VERSION}/{path.lstrip('/')}"
@@ -81,8 +93,7 @@ def _meta_error(response: httpx.Response) -> PlatformError:
 
 def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:
     try:
-        with httpx.Client(timeout=_timeout()) as client:
-            return client.request(method, url, **kwargs)
+        return _client().request(method, url, timeout=_timeout(), **kwargs)
     except httpx.HTTPError as exc:
         raise PlatformError(
             f"No answer from {httpx.URL(url).host}: {type(exc).__name__}", permanent=False
@@ -195,10 +206,9 @@ def attachment_fetch(
     (by its Content-Length, or while reading), so a huge file is never held in memory."""
     limit = filesizeformat(max_bytes)
     try:
-        with (
-            httpx.Client(timeout=_timeout(), follow_redirects=True) as client,
-            client.stream("GET", url, headers=headers or {}) as response,
-        ):
+        with _client().stream(
+            "GET", url, headers=headers or {}, timeout=_timeout(), follow_redirects=True
+        ) as response:
             if response.status_code != 200:
                 raise AttachmentNotFetched(
                     f"the file could not be fetched (HTTP {response.status_code})"

@@ -114,9 +114,7 @@ def text_event(
     }
 
 
-def meta_delivery(
-    *entries: tuple[str, list[dict[str, Any]]], obj: str = "fb_page"
-) -> dict[str, Any]:
+def meta_delivery(*entries: tuple[str, list[dict[str, Any]]], obj: str = "page") -> dict[str, Any]:
     return {
         "object": obj,
         "entry": [
