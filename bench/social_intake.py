@@ -241,6 +241,12 @@ def main() -> None:
     parser.add_argument("--retry-every", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--drain-timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--worker",
+        choices=["during", "after"],
+        default="during",
+        help="run the db_worker during the load (as in production) or only after it",
+    )
     args = parser.parse_args()
 
     from social.tests.platform_server import PlatformServer
@@ -252,13 +258,16 @@ def main() -> None:
         env = prepare(Path(tmp), args.database, graph.url)
         port = free_port()
         server = start_server(env, port)
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.2"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        def start_worker() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [sys.executable, "manage.py", "db_worker", "--interval", "0.2"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+        worker = start_worker() if args.worker == "during" else None
         deliveries = Deliveries(
             batch=args.batch, senders=args.senders, retry_every=args.retry_every
         )
@@ -280,6 +289,8 @@ def main() -> None:
                 ),
                 default=0.0,
             )
+            if worker is None:
+                worker = start_worker()
             started = time.perf_counter()
             while True:
                 stored, received, waiting = counts(env)
@@ -289,6 +300,8 @@ def main() -> None:
             drained_in = time.perf_counter() - started
         finally:
             for process in (worker, server):
+                if process is None:
+                    continue
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
             graph.stop()
@@ -302,6 +315,7 @@ def main() -> None:
             "events_stored": stored,
             "stored_equals_sent": stored == deliveries.unique_events,
             "deliveries_still_waiting": waiting,
+            "worker": args.worker,
             "worker_drain_after_load_s": round(drained_in, 1),
         }
         print(json.dumps(summary, indent=2))

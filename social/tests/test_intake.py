@@ -378,3 +378,22 @@ def test_conversation_is_linked_to_the_ticket(client, fb_page, platform, run_tas
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT)])))
     run_tasks()
     assert SocialConversation.objects.get().ticket == Ticket.objects.get()
+
+
+def test_deliveries_left_unprocessed_are_queued_again_and_stored_once(
+    client, fb_page, platform, run_tasks
+):
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", ORDER_TEXT)])))
+    DBTaskResult.objects.all().delete()  # the worker died holding the task
+    WebhookDelivery.objects.update(received_at=timezone.now() - dt.timedelta(minutes=10))
+    call_command("social_requeue", "--older-than", "300")
+    call_command("social_requeue", "--older-than", "300")  # twice: still harmless
+    run_tasks()
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
