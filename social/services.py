@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from functools import partial
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
@@ -59,13 +58,16 @@ MESSAGE_KINDS = {EventKind.MESSAGE, EventKind.QUICK_REPLY, EventKind.POSTBACK}
 
 
 def delivery_store(*, source: str, body: bytes, event_count: int) -> WebhookDelivery:
-    """Keep the raw delivery and queue its processing (on commit). Called by the webhook
-    before it answers 200, so an acknowledged delivery is never lost."""
+    """Keep the raw delivery and queue its processing. Called by the webhook before it
+    answers 200, so an acknowledged delivery is never lost."""
     from social.tasks import process_delivery
 
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(source=source, body=body, event_count=event_count)
-        transaction.on_commit(partial(process_delivery.enqueue, delivery_id=delivery.pk))
+        # Enqueued inside the transaction, not on commit: with the database task backend
+        # the task row commits or rolls back with the delivery (one commit per webhook
+        # instead of two, and never a stored delivery without its task).
+        process_delivery.enqueue(delivery_id=delivery.pk)
     return delivery
 
 
