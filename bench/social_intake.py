@@ -258,6 +258,7 @@ def main() -> None:
         env = prepare(Path(tmp), args.database, graph.url)
         port = free_port()
         server = start_server(env, port)
+
         def start_worker() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
                 [sys.executable, "manage.py", "db_worker", "--interval", "0.2"],
