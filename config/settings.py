@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "feedback",
     "disputes",
     "workload",
+    "social",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +222,20 @@ IZONIE_CHAT_DB_THREADS = env_int(
 )
 # Triage: where versioned classifier files are kept (the database records which is in use).
 IZONIE_TRIAGE_MODEL_DIR = Path(env_str("IZONIE_TRIAGE_MODEL_DIR", str(VAR_DIR / "triage-models")))
+# Social channels (social/): the platforms' API base URLs and versions (tests and staging
+# point them at a loopback server), limits on one webhook delivery, TikTok's signature
+# age tolerance and reply window.
+IZONIE_META_GRAPH_URL = env_str("IZONIE_META_GRAPH_URL", "https://graph.facebook.com")
+IZONIE_META_GRAPH_VERSION = env_str("IZONIE_META_GRAPH_VERSION", "v21.0")
+IZONIE_TIKTOK_API_URL = env_str("IZONIE_TIKTOK_API_URL", "https://business-api.tiktok.com")
+IZONIE_TIKTOK_API_VERSION = env_str("IZONIE_TIKTOK_API_VERSION", "v1.3")
+IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS = float(env_str("IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS", "10"))
+IZONIE_SOCIAL_MAX_BODY_BYTES = env_int("IZONIE_SOCIAL_MAX_BODY_BYTES", 1024 * 1024)
+IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY = env_int("IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY", 1000)
+IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS = env_int(
+    "IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS", 300
+)
+IZONIE_TIKTOK_REPLY_WINDOW_HOURS = env_int("IZONIE_TIKTOK_REPLY_WINDOW_HOURS", 48)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -454,3 +454,6 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
     seed_disputes_demo(buyers=buyers, agent=staff["ada.agent"], progress=progress)
     loaded = content_load()
     progress(f"{len(loaded.created) + len(loaded.updated)} Help Center articles")
+    from social.demo import seed_social_demo
+
+    seed_social_demo(progress=progress)

@@ -141,6 +141,9 @@ TABLE: dict[str, Row] = {
     "mail:inbound_sendgrid": Row("POST", "/mail/inbound/sendgrid/", (403,) * 7, body={}),
     "mail:inbound_postmark": Row("POST", "/mail/inbound/postmark/", (403,) * 7, body={}),
     "mail:inbound_amazon_ses": Row("POST", "/mail/inbound/amazon-ses/", (403,) * 7, body={}),
+    # Signed by the platform, not by a session: refused (not configured) for every role.
+    "social:meta_webhook": Row("POST", "/social/webhooks/meta/", (403,) * 7, body={}),
+    "social:tiktok_webhook": Row("POST", "/social/webhooks/tiktok/", (403,) * 7, body={}),
     "api-v1:openapi-json": Row("GET", "/api/v1/openapi.json", (200,) * 7),
     "api-v1:openapi-view": Row("GET", "/api/v1/docs", (200,) * 7),
     "api-v1:ticket_create": Row(

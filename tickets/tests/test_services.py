@@ -78,7 +78,13 @@ def test_reply_goes_through_the_outbox_after_commit(django_capture_on_commit_cal
     assert ticket.first_replied_at == message.created_at
 
 
-def test_delivery_without_transport_fails_visibly(django_capture_on_commit_callbacks, run_tasks):
+def test_delivery_without_transport_fails_visibly(
+    django_capture_on_commit_callbacks, run_tasks, monkeypatch
+):
+    from tickets import delivery
+
+    # A channel whose app registered no transport (social/ registers TikTok's).
+    monkeypatch.delitem(delivery._transports, Channel.TIKTOK, raising=False)
     ticket = TicketFactory(channel=Channel.TIKTOK)
     with django_capture_on_commit_callbacks(execute=True):
         message = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Hi")

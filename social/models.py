@@ -1,0 +1,178 @@
+"""Social messaging channels: the accounts we answer on, every webhook delivery as it
+arrived, each event in it (unique per account, which makes a redelivery a no-op), and the
+person behind each conversation with their messaging window."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tickets.models import Message, Ticket
+
+
+class Platform(models.TextChoices):
+    """The same keys as ``tickets.choices.Channel``, so a ticket's channel names its platform."""
+
+    FACEBOOK = "facebook", "Facebook Messenger"
+    INSTAGRAM = "instagram", "Instagram"
+    TIKTOK = "tiktok", "TikTok"
+
+
+class SocialAccount(models.Model):
+    """A Facebook page, Instagram professional account or TikTok business account.
+
+    Secrets are write-only in the admin and never logged; the webhook checks each POST
+    against the app secret of the account it names.
+    """
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    # Facebook page id, Instagram account id (the id Meta puts in entry[].id), or the
+    # TikTok business id (``user_openid`` in TikTok's webhook).
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=150)
+    # Page access token (Meta) or TikTok business access token: used to send replies.
+    access_token = models.TextField(blank=True)
+    # Meta app secret / TikTok client secret: the key of the webhook signature.
+    app_secret = models.CharField(max_length=255, blank=True)
+    # What Meta's subscription check must present as hub.verify_token.
+    verify_token = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "external_id"], name="social_account_unique_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()}: {self.name}"
+
+
+class DeliveryStatus(models.TextChoices):
+    RECEIVED = "received", "Received, waiting to be processed"
+    PROCESSED = "processed", "Processed"
+
+
+class WebhookDelivery(models.Model):
+    """One signed POST, stored raw before it is acknowledged; the worker processes it
+    afterwards. A crash mid-way leaves it RECEIVED, and processing it again is harmless
+    because each event in it is stored once (``InboundEvent``)."""
+
+    source = models.CharField(max_length=16)  # "meta" or "tiktok"
+    body = models.BinaryField()
+    event_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "received_at"], name="social_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.source} delivery {self.pk}: {self.status}"
+
+
+class EventKind(models.TextChoices):
+    MESSAGE = "message", "Message"
+    POSTBACK = "postback", "Button (postback)"
+    QUICK_REPLY = "quick_reply", "Quick reply"
+    REACTION = "reaction", "Reaction"
+    READ = "read", "Read receipt"
+    DELIVERY = "delivery", "Delivery receipt"
+    ECHO = "echo", "Echo of our own message"
+    OTHER = "other", "Not handled"
+
+
+class EventOutcome(models.TextChoices):
+    STORED = "stored", "Added to a ticket"
+    RECORDED = "recorded", "Recorded (no message)"
+    IGNORED = "ignored", "Ignored"
+    REFUSED = "refused", "Refused by a ticket rule"
+    FAILED = "failed", "Failed"
+
+
+class InboundEvent(models.Model):
+    """One event of a delivery. ``(platform, key)`` is unique: Meta and TikTok retry
+    deliveries, and the second copy of a message fails this constraint instead of being
+    stored twice (no read-then-write race)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="events")
+    account = models.ForeignKey(
+        SocialAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    # The platform's message id (mid) where there is one, else a key built from the
+    # sender, the kind and the platform's timestamp.
+    key = models.CharField(max_length=255)
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    sender_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=EventOutcome.choices)
+    reason = models.TextField(blank=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "key"], name="social_event_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.kind} {self.key}: {self.outcome}"
+
+
+class SocialContact(models.Model):
+    """A person who wrote to one of our accounts (a page-scoped id on Meta, an open id
+    and conversation on TikTok), with the customer account their tickets belong to."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="contacts")
+    sender_id = models.CharField(max_length=64)
+    # TikTok replies go to the conversation, not to the person.
+    conversation_id = models.CharField(max_length=128, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=150, blank=True)
+    # The platform's clock for the messaging window: replies are allowed for a while
+    # after the customer's last message (24 hours on Meta, 7 days with the human-agent tag).
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "sender_id"], name="social_contact_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.sender_id} on {self.account}"
+
+
+class SocialConversation(models.Model):
+    """A ticket opened from a social contact: how replies find their way back."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="social")
+    contact = models.ForeignKey(SocialContact, on_delete=models.CASCADE, related_name="tickets")
+    # Set when the customer was asked to pick a category, so it is asked once.
+    category_asked_at = models.DateTimeField(null=True, blank=True)
+    rating_asked_at = models.DateTimeField(null=True, blank=True)
+    # Set when the customer answered it: a later digit is an ordinary message again.
+    rated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} with {self.contact}"
+
+
+class QuickReplyOffer(models.Model):
+    """Buttons sent with an outbound message (categories, a rating scale): the transport
+    adds them to the Send API call."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="quick_replies")
+    # [{"title": "Payments", "payload": "CATEGORY:payments"}, ...]
+    options = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{len(self.options)} quick replies on message {self.message_id}"

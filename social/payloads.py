@@ -1,0 +1,227 @@
+"""Webhook payloads, in the platforms' documented shapes, as one kind of event.
+
+Meta (Messenger Platform and Instagram messaging webhooks): ``{"object": "page" |
+"instagram", "entry": [{"id": <page or account id>, "time": ..., "messaging": [event,
+...]}]}``, where an event has ``sender.id``, ``recipient.id``, ``timestamp`` (ms) and one
+of ``message`` (``mid``, ``text``, ``attachments[].payload.url``, ``quick_reply.payload``,
+``is_echo``), ``postback`` (``title``, ``payload``, ``mid``), ``reaction``, ``read`` or
+``delivery``.
+
+TikTok Business Messaging webhooks: ``{"event": "im_receive_msg" | "im_send_msg" |
+"im_mark_read_msg", "user_openid": <business id>, "content": "<JSON string>"}``; the
+content has ``conversation_id``, ``message_id``, ``timestamp`` (ms), ``type`` (``text``,
+``image``...), ``text.body``, ``image.media_id``, ``from`` and ``from_user.id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from social.models import EventKind, Platform
+
+META_OBJECTS = {"page": Platform.FACEBOOK, "instagram": Platform.INSTAGRAM}
+TIKTOK_EVENTS = {
+    "im_receive_msg": EventKind.MESSAGE,
+    "im_send_msg": EventKind.ECHO,
+    "im_mark_read_msg": EventKind.READ,
+}
+
+
+class PayloadError(ValueError):
+    """A body that is not a delivery in the platform's documented shape."""
+
+
+@dataclass
+class RemoteAttachment:
+    kind: str  # image, video, audio, file...
+    url: str = ""
+    media_id: str = ""  # TikTok: fetched through the media download API
+
+
+@dataclass
+class IncomingEvent:
+    platform: str
+    account_id: str
+    kind: EventKind
+    key: str
+    sender_id: str = ""
+    sent_at: dt.datetime | None = None
+    text: str = ""
+    payload: str = ""  # the quick reply's or button's payload
+    attachments: list[RemoteAttachment] = field(default_factory=list)
+    conversation_id: str = ""
+    sender_name: str = ""
+    detail: str = ""  # a reaction, what a receipt covers
+
+
+def _as_time(milliseconds: Any) -> dt.datetime | None:
+    if isinstance(milliseconds, int | float) and milliseconds > 0:
+        try:
+            return dt.datetime.fromtimestamp(milliseconds / 1000, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def _fingerprint(item: Any) -> str:
+    return hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def load_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"The body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PayloadError(f"The body is JSON but a {type(data).__name__}, not an object.")
+    return data
+
+
+def meta_event_count(data: dict[str, Any]) -> int:
+    """Checks the envelope; returns how many events the delivery carries."""
+    if data.get("object") not in META_OBJECTS:
+        raise PayloadError(
+            f"object must be one of {', '.join(sorted(META_OBJECTS))}, "
+            f"not {str(data.get('object'))[:40]!r}."
+        )
+    entries = data.get("entry")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise PayloadError("entry must be a list of objects.")
+    count = 0
+    for entry in entries:
+        messaging = entry.get("messaging", [])
+        if not isinstance(messaging, list):
+            raise PayloadError("entry[].messaging must be a list.")
+        count += len(messaging)
+    return count
+
+
+def _meta_event(platform: str, account_id: str, item: Any) -> IncomingEvent:
+    if not isinstance(item, dict):
+        return IncomingEvent(platform, account_id, EventKind.OTHER, f"other:{_fingerprint(item)}")
+    sender = str((item.get("sender") or {}).get("id", ""))[:64]
+    sent_at = _as_time(item.get("timestamp"))
+    stamp = item.get("timestamp", "")
+
+    def make(kind: EventKind, key: str, **extra: Any) -> IncomingEvent:
+        return IncomingEvent(
+            platform=platform,
+            account_id=account_id,
+            kind=kind,
+            key=key[:255],
+            sender_id=sender,
+            sent_at=sent_at,
+            **extra,
+        )
+
+    message = item.get("message")
+    if isinstance(message, dict):
+        mid = str(message.get("mid") or f"nomid:{_fingerprint(item)}")
+        if message.get("is_echo"):
+            return make(EventKind.ECHO, mid)
+        quick = message.get("quick_reply")
+        attachments = [
+            RemoteAttachment(kind=str(a.get("type", "file")), url=str(a["payload"]["url"]))
+            for a in message.get("attachments") or []
+            if isinstance(a, dict)
+            and isinstance(a.get("payload"), dict)
+            and isinstance(a["payload"].get("url"), str)
+        ]
+        return make(
+            EventKind.QUICK_REPLY if isinstance(quick, dict) else EventKind.MESSAGE,
+            mid,
+            text=str(message.get("text") or ""),
+            payload=str(quick.get("payload", "")) if isinstance(quick, dict) else "",
+            attachments=attachments,
+        )
+    postback = item.get("postback")
+    if isinstance(postback, dict):
+        key = postback.get("mid") or f"postback:{sender}:{stamp}:{_fingerprint(postback)}"
+        return make(
+            EventKind.POSTBACK,
+            str(key),
+            text=str(postback.get("title") or ""),
+            payload=str(postback.get("payload") or ""),
+        )
+    reaction = item.get("reaction")
+    if isinstance(reaction, dict):
+        action = str(reaction.get("action", "react"))
+        emoji = str(reaction.get("emoji") or reaction.get("reaction") or "")
+        target = str(reaction.get("mid", ""))
+        return make(
+            EventKind.REACTION,
+            f"reaction:{sender}:{target}:{stamp}:{action}",
+            detail=f"{action} {emoji} on {target}",
+        )
+    for kind, name in ((EventKind.READ, "read"), (EventKind.DELIVERY, "delivery")):
+        receipt = item.get(name)
+        if isinstance(receipt, dict):
+            mark = receipt.get("watermark") or receipt.get("mid") or stamp
+            return make(kind, f"{name}:{sender}:{mark}", detail=str(mark))
+    return make(EventKind.OTHER, f"other:{_fingerprint(item)}")
+
+
+def meta_events(data: dict[str, Any]) -> list[IncomingEvent]:
+    platform = META_OBJECTS[data["object"]]
+    events = []
+    for entry in data["entry"]:
+        account_id = str(entry.get("id", ""))[:64]
+        events += [_meta_event(platform, account_id, item) for item in entry.get("messaging", [])]
+    return events
+
+
+def tiktok_check(data: dict[str, Any]) -> None:
+    if not isinstance(data.get("event"), str) or not data.get("user_openid"):
+        raise PayloadError("A TikTok event needs event and user_openid.")
+    if not isinstance(data.get("content"), str | dict):
+        raise PayloadError("A TikTok event needs content (a JSON string).")
+
+
+def tiktok_event(data: dict[str, Any]) -> IncomingEvent:
+    business_id = str(data["user_openid"])[:64]
+    kind = TIKTOK_EVENTS.get(data["event"], EventKind.OTHER)
+    content = data["content"]
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            content = None
+    if not isinstance(content, dict):
+        return IncomingEvent(
+            Platform.TIKTOK, business_id, EventKind.OTHER, f"other:{_fingerprint(data)}"
+        )
+    conversation = str(content.get("conversation_id", ""))[:128]
+    sender = str((content.get("from_user") or {}).get("id", ""))[:64]
+    message_id = content.get("message_id")
+    if kind == EventKind.READ:
+        key = f"read:{conversation}:{content.get('timestamp', '')}"
+    else:
+        key = str(message_id or f"{data['event']}:{_fingerprint(content)}")
+    message_type = content.get("type", "")
+    text = ""
+    attachments = []
+    if message_type == "text":
+        text = str((content.get("text") or {}).get("body", ""))
+    elif message_type == "image":
+        media_id = str((content.get("image") or {}).get("media_id", ""))
+        attachments.append(RemoteAttachment(kind="image", media_id=media_id))
+    elif message_type == "share_post":
+        text = str((content.get("share_post") or {}).get("embed_url", ""))
+    elif kind == EventKind.MESSAGE:
+        text = f"({message_type or 'unknown'} message: not supported by the TikTok API)"
+    return IncomingEvent(
+        platform=Platform.TIKTOK,
+        account_id=business_id,
+        kind=kind,
+        key=key[:255],
+        sender_id=sender,
+        sent_at=_as_time(content.get("timestamp")),
+        text=text,
+        attachments=attachments,
+        conversation_id=conversation,
+        sender_name=str(content.get("from", ""))[:150],
+    )

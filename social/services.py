@@ -1,0 +1,502 @@
+"""Writes for the social channels: processing stored webhook deliveries into tickets,
+asking for a category and a rating with quick replies, recording the answers.
+
+Intake never blocks the webhook: the view stores the raw delivery and enqueues
+``delivery_process``; each event is then handled in its own transaction that starts by
+inserting its ``InboundEvent`` row. The row's unique key is the duplicate check (a retried
+delivery fails the insert and is skipped), and because the row and the ticket message
+commit together, a crash mid-delivery leaves the unfinished events to be done again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from policy.loader import get_policy
+from social import clients
+from social.models import (
+    DeliveryStatus,
+    EventKind,
+    EventOutcome,
+    InboundEvent,
+    Platform,
+    QuickReplyOffer,
+    SocialAccount,
+    SocialContact,
+    SocialConversation,
+    WebhookDelivery,
+)
+from social.payloads import (
+    IncomingEvent,
+    PayloadError,
+    load_object,
+    meta_events,
+    tiktok_event,
+)
+from tickets import events as ticket_events
+from tickets import services as ticket_services
+from tickets.attachments import CheckedUpload, check_uploads
+from tickets.choices import TicketStatus
+from tickets.exceptions import AttachmentRejected, TicketError
+from tickets.models import Attachment, Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+CATEGORY_PAYLOAD = "CATEGORY:"
+RATING_PAYLOAD = "RATING:"
+MESSAGE_KINDS = {EventKind.MESSAGE, EventKind.QUICK_REPLY, EventKind.POSTBACK}
+
+
+# --- Storing and processing deliveries
+
+
+def delivery_store(*, source: str, body: bytes, event_count: int) -> WebhookDelivery:
+    """Keep the raw delivery and queue its processing. Called by the webhook before it
+    answers 200, so an acknowledged delivery is never lost."""
+    from social.tasks import process_delivery
+
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(source=source, body=body, event_count=event_count)
+        # Enqueued inside the transaction, not on commit: with the database task backend
+        # the task row commits or rolls back with the delivery (one commit per webhook
+        # instead of two, and never a stored delivery without its task).
+        process_delivery.enqueue(delivery_id=delivery.pk)
+    return delivery
+
+
+def _events_of(delivery: WebhookDelivery) -> list[IncomingEvent]:
+    data = load_object(bytes(delivery.body))
+    if delivery.source == "tiktok":
+        return [tiktok_event(data)]
+    return meta_events(data)
+
+
+def delivery_process(*, delivery_id: int) -> int:
+    """Handle every event of a stored delivery; safe to run late or twice. Returns how
+    many events were new."""
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == DeliveryStatus.PROCESSED:
+        return 0
+    try:
+        incoming = _events_of(delivery)
+    except (PayloadError, KeyError, TypeError) as exc:  # the view checked it; be safe anyway
+        logger.warning("Social delivery %s unreadable: %s", delivery.pk, exc)
+        incoming = []
+    accounts: dict[tuple[str, str], SocialAccount | None] = {}
+    new = 0
+    for event in incoming:
+        account_key = (event.platform, event.account_id)
+        if account_key not in accounts:
+            accounts[account_key] = SocialAccount.objects.filter(
+                platform=event.platform, external_id=event.account_id, active=True
+            ).first()
+        if event_process(delivery=delivery, event=event, account=accounts[account_key]):
+            new += 1
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
+    )
+    return new
+
+
+def delivery_requeue_stale(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+    """Queue again deliveries still unprocessed after ``older_than`` (a worker died
+    while on them). Processing is idempotent, so a second run does no harm."""
+    from social.tasks import process_delivery
+
+    stale = list(
+        WebhookDelivery.objects.filter(
+            status=DeliveryStatus.RECEIVED, received_at__lt=timezone.now() - older_than
+        ).values_list("pk", flat=True)
+    )
+    for delivery_id in stale:
+        process_delivery.enqueue(delivery_id=delivery_id)
+    return len(stale)
+
+
+def _already_stored(event: IncomingEvent) -> bool:
+    # Only spares a second download; the unique constraint is what prevents doubles.
+    return InboundEvent.objects.filter(platform=event.platform, key=event.key).exists()
+
+
+def event_process(
+    *, delivery: WebhookDelivery, event: IncomingEvent, account: SocialAccount | None
+) -> bool:
+    """Store one event once and act on it. Returns False for a duplicate."""
+    if _already_stored(event):
+        return False
+    uploads: list[CheckedUpload] = []
+    refused: list[tuple[str, str]] = []
+    if account is not None and event.kind in MESSAGE_KINDS and event.attachments:
+        uploads, refused = _fetch_attachments(account=account, event=event)
+    name = ""
+    if account is not None and event.kind in MESSAGE_KINDS:
+        name = event.sender_name or _profile_name_if_new(account=account, event=event)
+    with transaction.atomic():
+        record = InboundEvent(
+            delivery=delivery,
+            account=account,
+            platform=event.platform,
+            key=event.key,
+            kind=event.kind,
+            sender_id=event.sender_id,
+            outcome=EventOutcome.RECORDED,
+        )
+        try:
+            with transaction.atomic():
+                record.save()
+        except IntegrityError:
+            return False  # stored concurrently by another worker
+        try:
+            with transaction.atomic():
+                _act(
+                    record=record,
+                    event=event,
+                    account=account,
+                    name=name,
+                    uploads=uploads,
+                    refused=refused,
+                )
+        except TicketError as exc:
+            # A ticket rule said no (a closed ticket, a conduct block...): kept with why.
+            record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
+            logger.info("Social event %s refused: %s", event.key, record.reason)
+        except Exception as exc:
+            logger.exception("Social event %s failed", event.key)
+            record.outcome, record.reason = EventOutcome.FAILED, f"{type(exc).__name__}: {exc}"
+        record.reason = record.reason[:2000]
+        record.save()
+    return True
+
+
+def _act(
+    *,
+    record: InboundEvent,
+    event: IncomingEvent,
+    account: SocialAccount | None,
+    name: str,
+    uploads: Sequence[CheckedUpload],
+    refused: list[tuple[str, str]],
+) -> None:
+    if account is None:
+        record.outcome = EventOutcome.IGNORED
+        record.reason = (
+            f"No active {Platform(event.platform).label} account with id {event.account_id!r} "
+            "is configured here."
+        )
+        logger.warning("Social event for unknown account %s ignored", event.account_id)
+        return
+    if event.kind == EventKind.ECHO:
+        record.outcome, record.reason = EventOutcome.IGNORED, "echo of a message we sent"
+        return
+    if event.kind == EventKind.OTHER:
+        record.outcome, record.reason = EventOutcome.IGNORED, "not an event this channel handles"
+        return
+    if not event.sender_id:
+        record.outcome, record.reason = EventOutcome.IGNORED, "no sender"
+        return
+    if event.kind in (EventKind.READ, EventKind.DELIVERY, EventKind.REACTION):
+        _record_signal(record=record, event=event, account=account)
+        return
+    contact = _contact(account=account, event=event, name=name)
+    if _rating_answer(contact=contact, event=event, record=record):
+        return
+    conversation = _open_conversation(contact)
+    if conversation is not None and _answer(conversation=conversation, event=event, record=record):
+        return
+    _customer_message(
+        record=record,
+        event=event,
+        contact=contact,
+        conversation=conversation,
+        uploads=uploads,
+        refused=refused,
+    )
+
+
+def _record_signal(*, record: InboundEvent, event: IncomingEvent, account: SocialAccount) -> None:
+    """Receipts and reactions are kept on the event row, not as ticket messages."""
+    contact = SocialContact.objects.filter(account=account, sender_id=event.sender_id).first()
+    record.reason = event.detail[:500]
+    if contact is None:
+        return
+    conversation = _open_conversation(contact)
+    record.ticket = conversation.ticket if conversation else None
+    if event.kind == EventKind.READ and event.sent_at:
+        SocialContact.objects.filter(pk=contact.pk).update(last_read_at=event.sent_at)
+
+
+def _fetch_attachments(
+    *, account: SocialAccount, event: IncomingEvent
+) -> tuple[list[CheckedUpload], list[tuple[str, str]]]:
+    limits = get_policy().attachments
+    kept: list[CheckedUpload] = []
+    refused: list[tuple[str, str]] = []
+    for index, remote in enumerate(event.attachments):
+        label = f"{remote.kind} {index + 1}"
+        if len(kept) >= limits.max_per_message:
+            refused.append((label, f"more than {limits.max_per_message} files in one message"))
+            continue
+        try:
+            url, headers = remote.url, None
+            if remote.media_id:
+                url = clients.tiktok_media_url(
+                    account=account,
+                    conversation_id=event.conversation_id,
+                    message_id=event.key,
+                    media_id=remote.media_id,
+                )
+            if not url.startswith(("https://", "http://")):
+                raise clients.AttachmentNotFetched("the platform gave no usable address")
+            file = clients.attachment_fetch(url=url, max_bytes=limits.max_bytes, headers=headers)
+            upload = SimpleUploadedFile(file.filename, file.content, content_type=file.content_type)
+            kept += check_uploads([upload])
+        except (clients.AttachmentNotFetched, clients.PlatformError) as exc:
+            refused.append((label, str(exc)))
+        except AttachmentRejected as exc:
+            refused.append((label, exc.message))
+    return kept, refused
+
+
+def _profile_name_if_new(*, account: SocialAccount, event: IncomingEvent) -> str:
+    known = SocialContact.objects.filter(account=account, sender_id=event.sender_id).exists()
+    if known or account.platform == Platform.TIKTOK:
+        return ""
+    return clients.meta_profile_name(account=account, sender_id=event.sender_id)
+
+
+def _customer_for(*, account: SocialAccount, sender_id: str, name: str) -> User:
+    """A customer account for a person known only by their platform id: no password, no
+    email (they can give one later; an agent can merge)."""
+    user = User(
+        username=f"{account.platform}-{account.pk}-{sender_id}"[:150],
+        display_name=name or f"{Platform(account.platform).label} user {sender_id[-6:]}",
+        role=Role.BUYER,
+    )
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _contact(*, account: SocialAccount, event: IncomingEvent, name: str) -> SocialContact:
+    """The sender's contact, locked: two deliveries from one person are handled one after
+    the other, so they cannot open two conversations."""
+    contact = (
+        SocialContact.objects.select_for_update()
+        .filter(account=account, sender_id=event.sender_id)
+        .first()
+    )
+    if contact is None:
+        try:
+            with transaction.atomic():
+                contact = SocialContact.objects.create(
+                    account=account,
+                    sender_id=event.sender_id,
+                    user=_customer_for(account=account, sender_id=event.sender_id, name=name),
+                    name=name,
+                    conversation_id=event.conversation_id,
+                )
+        except IntegrityError:  # created concurrently: use that one
+            contact = SocialContact.objects.select_for_update().get(
+                account=account, sender_id=event.sender_id
+            )
+    updates: dict[str, object] = {}
+    at = event.sent_at or timezone.now()
+    if contact.last_inbound_at is None or at > contact.last_inbound_at:
+        updates["last_inbound_at"] = at
+    if event.conversation_id and event.conversation_id != contact.conversation_id:
+        updates["conversation_id"] = event.conversation_id
+    if updates:
+        SocialContact.objects.filter(pk=contact.pk).update(**updates)
+        for field, value in updates.items():
+            setattr(contact, field, value)
+    return contact
+
+
+def _open_conversation(contact: SocialContact) -> SocialConversation | None:
+    """The person's conversation that is not closed (a resolved one reopens when they
+    write again, like email)."""
+    return (
+        SocialConversation.objects.filter(contact=contact)
+        .exclude(ticket__status=TicketStatus.CLOSED)
+        .select_related("ticket")
+        .order_by("-ticket__created_at")
+        .first()
+    )
+
+
+def _rating_answer(*, contact: SocialContact, event: IncomingEvent, record: InboundEvent) -> bool:
+    """A quick reply (or a typed score) answering our rating question, even on a ticket
+    closed since. Returns True when the event was one and has been recorded."""
+    payload, text = event.payload, event.text.strip()
+    if not payload.startswith(RATING_PAYLOAD) and not text.isdigit():
+        return False
+    pending = (
+        SocialConversation.objects.filter(
+            contact=contact, rating_asked_at__isnull=False, rated_at__isnull=True
+        )
+        .select_related("ticket")
+        .order_by("-rating_asked_at")
+        .first()
+    )
+    score = (payload.removeprefix(RATING_PAYLOAD) if payload else text)[:4]
+    if pending is None:
+        if payload.startswith(RATING_PAYLOAD):
+            record.outcome, record.reason = EventOutcome.IGNORED, "rating already recorded"
+            return True
+        return False  # a number typed in conversation, not a rating
+    feedback = get_policy().feedback
+    if not score.isdigit() or not feedback.scale_min <= int(score) <= feedback.scale_max:
+        return False
+    social_rating_received(ticket=pending.ticket, score=int(score))
+    SocialConversation.objects.filter(pk=pending.pk).update(rated_at=timezone.now())
+    record.ticket, record.reason = pending.ticket, f"rating {score}"
+    return True
+
+
+def _answer(
+    *, conversation: SocialConversation, event: IncomingEvent, record: InboundEvent
+) -> bool:
+    """A quick reply (or a typed number) answering our category question files the ticket
+    under that category; the answer is also kept as the customer's message (False)."""
+    ticket = conversation.ticket
+    if ticket.category or conversation.category_asked_at is None:
+        return False
+    categories = get_policy().categories
+    key = ""
+    if event.payload.startswith(CATEGORY_PAYLOAD):
+        key = event.payload.removeprefix(CATEGORY_PAYLOAD)
+    elif event.text.strip().isdigit() and 1 <= int(event.text.strip()) <= len(categories):
+        key = categories[int(event.text.strip()) - 1].key
+    else:
+        key = next((c.key for c in categories if c.name.lower() == event.text.strip().lower()), "")
+    if key in {c.key for c in categories}:
+        from triage.services import ticket_categorise_from_triage
+
+        # The customer's own choice, routed as a choice made in the triage view is.
+        ticket_categorise_from_triage(ticket=ticket, actor=ticket.requester, category=key)
+    return False
+
+
+def _customer_message(
+    *,
+    record: InboundEvent,
+    event: IncomingEvent,
+    contact: SocialContact,
+    conversation: SocialConversation | None,
+    uploads: Sequence[CheckedUpload],
+    refused: list[tuple[str, str]],
+) -> None:
+    body = event.text.strip()
+    if not body and not uploads:
+        body = "(attachment not kept)" if refused else "(empty message)"
+    message: Message
+    if conversation is not None:
+        message = ticket_services.ticket_customer_message(
+            ticket=conversation.ticket,
+            author=contact.user,
+            body=body,
+            uploads=uploads,
+            channel=event.platform,
+            external_id=event.key,
+        )
+        ticket = conversation.ticket
+    else:
+        ticket = ticket_services.ticket_open(
+            requester=contact.user,
+            channel=event.platform,
+            body=body,
+            uploads=uploads,
+            external_id=event.key,
+            author_name=contact.name,
+        )
+        conversation = SocialConversation.objects.create(ticket=ticket, contact=contact)
+        message = ticket.messages.get(external_id=event.key)
+        if not ticket.category:
+            social_ask_category(conversation=conversation)
+    Attachment.objects.bulk_create(
+        Attachment(
+            message=message,
+            filename=label[:255],
+            content_type="application/octet-stream",
+            size=0,
+            kept=False,
+            not_kept_reason=reason[:200],
+        )
+        for label, reason in refused
+    )
+    record.outcome, record.ticket, record.message = EventOutcome.STORED, ticket, message
+    if refused:
+        record.reason = "; ".join(f"{label}: {reason}" for label, reason in refused)
+
+
+# --- Questions with quick replies
+
+
+def _ask(*, ticket: Ticket, body: str, options: list[dict[str, str]]) -> Message:
+    message = ticket_services.ticket_system_reply(ticket=ticket, body=body)
+    QuickReplyOffer.objects.create(message=message, options=options)
+    return message
+
+
+@transaction.atomic
+def social_ask_category(*, conversation: SocialConversation) -> bool:
+    """Ask once, with a quick reply per policy category, what the conversation is about
+    (triage could not tell). Returns whether it asked."""
+    claimed = SocialConversation.objects.filter(
+        pk=conversation.pk, category_asked_at__isnull=True
+    ).update(category_asked_at=timezone.now())
+    if not claimed:
+        return False
+    policy = get_policy()
+    options = [
+        {"title": category.name[:20], "payload": f"{CATEGORY_PAYLOAD}{category.key}"}
+        for category in policy.categories
+    ]
+    lines = "\n".join(f"{n}. {c.name}" for n, c in enumerate(policy.categories, start=1))
+    ticket = Ticket.objects.select_for_update().get(pk=conversation.ticket_id)
+    _ask(
+        ticket=ticket,
+        body=f"So we can pass this to the right team, what is it about?\n{lines}",
+        options=options,
+    )
+    return True
+
+
+@transaction.atomic
+def social_ask_rating(ticket: Ticket) -> Message | None:
+    """Ask the policy's feedback question with quick replies for each score (1–5 in
+    Izonie's policy) on the ticket's social channel. Returns the question's message, or
+    None when the ticket is not a social conversation. The feedback app calls this."""
+    conversation = SocialConversation.objects.filter(ticket=ticket).first()
+    if conversation is None:
+        return None
+    feedback = get_policy().feedback
+    SocialConversation.objects.filter(pk=conversation.pk).update(rating_asked_at=timezone.now())
+    scores = range(feedback.scale_min, feedback.scale_max + 1)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    return _ask(
+        ticket=ticket,
+        body=f"{feedback.question} ({feedback.scale_min} = poor, {feedback.scale_max} = excellent)",
+        options=[{"title": str(score), "payload": f"{RATING_PAYLOAD}{score}"} for score in scores],
+    )
+
+
+def social_rating_received(*, ticket: Ticket, score: int, comment: str = "") -> None:
+    """The customer answered the rating question. Records a RATED event for now; at the
+    merge this hands the rating to ``feedback.services.feedback_record``."""
+    feedback = get_policy().feedback
+    if not feedback.scale_min <= score <= feedback.scale_max:
+        raise TicketError(
+            f"A rating is from {feedback.scale_min} to {feedback.scale_max}, not {score}.",
+            field="score",
+        )
+    ticket_events.rated(
+        ticket=ticket, actor=ticket.requester, channel=ticket.channel, score=score, comment=comment
+    )

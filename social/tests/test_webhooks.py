@@ -1,0 +1,167 @@
+"""The webhook endpoints: Meta's subscription check, signatures on every POST, and every
+kind of bad input answered with a clear JSON error and nothing stored."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from social.models import DeliveryStatus, InboundEvent, WebhookDelivery
+from social.tests.conftest import (
+    APP_SECRET,
+    PAGE_ID,
+    VERIFY_TOKEN,
+    meta_delivery,
+    meta_sign,
+    post_meta,
+    post_tiktok,
+    text_event,
+    tiktok_message,
+    tiktok_sign,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_subscription_check_echoes_the_challenge(client, fb_page):
+    response = client.get(
+        "/social/webhooks/meta/",
+        {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
+    )
+    assert response.status_code == 200
+    assert response.content == b"1158201444"
+
+
+def test_subscription_check_with_a_wrong_verify_token_is_refused(client, fb_page):
+    response = client.get(
+        "/social/webhooks/meta/",
+        {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"},
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_verify_token"
+    assert b"1158201444" not in response.content
+
+
+def test_a_signed_delivery_is_stored_and_acknowledged(client, fb_page):
+    payload = meta_delivery((PAGE_ID, [text_event("psid-1", "Hi"), text_event("psid-2", "Hello")]))
+    response = post_meta(client, payload)
+    assert response.status_code == 200
+    assert response.json()["received"] == 2
+    delivery = WebhookDelivery.objects.get()
+    assert json.loads(bytes(delivery.body)) == payload  # the raw body, as received
+    assert delivery.status == DeliveryStatus.RECEIVED
+    # Processing is queued for the worker, not done in the request.
+    assert DBTaskResult.objects.get().task_path == "social.tasks.process_delivery"
+
+
+@pytest.mark.parametrize(
+    ("signature", "why"),
+    [
+        ("", "missing"),
+        ("sha256=" + "0" * 64, "wrong"),
+        ("sha1=abcdef", "other algorithm"),
+        (meta_sign(b'{"object": "page", "entry": []}'), "signature of a different body"),
+        (meta_sign(b"x", secret="another-app-secret"), "another app's secret"),
+    ],
+)
+def test_a_post_without_our_signature_is_refused(client, fb_page, signature, why):
+    payload = meta_delivery((PAGE_ID, [text_event("psid-1", "Hi")]))
+    response = post_meta(client, payload, signature=signature)
+    assert response.status_code == 403, why
+    assert response.json()["code"] == "invalid_signature"
+    assert "X-Hub-Signature-256" in response.json()["detail"]
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_nothing_is_accepted_until_an_account_has_an_app_secret(client):
+    response = post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hi")])))
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_configured"
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (b'{"object": "page", "entry": [', "not JSON"),
+        (b'"just a string"', "str, not an object"),
+        (b"[1, 2, 3]", "list, not an object"),
+        (b"\xff\xfe garbage", "not JSON"),
+        (b'{"object": "whatsapp_business_account", "entry": []}', "object must be one of"),
+        (b'{"object": "page", "entry": {"id": "1"}}', "entry must be a list"),
+        (b'{"object": "page", "entry": [{"id": "1", "messaging": "hi"}]}', "must be a list"),
+    ],
+)
+def test_a_signed_body_that_is_not_a_delivery_is_refused(client, fb_page, raw, detail):
+    response = post_meta(client, None, raw=raw, signature=meta_sign(raw))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_payload"
+    assert detail in response.json()["detail"]
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_delivery_with_thousands_of_events_is_refused(client, fb_page, settings):
+    settings.IZONIE_SOCIAL_MAX_BODY_BYTES = 10 * 1024 * 1024
+    items = [text_event(f"psid-{n}", "spam") for n in range(1500)]
+    response = post_meta(client, meta_delivery((PAGE_ID, items)))
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_many_events"
+    assert "1500 events" in response.json()["detail"]
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(client, fb_page, settings):
+    settings.IZONIE_SOCIAL_MAX_BODY_BYTES = 1000
+    payload = meta_delivery((PAGE_ID, [text_event("psid-1", "x" * 2000)]))
+    response = post_meta(client, payload)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+def test_secrets_are_not_in_the_logs_of_a_refusal(client, fb_page, caplog):
+    post_meta(client, meta_delivery((PAGE_ID, [])), signature="sha256=" + "1" * 64)
+    assert caplog.records  # the refusal is logged...
+    assert APP_SECRET not in caplog.text  # ...without the secret
+
+
+# --- TikTok
+
+
+def test_a_signed_tiktok_event_is_stored(client, tiktok):
+    response = post_tiktok(client, tiktok_message("tt-user-1", "Hello"))
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get().source == "tiktok"
+
+
+@pytest.mark.parametrize(
+    ("header", "detail"),
+    [
+        ("", "missing or malformed"),
+        ("t=abc,s=def", "missing or malformed"),
+        (f"t={int(time.time())},s={'0' * 64}", "does not match"),
+    ],
+)
+def test_a_tiktok_event_without_our_signature_is_refused(client, tiktok, header, detail):
+    response = post_tiktok(client, tiktok_message("tt-user-1", "Hello"), signature=header)
+    assert response.status_code == 403
+    assert detail in response.json()["detail"]
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_replayed_old_tiktok_delivery_is_refused(client, tiktok):
+    body = json.dumps(tiktok_message("tt-user-1", "Hello")).encode()
+    old = tiktok_sign(body, timestamp=int(time.time()) - 3600)
+    response = post_tiktok(client, None, raw=body, signature=old)
+    assert response.status_code == 403
+    assert "replayed or delayed" in response.json()["detail"]
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.parametrize("raw", [b"not json", b'"a string"', b"[]", b'{"event": "im_receive_msg"}'])
+def test_a_signed_tiktok_body_that_is_not_an_event_is_refused(client, tiktok, raw):
+    response = post_tiktok(client, None, raw=raw, signature=tiktok_sign(raw))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_payload"
+    assert not WebhookDelivery.objects.exists()

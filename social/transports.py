@@ -1,0 +1,114 @@
+"""Outbox transports for Facebook Messenger, Instagram and TikTok: an agent's reply (or a
+system question with quick replies) leaves through the platform's send API.
+
+A ``DeliveryError`` marked permanent fails the outbox row at once, with the reason the
+agent sees on the ticket (an expired token, a blocked user, a closed window); anything
+else is retried by the outbox with back-off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from social import clients
+from social.models import Platform, QuickReplyOffer, SocialConversation
+from social.windows import WindowState, messaging_window
+from tickets.delivery import DeliveryError
+from tickets.models import OutboundMessage
+
+# Messenger and Instagram allow up to 13 quick replies, each title up to 20 characters.
+MAX_QUICK_REPLIES = 13
+
+
+def _conversation(outbound: OutboundMessage) -> SocialConversation:
+    conversation = (
+        SocialConversation.objects.select_related("contact__account", "ticket__requester")
+        .filter(ticket_id=outbound.message.ticket_id)
+        .first()
+    )
+    if conversation is None:
+        raise DeliveryError(
+            "This conversation did not come in through a connected social account, so "
+            "there is nobody to send the reply to.",
+            permanent=True,
+        )
+    if not conversation.contact.account.active or not conversation.contact.account.access_token:
+        raise DeliveryError(
+            f"The account {conversation.contact.account.name} is switched off or has no access "
+            "token; an admin must reconnect it.",
+            permanent=True,
+        )
+    return conversation
+
+
+def _window_closed(conversation: SocialConversation) -> DeliveryError:
+    platform = Platform(conversation.contact.account.platform).label
+    email = conversation.ticket.requester.email
+    offer = (
+        f" The customer gave the address {email}: reply by email instead."
+        if email
+        else " The customer has given no email address; the reply can go out once they write again."
+    )
+    return DeliveryError(
+        f"The {platform} messaging window has closed (the customer last wrote more than the "
+        f"platform allows), so {platform} will not deliver this reply.{offer}",
+        permanent=True,
+    )
+
+
+def _quick_replies(outbound: OutboundMessage) -> list[dict[str, str]]:
+    offer = QuickReplyOffer.objects.filter(message_id=outbound.message_id).first()
+    return list(offer.options[:MAX_QUICK_REPLIES]) if offer else []
+
+
+def meta_transport(outbound: OutboundMessage) -> None:
+    conversation = _conversation(outbound)
+    contact = conversation.contact
+    window = messaging_window(
+        platform=contact.account.platform,
+        last_inbound_at=contact.last_inbound_at,
+        now=timezone.now(),
+    )
+    if window.state == WindowState.CLOSED:
+        raise _window_closed(conversation)
+    message: dict[str, Any] = {"text": outbound.message.body_text[:2000]}
+    options = _quick_replies(outbound)
+    if options:
+        message["quick_replies"] = [
+            {"content_type": "text", "title": o["title"][:20], "payload": o["payload"]}
+            for o in options
+        ]
+    body: dict[str, Any] = {"recipient": {"id": contact.sender_id}, "message": message}
+    if window.state == WindowState.OPEN:
+        body["messaging_type"] = "RESPONSE"
+    else:
+        body["messaging_type"] = "MESSAGE_TAG"
+        body["tag"] = "HUMAN_AGENT"
+    try:
+        clients.meta_send(account=contact.account, body=body)
+    except clients.PlatformError as exc:
+        raise DeliveryError(exc.reason, permanent=exc.permanent) from exc
+
+
+def tiktok_transport(outbound: OutboundMessage) -> None:
+    conversation = _conversation(outbound)
+    contact = conversation.contact
+    window = messaging_window(
+        platform=Platform.TIKTOK, last_inbound_at=contact.last_inbound_at, now=timezone.now()
+    )
+    if window.state == WindowState.CLOSED:
+        raise _window_closed(conversation)
+    text = outbound.message.body_text
+    options = _quick_replies(outbound)
+    # No quick-reply buttons in TikTok's send API: the choices are numbered in the text
+    # (already, for the category question) and a typed number or name answers.
+    if options and not any(line.startswith("1.") for line in text.splitlines()):
+        text += "\n" + " / ".join(o["title"] for o in options)
+    try:
+        clients.tiktok_send(
+            account=contact.account, conversation_id=contact.conversation_id, text=text[:6000]
+        )
+    except clients.PlatformError as exc:
+        raise DeliveryError(exc.reason, permanent=exc.permanent) from exc
