@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "console",
     "portal",
     "helpcenter",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("", include("mail.urls")),
     path("help/", include("helpcenter.urls")),
+    path("reports/", include("reports.urls")),
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,0 +1,43 @@
+"""Keep the rollups current: every ticket event and Help Center deflection marks work.
+
+Markers are written in the same transaction as the change (so a rolled-back change marks
+nothing and a committed one is never missed); the refresh task is enqueued on commit.
+Many changes in a burst share one refresh: the task takes every marker present when it
+runs, and later copies of it find nothing to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+
+from helpcenter.models import Deflection
+from reports import rollups
+from tickets.models import TicketEvent
+
+
+def _enqueue_refresh() -> None:
+    from reports.tasks import reports_refresh
+
+    reports_refresh.enqueue()
+
+
+def _event_saved(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
+    if not created or kwargs.get("raw"):
+        return
+    rollups.mark_tickets_dirty([instance.ticket_id])
+    transaction.on_commit(_enqueue_refresh)
+
+
+def _deflection_saved(sender: Any, instance: Deflection, created: bool, **kwargs: Any) -> None:
+    if not created or kwargs.get("raw"):
+        return
+    rollups.mark_days_dirty([rollups.local_day(instance.created_at, rollups.team_zone())])
+    transaction.on_commit(_enqueue_refresh)
+
+
+def connect() -> None:
+    post_save.connect(_event_saved, sender=TicketEvent, dispatch_uid="reports_event_saved")
+    post_save.connect(_deflection_saved, sender=Deflection, dispatch_uid="reports_deflection_saved")
