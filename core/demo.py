@@ -448,3 +448,6 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
     )
     loaded = content_load()
     progress(f"{len(loaded.created) + len(loaded.updated)} Help Center articles")
+    from reports.demo import seed_reports_demo
+
+    seed_reports_demo(progress=progress)
