@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
@@ -101,9 +101,25 @@ def chunks(first: dt.date, last: dt.date, days: int) -> Iterator[tuple[dt.date, 
         start = end + dt.timedelta(days=1)
 
 
+# Any fixed number: the PostgreSQL advisory lock that serialises rollup writers.
+ROLLUP_LOCK_KEY = 720_901
+
+
+def _serialise_writers() -> None:
+    """Hold the rollup lock until the transaction ends (PostgreSQL; SQLite has one writer).
+
+    Two workers recomputing the same day at once would each delete the old rows and then
+    insert the same keys; the second would fail on the unique constraints.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
+
+
 @transaction.atomic
 def rebuild_days(*, first: dt.date, last: dt.date) -> None:
     """Recompute every rollup for the days ``first`` to ``last`` (team time zone)."""
+    _serialise_writers()
     zone = team_zone()
     low, high = day_start(first, zone), day_start(last + dt.timedelta(days=1), zone)
     for model in ROLLUP_MODELS:
@@ -187,6 +203,7 @@ def refresh_dirty(*, batch: int = 500) -> int:
     rebuilt = 0
     while True:
         with transaction.atomic():
+            _serialise_writers()
             ticket_ids = list(DirtyTicket.objects.values_list("ticket_id", flat=True)[:batch])
             day_markers = list(DirtyDay.objects.values_list("day", flat=True)[:batch])
             if not ticket_ids and not day_markers:

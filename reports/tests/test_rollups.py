@@ -169,3 +169,35 @@ def test_percentiles_from_buckets_are_within_the_bucket_width():
     assert histogram.percentile(buckets, 50) == pytest.approx(true_median, rel=0.08)
     assert histogram.percentile(buckets, 90) == pytest.approx(true_p90, rel=0.08)
     assert histogram.percentile(histogram.empty(), 50) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recomputing_the_same_day_do_not_collide(buyer):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has a single writer; the advisory lock is for PostgreSQL")
+    import threading
+
+    for n in range(20):
+        ticket_open(requester=buyer, channel=Channel.EMAIL, body=f"Question {n}")
+    today = _today()
+    errors: list[BaseException] = []
+
+    def rebuild() -> None:
+        try:
+            for _ in range(5):
+                rollups.rebuild_days(first=today, last=today)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=rebuild) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert errors == []
+    assert sum(VolumeRollup.objects.filter(day=today).values_list("created", flat=True)) == 20
