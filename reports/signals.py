@@ -2,16 +2,19 @@
 
 Markers are written in the same transaction as the change (so a rolled-back change marks
 nothing and a committed one is never missed); the refresh task is enqueued on commit.
-Many changes in a burst share one refresh: the task takes every marker present when it
-runs, and later copies of it find nothing to do.
+Many changes in a burst share one refresh, scheduled a little later: the task takes
+every marker present when it runs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
+from django.utils import timezone
 
 from helpcenter.models import Deflection
 from reports import rollups
@@ -19,9 +22,23 @@ from tickets.models import TicketEvent
 
 
 def _enqueue_refresh() -> None:
+    """Schedule one refresh a little later, unless one is already waiting to run.
+
+    The delay batches a burst (a busy chat hour) into one recomputation; a refresh that is
+    waiting reads the markers when it runs, so it covers this change too.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
     from reports.tasks import reports_refresh
 
-    reports_refresh.enqueue()
+    waiting = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=reports_refresh.module_path
+    )
+    if waiting.exists():
+        return
+    delay = dt.timedelta(seconds=settings.IZONIE_REPORTS_REFRESH_DELAY_SECONDS)
+    reports_refresh.using(run_after=timezone.now() + delay).enqueue()
 
 
 def _event_saved(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
