@@ -116,21 +116,45 @@ def _serialise_writers() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
 
 
-@transaction.atomic
+Ranges = list[tuple[dt.datetime, dt.datetime]]
+
+
+def _within(field: str, ranges: Ranges) -> Q:
+    """``field`` inside any of the [low, high) ranges: one query for scattered days."""
+    condition = Q()
+    for low, high in ranges:
+        condition |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
+    return condition
+
+
 def rebuild_days(*, first: dt.date, last: dt.date) -> None:
     """Recompute every rollup for the days ``first`` to ``last`` (team time zone)."""
+    rebuild_runs([(first, last)])
+
+
+@transaction.atomic
+def rebuild_runs(runs: list[tuple[dt.date, dt.date]]) -> None:
+    """Recompute every rollup for several runs of days at once (each source read once)."""
+    if not runs:
+        return
     _serialise_writers()
     zone = team_zone()
-    low, high = day_start(first, zone), day_start(last + dt.timedelta(days=1), zone)
+    ranges = [
+        (day_start(first, zone), day_start(last + dt.timedelta(days=1), zone))
+        for first, last in runs
+    ]
+    days = Q()
+    for first, last in runs:
+        days |= Q(day__gte=first, day__lte=last)
     for model in ROLLUP_MODELS:
-        model.objects.filter(day__gte=first, day__lte=last).delete()
-    _volume(low, high, zone)
-    _timings_and_agents(low, high, zone)
-    _compliance(low, high, zone)
-    _csat(low, high, zone)
-    _events(low, high, zone)
-    _escalations(low, high, zone)
-    _deflections(low, high, zone)
+        model.objects.filter(days).delete()
+    _volume(ranges, zone)
+    _timings_and_agents(ranges, zone)
+    _compliance(ranges, zone)
+    _csat(ranges, zone)
+    _events(ranges, zone)
+    _escalations(ranges, zone)
+    _deflections(ranges, zone)
 
 
 def rebuild_range(
@@ -211,17 +235,17 @@ def refresh_dirty(*, batch: int = 500) -> int:
             days = ticket_days(ticket_ids, zone) | set(day_markers)
             DirtyTicket.objects.filter(ticket_id__in=ticket_ids).delete()
             DirtyDay.objects.filter(day__in=day_markers).delete()
-            for first, last in contiguous_runs(days):
-                rebuild_days(first=first, last=last)
-                rebuilt += (last - first).days + 1
+            runs = contiguous_runs(days)
+            rebuild_runs(runs)
+            rebuilt += sum((last - first).days + 1 for first, last in runs)
 
 
 # --- one function per rollup; each reads [low, high) and writes its rows
 
 
-def _volume(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
+def _volume(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
     rows = (
-        Ticket.objects.filter(created_at__gte=low, created_at__lt=high)
+        Ticket.objects.filter(_within("created_at", ranges))
         .annotate(
             day=TruncDate("created_at", tzinfo=zone), hour=ExtractHour("created_at", tzinfo=zone)
         )
@@ -232,7 +256,7 @@ def _volume(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> Non
     VolumeRollup.objects.bulk_create((VolumeRollup(**row) for row in rows), batch_size=BULK)
 
 
-def _timings_and_agents(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
+def _timings_and_agents(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
     timings: dict[tuple[dt.date, str, str, str], TimingRollup] = {}
     agents: dict[tuple[dt.date, int], AgentRollup] = {}
 
@@ -258,9 +282,9 @@ def _timings_and_agents(low: dt.datetime, high: dt.datetime, zone: zoneinfo.Zone
         row.total_seconds += seconds
         row.buckets[histogram.bucket_of(seconds)] += 1
 
-    first_replies = Ticket.objects.filter(
-        first_replied_at__gte=low, first_replied_at__lt=high
-    ).values_list("created_at", "first_replied_at", "channel", "category")
+    first_replies = Ticket.objects.filter(_within("first_replied_at", ranges)).values_list(
+        "created_at", "first_replied_at", "channel", "category"
+    )
     for created, replied, channel, category in first_replies.iterator(chunk_size=BULK):
         assert replied is not None  # filtered on it
         seconds = (replied - created).total_seconds()
@@ -269,7 +293,7 @@ def _timings_and_agents(low: dt.datetime, high: dt.datetime, zone: zoneinfo.Zone
             seconds,
         )
 
-    resolutions = Ticket.objects.filter(resolved_at__gte=low, resolved_at__lt=high).values_list(
+    resolutions = Ticket.objects.filter(_within("resolved_at", ranges)).values_list(
         "created_at", "resolved_at", "channel", "category", "assignee_id"
     )
     for created, resolved, channel, category, assignee_id in resolutions.iterator(chunk_size=BULK):
@@ -284,8 +308,7 @@ def _timings_and_agents(low: dt.datetime, high: dt.datetime, zone: zoneinfo.Zone
 
     work = (
         TicketEvent.objects.filter(
-            created_at__gte=low,
-            created_at__lt=high,
+            _within("created_at", ranges),
             kind__in=[EventKind.MESSAGE_OUT, EventKind.NOTE_ADDED],
             actor_id__isnull=False,
         )
@@ -301,7 +324,7 @@ def _timings_and_agents(low: dt.datetime, high: dt.datetime, zone: zoneinfo.Zone
         else:
             row.notes += item["n"]
     assignments = TicketEvent.objects.filter(
-        created_at__gte=low, created_at__lt=high, kind=EventKind.ASSIGNED
+        _within("created_at", ranges), kind=EventKind.ASSIGNED
     ).values_list("created_at", "data")
     for created, data in assignments.iterator(chunk_size=BULK):
         new = data.get("new") if isinstance(data, dict) else None
@@ -312,12 +335,12 @@ def _timings_and_agents(low: dt.datetime, high: dt.datetime, zone: zoneinfo.Zone
     AgentRollup.objects.bulk_create(agents.values(), batch_size=BULK)
 
 
-def _compliance(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
+def _compliance(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
     now = timezone.now()
     live = [ClockStatus.RUNNING, ClockStatus.PAUSED]
     clocks = SlaClock.objects.filter(
-        Q(status=ClockStatus.STOPPED, stopped_at__gte=low, stopped_at__lt=high)
-        | Q(status__in=live, breached_at__gte=low, breached_at__lt=high)
+        (Q(status=ClockStatus.STOPPED) & _within("stopped_at", ranges))
+        | (Q(status__in=live) & _within("breached_at", ranges))
     ).exclude(status=ClockStatus.STOPPED, outcome="")
     rows: dict[tuple[dt.date, str, str], ComplianceRollup] = {}
     worst: dict[tuple[dt.date, str], list[tuple[float, int]]] = defaultdict(list)
@@ -376,13 +399,13 @@ def _compliance(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) ->
     )
 
 
-def _csat(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
+def _csat(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
     # A customer may change a rating: only a ticket's latest RATED event counts.
     later = TicketEvent.objects.filter(
         ticket_id=OuterRef("ticket_id"), kind=EventKind.RATED, id__gt=OuterRef("id")
     )
     ratings = (
-        TicketEvent.objects.filter(kind=EventKind.RATED, created_at__gte=low, created_at__lt=high)
+        TicketEvent.objects.filter(_within("created_at", ranges), kind=EventKind.RATED)
         .exclude(Exists(later))
         .values_list(
             "created_at", "data", "ticket__channel", "ticket__category", "ticket__assignee_id"
@@ -421,11 +444,9 @@ def _score(data: Any) -> int | None:
     return score if 1 <= score <= 5 else None
 
 
-def _events(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
+def _events(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
     rows = (
-        TicketEvent.objects.filter(
-            kind__in=COUNTED_EVENT_KINDS, created_at__gte=low, created_at__lt=high
-        )
+        TicketEvent.objects.filter(_within("created_at", ranges), kind__in=COUNTED_EVENT_KINDS)
         .annotate(day=TruncDate("created_at", tzinfo=zone))
         .values("day", "kind", "ticket__channel", "ticket__category")
         .annotate(count=Count("id"))
@@ -446,9 +467,9 @@ def _events(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> Non
     )
 
 
-def _escalations(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
+def _escalations(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
     counts: dict[tuple[dt.date, str, str], int] = defaultdict(int)
-    escalations = Escalation.objects.filter(created_at__gte=low, created_at__lt=high).values_list(
+    escalations = Escalation.objects.filter(_within("created_at", ranges)).values_list(
         "created_at", "channel", "contacted_at", "contact_due_at"
     )
     for created, channel, contacted, due in escalations.iterator(chunk_size=BULK):
@@ -465,9 +486,9 @@ def _escalations(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -
     )
 
 
-def _deflections(low: dt.datetime, high: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
+def _deflections(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
     rows = (
-        Deflection.objects.filter(created_at__gte=low, created_at__lt=high)
+        Deflection.objects.filter(_within("created_at", ranges))
         .annotate(day=TruncDate("created_at", tzinfo=zone))
         .values("day", "source")
         .annotate(count=Count("id"))

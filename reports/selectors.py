@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -263,20 +264,29 @@ def times_report(span: DateRange) -> Report:
         "resolved), in calendar time, median and 90th percentile, for replies and "
         "resolutions in the range.",
     )
-    rows = TimingRollup.objects.filter(**_in(span)).values_list(
-        "metric", "channel", "category", "buckets"
+    rows = list(
+        TimingRollup.objects.filter(**_in(span)).values_list(
+            "metric", "channel", "category", "buckets"
+        )
+    )
+    # Adding thousands of day histograms bucket by bucket is the page's main cost: numpy
+    # sums each group's rows in one call.
+    matrix = np.array([row[3] for row in rows], dtype=np.int64).reshape(
+        len(rows), len(histogram.BOUNDS)
     )
     sums: dict[tuple[str, str, str], list[int]] = {}
-    for metric, channel, category, buckets in rows.iterator(chunk_size=2000):
-        for dimension, key in (("channel", channel), ("category", category)):
-            target = sums.setdefault((metric, dimension, key), histogram.empty())
-            histogram.add(target, buckets)
+    for dimension, position in (("channel", 1), ("category", 2)):
+        groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for index, row in enumerate(rows):
+            groups[(row[0], dimension, row[position])].append(index)
+        for group, indexes in groups.items():
+            sums[group] = matrix[indexes].sum(axis=0).tolist()
     for metric in TimingMetric:
         for dimension, name in (("channel", channel_name), ("category", category_name)):
             keys = sorted(k for m, d, k in sums if m == metric and d == dimension)
             table, medians, p90s = [], [], []
             for key in keys:
-                buckets = sums[(metric, dimension, key)]
+                buckets = sums[(metric.value, dimension, key)]
                 median, p90 = _percentiles(buckets)
                 table.append([name(key), sum(buckets), duration_text(median), duration_text(p90)])
                 medians.append(round((median or 0) / 3600, 2))
