@@ -185,3 +185,33 @@ def test_the_demo_data_fills_every_report(client, django_capture_on_commit_callb
     assert "No ratings in this range." not in csat
     volume = client.get(reverse("reports:report", args=["volume"])).content.decode()
     assert "0 tickets opened" not in volume
+
+
+def test_times_report_shows_median_and_p90_from_the_rollups(client, supervisor, buyer):
+    import re
+
+    from django.utils import timezone
+
+    from tickets.models import Ticket
+
+    now = timezone.now()
+    minutes = [4, 6, 8, 10, 12, 14, 16, 18, 20, 200]
+    for n, waited in enumerate(minutes):
+        ticket = ticket_open(requester=buyer, channel=Channel.EMAIL, body=f"Question {n}")
+        Ticket.objects.filter(pk=ticket.pk).update(
+            created_at=now - dt.timedelta(minutes=waited), first_replied_at=now
+        )
+    today = timezone.localdate(now, rollups.team_zone())
+    rollups.rebuild_days(first=today - dt.timedelta(days=1), last=today)
+    client.force_login(supervisor)
+
+    page = client.get(reverse("reports:report", args=["times"])).content.decode()
+
+    section = page.split('id="s-first_response-channel"')[1].split("</table>")[0]
+    row = re.search(
+        r"<th scope=\"row\">Email</th><td>10</td><td>([\d.]+) min</td><td>([\d.]+)", section
+    )
+    assert row is not None, section
+    median, p90 = float(row.group(1)), float(row.group(2))
+    assert median == pytest.approx(12, rel=0.08)  # the 5th of 10 waits
+    assert p90 == pytest.approx(20, rel=0.08)  # the 9th of 10 waits
