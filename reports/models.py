@@ -206,6 +206,18 @@ class DeflectionRollup(models.Model):
         return f"{self.day} {self.source}: {self.count}"
 
 
+class DayTotals(models.Model):
+    """Tickets opened and resolved per day: the backlog before a range is a sum of these
+    few rows rather than of every hour-level volume row since the first ticket."""
+
+    day = models.DateField(primary_key=True)
+    opened = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: +{self.opened} -{self.resolved}"
+
+
 class DirtyTicket(models.Model):
     """A ticket something happened to since the last refresh; its days get recomputed."""
 

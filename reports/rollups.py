@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from reports.models import (
     BreachRollup,
     ComplianceRollup,
     CsatRollup,
+    DayTotals,
     DeflectionRollup,
     DirtyDay,
     DirtyTicket,
@@ -52,6 +53,7 @@ ROLLUP_MODELS = (
     EscalationRollup,
     AgentRollup,
     DeflectionRollup,
+    DayTotals,
 )
 
 # Event kinds counted per day (escalations, conduct, SLA, ratings, resolutions).
@@ -155,6 +157,7 @@ def rebuild_runs(runs: list[tuple[dt.date, dt.date]]) -> None:
     _events(ranges, zone)
     _escalations(ranges, zone)
     _deflections(ranges, zone)
+    _day_totals(days)
 
 
 def rebuild_range(
@@ -495,3 +498,20 @@ def _deflections(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
         .order_by()
     )
     DeflectionRollup.objects.bulk_create(DeflectionRollup(**row) for row in rows)
+
+
+def _day_totals(days: Q) -> None:
+    """Per-day totals from the volume and resolution rollups just written."""
+    totals: dict[dt.date, DayTotals] = {}
+    for day, opened in (
+        VolumeRollup.objects.filter(days).values_list("day").annotate(Sum("created")).order_by()
+    ):
+        totals[day] = DayTotals(day=day, opened=opened)
+    for day, resolved in (
+        TimingRollup.objects.filter(days, metric=TimingMetric.RESOLUTION)
+        .values_list("day")
+        .annotate(Sum("count"))
+        .order_by()
+    ):
+        totals.setdefault(day, DayTotals(day=day)).resolved = resolved
+    DayTotals.objects.bulk_create(totals.values(), batch_size=BULK)

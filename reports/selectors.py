@@ -24,6 +24,7 @@ from reports.models import (
     BreachRollup,
     ComplianceRollup,
     CsatRollup,
+    DayTotals,
     DeflectionRollup,
     EscalationOutcome,
     EscalationRollup,
@@ -145,23 +146,17 @@ def _chart(kind: str, labels: list[str], datasets: list[tuple[str, list[Any]]], 
 def volume_report(span: DateRange) -> Report:
     report = Report("volume", "Volume and backlog", "Tickets opened, by when and where.")
     rows = VolumeRollup.objects.filter(**_in(span))
-    by_day = dict(rows.values_list("day").annotate(n=Sum("created")).order_by())
-    resolved_by_day = dict(
-        TimingRollup.objects.filter(metric=TimingMetric.RESOLUTION, **_in(span))
-        .values_list("day")
-        .annotate(n=Sum("count"))
-        .order_by()
-    )
+    by_day: dict[dt.date, int] = {}
+    resolved_by_day: dict[dt.date, int] = {}
+    for day, opened, resolved in DayTotals.objects.filter(**_in(span)).values_list(
+        "day", "opened", "resolved"
+    ):
+        by_day[day], resolved_by_day[day] = opened, resolved
     # Backlog: everything opened and not resolved before the range, then day by day.
-    opened_before = (
-        VolumeRollup.objects.filter(day__lt=span.first).aggregate(n=Sum("created"))["n"] or 0
+    before = DayTotals.objects.filter(day__lt=span.first).aggregate(
+        opened=Sum("opened"), resolved=Sum("resolved")
     )
-    resolved_before = (
-        TimingRollup.objects.filter(metric=TimingMetric.RESOLUTION, day__lt=span.first).aggregate(
-            n=Sum("count")
-        )["n"]
-        or 0
-    )
+    opened_before, resolved_before = before["opened"] or 0, before["resolved"] or 0
     backlog = opened_before - resolved_before
     trend: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0, 0])
     for day in span.each_day():

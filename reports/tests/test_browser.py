@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.tests.factories import SupervisorFactory
 from conftest import screenshot_path
 from reports import rollups
-from reports.models import BreachRollup, ComplianceRollup, VolumeRollup
+from reports.models import BreachRollup, ComplianceRollup, DayTotals, VolumeRollup
 
 PHONE = {"width": 390, "height": 844}
 
@@ -25,6 +25,7 @@ def _month_of_data() -> dt.date:
         VolumeRollup.objects.create(
             day=day, hour=14, channel="live_chat", category="order_status", created=35 - n % 5
         )
+        DayTotals.objects.create(day=day, opened=55 + n - n % 5, resolved=50)
         ComplianceRollup.objects.create(
             day=day,
             target_id="live_chat_first_reply",

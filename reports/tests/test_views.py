@@ -11,7 +11,7 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from reports import rollups
-from reports.models import AgentRollup, ComplianceRollup, VolumeRollup
+from reports.models import AgentRollup, ComplianceRollup, DayTotals, VolumeRollup
 from reports.selectors import REPORTS
 from tickets.choices import Channel
 from tickets.services import ticket_open
@@ -85,6 +85,8 @@ def test_absurd_ranges_are_refused_with_a_clear_message(client, supervisor, quer
 def test_range_shown_and_counted_in_the_support_teams_days(client, supervisor):
     VolumeRollup.objects.create(day=dt.date(2026, 3, 2), hour=0, channel="email", created=7)
     VolumeRollup.objects.create(day=dt.date(2026, 3, 3), hour=0, channel="email", created=100)
+    DayTotals.objects.create(day=dt.date(2026, 3, 2), opened=7)
+    DayTotals.objects.create(day=dt.date(2026, 3, 3), opened=100)
     client.force_login(supervisor)
     page = client.get(
         reverse("reports:report", args=["volume"]), {"from": "2026-03-01", "to": "2026-03-02"}
