@@ -209,3 +209,19 @@ def test_two_workers_recomputing_the_same_day_do_not_collide(buyer):
 
     assert errors == []
     assert sum(VolumeRollup.objects.filter(day=today).values_list("created", flat=True)) == 20
+
+
+def test_rebuild_command_refuses_a_backwards_or_unreadable_range_and_shows_progress(buyer):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--to 2026-05-01 is before --from 2026-05-10"):
+        call_command("reports_rebuild", "--from", "2026-05-10", "--to", "2026-05-01")
+    with pytest.raises(CommandError, match="'May 1st' is not a date"):
+        call_command("reports_rebuild", "--from", "May 1st")
+
+    ticket_open(requester=buyer, channel=Channel.EMAIL, body="Hello")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("reports_rebuild", "--from", "2026-01-01", stdout=out, stderr=err)
+    assert "Rebuilt" in out.getvalue()
+    assert "Rebuilding rollups: 100%" in err.getvalue()
+    assert VolumeRollup.objects.filter(day=_today()).exists()

@@ -31,17 +31,21 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-days", type=int, default=31, help="days per transaction")
 
     def handle(self, *args: Any, first: str | None, last: str | None, **options: Any) -> None:
+        start, end = (_date(first) if first else None), (_date(last) if last else None)
         span = rollups.data_span()
-        if span is None and (first is None or last is None):
+        if span is None and (start is None or end is None):
             self.stdout.write("No tickets yet: nothing to rebuild.")
             return
-        start = _date(first) if first else span[0]  # type: ignore[index]
-        end = _date(last) if last else span[1]  # type: ignore[index]
+        start = start or span[0]  # type: ignore[index]
+        end = end or span[1]  # type: ignore[index]
         if end < start:
             raise CommandError(f"--to {end} is before --from {start}")
         total = (end - start).days + 1
         began = time.perf_counter()
-        with tqdm(total=total, unit="day", desc="Rebuilding rollups") as bar:
+        # tqdm writes straight to the command's error stream: OutputWrapper would end every
+        # carriage-return update with a newline.
+        progress_stream = self.stderr._out
+        with tqdm(total=total, unit="day", desc="Rebuilding rollups", file=progress_stream) as bar:
             rollups.rebuild_range(
                 first=start, last=end, chunk_days=options["chunk_days"], progress=bar.update
             )
