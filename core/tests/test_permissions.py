@@ -188,6 +188,9 @@ TABLE: dict[str, Row] = {
     ),
     "helpcenter:image": Row("GET", "/help/images/{image}", (200,) * 7),
     "helpcenter:report": Row("GET", "/help/report", (L, 403, 403, 403, 403, 200, 200)),
+    "reports:index": Row("GET", "/reports/", (L, 403, 403, 403, 403, 200, 200)),
+    "reports:report": Row("GET", "/reports/volume/", (L, 403, 403, 403, 403, 200, 200)),
+    "reports:export": Row("GET", "/reports/volume/export.csv", (L, 403, 403, 403, 403, 200, 200)),
 }
 
 
