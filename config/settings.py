@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "disputes",
     "workload",
     "social",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -294,3 +295,7 @@ LOGGING = {
         "django_tasks_db": {"level": "WARNING"},
     },
 }
+
+# Reports: how long after a change the rollups of the days it touched are recomputed
+# (changes meanwhile share the one refresh).
+IZONIE_REPORTS_REFRESH_DELAY_SECONDS = int(env_str("IZONIE_REPORTS_REFRESH_DELAY_SECONDS", "60"))

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("mail.urls")),
     path("help/", include("helpcenter.urls")),
     path("", include("social.urls")),
+    path("reports/", include("reports.urls")),
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

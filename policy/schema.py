@@ -481,6 +481,13 @@ class Attachments(StrictModel):
     allowed_types: list[str] = Field(min_length=1)
 
 
+class PublicReports(StrictModel):
+    """What the public pages may show from the reports."""
+
+    # Off by default: a marketplace publishes its record only when it chooses to.
+    show_promise_record: bool = False
+
+
 class SupportPolicy(StrictModel):
     version: int = Field(ge=1)
     organisation: Organisation
@@ -496,6 +503,7 @@ class SupportPolicy(StrictModel):
     attachments: Attachments
     triage: Triage = Field(default_factory=Triage)
     returns: Returns = Field(default_factory=Returns)
+    reports: PublicReports = Field(default_factory=PublicReports)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> SupportPolicy:

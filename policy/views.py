@@ -1,10 +1,13 @@
+import datetime as dt
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from policy import selectors
 from policy.loader import get_policy
-from policy.schema import ChannelKind
+from policy.schema import ChannelKind, SupportPolicy
 
 
 def support_policy(request: HttpRequest) -> HttpResponse:
@@ -33,5 +36,21 @@ def support_policy(request: HttpRequest) -> HttpResponse:
             "channels": channels,
             "promises": selectors.published_promises(policy),
             "business_hours": selectors.hours_sentences(policy.calendar.weekly_hours),
+            "promise_record": _promise_record(policy, now),
         },
     )
+
+
+def _promise_record(policy: SupportPolicy, now: dt.datetime) -> dict[str, Any] | None:
+    """Last calendar month's record of each published promise, when the policy opts in."""
+    if not policy.reports.show_promise_record:
+        return None
+    from reports.selectors import promise_records
+
+    today = now.astimezone(policy.calendar.zone).date()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    first = last.replace(day=1)
+    return {
+        "month": first,
+        "by_target": {record.target_id: record for record in promise_records(first, last)},
+    }

@@ -258,6 +258,9 @@ TABLE: dict[str, Row] = {
         (L, 403, 403, 403, 403, L, L),
         body={"agent": "{agent_id}"},
     ),
+    "reports:index": Row("GET", "/reports/", (L, 403, 403, 403, 403, 200, 200)),
+    "reports:report": Row("GET", "/reports/volume/", (L, 403, 403, 403, 403, 200, 200)),
+    "reports:export": Row("GET", "/reports/volume/export.csv", (L, 403, 403, 403, 403, 200, 200)),
 }
 
 

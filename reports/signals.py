@@ -1,0 +1,60 @@
+"""Keep the rollups current: every ticket event and Help Center deflection marks work.
+
+Markers are written in the same transaction as the change (so a rolled-back change marks
+nothing and a committed one is never missed); the refresh task is enqueued on commit.
+Many changes in a burst share one refresh, scheduled a little later: the task takes
+every marker present when it runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from helpcenter.models import Deflection
+from reports import rollups
+from tickets.models import TicketEvent
+
+
+def _enqueue_refresh() -> None:
+    """Schedule one refresh a little later, unless one is already waiting to run.
+
+    The delay batches a burst (a busy chat hour) into one recomputation; a refresh that is
+    waiting reads the markers when it runs, so it covers this change too.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from reports.tasks import reports_refresh
+
+    waiting = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=reports_refresh.module_path
+    )
+    if waiting.exists():
+        return
+    delay = dt.timedelta(seconds=settings.IZONIE_REPORTS_REFRESH_DELAY_SECONDS)
+    reports_refresh.using(run_after=timezone.now() + delay).enqueue()
+
+
+def _event_saved(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
+    if not created or kwargs.get("raw"):
+        return
+    rollups.mark_tickets_dirty([instance.ticket_id])
+    transaction.on_commit(_enqueue_refresh)
+
+
+def _deflection_saved(sender: Any, instance: Deflection, created: bool, **kwargs: Any) -> None:
+    if not created or kwargs.get("raw"):
+        return
+    rollups.mark_days_dirty([rollups.local_day(instance.created_at, rollups.team_zone())])
+    transaction.on_commit(_enqueue_refresh)
+
+
+def connect() -> None:
+    post_save.connect(_event_saved, sender=TicketEvent, dispatch_uid="reports_event_saved")
+    post_save.connect(_deflection_saved, sender=Deflection, dispatch_uid="reports_deflection_saved")
