@@ -13,3 +13,9 @@ class SocialConfig(AppConfig):
         register_transport(Channel.FACEBOOK, meta_transport)
         register_transport(Channel.INSTAGRAM, meta_transport)
         register_transport(Channel.TIKTOK, tiktok_transport)
+
+        from feedback.requests import register_rating_request
+        from social.services import social_rating_request
+
+        for channel in (Channel.FACEBOOK, Channel.INSTAGRAM, Channel.TIKTOK):
+            register_rating_request(channel, social_rating_request)

@@ -40,7 +40,6 @@ from social.payloads import (
     meta_events,
     tiktok_event,
 )
-from tickets import events as ticket_events
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
 from tickets.choices import TicketStatus
@@ -489,14 +488,22 @@ def social_ask_rating(ticket: Ticket) -> Message | None:
 
 
 def social_rating_received(*, ticket: Ticket, score: int, comment: str = "") -> None:
-    """The customer answered the rating question. Records a RATED event for now; at the
-    merge this hands the rating to ``feedback.services.feedback_record``."""
-    feedback = get_policy().feedback
-    if not feedback.scale_min <= score <= feedback.scale_max:
-        raise TicketError(
-            f"A rating is from {feedback.scale_min} to {feedback.scale_max}, not {score}.",
-            field="score",
-        )
-    ticket_events.rated(
-        ticket=ticket, actor=ticket.requester, channel=ticket.channel, score=score, comment=comment
+    """The customer answered the rating question: recorded like every channel's rating
+    (one per solved interaction, changeable in the policy's window, low-score follow-up)."""
+    from feedback.requests import resolution_interaction
+    from feedback.services import feedback_record
+
+    feedback_record(
+        ticket=ticket,
+        channel=ticket.channel,
+        score=score,
+        comment=comment,
+        interaction=resolution_interaction(ticket),
+        actor=ticket.requester,
     )
+
+
+def social_rating_request(ticket: Ticket) -> None:
+    """The feedback app's hook for a solved social conversation (runs after commit)."""
+    with transaction.atomic():
+        social_ask_rating(ticket)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import TestCase
 
+from accounts.tests.factories import AgentFactory
+from feedback.models import Rating
 from policy.loader import get_policy
 from social import services
 from social.models import EventOutcome, InboundEvent, QuickReplyOffer
@@ -21,6 +23,7 @@ from social.tests.conftest import (
 from tickets.choices import EventKind, TicketStatus
 from tickets.exceptions import TicketError
 from tickets.models import Ticket
+from tickets.services import ticket_update
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +105,9 @@ def test_a_rating_quick_reply_is_recorded_even_after_the_ticket_closed(
     post_meta(client, meta_delivery((PAGE_ID, [quick_reply("psid-1", "4", "RATING:4")])))
     run_tasks()
     rated = ticket.events.get(kind=EventKind.RATED)
-    assert rated.data == {"channel": "facebook", "score": 4, "comment": ""}
+    assert (rated.data["channel"], rated.data["score"]) == ("facebook", 4)
+    rating = Rating.objects.get(ticket=ticket)
+    assert (rating.channel, rating.score) == ("facebook", 4)
     assert Ticket.objects.count() == 1  # the answer opened no new conversation
     # Tapping again is not a second rating.
     post_meta(client, meta_delivery((PAGE_ID, [quick_reply("psid-1", "5", "RATING:5")])))
@@ -111,6 +116,24 @@ def test_a_rating_quick_reply_is_recorded_even_after_the_ticket_closed(
     assert InboundEvent.objects.filter(
         outcome=EventOutcome.IGNORED, reason__contains="already"
     ).exists()
+
+
+def test_solving_a_social_conversation_asks_for_a_rating_with_quick_replies(
+    client, fb_page, platform, run_tasks
+):
+    post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Where is my parcel?")])))
+    run_tasks()
+    ticket = Ticket.objects.get()
+    agent = AgentFactory()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        ticket_update(ticket=ticket, actor=agent, status=TicketStatus.RESOLVED)
+    run_tasks()
+    sent = platform.sent("/messages")[-1].body["message"]
+    assert sent["text"].startswith(get_policy().feedback.question)
+    assert [q["payload"] for q in sent["quick_replies"]][-1] == "RATING:5"
+    post_meta(client, meta_delivery((PAGE_ID, [quick_reply("psid-1", "5", "RATING:5")])))
+    run_tasks()
+    assert Rating.objects.get(ticket=ticket).score == 5
 
 
 def test_a_rating_outside_the_scale_is_refused(client, fb_page, platform, run_tasks):
