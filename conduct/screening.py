@@ -140,7 +140,40 @@ def _model() -> Callable[[list[str]], Any]:
     return predict_prob
 
 
+@functools.cache
+def _direct_scorer() -> Callable[[str], float] | None:
+    """The same probability as ``profanity_check.predict_prob`` for one text, without
+    scikit-learn's per-call input validation, which costs more than the model itself on
+    a single chat line (2.9 ms against 1.1 ms here). The library's model is a calibrated
+    linear SVM: the mean over its calibrated folds of the calibrated decision value.
+    ``None`` (and the library's own call) if a future release shapes the model otherwise.
+    """
+    from profanity_check import profanity_check as library
+
+    model, vectorizer = getattr(library, "model", None), getattr(library, "vectorizer", None)
+    folds = getattr(model, "calibrated_classifiers_", None)
+    if vectorizer is None or not folds:
+        return None
+    if not all(
+        hasattr(fold, "estimator") and len(getattr(fold, "calibrators", ())) == 1 for fold in folds
+    ):
+        return None
+
+    def score(text: str) -> float:
+        features = vectorizer.transform([text])
+        total = 0.0
+        for fold in folds:
+            decision = fold.estimator.decision_function(features)
+            total += float(fold.calibrators[0].predict(decision)[0])
+        return min(1.0, max(0.0, total / len(folds)))
+
+    return score
+
+
 def model_probability(text: str) -> float:
+    direct = _direct_scorer()
+    if direct is not None:
+        return direct(text)
     return float(_model()([text])[0])
 
 

@@ -82,3 +82,16 @@ def test_the_model_catches_abuse_the_list_does_not_know(screening):
 
 def test_normalise_strips_accents_punctuation_and_separators():
     assert normalise("  (Ïdìót!)  s-h-i-t  ") == "idiot shit"
+
+
+def test_the_direct_model_score_equals_the_librarys_on_every_message():
+    from profanity_check import predict_prob
+
+    from conduct.screening import _direct_scorer
+
+    direct = _direct_scorer()
+    assert direct is not None  # the installed release has the shape the fast path expects
+    texts = [*civil_messages(), *abusive_messages(), "", "👍", "Ọjà mi kò tíì dé"]
+    expected = predict_prob(texts)
+    for text, probability in zip(texts, expected, strict=True):
+        assert direct(text) == pytest.approx(float(probability), abs=1e-9), text
