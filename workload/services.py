@@ -51,9 +51,12 @@ def available_agent_ids(*, now: dt.datetime | None = None) -> set[int]:
 
 
 def unanswered_tickets(*, agent: User) -> QuerySet[Ticket]:
-    """The agent's tickets whose customer waits for an answer, oldest first."""
+    """The agent's tickets whose customer waits for an answer, oldest first. The
+    system's own messages (acknowledgements, the order-number and photo requests, the
+    conduct reminder) answer nobody, so they do not count as the last word."""
     last_public = (
         Message.objects.filter(ticket=OuterRef("pk"), kind=MessageKind.REPLY)
+        .exclude(direction=Direction.OUTBOUND, author__isnull=True)
         .order_by("-created_at", "-id")
         .values("direction")[:1]
     )
