@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.forms import SetPasswordByEmailForm
 from config.api import api
 
 urlpatterns = [
@@ -18,6 +19,27 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Forgotten passwords, and customer accounts that never had one (see accounts.forms).
+    path(
+        "accounts/password/",
+        auth_views.PasswordResetView.as_view(form_class=SetPasswordByEmailForm),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     path("console/conduct/", include("conduct.urls")),
     path("feedback/", include("feedback.urls")),

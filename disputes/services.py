@@ -227,10 +227,22 @@ def dispute_open(*, ticket: Ticket, actor: User, claim: str = "") -> Dispute:
             f"Please answer in the seller portal, where the dispute's messages are kept "
             f"(an email reply would open a separate Seller Support request):\n"
             f"{_seller_page(dispute)}\n\n"
+            f"{_first_sign_in(dispute)}"
             f"{_promise()}\n\n{get_policy().organisation.name} Support"
         ),
     )
     return dispute
+
+
+def _first_sign_in(dispute: Dispute) -> str:
+    """For a seller account made for this dispute: how to choose its password."""
+    if dispute.seller_user is None or dispute.seller_user.has_usable_password():
+        return ""
+    return (
+        "First time in the seller portal? Choose your password with this email address at "
+        f"{_portal_url(reverse('password_reset'))} "
+        f"(your username is {dispute.seller_user.get_username()}).\n\n"
+    )
 
 
 def _quoted(text: str) -> str:

@@ -54,6 +54,11 @@ TABLE: dict[str, Row] = {
     "policy:support_policy": Row("GET", "/support-policy", (200,) * 7),
     "login": Row("GET", "/accounts/login/", (200,) * 7),
     "logout": Row("POST", "/accounts/logout/", (L,) * 7),
+    # Choosing a password by email: open to everyone (the emailed link is the credential).
+    "password_reset": Row("GET", "/accounts/password/", (200,) * 7),
+    "password_reset_done": Row("GET", "/accounts/password/sent/", (200,) * 7),
+    "password_reset_confirm": Row("GET", "/accounts/password/MQ/bad-token/", (200,) * 7),
+    "password_reset_complete": Row("GET", "/accounts/password/done/", (200,) * 7),
     "portal:contact": Row("GET", "/contact", (200, 200, 200, 200, L, L, L)),
     # Without a request just opened, the thank-you page sends everyone to the form.
     "portal:thanks": Row("GET", "/contact/thanks", (L,) * 7, anonymous_to_login=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from decimal import Decimal
 
 import pytest
@@ -189,3 +190,26 @@ def test_the_console_suggests_a_dispute_for_a_third_party_order(case, client):
     response = client.post(reverse("console:dispute_open", args=[case.ticket.pk]), {"claim": ""})
     assert response.status_code == 302
     assert Dispute.objects.get().ticket == case.ticket
+
+
+def test_a_seller_without_an_account_here_is_told_how_to_choose_a_password(
+    client, smtp_server, run_tasks, django_capture_on_commit_callbacks
+):
+    case = make_case()
+    case.seller.user = None
+    case.seller.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute = services.dispute_open(ticket=case.ticket, actor=case.agent)
+    run_tasks()
+    account = dispute.seller_user
+    assert account is not None and account != case.seller_user
+    assert not account.has_usable_password()
+    [opened] = smtp_server.to("care@gadgethub.example")
+    body = _text(opened)
+    assert "/accounts/password/" in body and account.username in body
+    # Following it: the seller gets the link at the store's address and can then sign in.
+    asked = client.post("/accounts/password/", {"email": "care@gadgethub.example"})
+    assert asked.status_code == 302
+    received = smtp_server.to("care@gadgethub.example")
+    assert len(received) == 2
+    assert re.search(r"/accounts/password/[^/\s]+/[^/\s]+/", _text(received[1]))
