@@ -42,6 +42,8 @@ class Command(BaseCommand):
             ("Agents' chat desk", "/console/chat/"),
             ("Live chat (demo page)", "/demo/product/izonie-x12-pro"),
             ("Customer portal", "/contact"),
+            ("Seller portal", "/seller/"),
+            ("Reports", "/reports/"),
             ("Support Policy page", "/support-policy"),
             ("REST API docs", "/api/v1/docs"),
             ("Admin", "/admin/"),
