@@ -23,14 +23,23 @@ def _isolated_media(settings, tmp_path):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _chat_db_pool_closed(django_db_setup, django_db_blocker):
-    """The chat's database threads keep connections open; close them before
-    pytest-django drops the test database."""
+def _server_connections_closed(django_db_setup, django_db_blocker):
+    """Servers started by tests keep database connections open in their threads (the
+    chat's database pool, the HTTP threads of config.asgi); close them before
+    pytest-django drops the test database, which PostgreSQL refuses while anyone is on it."""
     yield
+    from django.db import connection
+
     from chat.db import close_pool
 
     with django_db_blocker.unblock():
         close_pool()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture(autouse=True)

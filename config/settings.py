@@ -109,6 +109,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(SQLITE_PATH),
+            # Kept open by the web process's threads (config.asgi): opening one costs more than
+            # the query it would serve.
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # WAL lets the web process read while the worker writes; IMMEDIATE
                 # takes the write lock at BEGIN, so concurrent writers wait
@@ -221,6 +224,10 @@ CORS_ALLOW_CREDENTIALS = False  # the widget proves who it is with the chat toke
 IZONIE_CHAT_DB_THREADS = env_int(
     "IZONIE_CHAT_DB_THREADS", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 8
 )
+# HTTP requests run as WSGI on this many threads of each web process (config.asgi): each
+# thread keeps its database connection, so a process never holds more than this many
+# (plus the chat's) however many requests arrive.
+IZONIE_HTTP_THREADS = env_int("IZONIE_HTTP_THREADS", 10)
 # Triage: where versioned classifier files are kept (the database records which is in use).
 IZONIE_TRIAGE_MODEL_DIR = Path(env_str("IZONIE_TRIAGE_MODEL_DIR", str(VAR_DIR / "triage-models")))
 # Social channels (social/): the platforms' API base URLs and versions (tests and staging

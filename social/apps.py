@@ -19,3 +19,16 @@ class SocialConfig(AppConfig):
 
         for channel in (Channel.FACEBOOK, Channel.INSTAGRAM, Channel.TIKTOK):
             register_rating_request(channel, social_rating_request)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from social.models import SocialAccount
+
+        post_save.connect(_forget_secrets, sender=SocialAccount, dispatch_uid="social-secrets")
+        post_delete.connect(_forget_secrets, sender=SocialAccount, dispatch_uid="social-secrets")
+
+
+def _forget_secrets(**kwargs: object) -> None:
+    from social.selectors import forget_webhook_secrets
+
+    forget_webhook_secrets()

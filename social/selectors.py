@@ -4,11 +4,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.utils import timezone
 
-from social.models import SocialConversation
+from social.models import Platform, SocialAccount, SocialConversation
 from social.windows import Window, messaging_window
 from tickets.models import Ticket
+
+# Every webhook POST needs the app secrets to check its signature; reading them from the
+# database each time cost a tenth of the request. Saving or deleting an account drops the
+# cached list (social.apps), and the timeout bounds how long another process can keep an
+# old one when the cache is per process.
+SECRETS_CACHE_SECONDS = 30
+
+
+def _secrets_key(platforms: tuple[str, ...]) -> str:
+    return "social:webhook-secrets:" + ",".join(sorted(platforms))
+
+
+def webhook_secrets(platforms: tuple[str, ...]) -> list[str]:
+    """The app secrets of the active accounts of these platforms, distinct."""
+    key = _secrets_key(platforms)
+    secrets: list[str] | None = cache.get(key)
+    if secrets is None:
+        secrets = list(
+            SocialAccount.objects.filter(platform__in=platforms, active=True)
+            .exclude(app_secret="")
+            .values_list("app_secret", flat=True)
+            .distinct()
+        )
+        cache.set(key, secrets, SECRETS_CACHE_SECONDS)
+    return secrets
+
+
+def forget_webhook_secrets() -> None:
+    meta = (Platform.FACEBOOK, Platform.INSTAGRAM)
+    cache.delete_many([_secrets_key(meta), _secrets_key((Platform.TIKTOK,))])
 
 
 @dataclass(frozen=True)

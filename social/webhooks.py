@@ -24,21 +24,13 @@ from django.views.decorators.http import require_http_methods
 from core.http import problem_response
 from social.models import Platform, SocialAccount
 from social.payloads import PayloadError, load_object, meta_event_count, tiktok_check
+from social.selectors import webhook_secrets
 from social.services import delivery_store
 from social.signatures import TikTokSignatureError, meta_signature_valid, tiktok_signature_check
 
 logger = logging.getLogger(__name__)
 
 META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)
-
-
-def _secrets(platforms: tuple[str, ...]) -> list[str]:
-    return list(
-        SocialAccount.objects.filter(platform__in=platforms, active=True)
-        .exclude(app_secret="")
-        .values_list("app_secret", flat=True)
-        .distinct()
-    )
 
 
 def _too_large(request: HttpRequest) -> JsonResponse | None:
@@ -81,7 +73,7 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
     refused = _too_large(request)
     if refused is not None:
         return refused
-    secrets = _secrets(META_PLATFORMS)
+    secrets = webhook_secrets(META_PLATFORMS)
     if not secrets:
         logger.error("Meta webhook refused: no Facebook or Instagram account has an app secret")
         return problem_response(403, "not_configured", "This webhook is not configured.")
@@ -119,7 +111,7 @@ def tiktok_webhook(request: HttpRequest) -> HttpResponse:
     refused = _too_large(request)
     if refused is not None:
         return refused
-    secrets = _secrets((Platform.TIKTOK,))
+    secrets = webhook_secrets((Platform.TIKTOK,))
     if not secrets:
         logger.error("TikTok webhook refused: no TikTok account has a client secret")
         return problem_response(403, "not_configured", "This webhook is not configured.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,14 +151,17 @@ def asgi_server(transactional_db):
     import uvicorn
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.wsgi import get_wsgi_application
 
+    from config.asgi import http_application
     from config.routing import websocket_urlpatterns
 
+    # As config.asgi serves it, with static files from the apps (nothing is collected).
+    http = http_application(StaticFilesHandler(get_wsgi_application()))
     app = ProtocolTypeRouter(
         {
-            "http": ASGIStaticFilesHandler(get_asgi_application()),
+            "http": http,
             "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
         }
     )
@@ -175,6 +179,25 @@ def asgi_server(transactional_db):
     yield AsgiServer(f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=5)
+    _close_thread_connections(http.executor)
+
+
+def _close_thread_connections(executor) -> None:
+    """Close the database connection each HTTP thread keeps, then stop the threads, so no
+    test leaves connections open behind it. The barrier makes every thread run one close."""
+    from django.db import connections
+
+    threads = len(executor._threads)
+    if threads:
+        barrier = threading.Barrier(threads)
+
+        def close() -> None:
+            connections.close_all()
+            barrier.wait(timeout=5)
+
+        for future in [executor.submit(close) for _ in range(threads)]:
+            future.result(timeout=10)
+    executor.shutdown(wait=True)
 
 
 def run(coro_fn, *args: Any) -> Any:

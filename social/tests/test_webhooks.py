@@ -76,6 +76,20 @@ def test_a_post_without_our_signature_is_refused(client, fb_page, signature, why
     assert not WebhookDelivery.objects.exists()
 
 
+def test_a_new_app_secret_applies_to_the_next_delivery(client, fb_page):
+    payload = meta_delivery((PAGE_ID, [text_event("psid-1", "Hi")]))
+    assert post_meta(client, payload).status_code == 200  # the secrets are now cached
+    fb_page.app_secret = "rotated-app-secret"
+    fb_page.save()
+
+    body = json.dumps(payload).encode()
+    old = post_meta(client, payload)
+    new = post_meta(client, payload, signature=meta_sign(body, secret="rotated-app-secret"))
+
+    assert old.status_code == 403
+    assert new.status_code == 200
+
+
 def test_nothing_is_accepted_until_an_account_has_an_app_secret(client):
     response = post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hi")])))
     assert response.status_code == 403
