@@ -166,6 +166,27 @@ class SocialConversation(models.Model):
         return f"{self.ticket_id} with {self.contact}"
 
 
+class SentPart(models.Model):
+    """One part of an outbound message the platform has accepted (its text, each
+    attachment: Messenger takes them as separate calls), so a retry after a failure
+    half-way sends only what is left, never a part twice."""
+
+    outbound = models.ForeignKey(
+        "tickets.OutboundMessage", on_delete=models.CASCADE, related_name="social_parts_sent"
+    )
+    part = models.CharField(max_length=40)  # "text" or "attachment:<id>"
+    platform_message_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["outbound", "part"], name="social_part_sent_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part} of outbound {self.outbound_id}"
+
+
 class QuickReplyOffer(models.Model):
     """Buttons sent with an outbound message (categories, a rating scale): the transport
     adds them to the Send API call."""

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from social import clients
-from social.models import Platform, QuickReplyOffer, SocialConversation
+from social.models import Platform, QuickReplyOffer, SentPart, SocialConversation
 from social.windows import WindowState, messaging_window
 from tickets.delivery import DeliveryError
 from tickets.models import OutboundMessage
@@ -73,21 +73,42 @@ def meta_transport(outbound: OutboundMessage) -> None:
     )
     if window.state == WindowState.CLOSED:
         raise _window_closed(conversation)
-    message: dict[str, Any] = {"text": outbound.message.body_text[:2000]}
-    options = _quick_replies(outbound)
-    if options:
-        message["quick_replies"] = [
-            {"content_type": "text", "title": o["title"][:20], "payload": o["payload"]}
-            for o in options
-        ]
-    body: dict[str, Any] = {"recipient": {"id": contact.sender_id}, "message": message}
+    fields: dict[str, Any] = {"recipient": {"id": contact.sender_id}}
     if window.state == WindowState.OPEN:
-        body["messaging_type"] = "RESPONSE"
+        fields["messaging_type"] = "RESPONSE"
     else:
-        body["messaging_type"] = "MESSAGE_TAG"
-        body["tag"] = "HUMAN_AGENT"
+        fields["messaging_type"] = "MESSAGE_TAG"
+        fields["tag"] = "HUMAN_AGENT"
+    sent = set(SentPart.objects.filter(outbound=outbound).values_list("part", flat=True))
     try:
-        clients.meta_send(account=contact.account, body=body)
+        text = outbound.message.body_text
+        if text and "text" not in sent:
+            message: dict[str, Any] = {"text": text[:2000]}
+            options = _quick_replies(outbound)
+            if options:
+                message["quick_replies"] = [
+                    {"content_type": "text", "title": o["title"][:20], "payload": o["payload"]}
+                    for o in options
+                ]
+            message_id = clients.meta_send(
+                account=contact.account, body={**fields, "message": message}
+            )
+            SentPart.objects.create(outbound=outbound, part="text", platform_message_id=message_id)
+        for attachment in outbound.message.attachments.filter(kept=True).order_by("pk"):
+            part = f"attachment:{attachment.pk}"
+            if part in sent or not attachment.file:
+                continue
+            with attachment.file.open("rb") as handle:
+                content = handle.read()
+            message_id = clients.meta_send_file(
+                account=contact.account,
+                fields=fields,
+                attachment_type="image" if attachment.is_image else "file",
+                filename=attachment.filename,
+                content=content,
+                content_type=attachment.content_type,
+            )
+            SentPart.objects.create(outbound=outbound, part=part, platform_message_id=message_id)
     except clients.PlatformError as exc:
         raise DeliveryError(exc.reason, permanent=exc.permanent) from exc
 
@@ -106,9 +127,23 @@ def tiktok_transport(outbound: OutboundMessage) -> None:
     # (already, for the category question) and a typed number or name answers.
     if options and not any(line.startswith("1.") for line in text.splitlines()):
         text += "\n" + " / ".join(o["title"] for o in options)
-    try:
-        clients.tiktok_send(
-            account=contact.account, conversation_id=contact.conversation_id, text=text[:6000]
+    if not SentPart.objects.filter(outbound=outbound, part="text").exists():
+        try:
+            message_id = clients.tiktok_send(
+                account=contact.account, conversation_id=contact.conversation_id, text=text[:6000]
+            )
+        except clients.PlatformError as exc:
+            raise DeliveryError(exc.reason, permanent=exc.permanent) from exc
+        SentPart.objects.create(outbound=outbound, part="text", platform_message_id=message_id)
+    # TikTok documents image messages sent from an uploaded media id, but not (in anything
+    # we could check) the upload call itself; rather than guess, files are not sent, and
+    # the agent is told so instead of believing the customer has them.
+    unsent = [a.filename for a in outbound.message.attachments.filter(kept=True).order_by("pk")]
+    if unsent:
+        raise DeliveryError(
+            "The text reached the customer on TikTok, but not "
+            + ", ".join(unsent)
+            + ": replies to TikTok from Izonie Support carry text only. Describe what the "
+            "file shows, or ask the customer for an email address and send it there.",
+            permanent=True,
         )
-    except clients.PlatformError as exc:
-        raise DeliveryError(exc.reason, permanent=exc.permanent) from exc

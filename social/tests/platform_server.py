@@ -5,9 +5,11 @@ and answers what the test queues (success by default, or the documented error bo
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import json
 import threading
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -48,6 +50,30 @@ def tiktok_error(code: int, message: str) -> Answer:
     return Answer(200, json.dumps(body).encode())
 
 
+@dataclass
+class UploadedPart:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def _form_fields(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body as {name: text, or UploadedPart for a file}."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            fields[str(name)] = UploadedPart(filename, part.get_content_type(), payload)
+        else:
+            fields[str(name)] = payload.decode()
+    return fields
+
+
 class PlatformServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -66,10 +92,15 @@ class PlatformServer:
                 split = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                try:
-                    body: Any = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw
+                content_type = self.headers.get("Content-Type", "")
+                body: Any
+                if content_type.startswith("multipart/form-data"):
+                    body = _form_fields(content_type, raw)
+                else:
+                    try:
+                        body = json.loads(raw) if raw else None
+                    except ValueError:
+                        body = raw
                 record = Recorded(
                     method, split.path, parse_qs(split.query), dict(self.headers.items()), body
                 )
@@ -121,7 +152,10 @@ class PlatformServer:
         if record.path in self.files:
             return self.files[record.path]
         if record.path.endswith("/messages"):
-            recipient = (record.body or {}).get("recipient", {}).get("id", "")
+            recipient_field = (record.body or {}).get("recipient", {})
+            if isinstance(recipient_field, str):  # a multipart upload: JSON in a form field
+                recipient_field = json.loads(recipient_field)
+            recipient = recipient_field.get("id", "")
             return Answer(
                 200, json.dumps({"recipient_id": recipient, "message_id": "m_sent_1"}).encode()
             )

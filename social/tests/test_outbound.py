@@ -5,12 +5,15 @@ closed; documented API errors become a visible failure or a retry."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory
+from conftest import png_bytes
 from social.models import SocialContact
 from social.tests.conftest import (
     PAGE_ID,
@@ -24,6 +27,7 @@ from social.tests.conftest import (
 )
 from social.tests.platform_server import Answer, meta_error, tiktok_error
 from tickets import services as ticket_services
+from tickets.attachments import CheckedUpload
 from tickets.choices import DeliveryStatus, EventKind
 from tickets.models import OutboundMessage, Ticket
 
@@ -61,6 +65,80 @@ def test_a_reply_inside_24_hours_is_a_response(facebook_ticket, platform, run_ta
         "messaging_type": "RESPONSE",
     }
     assert sent.headers["Authorization"] == f"Bearer {PAGE_TOKEN}"
+
+
+def _photo_upload(name: str = "label.png") -> CheckedUpload:
+    content = png_bytes()
+    upload = SimpleUploadedFile(name, content, content_type="image/png")
+    return CheckedUpload(upload=upload, filename=name, content_type="image/png", size=len(content))
+
+
+def reply_with_photo(ticket: Ticket, run_tasks) -> OutboundMessage:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        message = ticket_services.ticket_reply(
+            ticket=ticket,
+            author=AgentFactory(),
+            body="Here is your return label.",
+            uploads=[_photo_upload()],
+        )
+    run_tasks()
+    return OutboundMessage.objects.get(message=message)
+
+
+def test_a_reply_with_a_photo_sends_the_text_then_the_photo_as_an_upload(
+    facebook_ticket, platform, run_tasks
+):
+    outbound = reply_with_photo(facebook_ticket, run_tasks)
+
+    assert outbound.status == DeliveryStatus.SENT
+    text, photo = platform.sent(f"/v21.0/{PAGE_ID}/messages")
+    assert text.body["message"] == {"text": "Here is your return label."}
+    assert json.loads(photo.body["recipient"]) == {"id": "psid-7"}
+    assert photo.body["messaging_type"] == "RESPONSE"
+    assert json.loads(photo.body["message"]) == {
+        "attachment": {"type": "image", "payload": {"is_reusable": False}}
+    }
+    upload = photo.body["filedata"]
+    assert (upload.filename, upload.content_type, upload.content) == (
+        "label.png",
+        "image/png",
+        png_bytes(),
+    )
+    assert photo.headers["Authorization"] == f"Bearer {PAGE_TOKEN}"
+
+
+def test_a_retry_after_a_failed_upload_sends_only_what_is_left(
+    facebook_ticket, platform, run_tasks, settings
+):
+    # The text goes; the upload meets a temporary error; the outbox tries again.
+    platform.queue(
+        f"/v21.0/{PAGE_ID}/messages",
+        Answer(200, json.dumps({"recipient_id": "psid-7", "message_id": "m_1"}).encode()),
+        meta_error(2, "Service temporarily unavailable", status=503),
+    )
+    outbound = reply_with_photo(facebook_ticket, run_tasks)
+    assert outbound.status == DeliveryStatus.SENT
+    calls = platform.sent(f"/v21.0/{PAGE_ID}/messages")
+    texts = [c for c in calls if isinstance(c.body, dict) and "text" in str(c.body.get("message"))]
+    uploads = [c for c in calls if "filedata" in (c.body or {})]
+    assert len(texts) == 1  # the customer gets the text once
+    assert len(uploads) == 2  # the failed upload, then the one that went through
+    assert outbound.attempts == 2
+
+
+def test_a_photo_for_tiktok_is_not_sent_and_the_agent_is_told(client, tiktok, platform, run_tasks):
+    post_tiktok(client, tiktok_message("tt-user-1", ORDER_TEXT))
+    run_tasks()
+    platform.requests.clear()
+
+    outbound = reply_with_photo(Ticket.objects.get(), run_tasks)
+
+    assert [c.body["text"]["body"] for c in platform.sent("/business/message/send/")] == [
+        "Here is your return label."
+    ]
+    assert outbound.status == DeliveryStatus.FAILED
+    assert "text reached the customer" in outbound.last_error
+    assert "label.png" in outbound.last_error
 
 
 def test_after_24_hours_a_reply_carries_the_human_agent_tag(facebook_ticket, platform, run_tasks):
