@@ -3,6 +3,7 @@
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -22,12 +23,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def served(tmp_path):
-    port = _free_port()
+def _embedded_env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "IZONIE_VAR_DIR": str(tmp_path / "var")}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    return env
+
+
+@pytest.fixture
+def served(tmp_path, request):
+    port = _free_port()
+    env = _embedded_env(tmp_path)
+    before = getattr(request, "param", None)
+    if before:
+        before(env)
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "manage.py", "serve", "--port", str(port)],
@@ -83,3 +92,43 @@ def test_serve_runs_migrations_demo_data_web_and_worker(served):
         assert response.url.rstrip("/").endswith("/console")
     with opener.open(f"{base}/support-policy") as response:
         assert "support@izonie.com" in response.read().decode()
+
+
+# A webhook delivery stored (and acknowledged to Meta) by a run that then died before its
+# worker handled it: the ticket must still appear once serve runs again.
+LEFT_BEHIND = """
+from social.models import SocialAccount, WebhookDelivery
+import json
+SocialAccount.objects.create(platform="facebook", external_id="1001", name="Izonie",
+    access_token="t", app_secret="s", verify_token="v")
+event = {"sender": {"id": "psid-1"}, "recipient": {"id": "1001"}, "timestamp": 1,
+    "message": {"mid": "m_left_behind", "text": "Where is my refund? Order IZ-1234567"}}
+body = json.dumps({"object": "page", "entry": [{"id": "1001", "time": 1, "messaging": [event]}]})
+WebhookDelivery.objects.create(source="meta", body=body.encode(), event_count=1)
+"""
+
+
+def _delivery_left_behind(env: dict[str, str]) -> None:
+    for command in (["migrate", "-v0"], ["shell", "-c", LEFT_BEHIND]):
+        subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True
+        )
+
+
+@pytest.mark.parametrize("served", [_delivery_left_behind], indirect=True)
+def test_serve_finishes_webhook_deliveries_a_previous_run_left(served):
+    _base, tmp_path, log = served
+
+    database = sqlite3.connect(tmp_path / "var" / "izonie.sqlite3")
+    deadline = time.monotonic() + 30
+    status = None
+    while time.monotonic() < deadline:
+        status = database.execute("SELECT status FROM social_webhookdelivery").fetchone()[0]
+        if status == "processed":
+            break
+        time.sleep(0.3)
+    log.seek(0)
+    assert "Queued 1 unfinished social deliveries again." in log.read()
+    assert status == "processed"
+    events = database.execute("SELECT count(*) FROM social_inboundevent").fetchone()[0]
+    assert events == 1

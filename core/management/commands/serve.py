@@ -1,5 +1,6 @@
 """Run the whole system: migrations, demo data, web (uvicorn) and the task worker."""
 
+import datetime as dt
 from argparse import ArgumentParser
 from typing import Any
 
@@ -32,6 +33,12 @@ class Command(BaseCommand):
             call_command("seed_demo", stdout=self.stdout)
         worker = None
         if not options["no_worker"]:
+            # Webhook deliveries a previous run stored but did not finish (it stopped or
+            # crashed mid-way) are queued again; processing them twice is harmless.
+            from social.services import delivery_requeue_stale
+
+            if requeued := delivery_requeue_stale(older_than=dt.timedelta(0)):
+                self.stdout.write(f"Queued {requeued} unfinished social deliveries again.")
             worker = InProcessWorker()
             worker.start()
             self.stdout.write("Background worker started in this process.")
