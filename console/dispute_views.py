@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user
-from console.views import _ticket_context, _ticket_or_404
-from core.forms import apply_service_error
+from console.views import _submit, _ticket_or_404
 from disputes import services
 from disputes.forms import DisputeOpenForm, OutcomeForm, SellerMessageForm
 from disputes.models import Dispute, SellerNotice
-from tickets.exceptions import TicketError
 from tickets.models import Ticket
 
 
@@ -28,34 +22,11 @@ def _dispute(ticket: Ticket) -> Dispute:
     return dispute
 
 
-def _run(
-    request: HttpRequest,
-    ticket: Ticket,
-    form: forms.Form,
-    *,
-    form_name: str,
-    action: Callable[[dict[str, Any]], object],
-    done: str,
-) -> HttpResponse:
-    if form.is_valid():
-        try:
-            action(form.cleaned_data)
-        except TicketError as exc:
-            apply_service_error(form, exc)
-        else:
-            messages.success(request, done)
-            return redirect("console:ticket", ticket_id=ticket.pk)
-    messages.error(request, "Nothing was saved: please correct the dispute form below.")
-    context = _ticket_context(request, ticket)
-    context[form_name] = form
-    return render(request, "console/ticket.html", context, status=400)
-
-
 @agent_required
 @require_POST
 def dispute_open(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
-    return _run(
+    return _submit(
         request,
         ticket,
         DisputeOpenForm(request.POST),
@@ -72,7 +43,7 @@ def dispute_open(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def dispute_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     dispute = _dispute(ticket)
-    return _run(
+    return _submit(
         request,
         ticket,
         SellerMessageForm(request.POST),
@@ -89,7 +60,7 @@ def dispute_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def dispute_resolve(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     dispute = _dispute(ticket)
-    return _run(
+    return _submit(
         request,
         ticket,
         OutcomeForm(request.POST),

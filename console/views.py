@@ -89,7 +89,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> dict[str, object]:
-    return {
+    """The ticket page's context; a form given by name (one that failed validation)
+    replaces the blank one, and forms the page builds elsewhere (the dispute panel's)
+    are passed through."""
+    context: dict[str, object] = {
         "ticket": ticket,
         "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
         "events": ticket.events.select_related("actor").order_by("-created_at", "-id")[:50],
@@ -112,6 +115,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "order_panel": triage_selectors.order_panel(ticket=ticket, now=timezone.now()),
         "policy": get_policy(),
     }
+    return {**forms, **context}
 
 
 @agent_required
