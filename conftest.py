@@ -18,6 +18,8 @@ def _isolated_media(settings, tmp_path):
     # Classifier files a test trains stay with the test, not in the developer's var/.
     settings.IZONIE_TRIAGE_MODEL_DIR = tmp_path / "triage-models"
     settings.IZONIE_OUTBOX_BACKOFF_SECONDS = 0
+    # Social deliveries: a drain per delivery, ready at once (coalescing has its own test).
+    settings.IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = 0
     # Real hashing costs ~0.3 s per user; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -240,6 +240,9 @@ IZONIE_TIKTOK_API_VERSION = env_str("IZONIE_TIKTOK_API_VERSION", "v1.3")
 IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS = float(env_str("IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS", "10"))
 IZONIE_SOCIAL_MAX_BODY_BYTES = env_int("IZONIE_SOCIAL_MAX_BODY_BYTES", 1024 * 1024)
 IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY = env_int("IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY", 1000)
+# Stored webhook deliveries are handled by one "drain" task that works through all of them;
+# a web process queues one at most every this many seconds (social.services.drain_soon).
+IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = float(env_str("IZONIE_SOCIAL_DRAIN_DELAY_SECONDS", "0.2"))
 IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS = env_int(
     "IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS", 300
 )

@@ -54,7 +54,33 @@ def test_a_signed_delivery_is_stored_and_acknowledged(client, fb_page):
     assert json.loads(bytes(delivery.body)) == payload  # the raw body, as received
     assert delivery.status == DeliveryStatus.RECEIVED
     # Processing is queued for the worker, not done in the request.
-    assert DBTaskResult.objects.get().task_path == "social.tasks.process_delivery"
+    assert DBTaskResult.objects.get().task_path == "social.tasks.process_received_deliveries"
+
+
+def test_deliveries_arriving_together_share_one_drain_that_handles_them_all(
+    client, fb_page, platform, run_tasks, settings
+):
+    from social import services
+
+    settings.IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = 0.5
+    services._drain_planned_for = None
+    for n in range(3):
+        post_meta(client, meta_delivery((PAGE_ID, [text_event(f"psid-{n}", "Where is my order?")])))
+
+    assert DBTaskResult.objects.count() == 1  # one drain, planned half a second ahead
+    assert run_tasks() == 0  # not due yet
+    time.sleep(0.6)
+    run_tasks()
+    drains = DBTaskResult.objects.filter(task_path="social.tasks.process_received_deliveries")
+    assert [d.status for d in drains] == ["SUCCESSFUL"]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
+        DeliveryStatus.PROCESSED
+    }
+    assert InboundEvent.objects.count() == 3
+
+    # Once that drain has had its turn, the next delivery queues a new one.
+    post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-9", "Hello?")])))
+    assert drains.filter(status="READY").count() == 1
 
 
 @pytest.mark.parametrize(
