@@ -205,6 +205,41 @@ def ticket_open(
     category_key = category_check(key=category, requester=requester) if category else ""
     number = order_number_check(raw=order_number, customer=requester)
     team = get_policy().category(category_key).team if category_key else ""
+    # Opening records four or more events; they are written in one INSERT at the end.
+    with events.recorded_together():
+        return _ticket_insert(
+            requester=requester,
+            channel=channel,
+            body=body,
+            category_key=category_key,
+            team=team,
+            subject=subject,
+            number=number,
+            uploads=uploads,
+            body_html=body_html,
+            external_id=external_id,
+            author_name=author_name,
+            priority=priority,
+            created_by=created_by,
+        )
+
+
+def _ticket_insert(
+    *,
+    requester: User,
+    channel: Channel | str,
+    body: str,
+    category_key: str,
+    team: str,
+    subject: str,
+    number: str,
+    uploads: Sequence[CheckedUpload],
+    body_html: str,
+    external_id: str | None,
+    author_name: str,
+    priority: Priority | str,
+    created_by: User | None,
+) -> Ticket:
     ticket = Ticket.objects.create(
         subject=(subject.strip() or _subject_from(body))[:SUBJECT_MAX],
         requester=requester,
