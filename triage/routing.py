@@ -127,6 +127,15 @@ def choose_agent_among(*, team: Team, agents: list[int]) -> int | None:
     return _round_robin(team, agents)
 
 
+def agent_for_new_ticket(*, team_key: str) -> int | None:
+    """The agent a ticket about to be created in ``team_key`` goes to (by the team's
+    strategy), so its INSERT carries the assignee; ``None`` as for ``choose_agent``, or
+    when the team is not in the policy. The caller records the assignment event once the
+    ticket has its row (``ticket_route`` then leaves the ticket alone)."""
+    team = next((t for t in get_policy().teams if t.key == team_key), None)
+    return choose_agent(team=team) if team is not None else None
+
+
 def ticket_route(*, ticket: Ticket) -> int | None:
     """Assign an unassigned ticket with a team to the agent its team's strategy picks.
     Caller holds the ticket's lock (or just created it). Returns the agent's id."""
