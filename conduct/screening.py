@@ -4,8 +4,10 @@ the offensive-language model (alt-profanity-check). Pure functions of the text."
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -142,30 +144,48 @@ def _model() -> Callable[[list[str]], Any]:
 
 @functools.cache
 def _direct_scorer() -> Callable[[str], float] | None:
-    """The same probability as ``profanity_check.predict_prob`` for one text, without
-    scikit-learn's per-call input validation, which costs more than the model itself on
-    a single chat line (2.9 ms against 1.1 ms here). The library's model is a calibrated
-    linear SVM: the mean over its calibrated folds of the calibrated decision value.
-    ``None`` (and the library's own call) if a future release shapes the model otherwise.
+    """The same probability as ``profanity_check.predict_prob`` for one text, computed from
+    the model's numbers instead of through scikit-learn, whose per-call input validation
+    and sparse-matrix work cost about 1.7 ms per message against 0.03 ms here (every
+    inbound message of every channel is screened). The library's model is a calibrated
+    linear SVM over TF-IDF features: the mean over its calibrated folds of the sigmoid of
+    each fold's decision value. ``None`` (and the library's own call) if a future release
+    shapes the model otherwise.
     """
+    import numpy as np
     from profanity_check import profanity_check as library
 
     model, vectorizer = getattr(library, "model", None), getattr(library, "vectorizer", None)
     folds = getattr(model, "calibrated_classifiers_", None)
     if vectorizer is None or not folds:
         return None
-    if not all(
-        hasattr(fold, "estimator") and len(getattr(fold, "calibrators", ())) == 1 for fold in folds
-    ):
+    try:
+        plain_tfidf = (
+            vectorizer.norm == "l2" and not vectorizer.sublinear_tf and not vectorizer.binary
+        )
+        analyse = vectorizer.build_analyzer()
+        vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
+        # One column per fold: the linear SVM's weights, intercept and sigmoid calibration.
+        weights = np.vstack([fold.estimator.coef_[0] for fold in folds]).T
+        intercepts = np.array([fold.estimator.intercept_[0] for fold in folds])
+        slopes = np.array([fold.calibrators[0].a_ for fold in folds])
+        offsets = np.array([fold.calibrators[0].b_ for fold in folds])
+        single = all(len(fold.calibrators) == 1 for fold in folds)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    if not plain_tfidf or not single or weights.shape[0] != len(idf):
         return None
 
     def score(text: str) -> float:
-        features = vectorizer.transform([text])
-        total = 0.0
-        for fold in folds:
-            decision = fold.estimator.decision_function(features)
-            total += float(fold.calibrators[0].predict(decision)[0])
-        return min(1.0, max(0.0, total / len(folds)))
+        counts = Counter(vocabulary[t] for t in analyse(text) if t in vocabulary)
+        decision = intercepts
+        if counts:
+            columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            tfidf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            tfidf *= idf[columns]
+            decision = (tfidf @ weights[columns]) / math.sqrt(float(tfidf @ tfidf)) + intercepts
+        calibrated = 1.0 / (1.0 + np.exp(slopes * decision + offsets))
+        return min(1.0, max(0.0, float(calibrated.mean())))
 
     return score
 

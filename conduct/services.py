@@ -253,13 +253,22 @@ def ticket_end_for_conduct(*, ticket: Ticket, actor: User, reason: str) -> Ticke
 # --- Clear communication: photos
 
 
-def photo_request_claim(*, ticket: Ticket) -> bool:
+def photo_request_claim(*, ticket: Ticket, new_ticket_photos: bool | None = None) -> bool:
     """Claim the one photo request of a ticket whose category asks for photos and which
-    has none yet. Returns whether the caller should ask now."""
+    has none yet. Returns whether the caller should ask now.
+
+    ``new_ticket_photos``: for a ticket created in this transaction, whether its first
+    message brought photos; the database need not be asked, and no one else can claim.
+    """
     if not ticket.category or not ticket.requester.is_customer:
         return False
     if not get_policy().category(ticket.category).asks_for_photos:
         return False
+    if new_ticket_photos is not None:
+        if new_ticket_photos:
+            return False
+        PhotoRequest.objects.create(ticket=ticket)
+        return True
     if ticket.messages.filter(
         direction=Direction.INBOUND, attachments__content_type__startswith="image/"
     ).exists():
@@ -274,12 +283,12 @@ def photo_request_text(*, ticket: Ticket) -> str:
     return policy.category(ticket.category).photo_request or policy.conduct.photo_request
 
 
-def photo_request_once(*, ticket: Ticket) -> bool:
+def photo_request_once(*, ticket: Ticket, new_ticket_photos: bool | None = None) -> bool:
     """Ask for photos once, unless the order-number request already carried the ask.
-    Caller holds the ticket's lock (or just created it)."""
+    Caller holds the ticket's lock (or just created it: see ``photo_request_claim``)."""
     from tickets.services import ticket_system_reply
 
-    if not photo_request_claim(ticket=ticket):
+    if not photo_request_claim(ticket=ticket, new_ticket_photos=new_ticket_photos):
         return False
     ticket_system_reply(ticket=ticket, body=photo_request_text(ticket=ticket))
     return True

@@ -3,7 +3,8 @@
 Markers are written in the same transaction as the change (so a rolled-back change marks
 nothing and a committed one is never missed); the refresh task is enqueued on commit.
 Many changes in a burst share one refresh, scheduled a little later: the task takes
-every marker present when it runs.
+every marker present when it runs. Events written together (a ticket being opened)
+mark their tickets and enqueue once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from helpcenter.models import Deflection
 from reports import rollups
+from tickets.events import events_written_together
 from tickets.models import TicketEvent
 
 
@@ -48,6 +50,11 @@ def _event_saved(sender: Any, instance: TicketEvent, created: bool, **kwargs: An
     transaction.on_commit(_enqueue_refresh)
 
 
+def _events_written(sender: Any, events: list[TicketEvent], **kwargs: Any) -> None:
+    rollups.mark_tickets_dirty([event.ticket_id for event in events])
+    transaction.on_commit(_enqueue_refresh)
+
+
 def _deflection_saved(sender: Any, instance: Deflection, created: bool, **kwargs: Any) -> None:
     if not created or kwargs.get("raw"):
         return
@@ -57,4 +64,5 @@ def _deflection_saved(sender: Any, instance: Deflection, created: bool, **kwargs
 
 def connect() -> None:
     post_save.connect(_event_saved, sender=TicketEvent, dispatch_uid="reports_event_saved")
+    events_written_together.connect(_events_written, dispatch_uid="reports_events_written")
     post_save.connect(_deflection_saved, sender=Deflection, dispatch_uid="reports_deflection_saved")

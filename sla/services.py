@@ -8,6 +8,7 @@ when they run, so a late, duplicated or stale timer does nothing wrong.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import partial
 
 from django.db import transaction
@@ -115,19 +116,23 @@ def _sync_ticket_deadlines(ticket: Ticket, clocks: list[SlaClock] | None = None)
         if clocks is not None
         else SlaClock.objects.filter(ticket=ticket, status=ClockStatus.RUNNING)
     )
-    # The earliest due time per measure (a ticket may run two clocks of one measure).
-    live: dict[str, dt.datetime] = {}
-    for clock in running:
-        if clock.due_at and (clock.measure not in live or clock.due_at < live[clock.measure]):
-            live[clock.measure] = clock.due_at
     updates = {}
-    for measure, field in DEADLINE_FIELDS.items():
-        value = live.get(measure)
+    for field, value in _deadlines(running).items():
         if getattr(ticket, field) != value:
             setattr(ticket, field, value)
             updates[field] = value
     if updates:
         Ticket.objects.filter(pk=ticket.pk).update(**updates)
+
+
+def _deadlines(running: Iterable[SlaClock]) -> dict[str, dt.datetime | None]:
+    """Each deadline field's value: the earliest due time of the running clocks of its
+    measure (a ticket may run two clocks of one measure), or ``None``."""
+    live: dict[str, dt.datetime] = {}
+    for clock in running:
+        if clock.due_at and (clock.measure not in live or clock.due_at < live[clock.measure]):
+            live[clock.measure] = clock.due_at
+    return {field: live.get(measure) for measure, field in DEADLINE_FIELDS.items()}
 
 
 # --- Operations
@@ -159,6 +164,14 @@ def clock_start(
         ).first()
     if live is not None:
         return live
+    clock = _clock_planned(ticket=ticket, target=target, at=at)
+    clock.save()
+    _schedule_timers(clock)
+    return clock
+
+
+def _clock_planned(*, ticket: Ticket, target: ResponseTarget, at: dt.datetime) -> SlaClock:
+    """A running clock for ``target`` from ``at``, with its moments planned; not saved."""
     target_s, breach_s = target_seconds(get_policy(), target)
     clock = SlaClock(
         ticket=ticket,
@@ -174,8 +187,6 @@ def clock_start(
         segment_started_at=at,
     )
     _plan(clock)
-    clock.save()
-    _schedule_timers(clock)
     return clock
 
 
@@ -260,6 +271,30 @@ def _live(ticket: Ticket, measure: Measure) -> list[SlaClock]:
         .filter(measure=measure, status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED])
         .select_related("ticket")
     )
+
+
+def first_reply_clocks_planned(*, ticket: Ticket, at: dt.datetime) -> list[SlaClock]:
+    """The first-reply clocks of a ticket about to be created, planned but not saved, with
+    their due times already set on ``ticket``: its INSERT carries the deadlines and no
+    UPDATE follows. Save them with ``clocks_start_planned`` once the ticket has its row.
+    Only for standard tickets (a dispute also starts its resolution clock)."""
+    clocks = [
+        _clock_planned(ticket=ticket, target=target, at=at)
+        for target in targets_for(ticket=ticket, measure=Measure.FIRST_REPLY)
+    ]
+    for field, value in _deadlines(clocks).items():
+        setattr(ticket, field, value)
+    return clocks
+
+
+def clocks_start_planned(*, ticket: Ticket, clocks: list[SlaClock]) -> None:
+    """Save the clocks ``first_reply_clocks_planned`` gave for ``ticket`` (now saved) in
+    one INSERT and schedule their timers on commit."""
+    for clock in clocks:
+        clock.ticket = ticket
+    SlaClock.objects.bulk_create(clocks)
+    for clock in clocks:
+        _schedule_timers(clock)
 
 
 def on_ticket_opened(*, ticket: Ticket, at: dt.datetime, new_ticket: bool = False) -> None:

@@ -1,8 +1,17 @@
-"""The only writers of ``TicketEvent``: one function per kind, one payload shape each."""
+"""The only writers of ``TicketEvent``: one function per kind, one payload shape each.
+
+Inside ``recorded_together()`` (a ticket being opened) events are kept and written in one
+INSERT when the block ends, instead of one INSERT each.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+from django.dispatch import Signal
 
 from accounts.models import User
 from tickets.choices import EventKind
@@ -12,10 +21,48 @@ if TYPE_CHECKING:
     from sla.models import SlaClock
 
 
+# Sent after ``recorded_together`` wrote its events with one bulk INSERT, which sends no
+# ``post_save``: ``events`` is the list of rows written. Receivers that follow single
+# events through ``post_save`` (the reports' dirty marks) listen to both.
+events_written_together = Signal()
+
+# The events kept by the innermost ``recorded_together`` block of this thread or task.
+_kept: ContextVar[list[TicketEvent] | None] = ContextVar("tickets_events_kept", default=None)
+
+
+@contextmanager
+def recorded_together() -> Iterator[None]:
+    """Keep the events recorded inside the block and write them in one INSERT at its end.
+
+    Use it inside the transaction of one operation that records several events (opening
+    a ticket records four or more). If the block raises, nothing is written: the
+    operation's transaction rolls back anyway. Events recorded inside have no ``pk``
+    until the block ends. A nested block joins the outer one.
+    """
+    if _kept.get() is not None:
+        yield
+        return
+    kept: list[TicketEvent] = []
+    token = _kept.set(kept)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+    if kept:
+        TicketEvent.objects.bulk_create(kept)
+        events_written_together.send(sender=TicketEvent, events=kept)
+
+
 def _record(
     *, ticket: Ticket, kind: EventKind, actor: User | None, data: dict[str, Any]
 ) -> TicketEvent:
-    return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
+    event = TicketEvent(ticket=ticket, kind=kind, actor=actor, data=data)
+    kept = _kept.get()
+    if kept is None:
+        event.save()
+    else:
+        kept.append(event)
+    return event
 
 
 def ticket_created(*, ticket: Ticket, actor: User | None) -> TicketEvent:

@@ -45,6 +45,7 @@ from tickets.exceptions import (
     UnknownOrder,
 )
 from tickets.models import Attachment, Message, OutboundMessage, Party, Ticket
+from triage import routing
 from triage import services as triage
 
 logger = logging.getLogger(__name__)
@@ -205,7 +206,42 @@ def ticket_open(
     category_key = category_check(key=category, requester=requester) if category else ""
     number = order_number_check(raw=order_number, customer=requester)
     team = get_policy().category(category_key).team if category_key else ""
-    ticket = Ticket.objects.create(
+    # Opening records four or more events; they are written in one INSERT at the end.
+    with events.recorded_together():
+        return _ticket_insert(
+            requester=requester,
+            channel=channel,
+            body=body,
+            category_key=category_key,
+            team=team,
+            subject=subject,
+            number=number,
+            uploads=uploads,
+            body_html=body_html,
+            external_id=external_id,
+            author_name=author_name,
+            priority=priority,
+            created_by=created_by,
+        )
+
+
+def _ticket_insert(
+    *,
+    requester: User,
+    channel: Channel | str,
+    body: str,
+    category_key: str,
+    team: str,
+    subject: str,
+    number: str,
+    uploads: Sequence[CheckedUpload],
+    body_html: str,
+    external_id: str | None,
+    author_name: str,
+    priority: Priority | str,
+    created_by: User | None,
+) -> Ticket:
+    ticket = Ticket(
         subject=(subject.strip() or _subject_from(body))[:SUBJECT_MAX],
         requester=requester,
         channel=channel,
@@ -215,6 +251,15 @@ def ticket_open(
         priority=priority,
         message_count=1,
     )
+    # With the category known, nothing below changes what the first-reply clocks and the
+    # assignment depend on: both are decided before the INSERT, which then carries the
+    # deadline and the assignee (no UPDATE of the new row follows).
+    clocks = (
+        sla.first_reply_clocks_planned(ticket=ticket, at=timezone.now()) if category_key else None
+    )
+    assignee_id = routing.agent_for_new_ticket(team_key=team) if team else None
+    ticket.assignee_id = assignee_id
+    ticket.save(force_insert=True)
     Party.objects.create(
         ticket=ticket,
         user=requester,
@@ -236,12 +281,24 @@ def ticket_open(
     _store_attachments(message=message, uploads=uploads)
     # Free text without a category is categorised here (or left for the triage view), and
     # an order number written in the message is linked, before the events and clocks.
-    triage.ticket_triage_on_open(ticket=ticket, text=f"{ticket.subject}\n{body}")
+    triage_record = triage.ticket_triage_on_open(ticket=ticket, text=f"{ticket.subject}\n{body}")
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
     conduct.message_screened(message=message)
-    sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
-    triage.ticket_after_open(ticket=ticket)
+    if clocks is not None:
+        sla.clocks_start_planned(ticket=ticket, clocks=clocks)
+    else:
+        sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
+    if assignee_id is not None:
+        events.field_changed(
+            ticket=ticket, kind=EventKind.ASSIGNED, actor=None, old=None, new=assignee_id
+        )
+    triage.ticket_after_open(
+        ticket=ticket,
+        triage=triage_record,
+        photos=any(upload.content_type.startswith("image/") for upload in uploads),
+        route=not team,
+    )
     if asks_for_escalation(body):
         escalation_request(ticket=ticket, requested_by=requester, channel=str(channel))
     _on_commit_changed(ticket)

@@ -29,8 +29,33 @@ LOAD_SNAPSHOT_SECONDS = 10
 ROUND_ROBIN_BATCH = 10
 
 
+# Who is in a team changes rarely and is read for every new ticket: the lists are cached
+# (per process on the embedded default, in Redis at scale), cleared whenever an account is
+# saved (``team_agents_forget``), and at most this old in any case (an account changed by a
+# bulk ``update()``, or a read in another process before the change committed).
+TEAM_AGENTS_SECONDS = 30
+
+
+def _team_agents_key(team: str) -> str:
+    return f"triage:team-agents:{team}"
+
+
 def team_agents(*, team: str) -> list[int]:
     """Ids of the active support staff in ``team``, in id order."""
+    key = _team_agents_key(team)
+    agents = cache.get(key)
+    if agents is None:
+        agents = _team_agents_now(team)
+        cache.set(key, agents, TEAM_AGENTS_SECONDS)
+    return list(agents)
+
+
+def team_agents_forget() -> None:
+    """Drop the cached team lists (a staff account changed)."""
+    cache.delete_many([_team_agents_key(team.key) for team in get_policy().teams])
+
+
+def _team_agents_now(team: str) -> list[int]:
     staff = User.objects.filter(role__in=STAFF_ROLES, is_active=True).order_by("pk")
     if connection.vendor == "postgresql":
         return list(staff.filter(teams__contains=[team]).values_list("pk", flat=True))
@@ -125,6 +150,15 @@ def choose_agent_among(*, team: Team, agents: list[int]) -> int | None:
     if team.assignment == "least_loaded":
         return _least_loaded(team, agents)
     return _round_robin(team, agents)
+
+
+def agent_for_new_ticket(*, team_key: str) -> int | None:
+    """The agent a ticket about to be created in ``team_key`` goes to (by the team's
+    strategy), so its INSERT carries the assignee; ``None`` as for ``choose_agent``, or
+    when the team is not in the policy. The caller records the assignment event once the
+    ticket has its row (``ticket_route`` then leaves the ticket alone)."""
+    team = next((t for t in get_policy().teams if t.key == team_key), None)
+    return choose_agent(team=team) if team is not None else None
 
 
 def ticket_route(*, ticket: Ticket) -> int | None:

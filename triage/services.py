@@ -235,12 +235,30 @@ def ticket_triage_on_open(*, ticket: Ticket, text: str) -> TicketTriage | None:
     return record
 
 
-def ticket_after_open(*, ticket: Ticket) -> None:
+def ticket_after_open(
+    *,
+    ticket: Ticket,
+    triage: TicketTriage | None = None,
+    photos: bool | None = None,
+    route: bool = True,
+) -> None:
     """What follows a new ticket's events and clocks: assignment by the team's strategy,
-    then the one request for a missing order number."""
-    routing.ticket_route(ticket=ticket)
-    order_number_request_once(ticket=ticket)
-    conduct_services.photo_request_once(ticket=ticket)
+    then the one request for a missing order number.
+
+    ``ticket_open`` passes what it knows of the ticket it has just created, which saves
+    the look-ups: ``triage`` (the record ``ticket_triage_on_open`` made, or ``None`` when
+    there is none) and ``photos`` (whether the first message brought photos); ``route``
+    is false when it already chose the assignee (``routing.agent_for_new_ticket``).
+    """
+    new = photos is not None
+    if route:
+        routing.ticket_route(ticket=ticket)
+    asked = order_number_request_once(
+        ticket=ticket, new_ticket=new, triage=triage, photos=bool(photos)
+    )
+    # Asking for the order number already settled the photos of a new ticket.
+    if not (asked and new):
+        conduct_services.photo_request_once(ticket=ticket, new_ticket_photos=photos)
 
 
 @transaction.atomic
@@ -254,9 +272,20 @@ def ticket_categorise_from_triage(*, ticket: Ticket, actor: User, category: str)
     return ticket
 
 
-def order_number_request_once(*, ticket: Ticket) -> bool:
+def order_number_request_once(
+    *,
+    ticket: Ticket,
+    new_ticket: bool = False,
+    triage: TicketTriage | None = None,
+    photos: bool = False,
+) -> bool:
     """Ask the customer, politely and once per ticket, for the order number their category
-    needs. Caller holds the ticket's lock (or just created it). Returns whether it asked."""
+    needs. Caller holds the ticket's lock (or just created it). Returns whether it asked.
+
+    ``new_ticket``: the ticket was created in this transaction, so no one else can ask at
+    the same time, its triage record is ``triage`` (``None``: it has none yet) and
+    ``photos`` says whether its first message brought photos.
+    """
     from tickets.services import ticket_system_reply
 
     policy = get_policy()
@@ -264,18 +293,33 @@ def order_number_request_once(*, ticket: Ticket) -> bool:
         return False
     if not policy.category(ticket.category).needs_order_number:
         return False
-    record, _ = TicketTriage.objects.get_or_create(
-        ticket=ticket, defaults={"source": PredictionSource.CUSTOMER, "applied": True}
-    )
-    # Claimed with a conditional update, so two concurrent callers cannot both ask.
-    claimed = TicketTriage.objects.filter(
-        pk=record.pk, order_number_requested_at__isnull=True
-    ).update(order_number_requested_at=timezone.now())
-    if not claimed:
-        return False
+    if new_ticket:
+        # No other transaction sees this ticket yet: no claim to race for.
+        if triage is None:
+            TicketTriage.objects.create(
+                ticket=ticket,
+                source=PredictionSource.CUSTOMER,
+                applied=True,
+                order_number_requested_at=timezone.now(),
+            )
+        else:
+            triage.order_number_requested_at = timezone.now()
+            triage.save(update_fields=["order_number_requested_at"])
+    else:
+        record, _ = TicketTriage.objects.get_or_create(
+            ticket=ticket, defaults={"source": PredictionSource.CUSTOMER, "applied": True}
+        )
+        # Claimed with a conditional update, so two concurrent callers cannot both ask.
+        claimed = TicketTriage.objects.filter(
+            pk=record.pk, order_number_requested_at__isnull=True
+        ).update(order_number_requested_at=timezone.now())
+        if not claimed:
+            return False
     body = policy.triage.order_number_request.replace("{example}", policy.order_numbers.example)
     # One message asks for both when the category also wants photos.
-    if conduct_services.photo_request_claim(ticket=ticket):
+    if conduct_services.photo_request_claim(
+        ticket=ticket, new_ticket_photos=photos if new_ticket else None
+    ):
         body += "\n\n" + conduct_services.photo_request_text(ticket=ticket)
     ticket_system_reply(ticket=ticket, body=body)
     return True

@@ -136,3 +136,19 @@ def test_least_loaded_counts_its_own_choices_and_refreshes_the_snapshot(monkeypa
     assert _open("payments").assignee_id is None  # the snapshot is still young
     monkeypatch.setattr(routing, "LOAD_SNAPSHOT_SECONDS", 0)
     assert _open("payments").assignee_id == agent.pk  # recounted: capacity is free again
+
+
+def test_the_team_lists_follow_agents_joining_and_leaving_at_once(teams):
+    """The team lists are cached for speed; changing an account clears them."""
+    teams(customer_care={"assignment": "least_loaded"})
+    first = AgentFactory(teams=["customer_care"])
+    assert _open("order_status").assignee == first  # the list is cached now
+
+    newcomer = AgentFactory(teams=["customer_care"])
+    assert _open("order_status").assignee == newcomer  # fewest conversations
+
+    newcomer.is_active = False
+    newcomer.save()
+    first.teams = ["payments"]
+    first.save()
+    assert _open("order_status").assignee is None  # nobody left in the team
