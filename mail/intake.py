@@ -11,11 +11,13 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
-from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
@@ -68,33 +70,82 @@ def _parent_ids(parsed: ParsedEmail) -> list[str]:
     return list(dict.fromkeys(stored_id(i) for i in ids))[:100]
 
 
-def _known_messages(external_id: str, parsed: ParsedEmail) -> dict[str, Message]:
-    """This mail itself, if stored already, and the stored mail it answers: one query."""
-    ids = [external_id, *_parent_ids(parsed)]
-    return {
-        message.external_id or "": message
-        for message in Message.objects.filter(
-            channel=Channel.EMAIL, external_id__in=ids
-        ).select_related("ticket")
-    }
+@dataclass
+class _Lookups:
+    """What the mails of one batch need to know from the database, read with one query
+    each for the whole batch instead of several per mail, and kept up to date with what
+    the batch itself stores (a reply may follow its original within the same batch).
+
+    Only mails that went through are added (``_Lookups.learn``): a mail rolled back to
+    its savepoint leaves no trace here either.
+    """
+
+    # Stored email messages by external id: (message pk, ticket pk).
+    messages: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # A Message-ID named by a stored reply → that reply's ticket (the earliest reply).
+    referenced: dict[str, int] = field(default_factory=dict)
+    # Lower-cased address → the oldest account with it, or None when there is none.
+    accounts: dict[str, User | None] = field(default_factory=dict)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    # References of this batch's mails, written in one INSERT at the end of the batch.
+    new_references: list[EmailReference] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, wanted: list[tuple[str, ParsedEmail]]) -> _Lookups:
+        """``wanted``: (external id, parsed mail) of every mail of the batch."""
+        found = cls()
+        ids = {i for external_id, parsed in wanted for i in (external_id, *_parent_ids(parsed))}
+        own_ids = {stored_id(p.message_id) for _e, p in wanted if p.message_id}
+        addresses = {p.sender_email for _e, p in wanted}
+        candidates = {i for _e, p in wanted for i in _candidate_tickets(p)}
+        for chunk in _chunks(sorted(ids)):
+            for external_id, message_pk, ticket_pk in Message.objects.filter(
+                channel=Channel.EMAIL, external_id__in=chunk
+            ).values_list("external_id", "pk", "ticket_id"):
+                found.messages[external_id or ""] = (message_pk, ticket_pk)
+        for chunk in _chunks(sorted(own_ids)):
+            for referenced_id, ticket_pk in (
+                EmailReference.objects.filter(referenced_id__in=chunk)
+                .order_by("pk")
+                .values_list("referenced_id", "message__ticket_id")
+            ):
+                found.referenced.setdefault(referenced_id, ticket_pk)
+        found.accounts = dict.fromkeys(addresses)
+        for chunk in _chunks(sorted(addresses)):
+            for account in (
+                User.objects.annotate(address=Lower("email"))
+                .filter(address__in=chunk)
+                .order_by("-pk")  # the oldest last: it wins, as .first() did
+            ):
+                found.accounts[account.address] = account
+        ticket_pks = {t for _m, t in found.messages.values()} | set(found.referenced.values())
+        for chunk in _chunks(sorted(ticket_pks | candidates)):
+            for ticket in Ticket.objects.filter(pk__in=chunk).select_related("requester"):
+                found.tickets[ticket.pk] = ticket
+        return found
+
+    def learn(
+        self, *, external_id: str, parsed: ParsedEmail, sender: User, message: Message
+    ) -> None:
+        """A mail of the batch was stored: later mails of the batch see it."""
+        self.messages[external_id] = (message.pk, message.ticket_id)
+        self.tickets[message.ticket_id] = message.ticket
+        self.accounts[parsed.sender_email] = sender
+        for ref in _parent_ids(parsed)[:MAX_REFERENCES_KEPT]:
+            self.referenced.setdefault(ref, message.ticket_id)
+            # Written with the batch's other references in one INSERT (_write_batch);
+            # only now, so a mail rolled back to its savepoint leaves none behind.
+            self.new_references.append(EmailReference(message=message, referenced_id=ref))
 
 
-def _thread(parsed: ParsedEmail, sender: User, known: dict[str, Message]) -> Ticket | None:
-    """The ticket this mail answers: by In-Reply-To / References (the direct parent
-    first, then the latest ancestor), by a reply to it that arrived first, then by the
-    subject token or plus-address (only for the ticket's own requester)."""
-    for parent_id in _parent_ids(parsed):
-        if parent_id in known:
-            return known[parent_id].ticket
-    if parsed.message_id:
-        # A reply that arrived before this, its original.
-        earlier = (
-            EmailReference.objects.filter(referenced_id=stored_id(parsed.message_id))
-            .select_related("message__ticket")
-            .first()
-        )
-        if earlier is not None:
-            return earlier.message.ticket
+def _chunks(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    # Bounded IN lists: SQLite limits the parameters of one statement.
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _candidate_tickets(parsed: ParsedEmail) -> list[int]:
+    """Ticket numbers the mail names: the subject token, then the plus-address."""
     candidates = []
     token = SUBJECT_TOKEN_RE.search(parsed.subject)
     if token:
@@ -102,9 +153,26 @@ def _thread(parsed: ParsedEmail, sender: User, known: dict[str, Message]) -> Tic
     plus = _plus_ticket_id([*parsed.to, *(addr for _n, addr in parsed.cc)])
     if plus is not None:
         candidates.append(plus)
-    for ticket_id in candidates:
-        ticket = Ticket.objects.filter(pk=ticket_id, requester=sender).first()
-        if ticket is not None:
+    return candidates
+
+
+def _thread(parsed: ParsedEmail, sender: User, lookups: _Lookups) -> Ticket | None:
+    """The ticket this mail answers: by In-Reply-To / References (the direct parent
+    first, then the latest ancestor), by a reply to it that arrived first, then by the
+    subject token or plus-address (only for the ticket's own requester)."""
+    ticket_pk: int | None = None
+    for parent_id in _parent_ids(parsed):
+        if parent_id in lookups.messages:
+            ticket_pk = lookups.messages[parent_id][1]
+            break
+    if ticket_pk is None and parsed.message_id:
+        # A reply that arrived before this, its original.
+        ticket_pk = lookups.referenced.get(stored_id(parsed.message_id))
+    if ticket_pk is not None and ticket_pk in lookups.tickets:
+        return lookups.tickets[ticket_pk]
+    for candidate in _candidate_tickets(parsed):
+        ticket = lookups.tickets.get(candidate)
+        if ticket is not None and ticket.requester_id == sender.pk:
             return ticket
     return None
 
@@ -194,13 +262,6 @@ def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
 MAX_REFERENCES_KEPT = 20
 
 
-def _record_references(message: Message, parsed: ParsedEmail) -> None:
-    EmailReference.objects.bulk_create(
-        EmailReference(message=message, referenced_id=ref)
-        for ref in _parent_ids(parsed)[:MAX_REFERENCES_KEPT]
-    )
-
-
 def _finish(record: InboundEmail, status: str, reason: str = "", **links: object) -> None:
     """What became of the mail; saved by the caller, with the raw bytes, in one write."""
     record.status = status
@@ -223,23 +284,28 @@ def _record_bounce(record: InboundEmail, bounce: Bounce) -> None:
     _finish(record, InboundStatus.BOUNCE, f"{note}: {bounce.reason}", **links)
 
 
-def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -> None:
+def _external_id(record: InboundEmail, parsed: ParsedEmail, provider_id: str) -> str:
     # Without a Message-ID, a provider's own id for the mail (redelivered webhooks carry
     # the same one), else the bytes themselves, recognise a second delivery.
-    external_id = (
+    return (
         stored_id(parsed.message_id)
         or (f"provider:{provider_id}"[:255] if provider_id else "")
         or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
     )
-    known = _known_messages(external_id, parsed)
-    existing = known.get(external_id)
+
+
+def _process(
+    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+) -> None:
+    existing = lookups.messages.get(external_id)
     if existing is not None:
+        message_pk, ticket_pk = existing
         _finish(
             record,
             InboundStatus.DUPLICATE,
-            f"already stored as message {existing.pk}",
-            ticket=existing.ticket,
-            message=existing,
+            f"already stored as message {message_pk}",
+            ticket_id=ticket_pk,
+            message_id=message_pk,
         )
         return
     if _is_ours(parsed.sender_email):
@@ -251,7 +317,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
     if parsed.automatic:
         _finish(record, InboundStatus.IGNORED, f"machine-sent ({parsed.automatic})")
         return
-    account = User.objects.filter(email__iexact=parsed.sender_email).order_by("pk").first()
+    account = lookups.accounts.get(parsed.sender_email)
     if account is not None and account.is_active and account.is_agent:
         _finish(
             record,
@@ -273,7 +339,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
         # Long quoted histories happen; the whole message stays in the raw mail.
         note = "\n\n[Shortened here; the whole message is kept as received.]"
         body = body[: MAX_BODY_CHARS - len(note)] + note
-    ticket = _thread(parsed, sender, known)
+    ticket = _thread(parsed, sender, lookups)
     message: Message
     if ticket is not None:
         try:
@@ -286,6 +352,8 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
                 body_html=parsed.html,
                 external_id=external_id,
             )
+            # The locked, up-to-date ticket, for the next mail of the batch.
+            ticket = message.ticket
         except TicketClosed:
             ticket = None
     if ticket is None:
@@ -312,9 +380,9 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
         message = ticket.messages.get(direction=Direction.INBOUND)
         acknowledgement_send(ticket=ticket)
     _record_refused(message, refused)
-    _record_references(message, parsed)
     _record_copied(ticket, parsed)
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
+    lookups.learn(external_id=external_id, parsed=parsed, sender=sender, message=message)
 
 
 # Above this, PostgreSQL gets the raw bytes as a binary parameter (see _save).
@@ -349,42 +417,81 @@ def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") ->
     Whatever goes wrong in processing rolls back to a savepoint, and the raw mail is
     still stored, quarantined with the reason, without holding up the next one.
     """
-    record = InboundEmail(raw=raw, source=source)
-    try:
-        parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
-    except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
-        _finish(record, InboundStatus.QUARANTINED, str(exc) or type(exc).__name__)
-        with transaction.atomic():
-            _save(record)
-        return record
-    record.header_id = parsed.message_id[:998]
-    record.sender = parsed.sender_email[:320]
-    record.subject = parsed.subject[:300]
-    # Inside a batch (ingest_many) the batch is the transaction: a savepoint here would
-    # only add two round trips, as processing has its own just below.
-    outer = nullcontext() if connection.in_atomic_block else transaction.atomic()
-    with outer:
-        try:
-            with transaction.atomic():
-                _process(record, parsed, provider_id)
-        except IntegrityError:
-            # The same Message-ID stored concurrently by another fetcher: a duplicate.
-            _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
-            record.ticket = record.message = None
-        except Exception as exc:
-            logger.exception("Inbound email from %s quarantined", parsed.sender_email)
-            _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
-            record.ticket = record.message = None
-        _save(record)
-    return record
+    return _ingest([(raw, provider_id)], source=source)[0]
 
 
 def ingest_many(raws: Iterable[bytes], *, source: str = "command") -> list[InboundEmail]:
     """Several emails in one transaction (one commit), each in its own savepoint: what
     one does wrong touches none of the others. The caller gives the batch up at the
     source only after this returns."""
+    return _ingest([(raw, "") for raw in raws], source=source)
+
+
+def _ingest(items: list[tuple[bytes, str]], *, source: str) -> list[InboundEmail]:
+    """Parse every mail of the batch, read what they need to know from the database
+    in a few queries (``_Lookups``), process each in its own savepoint, then write the
+    records and references of the whole batch together."""
+    parsed_items: list[tuple[InboundEmail, ParsedEmail | None, str]] = []
+    for raw, provider_id in items:
+        record = InboundEmail(raw=raw, source=source)
+        try:
+            parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
+        except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
+            _finish(record, InboundStatus.QUARANTINED, str(exc) or type(exc).__name__)
+            parsed_items.append((record, None, ""))
+            continue
+        record.header_id = parsed.message_id[:998]
+        record.sender = parsed.sender_email[:320]
+        record.subject = parsed.subject[:300]
+        parsed_items.append((record, parsed, _external_id(record, parsed, provider_id)))
     with transaction.atomic():
-        return [ingest_raw(raw=raw, source=source) for raw in raws]
+        lookups = _Lookups.load([(e, p) for _r, p, e in parsed_items if p is not None])
+        for record, maybe_parsed, external_id in parsed_items:
+            if maybe_parsed is not None:
+                _process_one(record, maybe_parsed, external_id, lookups)
+        _write_batch([record for record, _p, _e in parsed_items], lookups)
+    return [record for record, _p, _e in parsed_items]
+
+
+def _process_one(
+    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+) -> None:
+    try:
+        with transaction.atomic():
+            _process(record, parsed, external_id, lookups)
+    except IntegrityError:
+        # The same Message-ID stored concurrently by another fetcher: a duplicate.
+        _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
+        record.ticket = record.message = None
+    except Exception as exc:
+        logger.exception("Inbound email from %s quarantined", parsed.sender_email)
+        _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+        record.ticket = record.message = None
+
+
+# Raw bytes per multi-row INSERT of records (PostgreSQL gets them as hex in the SQL text).
+WRITE_BATCH_BYTES = 4 * 1024 * 1024
+
+
+def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
+    """The batch's records and references, in a few multi-row INSERTs instead of one
+    or two per mail; in the batch's transaction, so committed with the mail or not at
+    all. A large raw mail is saved on its own (see ``_save``)."""
+    EmailReference.objects.bulk_create(lookups.new_references)
+    lookups.new_references = []
+    chunk: list[InboundEmail] = []
+    size = 0
+    for record in records:
+        raw_size = len(record.raw)
+        if raw_size > LARGE_RAW_BYTES:
+            _save(record)
+            continue
+        if chunk and size + raw_size > WRITE_BATCH_BYTES:
+            InboundEmail.objects.bulk_create(chunk)
+            chunk, size = [], 0
+        chunk.append(record)
+        size += raw_size
+    InboundEmail.objects.bulk_create(chunk)
 
 
 def inbound_retry(*, record: InboundEmail) -> InboundEmail:
