@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
@@ -284,13 +284,13 @@ def _record_bounce(record: InboundEmail, bounce: Bounce) -> None:
     _finish(record, InboundStatus.BOUNCE, f"{note}: {bounce.reason}", **links)
 
 
-def _external_id(record: InboundEmail, parsed: ParsedEmail, provider_id: str) -> str:
+def _external_id(raw: bytes, parsed: ParsedEmail, provider_id: str) -> str:
     # Without a Message-ID, a provider's own id for the mail (redelivered webhooks carry
     # the same one), else the bytes themselves, recognise a second delivery.
     return (
         stored_id(parsed.message_id)
         or (f"provider:{provider_id}"[:255] if provider_id else "")
-        or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
+        or "sha256:" + hashlib.sha256(raw).hexdigest()
     )
 
 
@@ -427,30 +427,77 @@ def ingest_many(raws: Iterable[bytes], *, source: str = "command") -> list[Inbou
     return _ingest([(raw, "") for raw in raws], source=source)
 
 
+@dataclass
+class _Received:
+    """One raw mail of a batch, parsed (or why it could not be)."""
+
+    raw: bytes
+    source: str
+    parsed: ParsedEmail | None
+    external_id: str = ""
+    unparseable: str = ""
+
+    def record(self) -> InboundEmail:
+        """A fresh record for it: made again when the batch is done again."""
+        record = InboundEmail(raw=self.raw, source=self.source)
+        if self.parsed is None:
+            _finish(record, InboundStatus.QUARANTINED, self.unparseable)
+        else:
+            record.header_id = self.parsed.message_id[:998]
+            record.sender = self.parsed.sender_email[:320]
+            record.subject = self.parsed.subject[:300]
+        return record
+
+
+def _receive(raw: bytes, provider_id: str, source: str) -> _Received:
+    try:
+        parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
+    except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
+        return _Received(raw, source, None, unparseable=str(exc) or type(exc).__name__)
+    return _Received(raw, source, parsed, _external_id(raw, parsed, provider_id))
+
+
 def _ingest(items: list[tuple[bytes, str]], *, source: str) -> list[InboundEmail]:
     """Parse every mail of the batch, read what they need to know from the database
-    in a few queries (``_Lookups``), process each in its own savepoint, then write the
-    records and references of the whole batch together."""
-    parsed_items: list[tuple[InboundEmail, ParsedEmail | None, str]] = []
-    for raw, provider_id in items:
-        record = InboundEmail(raw=raw, source=source)
-        try:
-            parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
-        except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
-            _finish(record, InboundStatus.QUARANTINED, str(exc) or type(exc).__name__)
-            parsed_items.append((record, None, ""))
-            continue
-        record.header_id = parsed.message_id[:998]
-        record.sender = parsed.sender_email[:320]
-        record.subject = parsed.subject[:300]
-        parsed_items.append((record, parsed, _external_id(record, parsed, provider_id)))
+    in a few queries (``_Lookups``), process each, then write the records and
+    references of the whole batch together, in one transaction."""
+    received = [_receive(raw, provider_id, source) for raw, provider_id in items]
+    wanted = [(r.external_id, r.parsed) for r in received if r.parsed is not None]
     with transaction.atomic():
-        lookups = _Lookups.load([(e, p) for _r, p, e in parsed_items if p is not None])
-        for record, maybe_parsed, external_id in parsed_items:
-            if maybe_parsed is not None:
-                _process_one(record, maybe_parsed, external_id, lookups)
-        _write_batch([record for record, _p, _e in parsed_items], lookups)
-    return [record for record, _p, _e in parsed_items]
+        if len(wanted) > 1:
+            records = _ingest_without_savepoints(received, wanted)
+            if records is not None:
+                return records
+        lookups = _Lookups.load(wanted)
+        records = [item.record() for item in received]
+        for record, item in zip(records, received, strict=True):
+            if item.parsed is not None:
+                _process_one(record, item.parsed, item.external_id, lookups)
+        _write_batch(records, lookups)
+    return records
+
+
+def _ingest_without_savepoints(
+    received: list[_Received], wanted: list[tuple[str, ParsedEmail]]
+) -> list[InboundEmail] | None:
+    """The usual case, where every mail of the batch goes through: one savepoint for
+    the batch instead of one per mail (two round trips each). Should any mail fail, this
+    attempt is rolled back whole and None returned: the batch is then done again mail
+    by mail, each in its own savepoint, so the failure is quarantined alone as always."""
+    records = [item.record() for item in received]
+    try:
+        with transaction.atomic():
+            lookups = _Lookups.load(wanted)
+            for record, item in zip(records, received, strict=True):
+                if item.parsed is not None:
+                    _process(record, item.parsed, item.external_id, lookups)
+            _write_batch(records, lookups)
+    except (OperationalError, InterfaceError):
+        raise  # the database itself is in trouble: the whole batch is tried again later
+    except Exception:
+        logger.info("A mail of the batch failed: doing the batch mail by mail", exc_info=True)
+        return None
+    return records
 
 
 def _process_one(
