@@ -24,9 +24,9 @@ from accounts.models import User
 from accounts.services import customer_for_email
 from conduct.exceptions import ConductBlocked
 from conduct.services import block_email_notice
-from mail.acknowledgements import acknowledgement_send
+from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
-from mail.models import EmailReference, InboundEmail, InboundStatus
+from mail.models import AutoAcknowledgement, EmailReference, InboundEmail, InboundStatus
 from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
@@ -87,8 +87,12 @@ class _Lookups:
     # Lower-cased address → the oldest account with it, or None when there is none.
     accounts: dict[str, User | None] = field(default_factory=dict)
     tickets: dict[int, Ticket] = field(default_factory=dict)
-    # References of this batch's mails, written in one INSERT at the end of the batch.
+    # Automatic acknowledgements sent to each sender of the batch within the window.
+    acknowledged: dict[str, int] = field(default_factory=dict)
+    # References and acknowledgements of this batch's mails, each written in one INSERT
+    # at the end of the batch.
     new_references: list[EmailReference] = field(default_factory=list)
+    new_acknowledgements: list[AutoAcknowledgement] = field(default_factory=list)
 
     @classmethod
     def load(cls, wanted: list[tuple[str, ParsedEmail]]) -> _Lookups:
@@ -111,6 +115,7 @@ class _Lookups:
             ):
                 found.referenced.setdefault(referenced_id, ticket_pk)
         found.accounts = dict.fromkeys(addresses)
+        found.acknowledged = acknowledgements_sent_recently(addresses)
         for chunk in _chunks(sorted(addresses)):
             for account in (
                 User.objects.annotate(address=Lower("email"))
@@ -125,9 +130,19 @@ class _Lookups:
         return found
 
     def learn(
-        self, *, external_id: str, parsed: ParsedEmail, sender: User, message: Message
+        self,
+        *,
+        external_id: str,
+        parsed: ParsedEmail,
+        sender: User,
+        message: Message,
+        acknowledgement: AutoAcknowledgement | None,
     ) -> None:
         """A mail of the batch was stored: later mails of the batch see it."""
+        if acknowledgement is not None:
+            recipient = acknowledgement.recipient
+            self.acknowledged[recipient] = self.acknowledged.get(recipient, 0) + 1
+            self.new_acknowledgements.append(acknowledgement)
         self.messages[external_id] = (message.pk, message.ticket_id)
         self.tickets[message.ticket_id] = message.ticket
         self.accounts[parsed.sender_email] = sender
@@ -341,6 +356,7 @@ def _process(
         body = body[: MAX_BODY_CHARS - len(note)] + note
     ticket = _thread(parsed, sender, lookups)
     message: Message
+    acknowledgement: AutoAcknowledgement | None = None
     if ticket is not None:
         try:
             message = ticket_services.ticket_customer_message(
@@ -378,11 +394,21 @@ def _process(
         # The customer's own message; the system may already have replied (asking for
         # an order number, say).
         message = ticket.messages.get(direction=Direction.INBOUND)
-        acknowledgement_send(ticket=ticket)
+        acknowledgement = acknowledgement_send(
+            ticket=ticket,
+            sent_recently=lookups.acknowledged.get(ticket.requester.email.lower()),
+            save=False,
+        )
     _record_refused(message, refused)
     _record_copied(ticket, parsed)
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
-    lookups.learn(external_id=external_id, parsed=parsed, sender=sender, message=message)
+    lookups.learn(
+        external_id=external_id,
+        parsed=parsed,
+        sender=sender,
+        message=message,
+        acknowledgement=acknowledgement,
+    )
 
 
 # Above this, PostgreSQL gets the raw bytes as a binary parameter (see _save).
@@ -525,7 +551,8 @@ def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
     or two per mail; in the batch's transaction, so committed with the mail or not at
     all. A large raw mail is saved on its own (see ``_save``)."""
     EmailReference.objects.bulk_create(lookups.new_references)
-    lookups.new_references = []
+    AutoAcknowledgement.objects.bulk_create(lookups.new_acknowledgements)
+    lookups.new_references, lookups.new_acknowledgements = [], []
     chunk: list[InboundEmail] = []
     size = 0
     for record in records:

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 def test_one_bad_mail_in_a_batch_is_quarantined_alone(monkeypatch):
     real_acknowledgement = intake.acknowledgement_send
 
-    def fails_for_one_sender(*, ticket):
+    def fails_for_one_sender(*, ticket, **options):
         if ticket.requester.email == "broken@example.com":
             raise RuntimeError("the outbox is full")
-        return real_acknowledgement(ticket=ticket)
+        return real_acknowledgement(ticket=ticket, **options)
 
     monkeypatch.setattr(intake, "acknowledgement_send", fails_for_one_sender)
     raws = [
