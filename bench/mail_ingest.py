@@ -3,13 +3,14 @@
     .venv/bin/python bench/mail_ingest.py                 # SQLite and PostgreSQL, disk + IMAP
     .venv/bin/python bench/mail_ingest.py --backends postgresql --no-imap
     .venv/bin/python bench/mail_ingest.py --messages 2000 --profile
+    .venv/bin/python bench/mail_ingest.py --messages 1000 --no-imap --count-statements
 
 A generator writes the messages as .eml files: new requests (plain, HTML with a text
 part, HTML only, some with a photo or PDF, some Cc'ing someone), replies threaded by
 In-Reply-To, by References alone, by the [IZS-n] subject token and by the support+n@
 plus-address, replies that arrive before their original, auto-replies, bulk mail and
-bounces. Each run ingests them into a fresh database through ``ingest_raw`` (the same
-path as ``manage.py ingest_mail``), one message after another on one core, then checks
+bounces. Each run ingests them into a fresh database through ``manage.py ingest_mail``
+(batches of 100, one transaction each) or the IMAP fetcher, on one core, then checks
 the counts it expects: one ticket per conversation, every reply on its conversation's
 ticket, machine mail ignored. With Dovecot installed (scripts/test installs it), the same
 messages are appended to a throw-away Dovecot and fetched by the IMAP fetcher.
