@@ -264,9 +264,10 @@ def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
             wanted.setdefault(address[:254], name[:150])
     if not wanted:
         return
-    known = {e.lower() for e in Party.objects.filter(ticket=ticket).values_list("email", flat=True)}
+    parties = list(Party.objects.filter(ticket=ticket).values_list("email", "role"))
+    known = {email.lower() for email, _role in parties}
     known.add(ticket.requester.email.lower())
-    room = MAX_COPIED_PARTIES - Party.objects.filter(ticket=ticket, role=PartyRole.CC).count()
+    room = MAX_COPIED_PARTIES - sum(1 for _email, role in parties if role == PartyRole.CC)
     new = [(a, n) for a, n in wanted.items() if a not in known][: max(room, 0)]
     Party.objects.bulk_create(
         Party(ticket=ticket, role=PartyRole.CC, name=name, email=address) for address, name in new
