@@ -448,9 +448,15 @@ def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") ->
 
 
 def ingest_many(raws: Iterable[bytes], *, source: str = "command") -> list[InboundEmail]:
-    """Several emails in one transaction (one commit), each in its own savepoint: what
-    one does wrong touches none of the others. The caller gives the batch up at the
-    source only after this returns."""
+    """Several emails in one transaction (one commit): what one does wrong touches none
+    of the others (see ``_ingest_without_savepoints``). The caller gives the batch up at
+    the source only after this returns.
+
+    What the batch needs to know (stored Message-IDs, accounts, tickets) is read once
+    when it starts: a parent committed by another intake process (a webhook beside the
+    IMAP fetcher) while the batch runs is not seen by it, and a reply to it in this
+    batch opens a ticket of its own.
+    """
     return _ingest([(raw, "") for raw in raws], source=source)
 
 
