@@ -3,13 +3,14 @@
     .venv/bin/python bench/mail_ingest.py                 # SQLite and PostgreSQL, disk + IMAP
     .venv/bin/python bench/mail_ingest.py --backends postgresql --no-imap
     .venv/bin/python bench/mail_ingest.py --messages 2000 --profile
+    .venv/bin/python bench/mail_ingest.py --messages 1000 --no-imap --count-statements
 
 A generator writes the messages as .eml files: new requests (plain, HTML with a text
 part, HTML only, some with a photo or PDF, some Cc'ing someone), replies threaded by
 In-Reply-To, by References alone, by the [IZS-n] subject token and by the support+n@
 plus-address, replies that arrive before their original, auto-replies, bulk mail and
-bounces. Each run ingests them into a fresh database through ``ingest_raw`` (the same
-path as ``manage.py ingest_mail``), one message after another on one core, then checks
+bounces. Each run ingests them into a fresh database through ``manage.py ingest_mail``
+(batches of 100, one transaction each) or the IMAP fetcher, on one core, then checks
 the counts it expects: one ticket per conversation, every reply on its conversation's
 ticket, machine mail ignored. With Dovecot installed (scripts/test installs it), the same
 messages are appended to a throw-away Dovecot and fetched by the IMAP fetcher.
@@ -25,6 +26,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -324,6 +326,48 @@ def _check(manifest: dict) -> list[str]:
     return problems
 
 
+class _StatementCounter:
+    """Counts every SQL statement sent during the ingest, by kind ("INSERT tickets_message",
+    "SAVEPOINT", "COMMIT"...): a machine-independent measure of the write path."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, int] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        self.kinds[_statement_kind(sql)] = self.kinds.get(_statement_kind(sql), 0) + 1
+        return execute(sql, params, many, context)
+
+
+_FROM_RE = re.compile(r"\bFROM\s+\"?(\w+)")
+
+
+def _statement_kind(sql: str) -> str:
+    words = sql[:200].replace('"', "").split()
+    verb = words[0].upper() if words else "?"
+    table = ""
+    if verb == "SELECT":
+        found = _FROM_RE.search(sql)
+        table = found.group(1) if found else ""
+    elif verb in ("INSERT", "DELETE") and len(words) > 2:
+        table = words[2]
+    elif verb == "UPDATE" and len(words) > 1:
+        table = words[1]
+    return f"{verb} {table}".strip()
+
+
+def _commits_counted(counter: _StatementCounter) -> None:
+    """COMMITs go through the connection, not a cursor: count them by wrapping commit."""
+    from django.db import connection
+
+    original = connection._commit  # type: ignore[attr-defined]
+
+    def commit():
+        counter.kinds["COMMIT"] = counter.kinds.get("COMMIT", 0) + 1
+        return original()
+
+    connection._commit = commit  # type: ignore[attr-defined]
+
+
 def _child(backend: str, source: str, workdir: Path, mail_dir: Path, profile: bool) -> None:
     os.environ["DATABASE_URL"] = _fresh_database(backend, workdir)
     os.environ["IZONIE_VAR_DIR"] = str(workdir / "var")
@@ -362,10 +406,17 @@ def _child(backend: str, source: str, workdir: Path, mail_dir: Path, profile: bo
             )
         )
         fetcher.connect()
+    counter = _StatementCounter() if os.environ.get("MAIL_BENCH_COUNT") else None
     try:
         if profiler:
             profiler.enable()
+        if counter is not None:
+            from django.db import connection
+
+            _commits_counted(counter)
+            connection.execute_wrappers.append(counter)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         if source == "disk":
             # As `manage.py ingest_mail FILE...` does: batches of 100, one commit each.
             call_command("ingest_mail", *map(str, files), stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -373,6 +424,9 @@ def _child(backend: str, source: str, workdir: Path, mail_dir: Path, profile: bo
             fetcher.fetch_new()
             fetcher.disconnect()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        if counter is not None:
+            connection.execute_wrappers.remove(counter)
         if profiler:
             profiler.disable()
     finally:
@@ -385,12 +439,18 @@ def _child(backend: str, source: str, workdir: Path, mail_dir: Path, profile: bo
         "messages": len(files),
         "seconds": round(elapsed, 2),
         "per_second": round(len(files) / elapsed, 1),
+        # This process's own CPU time (not the database server's): steadier than the
+        # wall clock on a shared machine.
+        "cpu_seconds": round(cpu, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "mail_mb": round(mail_bytes / 1e6, 1),
         "database_mb": round(_database_bytes(backend, workdir) / 1e6, 1),
         "tickets": manifest["tickets"],
         "problems": problems,
     }
+    if counter is not None:
+        result["statements"] = dict(sorted(counter.kinds.items(), key=lambda kv: -kv[1]))
+        result["statements_per_message"] = round(sum(counter.kinds.values()) / len(files), 2)
     if profiler:
         import pstats
 
@@ -404,8 +464,15 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--no-imap", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile (slower) to stderr")
+    parser.add_argument(
+        "--count-statements",
+        action="store_true",
+        help="count SQL statements by kind (slightly slower) and print them per message",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count_statements:
+        os.environ["MAIL_BENCH_COUNT"] = "1"
     if args.child:
         backend, source, workdir, mail_dir = args.child
         _child(backend, source, Path(workdir), Path(mail_dir), args.profile)
@@ -455,6 +522,12 @@ def main() -> None:
                     f"{result['mail_mb']:>5} MB {result['database_mb']:>6} MB  {check}",
                     flush=True,
                 )
+                if "statements" in result:
+                    print(
+                        f"  {result['statements_per_message']} statements per message: "
+                        + ", ".join(f"{k} {v}" for k, v in result["statements"].items()),
+                        flush=True,
+                    )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

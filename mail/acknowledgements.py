@@ -4,7 +4,9 @@ our reply (the first-reply deadline of its SLA clock), rate-limited per sender."
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -39,20 +41,44 @@ def _promise(ticket: Ticket) -> str:
     return ""
 
 
-def acknowledgement_send(*, ticket: Ticket) -> AutoAcknowledgement | None:
+def acknowledgements_sent_recently(recipients: Iterable[str]) -> dict[str, int]:
+    """Acknowledgements sent to each address within the window, in one query: a batch
+    of mail counts them once for all its senders instead of once per new ticket."""
+    settings = get_policy().channels[Channel.EMAIL].acknowledgement
+    counts = dict.fromkeys(recipients, 0)
+    if settings is None or not counts:
+        return counts
+    since = timezone.now() - settings.window.timedelta
+    counts.update(
+        AutoAcknowledgement.objects.filter(recipient__in=list(counts), created_at__gte=since)
+        .values_list("recipient")
+        .annotate(n=Count("pk"))
+        .values_list("recipient", "n")
+    )
+    return counts
+
+
+def acknowledgement_send(
+    *, ticket: Ticket, sent_recently: int | None = None, save: bool = True
+) -> AutoAcknowledgement | None:
     """Acknowledge a new email ticket, unless the policy has no acknowledgement, the
     address is a no-reply one, or it already had its quota within the window.
 
     Machine mail (auto-replies, bulk, bounces) and our own never open a ticket, so
     they never reach this. Run inside the intake's transaction, holding the new ticket.
+    ``sent_recently``: how many the address had within the window, when the caller has
+    counted already (``acknowledgements_sent_recently``); ``save=False`` leaves the
+    returned record for the caller to write with others.
     """
     settings = get_policy().channels[Channel.EMAIL].acknowledgement
     recipient = ticket.requester.email.lower()
     if settings is None or not recipient or _NO_REPLY_RE.match(recipient):
         return None
-    since = timezone.now() - settings.window.timedelta
-    recent = AutoAcknowledgement.objects.filter(recipient=recipient, created_at__gte=since)
-    if recent.count() >= settings.max_per_sender:
+    if sent_recently is None:
+        since = timezone.now() - settings.window.timedelta
+        recent = AutoAcknowledgement.objects.filter(recipient=recipient, created_at__gte=since)
+        sent_recently = recent.count()
+    if sent_recently >= settings.max_per_sender:
         return None
     body = settings.text.format(
         name=ticket.requester.first_name or str(ticket.requester),
@@ -61,4 +87,7 @@ def acknowledgement_send(*, ticket: Ticket) -> AutoAcknowledgement | None:
         promise=_promise(ticket),
     ).strip()
     message = ticket_services.ticket_system_reply(ticket=ticket, body=body)
-    return AutoAcknowledgement.objects.create(recipient=recipient, ticket=ticket, message=message)
+    acknowledgement = AutoAcknowledgement(recipient=recipient, ticket=ticket, message=message)
+    if save:
+        acknowledgement.save()
+    return acknowledgement

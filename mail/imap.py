@@ -6,7 +6,7 @@ loses nothing and doubles nothing:
 
 1. fetch the raw bytes (BODY.PEEK[], so the server does not mark it read yet), a group
    of messages at a time;
-2. ``ingest_raw`` stores and processes each, and the group's last UID is recorded as
+2. ``ingest_many`` stores and processes each, and the group's last UID is recorded as
    done (``ImapMailboxState.last_uid``), all in one transaction;
 3. only after that commit are the messages marked \\Seen (or moved) on the server.
 
@@ -30,7 +30,7 @@ from django.db import DatabaseError, transaction
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from mail.intake import ingest_raw
+from mail.intake import ingest_many
 from mail.models import ImapMailboxState, InboundEmail, InboundStatus
 
 logger = logging.getLogger(__name__)
@@ -224,14 +224,16 @@ class ImapFetcher:
             # One transaction for the group: one commit instead of one per message
             # (each mail still has its own savepoint, so one failure spoils nothing else).
             with transaction.atomic():
+                raws: list[bytes] = []
                 for uid, size in group:
                     if size > self.config.max_message_bytes:
                         records.append(self._too_large(client, uid, size))
                         too_large.append(uid)
                     elif uid in bodies:  # else expunged meanwhile by another client
-                        raw = bodies.pop(uid)[b"BODY[]"]
-                        records.append(ingest_raw(raw=raw, source="imap"))
+                        raws.append(bodies.pop(uid)[b"BODY[]"])
                         done.append(uid)
+                # The group's mails together: a few look-ups and writes for all of them.
+                records += ingest_many(raws, source="imap")
                 state.last_uid = group[-1][0]
                 state.save(update_fields=["last_uid", "updated_at"])
             # Committed: only now does the server hear of it.

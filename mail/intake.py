@@ -11,20 +11,22 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
-from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
 from accounts.services import customer_for_email
 from conduct.exceptions import ConductBlocked
 from conduct.services import block_email_notice
-from mail.acknowledgements import acknowledgement_send
+from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
-from mail.models import EmailReference, InboundEmail, InboundStatus
+from mail.models import AutoAcknowledgement, EmailReference, InboundEmail, InboundStatus
 from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
@@ -68,33 +70,97 @@ def _parent_ids(parsed: ParsedEmail) -> list[str]:
     return list(dict.fromkeys(stored_id(i) for i in ids))[:100]
 
 
-def _known_messages(external_id: str, parsed: ParsedEmail) -> dict[str, Message]:
-    """This mail itself, if stored already, and the stored mail it answers: one query."""
-    ids = [external_id, *_parent_ids(parsed)]
-    return {
-        message.external_id or "": message
-        for message in Message.objects.filter(
-            channel=Channel.EMAIL, external_id__in=ids
-        ).select_related("ticket")
-    }
+@dataclass
+class _Lookups:
+    """What the mails of one batch need to know from the database, read with one query
+    each for the whole batch instead of several per mail, and kept up to date with what
+    the batch itself stores (a reply may follow its original within the same batch).
+
+    Only mails that went through are added (``_Lookups.learn``): a mail rolled back to
+    its savepoint leaves no trace here either.
+    """
+
+    # Stored email messages by external id: (message pk, ticket pk).
+    messages: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # A Message-ID named by a stored reply → that reply's ticket (the earliest reply).
+    referenced: dict[str, int] = field(default_factory=dict)
+    # Lower-cased address → the oldest account with it, or None when there is none.
+    accounts: dict[str, User | None] = field(default_factory=dict)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    # Automatic acknowledgements sent to each sender of the batch within the window.
+    acknowledged: dict[str, int] = field(default_factory=dict)
+    # References and acknowledgements of this batch's mails, each written in one INSERT
+    # at the end of the batch.
+    new_references: list[EmailReference] = field(default_factory=list)
+    new_acknowledgements: list[AutoAcknowledgement] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, wanted: list[tuple[str, ParsedEmail]]) -> _Lookups:
+        """``wanted``: (external id, parsed mail) of every mail of the batch."""
+        found = cls()
+        ids = {i for external_id, parsed in wanted for i in (external_id, *_parent_ids(parsed))}
+        own_ids = {stored_id(p.message_id) for _e, p in wanted if p.message_id}
+        addresses = {p.sender_email for _e, p in wanted}
+        candidates = {i for _e, p in wanted for i in _candidate_tickets(p)}
+        for chunk in _chunks(sorted(ids)):
+            for external_id, message_pk, ticket_pk in Message.objects.filter(
+                channel=Channel.EMAIL, external_id__in=chunk
+            ).values_list("external_id", "pk", "ticket_id"):
+                found.messages[external_id or ""] = (message_pk, ticket_pk)
+        for chunk in _chunks(sorted(own_ids)):
+            for referenced_id, ticket_pk in (
+                EmailReference.objects.filter(referenced_id__in=chunk)
+                .order_by("pk")
+                .values_list("referenced_id", "message__ticket_id")
+            ):
+                found.referenced.setdefault(referenced_id, ticket_pk)
+        found.accounts = dict.fromkeys(addresses)
+        found.acknowledged = acknowledgements_sent_recently(addresses)
+        for chunk in _chunks(sorted(addresses)):
+            for account in (
+                User.objects.annotate(address=Lower("email"))
+                .filter(address__in=chunk)
+                .order_by("-pk")  # the oldest last: it wins, as .first() did
+            ):
+                found.accounts[account.address] = account
+        ticket_pks = {t for _m, t in found.messages.values()} | set(found.referenced.values())
+        for chunk in _chunks(sorted(ticket_pks | candidates)):
+            for ticket in Ticket.objects.filter(pk__in=chunk).select_related("requester"):
+                found.tickets[ticket.pk] = ticket
+        return found
+
+    def learn(
+        self,
+        *,
+        external_id: str,
+        parsed: ParsedEmail,
+        sender: User,
+        message: Message,
+        acknowledgement: AutoAcknowledgement | None,
+    ) -> None:
+        """A mail of the batch was stored: later mails of the batch see it."""
+        if acknowledgement is not None:
+            recipient = acknowledgement.recipient
+            self.acknowledged[recipient] = self.acknowledged.get(recipient, 0) + 1
+            self.new_acknowledgements.append(acknowledgement)
+        self.messages[external_id] = (message.pk, message.ticket_id)
+        self.tickets[message.ticket_id] = message.ticket
+        self.accounts[parsed.sender_email] = sender
+        for ref in _parent_ids(parsed)[:MAX_REFERENCES_KEPT]:
+            self.referenced.setdefault(ref, message.ticket_id)
+            # Written with the batch's other references in one INSERT (_write_batch);
+            # only now, so a mail rolled back to its savepoint leaves none behind.
+            self.new_references.append(EmailReference(message=message, referenced_id=ref))
 
 
-def _thread(parsed: ParsedEmail, sender: User, known: dict[str, Message]) -> Ticket | None:
-    """The ticket this mail answers: by In-Reply-To / References (the direct parent
-    first, then the latest ancestor), by a reply to it that arrived first, then by the
-    subject token or plus-address (only for the ticket's own requester)."""
-    for parent_id in _parent_ids(parsed):
-        if parent_id in known:
-            return known[parent_id].ticket
-    if parsed.message_id:
-        # A reply that arrived before this, its original.
-        earlier = (
-            EmailReference.objects.filter(referenced_id=stored_id(parsed.message_id))
-            .select_related("message__ticket")
-            .first()
-        )
-        if earlier is not None:
-            return earlier.message.ticket
+def _chunks(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    # Bounded IN lists: SQLite limits the parameters of one statement.
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _candidate_tickets(parsed: ParsedEmail) -> list[int]:
+    """Ticket numbers the mail names: the subject token, then the plus-address."""
     candidates = []
     token = SUBJECT_TOKEN_RE.search(parsed.subject)
     if token:
@@ -102,9 +168,26 @@ def _thread(parsed: ParsedEmail, sender: User, known: dict[str, Message]) -> Tic
     plus = _plus_ticket_id([*parsed.to, *(addr for _n, addr in parsed.cc)])
     if plus is not None:
         candidates.append(plus)
-    for ticket_id in candidates:
-        ticket = Ticket.objects.filter(pk=ticket_id, requester=sender).first()
-        if ticket is not None:
+    return candidates
+
+
+def _thread(parsed: ParsedEmail, sender: User, lookups: _Lookups) -> Ticket | None:
+    """The ticket this mail answers: by In-Reply-To / References (the direct parent
+    first, then the latest ancestor), by a reply to it that arrived first, then by the
+    subject token or plus-address (only for the ticket's own requester)."""
+    ticket_pk: int | None = None
+    for parent_id in _parent_ids(parsed):
+        if parent_id in lookups.messages:
+            ticket_pk = lookups.messages[parent_id][1]
+            break
+    if ticket_pk is None and parsed.message_id:
+        # A reply that arrived before this, its original.
+        ticket_pk = lookups.referenced.get(stored_id(parsed.message_id))
+    if ticket_pk is not None and ticket_pk in lookups.tickets:
+        return lookups.tickets[ticket_pk]
+    for candidate in _candidate_tickets(parsed):
+        ticket = lookups.tickets.get(candidate)
+        if ticket is not None and ticket.requester_id == sender.pk:
             return ticket
     return None
 
@@ -181,9 +264,10 @@ def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
             wanted.setdefault(address[:254], name[:150])
     if not wanted:
         return
-    known = {e.lower() for e in Party.objects.filter(ticket=ticket).values_list("email", flat=True)}
+    parties = list(Party.objects.filter(ticket=ticket).values_list("email", "role"))
+    known = {email.lower() for email, _role in parties}
     known.add(ticket.requester.email.lower())
-    room = MAX_COPIED_PARTIES - Party.objects.filter(ticket=ticket, role=PartyRole.CC).count()
+    room = MAX_COPIED_PARTIES - sum(1 for _email, role in parties if role == PartyRole.CC)
     new = [(a, n) for a, n in wanted.items() if a not in known][: max(room, 0)]
     Party.objects.bulk_create(
         Party(ticket=ticket, role=PartyRole.CC, name=name, email=address) for address, name in new
@@ -192,13 +276,6 @@ def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
 
 # The direct parent and the thread's latest ancestors are enough to find a late original.
 MAX_REFERENCES_KEPT = 20
-
-
-def _record_references(message: Message, parsed: ParsedEmail) -> None:
-    EmailReference.objects.bulk_create(
-        EmailReference(message=message, referenced_id=ref)
-        for ref in _parent_ids(parsed)[:MAX_REFERENCES_KEPT]
-    )
 
 
 def _finish(record: InboundEmail, status: str, reason: str = "", **links: object) -> None:
@@ -223,23 +300,28 @@ def _record_bounce(record: InboundEmail, bounce: Bounce) -> None:
     _finish(record, InboundStatus.BOUNCE, f"{note}: {bounce.reason}", **links)
 
 
-def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -> None:
+def _external_id(raw: bytes, parsed: ParsedEmail, provider_id: str) -> str:
     # Without a Message-ID, a provider's own id for the mail (redelivered webhooks carry
     # the same one), else the bytes themselves, recognise a second delivery.
-    external_id = (
+    return (
         stored_id(parsed.message_id)
         or (f"provider:{provider_id}"[:255] if provider_id else "")
-        or "sha256:" + hashlib.sha256(bytes(record.raw)).hexdigest()
+        or "sha256:" + hashlib.sha256(raw).hexdigest()
     )
-    known = _known_messages(external_id, parsed)
-    existing = known.get(external_id)
+
+
+def _process(
+    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+) -> None:
+    existing = lookups.messages.get(external_id)
     if existing is not None:
+        message_pk, ticket_pk = existing
         _finish(
             record,
             InboundStatus.DUPLICATE,
-            f"already stored as message {existing.pk}",
-            ticket=existing.ticket,
-            message=existing,
+            f"already stored as message {message_pk}",
+            ticket_id=ticket_pk,
+            message_id=message_pk,
         )
         return
     if _is_ours(parsed.sender_email):
@@ -251,7 +333,7 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
     if parsed.automatic:
         _finish(record, InboundStatus.IGNORED, f"machine-sent ({parsed.automatic})")
         return
-    account = User.objects.filter(email__iexact=parsed.sender_email).order_by("pk").first()
+    account = lookups.accounts.get(parsed.sender_email)
     if account is not None and account.is_active and account.is_agent:
         _finish(
             record,
@@ -273,8 +355,9 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
         # Long quoted histories happen; the whole message stays in the raw mail.
         note = "\n\n[Shortened here; the whole message is kept as received.]"
         body = body[: MAX_BODY_CHARS - len(note)] + note
-    ticket = _thread(parsed, sender, known)
+    ticket = _thread(parsed, sender, lookups)
     message: Message
+    acknowledgement: AutoAcknowledgement | None = None
     if ticket is not None:
         try:
             message = ticket_services.ticket_customer_message(
@@ -286,6 +369,8 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
                 body_html=parsed.html,
                 external_id=external_id,
             )
+            # The locked, up-to-date ticket, for the next mail of the batch.
+            ticket = message.ticket
         except TicketClosed:
             ticket = None
     if ticket is None:
@@ -310,11 +395,21 @@ def _process(record: InboundEmail, parsed: ParsedEmail, provider_id: str = "") -
         # The customer's own message; the system may already have replied (asking for
         # an order number, say).
         message = ticket.messages.get(direction=Direction.INBOUND)
-        acknowledgement_send(ticket=ticket)
+        acknowledgement = acknowledgement_send(
+            ticket=ticket,
+            sent_recently=lookups.acknowledged.get(ticket.requester.email.lower()),
+            save=False,
+        )
     _record_refused(message, refused)
-    _record_references(message, parsed)
     _record_copied(ticket, parsed)
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
+    lookups.learn(
+        external_id=external_id,
+        parsed=parsed,
+        sender=sender,
+        message=message,
+        acknowledgement=acknowledgement,
+    )
 
 
 # Above this, PostgreSQL gets the raw bytes as a binary parameter (see _save).
@@ -349,42 +444,135 @@ def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") ->
     Whatever goes wrong in processing rolls back to a savepoint, and the raw mail is
     still stored, quarantined with the reason, without holding up the next one.
     """
-    record = InboundEmail(raw=raw, source=source)
-    try:
-        parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
-    except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
-        _finish(record, InboundStatus.QUARANTINED, str(exc) or type(exc).__name__)
-        with transaction.atomic():
-            _save(record)
-        return record
-    record.header_id = parsed.message_id[:998]
-    record.sender = parsed.sender_email[:320]
-    record.subject = parsed.subject[:300]
-    # Inside a batch (ingest_many) the batch is the transaction: a savepoint here would
-    # only add two round trips, as processing has its own just below.
-    outer = nullcontext() if connection.in_atomic_block else transaction.atomic()
-    with outer:
-        try:
-            with transaction.atomic():
-                _process(record, parsed, provider_id)
-        except IntegrityError:
-            # The same Message-ID stored concurrently by another fetcher: a duplicate.
-            _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
-            record.ticket = record.message = None
-        except Exception as exc:
-            logger.exception("Inbound email from %s quarantined", parsed.sender_email)
-            _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
-            record.ticket = record.message = None
-        _save(record)
-    return record
+    return _ingest([(raw, provider_id)], source=source)[0]
 
 
 def ingest_many(raws: Iterable[bytes], *, source: str = "command") -> list[InboundEmail]:
-    """Several emails in one transaction (one commit), each in its own savepoint: what
-    one does wrong touches none of the others. The caller gives the batch up at the
-    source only after this returns."""
+    """Several emails in one transaction (one commit): what one does wrong touches none
+    of the others (see ``_ingest_without_savepoints``). The caller gives the batch up at
+    the source only after this returns.
+
+    What the batch needs to know (stored Message-IDs, accounts, tickets) is read once
+    when it starts: a parent committed by another intake process (a webhook beside the
+    IMAP fetcher) while the batch runs is not seen by it, and a reply to it in this
+    batch opens a ticket of its own.
+    """
+    return _ingest([(raw, "") for raw in raws], source=source)
+
+
+@dataclass
+class _Received:
+    """One raw mail of a batch, parsed (or why it could not be)."""
+
+    raw: bytes
+    source: str
+    parsed: ParsedEmail | None
+    external_id: str = ""
+    unparseable: str = ""
+
+    def record(self) -> InboundEmail:
+        """A fresh record for it: made again when the batch is done again."""
+        record = InboundEmail(raw=self.raw, source=self.source)
+        if self.parsed is None:
+            _finish(record, InboundStatus.QUARANTINED, self.unparseable)
+        else:
+            record.header_id = self.parsed.message_id[:998]
+            record.sender = self.parsed.sender_email[:320]
+            record.subject = self.parsed.subject[:300]
+        return record
+
+
+def _receive(raw: bytes, provider_id: str, source: str) -> _Received:
+    try:
+        parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
+    except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
+        return _Received(raw, source, None, unparseable=str(exc) or type(exc).__name__)
+    return _Received(raw, source, parsed, _external_id(raw, parsed, provider_id))
+
+
+def _ingest(items: list[tuple[bytes, str]], *, source: str) -> list[InboundEmail]:
+    """Parse every mail of the batch, read what they need to know from the database
+    in a few queries (``_Lookups``), process each, then write the records and
+    references of the whole batch together, in one transaction."""
+    received = [_receive(raw, provider_id, source) for raw, provider_id in items]
+    wanted = [(r.external_id, r.parsed) for r in received if r.parsed is not None]
     with transaction.atomic():
-        return [ingest_raw(raw=raw, source=source) for raw in raws]
+        if len(wanted) > 1:
+            records = _ingest_without_savepoints(received, wanted)
+            if records is not None:
+                return records
+        lookups = _Lookups.load(wanted)
+        records = [item.record() for item in received]
+        for record, item in zip(records, received, strict=True):
+            if item.parsed is not None:
+                _process_one(record, item.parsed, item.external_id, lookups)
+        _write_batch(records, lookups)
+    return records
+
+
+def _ingest_without_savepoints(
+    received: list[_Received], wanted: list[tuple[str, ParsedEmail]]
+) -> list[InboundEmail] | None:
+    """The usual case, where every mail of the batch goes through: one savepoint for
+    the batch instead of one per mail (two round trips each). Should any mail fail, this
+    attempt is rolled back whole and None returned: the batch is then done again mail
+    by mail, each in its own savepoint, so the failure is quarantined alone as always."""
+    records = [item.record() for item in received]
+    try:
+        with transaction.atomic():
+            lookups = _Lookups.load(wanted)
+            for record, item in zip(records, received, strict=True):
+                if item.parsed is not None:
+                    _process(record, item.parsed, item.external_id, lookups)
+            _write_batch(records, lookups)
+    except (OperationalError, InterfaceError):
+        raise  # the database itself is in trouble: the whole batch is tried again later
+    except Exception:
+        logger.info("A mail of the batch failed: doing the batch mail by mail", exc_info=True)
+        return None
+    return records
+
+
+def _process_one(
+    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+) -> None:
+    try:
+        with transaction.atomic():
+            _process(record, parsed, external_id, lookups)
+    except IntegrityError:
+        # The same Message-ID stored concurrently by another fetcher: a duplicate.
+        _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
+        record.ticket = record.message = None
+    except Exception as exc:
+        logger.exception("Inbound email from %s quarantined", parsed.sender_email)
+        _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+        record.ticket = record.message = None
+
+
+# Raw bytes per multi-row INSERT of records (PostgreSQL gets them as hex in the SQL text).
+WRITE_BATCH_BYTES = 4 * 1024 * 1024
+
+
+def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
+    """The batch's records and references, in a few multi-row INSERTs instead of one
+    or two per mail; in the batch's transaction, so committed with the mail or not at
+    all. A large raw mail is saved on its own (see ``_save``)."""
+    EmailReference.objects.bulk_create(lookups.new_references)
+    AutoAcknowledgement.objects.bulk_create(lookups.new_acknowledgements)
+    lookups.new_references, lookups.new_acknowledgements = [], []
+    chunk: list[InboundEmail] = []
+    size = 0
+    for record in records:
+        raw_size = len(record.raw)
+        if raw_size > LARGE_RAW_BYTES:
+            _save(record)
+            continue
+        if chunk and size + raw_size > WRITE_BATCH_BYTES:
+            InboundEmail.objects.bulk_create(chunk)
+            chunk, size = [], 0
+        chunk.append(record)
+        size += raw_size
+    InboundEmail.objects.bulk_create(chunk)
 
 
 def inbound_retry(*, record: InboundEmail) -> InboundEmail:

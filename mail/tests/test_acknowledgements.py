@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mail.intake import ingest_raw
+from mail.intake import ingest_many, ingest_raw
 from mail.models import AutoAcknowledgement, InboundStatus
 from mail.tests.test_bounces import postfix_dsn
 from mail.tests.test_intake import IZONIE_ACK_LIMIT, mail
@@ -72,6 +72,26 @@ def test_acknowledgements_are_limited_per_sender(smtp_server, deliver):  # noqa:
     recipients = [m["To"] for m in acknowledgements(smtp_server)]
     assert recipients.count("chioma@example.com") == IZONIE_ACK_LIMIT
     assert recipients.count("bisi@example.com") == 1
+
+
+def test_the_limit_holds_within_one_batch_and_across_batches(
+    smtp_server,  # noqa: F811
+    django_capture_on_commit_callbacks,
+    run_tasks,
+):
+    def batch(numbers):
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest_many(
+                mail(message_id=f"<new{n}@example.com>", subject=f"Problem {n}") for n in numbers
+            )
+        run_tasks()
+
+    batch(range(IZONIE_ACK_LIMIT - 1))
+    batch(range(IZONIE_ACK_LIMIT - 1, IZONIE_ACK_LIMIT + 3))  # over the limit mid-batch
+    assert Ticket.objects.count() == IZONIE_ACK_LIMIT + 3
+    recipients = [m["To"] for m in acknowledgements(smtp_server)]
+    assert recipients == ["chioma@example.com"] * IZONIE_ACK_LIMIT
+    assert AutoAcknowledgement.objects.count() == IZONIE_ACK_LIMIT
 
 
 def test_replies_no_reply_senders_and_machine_mail_get_no_acknowledgement(
