@@ -1,7 +1,9 @@
+import asyncio
 import os
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
@@ -15,9 +17,35 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # request's thread left one behind. WebSockets stay with Channels below.
 
 
-def http_application(wsgi_app: Any) -> WSGIMiddleware:
-    """Django's WSGI handler (or a wrapper of it) as the ASGI app for plain HTTP."""
-    return WSGIMiddleware(wsgi_app, workers=settings.IZONIE_HTTP_THREADS)
+class HttpApplication:
+    """Django's WSGI handler (or a wrapper of it) as the ASGI app for plain HTTP.
+
+    While a request is handled, ``async_to_sync`` calls (channel-layer sends: the chat
+    relay, the consoles' change hints) run on the server's event loop, as they did under
+    Django's ASGI handler: without that each call made an event loop of its own, and a
+    message put on the in-memory layer from that loop did not wake the socket waiting for
+    it on the server's loop.
+    """
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.django = wsgi_app
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.wsgi = WSGIMiddleware(self._in_pool_thread, workers=settings.IZONIE_HTTP_THREADS)
+        self.executor = self.wsgi.executor
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.wsgi(scope, receive, send)
+
+    def _in_pool_thread(self, environ: Any, start_response: Any) -> Any:
+        local = SyncToAsync.threadlocal
+        local.main_event_loop = self.loop
+        local.main_event_loop_pid = os.getpid()
+        return self.django(environ, start_response)
+
+
+def http_application(wsgi_app: Any) -> HttpApplication:
+    return HttpApplication(wsgi_app)
 
 
 django_http_app = http_application(get_wsgi_application())
