@@ -45,6 +45,13 @@ def _server_connections_closed(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _no_planned_runs():
+    from core.coalesce import forget_planned_runs
+
+    forget_planned_runs()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     from django.core.cache import cache
 

@@ -15,32 +15,41 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
-from django.utils import timezone
 
+from core.coalesce import PlannedRun
 from helpcenter.models import Deflection
 from reports import rollups
 from tickets.events import events_written_together
 from tickets.models import TicketEvent
+
+planned_refresh = PlannedRun()
 
 
 def _enqueue_refresh() -> None:
     """Schedule one refresh a little later, unless one is already waiting to run.
 
     The delay batches a burst (a busy chat hour) into one recomputation; a refresh that is
-    waiting reads the markers when it runs, so it covers this change too.
+    waiting reads the markers when it runs, so it covers this change too. One this process
+    queued is known without asking the database; another process's is looked up.
     """
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     from reports.tasks import reports_refresh
 
+    delay = dt.timedelta(seconds=settings.IZONIE_REPORTS_REFRESH_DELAY_SECONDS)
+    planned = planned_refresh.plan(delay=delay)
+    if planned is None:
+        return
     waiting = DBTaskResult.objects.filter(
         status=TaskResultStatus.READY, task_path=reports_refresh.module_path
     )
     if waiting.exists():
+        # Another process's refresh; when it starts is not known here, so the next change
+        # looks again rather than relying on it.
+        planned_refresh.forget()
         return
-    delay = dt.timedelta(seconds=settings.IZONIE_REPORTS_REFRESH_DELAY_SECONDS)
-    reports_refresh.using(run_after=timezone.now() + delay).enqueue()
+    reports_refresh.using(run_after=planned).enqueue()
 
 
 def _event_saved(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:

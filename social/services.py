@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from core.coalesce import PlannedRun
 from policy.loader import get_policy
 from social import clients
 from social.models import (
@@ -71,31 +71,21 @@ def delivery_store(*, source: str, body: bytes, event_count: int) -> WebhookDeli
 
 # One task row per delivery cost the webhook a third of its time and the worker a claim
 # per delivery; at hundreds of deliveries a second, one drain per fraction of a second
-# does the same work. Per process: the run_after of the last drain this process queued.
-_drain_lock = threading.Lock()
-_drain_planned_for: dt.datetime | None = None
+# does the same work.
+planned_drain = PlannedRun()
 
 
 def drain_soon() -> None:
-    """Queue a drain unless one this process queued has yet to start.
-
-    Runs after the delivery's commit. A drain planned to start later than now (with half
-    the delay to spare, for clocks between hosts) will therefore see the delivery;
-    otherwise a new one is queued to start after the delay. If the process dies between
-    the commit and this, no 200 was sent (Meta delivers again), and ``serve`` or
-    ``social_requeue`` picks the delivery up.
-    """
+    """Queue a drain unless one this process queued has yet to start (and so will see
+    the delivery just committed). If the process dies between the commit and this, no
+    200 was sent (Meta delivers again), and ``serve`` or ``social_requeue`` picks the
+    delivery up."""
     from social.tasks import process_received_deliveries
 
-    global _drain_planned_for
     delay = dt.timedelta(seconds=settings.IZONIE_SOCIAL_DRAIN_DELAY_SECONDS)
-    now = timezone.now()
-    with _drain_lock:
-        if _drain_planned_for is not None and _drain_planned_for - now > delay / 2:
-            return
-        _drain_planned_for = now + delay
-        planned = _drain_planned_for
-    process_received_deliveries.using(run_after=planned).enqueue()
+    planned = planned_drain.plan(delay=delay)
+    if planned is not None:
+        process_received_deliveries.using(run_after=planned).enqueue()
 
 
 def deliveries_process_received(*, batch: int = 200) -> int:

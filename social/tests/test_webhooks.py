@@ -63,7 +63,7 @@ def test_deliveries_arriving_together_share_one_drain_that_handles_them_all(
     from social import services
 
     settings.IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = 0.5
-    services._drain_planned_for = None
+    services.planned_drain.forget()
     for n in range(3):
         post_meta(client, meta_delivery((PAGE_ID, [text_event(f"psid-{n}", "Where is my order?")])))
 
