@@ -2,6 +2,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -26,7 +27,13 @@ class User(AbstractUser):
     teams = models.JSONField(default=list, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["role"])]
+        indexes = [
+            models.Index(fields=["role"]),
+            # Mail and chat find the customer by address, case-insensitively
+            # (email__iexact is UPPER(email) = UPPER(%s) on PostgreSQL): without this, a
+            # scan of every account for each message from a new address.
+            models.Index(Upper("email"), name="accounts_user_email_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
