@@ -54,7 +54,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def prepare(workdir: Path, database: str, agents: int) -> tuple[dict[str, str], list[str]]:
+def prepare(
+    workdir: Path, database: str, agents: int, pg_name: str = "izonie_bench_chat"
+) -> tuple[dict[str, str], list[str]]:
     """A fresh database with ``agents`` agents online; returns (env, session cookies)."""
     policy = yaml.safe_load((ROOT / "policies" / "izonie.yaml").read_text())
     policy["channels"]["live_chat"]["hours"] = None
@@ -70,7 +72,7 @@ def prepare(workdir: Path, database: str, agents: int) -> tuple[dict[str, str], 
     if database == "postgres":
         import psycopg
 
-        name = "izonie_bench_chat"
+        name = pg_name
         with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -367,6 +369,11 @@ def main() -> None:
     )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
+        "--pg-name",
+        default="izonie_bench_chat",
+        help="PostgreSQL database to (re)create for the run (dropped first)",
+    )
+    parser.add_argument(
         "--idle",
         type=int,
         default=2000,
@@ -380,7 +387,7 @@ def main() -> None:
     agents = max(1, -(-args.conversations // CHATS_PER_AGENT))
     with tempfile.TemporaryDirectory(prefix="izonie-chat-bench-") as tmp:
         print(f"Preparing a fresh {args.database} database with {agents} agents online…")
-        env, cookies = prepare(Path(tmp), args.database, agents)
+        env, cookies = prepare(Path(tmp), args.database, agents, args.pg_name)
         port = free_port()
         server = start_server(env, port)
         try:
