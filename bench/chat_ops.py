@@ -151,9 +151,7 @@ def main() -> None:
         )
 
     for _round in range(2):  # the first answer on a chat differs (first reply, status)
-        results.append(
-            _measure("customer message", [customer(s) for s in sessions], args.show_sql)
-        )
+        results.append(_measure("customer message", [customer(s) for s in sessions], args.show_sql))
         results.append(_measure("agent message", [agent(s) for s in sessions], args.show_sql))
     print(f"{args.chats} chats, {len(agents)} agents, PostgreSQL ({args.name})")
     print(f"{'op':<18} {'n':>5} {'stmts':>6} {'wall p50':>9} {'p95':>7} {'cpu p50':>8} {'p95':>7}")
