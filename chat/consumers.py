@@ -95,16 +95,22 @@ class _FrameConsumer(AsyncWebsocketConsumer):
     ) -> None:
         if before is not None:
             await asyncio.wait([before])
-        # If the client left, it resends what was not acknowledged when it is back.
-        with contextlib.suppress(ClientDisconnected):
+        try:
             await self._handle(frame, handler)
+        except ClientDisconnected:
+            pass  # the client resends what was not acknowledged when it is back
+        except Exception:
+            # As when the handler ran in the receive loop: an unexpected failure closes
+            # the socket (1011), and the client resumes and resends what was not
+            # acknowledged, rather than waiting for an answer that will not come.
+            logger.exception("A chat frame of type %r failed", frame.get("type"))
+            with contextlib.suppress(ClientDisconnected):
+                await self.close(code=1011)
 
     def _handled(self, key: str, task: asyncio.Task[None]) -> None:
         self.in_progress.discard(task)
         if self.in_line.get(key) is task:
             del self.in_line[key]
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("A chat frame failed", exc_info=task.exception())
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         if getattr(self, "in_progress", None):

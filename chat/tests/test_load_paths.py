@@ -207,3 +207,25 @@ def test_racing_writers_get_gap_free_ordered_sequence_numbers(clock, online_agen
     assert len([e for e in entries if e.text in ("ping", "pong")]) == 20
     session.refresh_from_db()
     assert session.last_seq == seqs[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unexpected_failure_of_a_frame_closes_the_socket_for_a_resume(
+    clock, online_agent, monkeypatch
+):
+    online_agent()
+
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    async def scenario():
+        customer = Socket("/ws/chat/")
+        await customer.open()
+        await customer.send(start_frame())
+        await customer.until("welcome")
+        monkeypatch.setattr(services, "chat_customer_message", broken)
+        await customer.send({"type": "message", "client_id": client_id(), "text": "Hello?"})
+        return await customer.closed_with()
+
+    # Not left waiting for an ack: the client resumes and resends what was not acknowledged.
+    assert run(scenario) == 1011
