@@ -38,6 +38,10 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import BENCH_PG, percentile  # noqa: E402
 
 ORIGIN = "http://127.0.0.1"
+# Each simulated agent takes this many chats at once (``--chats-per-agent``). A person
+# handles about three (``AgentPresence.max_chats`` defaults to 3); the default here keeps
+# the socket count of the earlier figures: 40 consoles for 1,000 chats, each carrying the
+# frames of 25 conversations.
 CHATS_PER_AGENT = 25
 
 
@@ -54,7 +58,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def prepare(workdir: Path, database: str, agents: int) -> tuple[dict[str, str], list[str]]:
+def prepare(
+    workdir: Path,
+    database: str,
+    agents: int,
+    pg_name: str = "izonie_bench_chat",
+    chats_per_agent: int = CHATS_PER_AGENT,
+) -> tuple[dict[str, str], list[str]]:
     """A fresh database with ``agents`` agents online; returns (env, session cookies)."""
     policy = yaml.safe_load((ROOT / "policies" / "izonie.yaml").read_text())
     policy["channels"]["live_chat"]["hours"] = None
@@ -70,7 +80,7 @@ def prepare(workdir: Path, database: str, agents: int) -> tuple[dict[str, str], 
     if database == "postgres":
         import psycopg
 
-        name = "izonie_bench_chat"
+        name = pg_name
         with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -88,7 +98,7 @@ cookies = []
 for i in range({agents}):
     user = User.objects.create(
         username=f"bench.agent{{i}}", role=Role.AGENT, display_name=f"Agent {{i}}")
-    AgentPresence.objects.create(agent=user, status=Presence.ONLINE, max_chats={CHATS_PER_AGENT},
+    AgentPresence.objects.create(agent=user, status=Presence.ONLINE, max_chats={chats_per_agent},
                                  last_seen_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
@@ -367,6 +377,17 @@ def main() -> None:
     )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
+        "--chats-per-agent",
+        type=int,
+        default=CHATS_PER_AGENT,
+        help="concurrent chats per simulated agent (their limit); agents = conversations / this",
+    )
+    parser.add_argument(
+        "--pg-name",
+        default="izonie_bench_chat",
+        help="PostgreSQL database to (re)create for the run (dropped first)",
+    )
+    parser.add_argument(
         "--idle",
         type=int,
         default=2000,
@@ -377,10 +398,10 @@ def main() -> None:
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    agents = max(1, -(-args.conversations // CHATS_PER_AGENT))
+    agents = max(1, -(-args.conversations // args.chats_per_agent))
     with tempfile.TemporaryDirectory(prefix="izonie-chat-bench-") as tmp:
         print(f"Preparing a fresh {args.database} database with {agents} agents online…")
-        env, cookies = prepare(Path(tmp), args.database, agents)
+        env, cookies = prepare(Path(tmp), args.database, agents, args.pg_name, args.chats_per_agent)
         port = free_port()
         server = start_server(env, port)
         try:

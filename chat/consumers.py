@@ -7,6 +7,7 @@ no business rules live here. The wire format is in ``docs/chat-protocol.md``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -48,17 +49,73 @@ class _TokenBucket:
 
 
 class _FrameConsumer(AsyncWebsocketConsumer):
-    """Shared frame handling: size limit, rate limit, JSON parsing, error frames."""
+    """Shared frame handling: size limit, rate limit, JSON parsing, error frames.
+
+    A frame's handler runs in a task of its own, not in the receive loop. Channels
+    dispatches a consumer's messages one at a time, so a handler awaiting the database
+    would hold up everything else of that socket: frames relayed to it from the channel
+    layer (the customer's messages an agent is waiting for) and reading the socket, until
+    uvicorn's queue of unread frames is full and it stops reading, keepalive pongs
+    included, and closes the connection. Frames with the same ``_order_key`` (the same
+    chat) still run one after the other, in the order they arrived.
+    """
 
     handlers: dict[str, str] = {}
     rate_burst = protocol.RATE_BURST
     rate_per_second = protocol.RATE_PER_SECOND
+    # How long a closing socket waits for its frames in progress (their acks no longer
+    # reach the client, which resends with the same client ids after reconnecting).
+    DRAIN_SECONDS = 10.0
 
     async def connect(self) -> None:
         self.bucket = _TokenBucket(self.rate_burst, self.rate_per_second)
         self.rate_strikes = 0
         self.last_strike_at = 0.0
+        self.in_line: dict[str, asyncio.Task[None]] = {}  # last frame task per order key
+        self.in_progress: set[asyncio.Task[None]] = set()
         await self.accept()
+
+    def _order_key(self, frame: Frame) -> str:
+        """Frames with the same key are handled in arrival order."""
+        return ""
+
+    def _handle_in_order(self, frame: Frame, handler: Callable[[Frame], Awaitable[None]]) -> None:
+        key = self._order_key(frame)
+        before = self.in_line.get(key)
+        task = asyncio.ensure_future(self._handle_after(before, frame, handler))
+        self.in_line[key] = task
+        self.in_progress.add(task)
+        task.add_done_callback(lambda done: self._handled(key, done))
+
+    async def _handle_after(
+        self,
+        before: asyncio.Task[None] | None,
+        frame: Frame,
+        handler: Callable[[Frame], Awaitable[None]],
+    ) -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        try:
+            await self._handle(frame, handler)
+        except ClientDisconnected:
+            pass  # the client resends what was not acknowledged when it is back
+        except Exception:
+            # As when the handler ran in the receive loop: an unexpected failure closes
+            # the socket (1011), and the client resumes and resends what was not
+            # acknowledged, rather than waiting for an answer that will not come.
+            logger.exception("A chat frame of type %r failed", frame.get("type"))
+            with contextlib.suppress(ClientDisconnected):
+                await self.close(code=1011)
+
+    def _handled(self, key: str, task: asyncio.Task[None]) -> None:
+        self.in_progress.discard(task)
+        if self.in_line.get(key) is task:
+            del self.in_line[key]
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if getattr(self, "in_progress", None):
+            await asyncio.wait(set(self.in_progress), timeout=self.DRAIN_SECONDS)
+        await super().websocket_disconnect(message)
 
     async def send_frame(self, frame: Frame) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":")))
@@ -124,7 +181,9 @@ class _FrameConsumer(AsyncWebsocketConsumer):
                 ref=_str(frame.get("client_id")),
             )
             return
-        handler: Callable[[Frame], Awaitable[None]] = getattr(self, name)
+        self._handle_in_order(frame, getattr(self, name))
+
+    async def _handle(self, frame: Frame, handler: Callable[[Frame], Awaitable[None]]) -> None:
         try:
             await handler(frame)
         except services.ChatUnavailable as exc:
@@ -173,6 +232,9 @@ class CustomerChatConsumer(_FrameConsumer):
 
     session: ChatSession | None = None
     sent_seq = 0
+    # Frames relayed while the socket attaches (welcome and catch-up still to send):
+    # they go out after the catch-up, in order, so none jumps ahead of the replay.
+    held: list[Frame] | None = None
 
     async def disconnect(self, code: int) -> None:
         if self.session is not None:
@@ -181,7 +243,12 @@ class CustomerChatConsumer(_FrameConsumer):
             )
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
-        frame = event["frame"]
+        if self.held is not None:
+            self.held.append(event["frame"])
+            return
+        await self._send_live(event["frame"])
+
+    async def _send_live(self, frame: Frame) -> None:
         seq = frame.get("seq")
         if isinstance(seq, int):
             if seq <= self.sent_seq:
@@ -208,17 +275,23 @@ class CustomerChatConsumer(_FrameConsumer):
     async def _attach(self, session: ChatSession, *, last_seq: int) -> None:
         """Join the session's group, greet, then replay what the client has not seen."""
         self.session = session
-        await self.channel_layer.group_add(
-            relay.session_group(session.public_id), self.channel_name
-        )
-        welcome = await db(selectors.welcome_frame)(session)
-        await self.send_frame(welcome)
-        self.sent_seq = max(0, last_seq)
-        missed = await db(selectors.entry_frames_after)(session, self.sent_seq)
-        for entry in missed:
-            if entry["seq"] > self.sent_seq:
-                self.sent_seq = entry["seq"]
-                await self.send_frame(entry)
+        self.held = []
+        try:
+            await self.channel_layer.group_add(
+                relay.session_group(session.public_id), self.channel_name
+            )
+            welcome = await db(selectors.welcome_frame)(session)
+            await self.send_frame(welcome)
+            self.sent_seq = max(0, last_seq)
+            missed = await db(selectors.entry_frames_after)(session, self.sent_seq)
+            for entry in missed:
+                if entry["seq"] > self.sent_seq:
+                    self.sent_seq = entry["seq"]
+                    await self.send_frame(entry)
+        finally:
+            held, self.held = self.held, None
+        for frame in held:
+            await self._send_live(frame)
 
     async def on_start(self, frame: Frame) -> None:
         if self.session is not None:
@@ -370,6 +443,11 @@ class AgentChatConsumer(_FrameConsumer):
     agent: User | None = None
     snapshot_due = False
     closed = False
+
+    def _order_key(self, frame: Frame) -> str:
+        # One console works many chats: a frame for one chat does not wait for another
+        # chat's database work, only for the earlier frames of its own chat.
+        return _str(frame.get("session")) or ""
 
     async def connect(self) -> None:
         await super().connect()

@@ -3,20 +3,34 @@ customer's sockets and the agents watching it) and one for the agents' queue vie
 
 The database is the truth: a frame lost here is replayed from ``ChatEntry`` when
 the client resumes with its last sequence number.
+
+Frames are relayed on commit, in the thread that did the database work. In the web
+process that is a thread of the chat's database pool, started from the server's event
+loop: the frames are handed to that loop and the thread goes back to the pool at once,
+instead of waiting (as ``async_to_sync`` does) until the busy loop has sent them. The
+loop sends them one batch after the other in the order they were handed over, so a
+session's frames keep the order of their sequence numbers. Elsewhere (the background
+worker, tests calling services directly) the frames are sent before returning.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import uuid
+import weakref
+from collections import deque
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import BaseChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
 
 AGENTS_GROUP = "chat.agents"
+
+Items = list[tuple[str, dict[str, Any]]]
 
 
 def session_group(public_id: uuid.UUID | str) -> str:
@@ -27,32 +41,86 @@ def agent_group(agent_id: int) -> str:
     return f"chat.a.{agent_id}"
 
 
+def watch_group(public_id: uuid.UUID | str) -> str:
+    """Agents' sockets that have the session open (they also get internal notes)."""
+    return f"chat.w.{public_id}"
+
+
 def send(group: str, frame: dict[str, Any]) -> None:
     """Send ``frame`` to a group from synchronous code (called on commit)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, {"type": "chat.frame", "frame": frame})
-    except Exception:
-        logger.warning("Could not relay a chat frame to %s", group, exc_info=True)
+    send_many([(group, frame)])
 
 
-def send_many(items: list[tuple[str, dict[str, Any]]]) -> None:
+def send_many(items: Items) -> None:
     layer = get_channel_layer()
     if layer is None or not items:
         return
-
-    async def send_all() -> None:
-        for group, frame in items:
-            await layer.group_send(group, {"type": "chat.frame", "frame": frame})
-
+    loop = _server_loop()
+    if loop is not None:
+        try:
+            loop.call_soon_threadsafe(_hand_over, loop, layer, items)
+            return
+        except RuntimeError:  # the loop closed meanwhile: send from here
+            pass
     try:
-        async_to_sync(send_all)()
+        async_to_sync(_send_all)(layer, items)
     except Exception:
         logger.warning("Could not relay %d chat frames", len(items), exc_info=True)
 
 
-def watch_group(public_id: uuid.UUID | str) -> str:
-    """Agents' sockets that have the session open (they also get internal notes)."""
-    return f"chat.w.{public_id}"
+async def _send_all(layer: BaseChannelLayer, items: Items) -> None:
+    for group, frame in items:
+        await layer.group_send(group, {"type": "chat.frame", "frame": frame})
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop that started this thread's work (``sync_to_async``),
+    if it is not this thread's own."""
+    try:
+        asyncio.get_running_loop()
+        return None  # called from async code: the caller's loop is this thread's
+    except RuntimeError:
+        pass
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != (
+        os.getpid()
+    ):
+        return None
+    if loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+class _Outbox:
+    def __init__(self) -> None:
+        self.batches: deque[Items] = deque()
+        self.sending = False
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _hand_over(loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer, items: Items) -> None:
+    """In the loop's thread: queue the batch; one task per loop sends, in order, and
+    ends when nothing is left (so no task outlives a test's loop)."""
+    outbox = _outboxes.get(loop)
+    if outbox is None:
+        outbox = _outboxes[loop] = _Outbox()
+    outbox.batches.append(items)
+    if not outbox.sending:
+        outbox.sending = True
+        loop.create_task(_drain(layer, outbox))
+
+
+async def _drain(layer: BaseChannelLayer, outbox: _Outbox) -> None:
+    try:
+        while outbox.batches:
+            items = outbox.batches.popleft()
+            try:
+                await _send_all(layer, items)
+            except Exception:
+                logger.warning("Could not relay %d chat frames", len(items), exc_info=True)
+    finally:
+        outbox.sending = False

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -111,11 +111,39 @@ def _lock(session: ChatSession) -> ChatSession:
     )
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """What a message needs to know of its session's row, read as the row is locked."""
+
+    seq: int
+    state: str
+    agent_id: int | None
+
+
+def _claim_seq(session: ChatSession) -> _Claim:
+    """Lock the session's row and take its next sequence number in one statement
+    (UPDATE … RETURNING: PostgreSQL, SQLite 3.35+), instead of a locking read and an
+    update. Call inside a transaction: a rollback gives the number back, and the lock
+    held until the commit keeps the stream gap-free and in order."""
+    table = connection.ops.quote_name(ChatSession._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608
+            "WHERE id = %s RETURNING last_seq, state, agent_id",
+            [session.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ChatSession.DoesNotExist(f"chat session {session.pk}")
+    return _Claim(seq=row[0], state=row[1], agent_id=row[2])
+
+
 def _append(
     session: ChatSession,
     *,
     kind: EntryKind,
     sender: Sender,
+    seq: int | None = None,
     text: str = "",
     author_name: str = "",
     message_id: int | None = None,
@@ -125,14 +153,18 @@ def _append(
 ) -> ChatEntry:
     """Next numbered entry of a locked session; relayed to everyone once committed.
 
+    ``seq``: the number already taken with ``_claim_seq`` (messages); without it the
+    next one is taken here, on a session the caller has locked.
     ``attachments``: the message's files when the caller has them (none for a typed
     message), so building the frame costs no query.
     """
-    session.last_seq += 1
-    ChatSession.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
+    if seq is None:
+        session.last_seq += 1
+        ChatSession.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
+        seq = session.last_seq
     entry = ChatEntry.objects.create(
         session=session,
-        seq=session.last_seq,
+        seq=seq,
         kind=kind,
         sender=sender,
         text=text,
@@ -187,7 +219,8 @@ def _start_external_id(client_id: str) -> str:
 
 
 def chat_start(*, request: StartRequest, user: User | None = None) -> tuple[ChatSession, bool]:
-    """Open a chat with its first message. Returns (session, created).
+    """Open a chat with its first message. Returns (session, created); the session's
+    state is as opened, before the offer to an agent.
 
     A retried start (same ``client_id``) returns the session the first one opened,
     provided it comes from the same address.
@@ -234,7 +267,8 @@ def chat_start(*, request: StartRequest, user: User | None = None) -> tuple[Chat
             raise
         return existing, False
     chat_assign_waiting()
-    session.refresh_from_db()
+    # The session is returned as opened (waiting): whoever shows its state reads it
+    # again (the socket's welcome frame does), so no re-read here.
     return session, True
 
 
@@ -279,11 +313,13 @@ def _open(
         platform=platform,
         visitor_name=request.name.strip()[:150],
         queued_at=timezone.now(),
+        last_seq=1,  # the first message, appended below
     )
     # Triage may already have asked for an order number: take the customer's message.
     message = ticket.messages.get(external_id=_start_external_id(client_id))
     _append(
         session,
+        seq=1,
         kind=EntryKind.MESSAGE,
         sender=Sender.CUSTOMER,
         text=text,
@@ -304,35 +340,47 @@ def chat_customer_message(
     uploads: Sequence[CheckedUpload] = (),
 ) -> tuple[ChatEntry, bool]:
     """Store a customer's message once. Returns (entry, created); a retry returns the
-    entry stored the first time, with its original sequence number."""
+    entry stored the first time, with its original sequence number.
+
+    ``session`` may be an old copy (a socket keeps the one it attached with): only its
+    ids, customer and visitor name are used, which never change; the state is read as
+    the row is locked.
+    """
     client_id = client_id_check(client_id)
     text = _text_check(text, allow_empty=bool(uploads))
-    existing = _entry_for(session, Sender.CUSTOMER, client_id)
-    if existing is not None:
-        return existing, False
+    if uploads:
+        # Files reach storage before the commit: a retried upload is recognised before
+        # it stores them again. A typed message needs no look-up first: its retry
+        # fails on the message's unique external id and is answered below.
+        existing = _entry_for(session, Sender.CUSTOMER, client_id)
+        if existing is not None:
+            return existing, False
     try:
         with transaction.atomic():
-            locked = _lock(session)
-            if locked.is_ended:
+            claim = _claim_seq(session)
+            if claim.state == SessionState.ENDED:
                 raise ChatEnded("This chat has ended. Start a new chat to write again.")
             message = tickets.ticket_customer_message(
-                ticket=locked.ticket,
-                author=locked.customer,
+                ticket=session.ticket,
+                author=session.customer,
                 body=text,
                 uploads=uploads,
-                external_id=f"chat:{locked.public_id}:{client_id}",
+                external_id=f"chat:{session.public_id}:{client_id}",
             )
             entry = _append(
-                locked,
+                session,
+                seq=claim.seq,
                 kind=EntryKind.MESSAGE,
                 sender=Sender.CUSTOMER,
                 text=text,
-                author_name=locked.visitor_name or str(locked.customer),
+                author_name=session.visitor_name or str(session.customer),
                 message_id=message.pk,
                 client_id=client_id,
                 attachments=list(message.attachments.all()) if uploads else [],
             )
-    except IntegrityError:
+    except (IntegrityError, TicketError):
+        # A retry of a message stored before (perhaps before the chat ended) is
+        # acknowledged again with its number; anything else is the caller's error.
         existing = _entry_for(session, Sender.CUSTOMER, client_id)
         if existing is None:
             raise
@@ -644,30 +692,38 @@ def chat_agent_message(
     text: str,
     uploads: Sequence[CheckedUpload] = (),
 ) -> tuple[ChatEntry, bool]:
-    """Store an agent's message (with any photos or files) once per client id."""
+    """Store an agent's message (with any photos or files) once per client id.
+
+    As for the customer's, ``session`` may be an old copy: who handles the chat and
+    its state are checked on the locked row."""
     client_id = client_id_check(client_id)
     text = _text_check(text, allow_empty=bool(uploads))
     _team_member(agent)
-    existing = _entry_for(session, Sender.AGENT, client_id)
-    if existing is not None:
-        return existing, False
+    if uploads:
+        existing = _entry_for(session, Sender.AGENT, client_id)
+        if existing is not None:
+            return existing, False
     try:
         with transaction.atomic():
-            locked = _lock(session)
-            _agent_may_act(locked, agent)
-            if locked.is_ended:
+            claim = _claim_seq(session)
+            if claim.agent_id != agent.pk and not agent.is_supervisor:
+                raise NotYourChat("This chat is handled by another agent.")
+            if claim.state == SessionState.ENDED:
                 raise ChatEnded("This chat has ended.")
-            if locked.state != SessionState.ACTIVE:
+            if claim.state != SessionState.ACTIVE:
                 raise InvalidFrame("Accept the chat before writing.", field="session")
             message = tickets.ticket_reply(
-                ticket=locked.ticket,
+                ticket=session.ticket,
                 author=agent,
                 body=text,
                 uploads=uploads,
                 through_outbox=False,
             )
+            # The entry's unique (session, sender, client id) catches a retry here,
+            # rolling the reply back with it.
             entry = _append(
-                locked,
+                session,
+                seq=claim.seq,
                 kind=EntryKind.MESSAGE,
                 sender=Sender.AGENT,
                 text=text,
@@ -676,8 +732,7 @@ def chat_agent_message(
                 client_id=client_id,
                 attachments=list(message.attachments.all()) if uploads else [],
             )
-    except IntegrityError:
-        # The same client id from the socket and an upload at once: the first stands.
+    except (IntegrityError, TicketError):
         existing = _entry_for(session, Sender.AGENT, client_id)
         if existing is None:
             raise

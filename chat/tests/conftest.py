@@ -27,7 +27,7 @@ CLOSED_MOMENT = dt.datetime(2026, 11, 23, 21, 30, tzinfo=LAGOS)
 
 @pytest.fixture(autouse=True)
 def _memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()

@@ -1,0 +1,167 @@
+"""Live chat, one operation at a time: SQL statements and CPU per chat start, customer
+message and agent message, called in-process the way the consumers call them.
+
+    .venv/bin/python -m bench.chat_ops                        # PostgreSQL, 200 chats
+    .venv/bin/python -m bench.chat_ops --chats 50 --show-sql  # print one op's statements
+
+Runs on a fresh PostgreSQL database (``--name``, default ``izonie_bench_chat_ops``) with
+live chat open around the clock and enough agents online. The channel layer is the
+in-memory one, so the on-commit relays run too (nobody listens). Prints, per operation,
+statements (median), and wall and CPU milliseconds p50/p95 of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import BENCH_PG, percentile  # noqa: E402
+
+
+def _fresh_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = f"{BENCH_PG}/{name}"
+
+
+def _measure(label: str, calls: list[Callable[[], Any]], show_sql: bool) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements, wall, cpu = [], [], []
+    for index, call in enumerate(calls):
+        connection.queries_log.clear()  # it keeps 9,000 statements, then counts none
+        with CaptureQueriesContext(connection) as captured:
+            w0, c0 = time.perf_counter(), time.process_time()
+            call()
+            w1, c1 = time.perf_counter(), time.process_time()
+        statements.append(len(captured.captured_queries))
+        wall.append((w1 - w0) * 1000)
+        cpu.append((c1 - c0) * 1000)
+        if show_sql and index == len(calls) // 2:
+            print(f"--- {label}: {len(captured.captured_queries)} statements")
+            for query in captured.captured_queries:
+                print("   ", query["sql"][:220])
+    return {
+        "op": label,
+        "n": len(calls),
+        "statements": statistics.median(statements),
+        "wall_p50_ms": round(statistics.median(wall), 1),
+        "wall_p95_ms": round(percentile(wall, 95), 1),
+        "cpu_p50_ms": round(statistics.median(cpu), 1),
+        "cpu_p95_ms": round(percentile(cpu, 95), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chats", type=int, default=200)
+    parser.add_argument("--name", default="izonie_bench_chat_ops")
+    parser.add_argument("--show-sql", action="store_true")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="izonie-chat-ops-"))
+    policy = yaml.safe_load((ROOT / "policies" / "izonie.yaml").read_text())
+    policy["channels"]["live_chat"]["hours"] = None
+    (tmp / "policy.yaml").write_text(yaml.safe_dump(policy))
+    os.environ.update(
+        IZONIE_VAR_DIR=str(tmp),
+        IZONIE_POLICY_FILE=str(tmp / "policy.yaml"),
+        IZONIE_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    os.environ.pop("REDIS_URL", None)
+    _fresh_database(args.name)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from accounts.models import Role, User
+    from chat import services
+    from chat.models import AgentPresence, Presence
+
+    per_agent = 25
+    agents = []
+    for i in range(max(1, -(-args.chats // per_agent))):
+        agent = User.objects.create(
+            username=f"ops.agent{i}", role=Role.AGENT, display_name=f"Agent {i}"
+        )
+        AgentPresence.objects.create(
+            agent=agent,
+            status=Presence.ONLINE,
+            max_chats=per_agent,
+            last_seen_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2),
+        )
+        agents.append(agent)
+
+    sessions: list[Any] = []
+
+    def start(i: int) -> Callable[[], None]:
+        def call() -> None:
+            request = services.StartRequest(
+                name=f"Customer {i}",
+                email=f"customer{i}@ops.example",
+                category="order_status",
+                text="Where is my order?",
+                client_id=f"s-{uuid.uuid4().hex}",
+            )
+            session, _created = services.chat_start(request=request)
+            sessions.append(session)
+
+        return call
+
+    results = [_measure("chat_start", [start(i) for i in range(args.chats)], args.show_sql)]
+    # The agents accept what they were offered, as the console does.
+    by_id = {a.pk: a for a in agents}
+    for session in sessions:
+        session.refresh_from_db()
+        services.chat_accept(session=session, agent=by_id[session.agent_id])
+    sessions = [services.chat_get(s.public_id) for s in sessions]
+
+    def customer(session: Any) -> Callable[[], None]:
+        return lambda: services.chat_customer_message(
+            session=session, client_id=f"m-{uuid.uuid4().hex}", text="still waiting"
+        )
+
+    def agent(session: Any) -> Callable[[], None]:
+        return lambda: services.chat_agent_message(
+            session=session,
+            agent=by_id[session.agent_id],
+            client_id=f"a-{uuid.uuid4().hex}",
+            text="reply",
+        )
+
+    for _round in range(2):  # the first answer on a chat differs (first reply, status)
+        results.append(_measure("customer message", [customer(s) for s in sessions], args.show_sql))
+        results.append(_measure("agent message", [agent(s) for s in sessions], args.show_sql))
+    print(f"{args.chats} chats, {len(agents)} agents, PostgreSQL ({args.name})")
+    print(f"{'op':<18} {'n':>5} {'stmts':>6} {'wall p50':>9} {'p95':>7} {'cpu p50':>8} {'p95':>7}")
+    for r in results:
+        print(
+            f"{r['op']:<18} {r['n']:>5} {r['statements']:>6} {r['wall_p50_ms']:>9} "
+            f"{r['wall_p95_ms']:>7} {r['cpu_p50_ms']:>8} {r['cpu_p95_ms']:>7}"
+        )
+
+
+if __name__ == "__main__":
+    main()
