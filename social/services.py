@@ -3,11 +3,11 @@ asking for a category and a rating with quick replies, recording the answers.
 
 Intake never blocks the webhook: the view stores the raw delivery and makes sure a
 "drain" task will run after it (``drain_soon``), which works through every stored delivery
-in order (``deliveries_process_received``); each event is handled in its own transaction
-that starts by
-inserting its ``InboundEvent`` row. The row's unique key is the duplicate check (a retried
-delivery fails the insert and is skipped), and because the row and the ticket message
-commit together, a crash mid-delivery leaves the unfinished events to be done again.
+in order (``deliveries_process_received``). Each event is handled in its own transaction
+that starts by inserting its ``InboundEvent`` row. The row's unique key is the duplicate
+check (a retried delivery fails the insert and is skipped), and because the row and the
+ticket message commit together, a crash mid-delivery leaves the unfinished events to be
+done again.
 """
 
 from __future__ import annotations
