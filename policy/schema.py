@@ -541,6 +541,11 @@ class SupportPolicy(StrictModel):
                 return category
         raise KeyError(key)
 
+    def team(self, key: str) -> Team | None:
+        """The team with this key; ``None`` when the policy has none (a ticket's team
+        may outlive a policy change)."""
+        return next((team for team in self.teams if team.key == key), None)
+
     @property
     def category_keys(self) -> list[str]:
         return [category.key for category in self.categories]

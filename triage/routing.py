@@ -157,7 +157,7 @@ def agent_for_new_ticket(*, team_key: str) -> int | None:
     strategy), so its INSERT carries the assignee; ``None`` as for ``choose_agent``, or
     when the team is not in the policy. The caller records the assignment event once the
     ticket has its row (``ticket_route`` then leaves the ticket alone)."""
-    team = next((t for t in get_policy().teams if t.key == team_key), None)
+    team = get_policy().team(team_key)
     return choose_agent(team=team) if team is not None else None
 
 
@@ -166,7 +166,7 @@ def ticket_route(*, ticket: Ticket) -> int | None:
     Caller holds the ticket's lock (or just created it). Returns the agent's id."""
     if ticket.assignee_id is not None or not ticket.team:
         return None
-    team = next((t for t in get_policy().teams if t.key == ticket.team), None)
+    team = get_policy().team(ticket.team)
     if team is None:
         return None
     agent_id = choose_agent(team=team)

@@ -23,7 +23,6 @@ from accounts.models import User
 from chat.availability import online_cutoff
 from chat.models import AgentPresence, Presence
 from policy.loader import get_policy
-from policy.schema import Team
 from tickets import events, realtime
 from tickets.choices import ACTIVE_STATUSES, Channel, Direction, MessageKind, TicketStatus
 from tickets.exceptions import InvalidAssignee
@@ -70,10 +69,6 @@ def unanswered_tickets(*, agent: User) -> QuerySet[Ticket]:
     )
 
 
-def _team(key: str) -> Team | None:
-    return next((t for t in get_policy().teams if t.key == key), None)
-
-
 def _move(
     *, ticket: Ticket, to_agent_id: int | None, reason: Reason, actor: User | None
 ) -> Reassignment:
@@ -88,7 +83,7 @@ def _move(
 
 
 def _reroute(*, ticket: Ticket, leaving: User, available: set[int], reason: Reason) -> Reassignment:
-    team = _team(ticket.team)
+    team = get_policy().team(ticket.team)
     to_agent = None
     if team is not None:
         candidates = [
@@ -124,7 +119,7 @@ def agent_rebalance(*, agent: User) -> list[Reassignment]:
     available = available_agent_ids()
     moved: list[Reassignment] = []
     for team_key, load in loads.items():
-        team = _team(team_key)
+        team = get_policy().team(team_key)
         if team is None or team.capacity is None or load <= team.capacity:
             continue
         excess = load - team.capacity
