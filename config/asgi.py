@@ -44,11 +44,7 @@ class HttpApplication:
         return self.django(environ, start_response)
 
 
-def http_application(wsgi_app: Any) -> HttpApplication:
-    return HttpApplication(wsgi_app)
-
-
-django_http_app = http_application(get_wsgi_application())
+django_http_app = HttpApplication(get_wsgi_application())
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

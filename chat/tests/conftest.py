@@ -154,11 +154,11 @@ def asgi_server(transactional_db):
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.wsgi import get_wsgi_application
 
-    from config.asgi import http_application
+    from config.asgi import HttpApplication
     from config.routing import websocket_urlpatterns
 
     # As config.asgi serves it, with static files from the apps (nothing is collected).
-    http = http_application(StaticFilesHandler(get_wsgi_application()))
+    http = HttpApplication(StaticFilesHandler(get_wsgi_application()))
     app = ProtocolTypeRouter(
         {
             "http": http,
