@@ -75,9 +75,7 @@ def acknowledgement_send(
     if settings is None or not recipient or _NO_REPLY_RE.match(recipient):
         return None
     if sent_recently is None:
-        since = timezone.now() - settings.window.timedelta
-        recent = AutoAcknowledgement.objects.filter(recipient=recipient, created_at__gte=since)
-        sent_recently = recent.count()
+        sent_recently = acknowledgements_sent_recently([recipient])[recipient]
     if sent_recently >= settings.max_per_sender:
         return None
     body = settings.text.format(
