@@ -61,7 +61,7 @@ def prepare(workdir: Path, database: str, graph_url: str) -> dict[str, str]:
 
         name = "izonie_bench_social"
         with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         env["DATABASE_URL"] = f"{BENCH_PG}/{name}"
     else:
@@ -304,7 +304,11 @@ def main() -> None:
                 if process is None:
                     continue
                 process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
             graph.stop()
         summary = {
             "database": args.database,

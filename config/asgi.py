@@ -58,3 +58,7 @@ application = ProtocolTypeRouter(
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
+
+from core.startup import freeze_startup_objects  # noqa: E402
+
+freeze_startup_objects()

@@ -244,6 +244,8 @@ IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY = env_int("IZONIE_SOCIAL_MAX_EVENTS_PER_DE
 # Stored webhook deliveries are handled by one "drain" task that works through all of them;
 # a web process queues one at most every this many seconds (social.services.drain_soon).
 IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = float(env_str("IZONIE_SOCIAL_DRAIN_DELAY_SECONDS", "0.2"))
+# How long one drain task runs before it hands the rest of a backlog to a new one.
+IZONIE_SOCIAL_DRAIN_MAX_SECONDS = float(env_str("IZONIE_SOCIAL_DRAIN_MAX_SECONDS", "10"))
 IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS = env_int(
     "IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS", 300
 )

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -88,9 +90,19 @@ def drain_soon() -> None:
         process_received_deliveries.using(run_after=planned).enqueue()
 
 
-def deliveries_process_received(*, batch: int = 200) -> int:
-    """Process every delivery still waiting, oldest first, each once per run (one that
-    fails unexpectedly is logged and left for the next run). Returns the new events."""
+@dataclass(frozen=True)
+class DrainResult:
+    new_events: int
+    finished: bool  # False: the time budget ran out with deliveries still waiting
+
+
+def deliveries_process_received(
+    *, batch: int = 200, max_seconds: float | None = None
+) -> DrainResult:
+    """Process the deliveries still waiting, oldest first, each once per run (one that
+    fails unexpectedly is logged and left for the next run), for at most ``max_seconds``
+    when given."""
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     new = 0
     after = 0
     while True:
@@ -100,13 +112,16 @@ def deliveries_process_received(*, batch: int = 200) -> int:
             .values_list("pk", flat=True)[:batch]
         )
         if not waiting:
-            return new
+            return DrainResult(new_events=new, finished=True)
         for delivery_id in waiting:
             after = delivery_id
             try:
                 new += delivery_process(delivery_id=delivery_id)
             except Exception:
                 logger.exception("Social delivery %s could not be processed", delivery_id)
+            # Checked after a delivery, so that every run makes progress.
+            if deadline is not None and time.monotonic() >= deadline:
+                return DrainResult(new_events=new, finished=False)
 
 
 def _events_of(delivery: WebhookDelivery) -> list[IncomingEvent]:

@@ -1,5 +1,6 @@
 """Background work for the social channels; tasks take ids and are safe to run twice."""
 
+from django.conf import settings
 from django_tasks import task
 
 from social import services
@@ -12,4 +13,10 @@ def process_delivery(*, delivery_id: int) -> None:
 
 @task()
 def process_received_deliveries() -> None:
-    services.deliveries_process_received()
+    # A bounded run, then a fresh one for the rest: a backlog of thousands would otherwise
+    # keep this task running for minutes, and the worker could not stop until it ended.
+    drained = services.deliveries_process_received(
+        max_seconds=settings.IZONIE_SOCIAL_DRAIN_MAX_SECONDS
+    )
+    if not drained.finished:
+        process_received_deliveries.enqueue()

@@ -83,6 +83,36 @@ def test_deliveries_arriving_together_share_one_drain_that_handles_them_all(
     assert drains.filter(status="READY").count() == 1
 
 
+def test_a_drain_out_of_time_hands_the_rest_of_the_backlog_to_a_new_run(
+    client, fb_page, platform, run_tasks, settings
+):
+    from social import services
+
+    for n in range(3):
+        post_meta(client, meta_delivery((PAGE_ID, [text_event(f"psid-{n}", "Where is it?")])))
+    DBTaskResult.objects.all().delete()
+
+    # With no time at all, a run still handles one delivery, so every run makes progress.
+    drained = services.deliveries_process_received(max_seconds=0)
+    assert drained == services.DrainResult(new_events=1, finished=False)
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.RECEIVED).count() == 2
+
+    # The task queues its successor until the backlog is gone, so a worker asked to stop
+    # waits for one bounded run, not for the whole backlog.
+    settings.IZONIE_SOCIAL_DRAIN_MAX_SECONDS = 0
+    from social.tasks import process_received_deliveries
+
+    process_received_deliveries.enqueue()
+    run_tasks()
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
+        DeliveryStatus.PROCESSED
+    }
+    assert InboundEvent.objects.count() == 3
+    drains = DBTaskResult.objects.filter(task_path="social.tasks.process_received_deliveries")
+    assert drains.count() == 3  # one per delivery left, the last finding nothing more
+    assert set(drains.values_list("status", flat=True)) == {"SUCCESSFUL"}
+
+
 @pytest.mark.parametrize(
     ("signature", "why"),
     [
