@@ -156,13 +156,24 @@ class Stats:
         self.sent: dict[str, float] = {}  # client_id -> send time
         self.received: dict[str, int] = {}  # client_id -> times received by the other side
         self.latencies_ms: list[float] = []
+        self.timeline: list[tuple[float, float]] = []  # (send time, latency ms)
 
     def on_receive(self, client_id: str) -> None:
         count = self.received.get(client_id, 0) + 1
         self.received[client_id] = count
         sent_at = self.sent.get(client_id)
         if count == 1 and sent_at is not None:
-            self.latencies_ms.append((time.perf_counter() - sent_at) * 1000)
+            latency_ms = (time.perf_counter() - sent_at) * 1000
+            self.latencies_ms.append(latency_ms)
+            self.timeline.append((sent_at, latency_ms))
+
+    def p99_by_period(self, start: float, seconds: float) -> list[float]:
+        """p99 of the messages sent in each ``seconds`` of the measured time: shows whether
+        slow messages are spread over the minute or bunched (a backlog, a pause)."""
+        periods: dict[int, list[float]] = {}
+        for sent_at, latency_ms in self.timeline:
+            periods.setdefault(int((sent_at - start) // seconds), []).append(latency_ms)
+        return [round(percentile(periods[k], 99), 1) for k in sorted(periods) if k >= 0]
 
 
 async def run_load(
@@ -332,6 +343,7 @@ async def run_load(
         "relay_p50_ms": round(percentile(lat, 50), 1) if lat else None,
         "relay_p95_ms": round(percentile(lat, 95), 1) if lat else None,
         "relay_p99_ms": round(percentile(lat, 99), 1) if lat else None,
+        "relay_p99_ms_per_10s": stats.p99_by_period(measure_start, 10.0),
         "lost": len(lost),
         "duplicated": len(duplicated),
     }

@@ -103,6 +103,11 @@ def _child(size: int, runs: int, fresh: bool, prepare_only: bool) -> None:
     django_setup()
     prepare_dataset(size, fresh=fresh)
     if not prepare_only:
+        # As the server process does once it has loaded (config.asgi): the figures are
+        # those of a serving process, whose collector does not walk the startup objects.
+        from core.startup import freeze_startup_objects
+
+        freeze_startup_objects()
         print(json.dumps(measure(size, runs)))
 
 

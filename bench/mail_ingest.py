@@ -495,7 +495,7 @@ def main() -> None:
         if not args.no_imap and Path(DOVECOT).exists():
             sources.append("imap")
         print(
-            f"{'backend':<11} {'source':<6} {'msg/s':>7} {'seconds':>8} {'peak RSS':>9} "
+            f"{'backend':<11} {'source':<6} {'msg/s':>7} {'seconds':>8} {'cpu s':>8} {'peak RSS':>9} "
             f"{'mail':>8} {'database':>9}  check"
         )
         for backend in args.backends:
@@ -518,7 +518,8 @@ def main() -> None:
                 check = "ok" if not result["problems"] else "; ".join(result["problems"])
                 print(
                     f"{backend:<11} {source:<6} {result['per_second']:>7,.0f} "
-                    f"{result['seconds']:>8} {result['peak_rss_mb']:>6} MB "
+                    f"{result['seconds']:>8} {result['cpu_seconds']:>8} "
+                    f"{result['peak_rss_mb']:>6} MB "
                     f"{result['mail_mb']:>5} MB {result['database_mb']:>6} MB  {check}",
                     flush=True,
                 )
