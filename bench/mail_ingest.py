@@ -495,8 +495,8 @@ def main() -> None:
         if not args.no_imap and Path(DOVECOT).exists():
             sources.append("imap")
         print(
-            f"{'backend':<11} {'source':<6} {'msg/s':>7} {'seconds':>8} {'cpu s':>8} {'peak RSS':>9} "
-            f"{'mail':>8} {'database':>9}  check"
+            f"{'backend':<11} {'source':<6} {'msg/s':>7} {'seconds':>8} {'cpu s':>8} "
+            f"{'peak RSS':>9} {'mail':>8} {'database':>9}  check"
         )
         for backend in args.backends:
             for source in sources:

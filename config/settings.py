@@ -187,6 +187,9 @@ else:
 
 # --- Background work: Django's tasks API (django-tasks backport), database backend.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A task still RUNNING this long after it started lost its worker (killed mid-task) and is
+# queued again (core.task_recovery); no task here takes more than a few minutes.
+IZONIE_TASK_ABANDONED_AFTER_SECONDS = env_int("IZONIE_TASK_ABANDONED_AFTER_SECONDS", 900)
 
 # --- Izonie Support
 IZONIE_POLICY_FILE = Path(env_str("IZONIE_POLICY_FILE", str(BASE_DIR / "policies" / "izonie.yaml")))

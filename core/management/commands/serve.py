@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
+from core.task_recovery import AbandonedTaskSweeper, abandoned_after, tasks_requeue_abandoned
 from core.worker import InProcessWorker
 
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         if not options["no_demo"] and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
         worker = None
+        sweeper = None
         if not options["no_worker"]:
             # Webhook deliveries a previous run stored but did not finish (it stopped or
             # crashed mid-way) are queued again; processing them twice is harmless.
@@ -39,8 +41,12 @@ class Command(BaseCommand):
 
             if requeued := delivery_requeue_stale(older_than=dt.timedelta(0)):
                 self.stdout.write(f"Queued {requeued} unfinished social deliveries again.")
+            if requeued := tasks_requeue_abandoned(older_than=abandoned_after()):
+                self.stdout.write(f"Queued {requeued} tasks abandoned by a stopped worker again.")
             worker = InProcessWorker()
             worker.start()
+            sweeper = AbandonedTaskSweeper()
+            sweeper.start()
             self.stdout.write("Background worker started in this process.")
         base = f"http://{options['host']}:{options['port']}"
         self.stdout.write(self.style.SUCCESS(f"\nIzonie Support is running at {base}/\n"))
@@ -81,3 +87,5 @@ class Command(BaseCommand):
         finally:
             if worker:
                 worker.stop()
+            if sweeper:
+                sweeper.stop()

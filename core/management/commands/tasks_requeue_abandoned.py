@@ -1,0 +1,34 @@
+"""Queue again background tasks left RUNNING by a worker that died (core.task_recovery).
+
+With separate ``db_worker`` processes, run it from cron every few minutes:
+``./manage.py tasks_requeue_abandoned`` (``--older-than SECONDS``, default
+``IZONIE_TASK_ABANDONED_AFTER_SECONDS``). ``serve`` does it by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from core.task_recovery import abandoned_after, tasks_requeue_abandoned
+
+
+class Command(BaseCommand):
+    help = "Queue again tasks still RUNNING after --older-than seconds (their worker died)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=int,
+            default=None,
+            help="seconds (default: the IZONIE_TASK_ABANDONED_AFTER_SECONDS setting)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        seconds = options["older_than"]
+        older_than = abandoned_after() if seconds is None else dt.timedelta(seconds=seconds)
+        count = tasks_requeue_abandoned(older_than=older_than)
+        self.stdout.write(f"Queued {count} abandoned tasks again.")

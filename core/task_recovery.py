@@ -1,0 +1,78 @@
+"""Tasks that a dead worker left RUNNING are queued again.
+
+django-tasks-db marks a task RUNNING when a worker claims it and SUCCESSFUL or FAILED when
+it ends. A worker killed in between (out of memory, a deploy, a power cut) leaves the row
+RUNNING for ever and the task never runs again: an SLA timer that never records its
+breach, an agent's reply that is neither sent nor shown as failed. Every task here takes
+ids and checks the state it acts on, so running one twice is safe; a task still RUNNING
+long after any task could take is put back in the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+logger = logging.getLogger(__name__)
+
+
+def abandoned_after() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.IZONIE_TASK_ABANDONED_AFTER_SECONDS)
+
+
+def tasks_requeue_abandoned(*, older_than: dt.timedelta) -> int:
+    """Queue again every task RUNNING since before ``older_than`` ago. Returns how many."""
+    cutoff = timezone.now() - older_than
+    abandoned = list(
+        DBTaskResult.objects.running()
+        .filter(started_at__lt=cutoff)
+        .values_list("pk", "task_path", "worker_ids")
+    )
+    if not abandoned:
+        return 0
+    # The status is checked again in the UPDATE: a task that ended meanwhile stays ended.
+    requeued = DBTaskResult.objects.filter(
+        pk__in=[pk for pk, _path, _workers in abandoned], status=TaskResultStatus.RUNNING
+    ).update(status=TaskResultStatus.READY, started_at=None)
+    for pk, path, workers in abandoned:
+        logger.warning(
+            "Task %s (%s) was still running on worker %s after %s: queued again",
+            pk,
+            path,
+            workers[-1] if workers else "?",
+            older_than,
+        )
+    return requeued
+
+
+class AbandonedTaskSweeper:
+    """Looks for abandoned tasks now and then, in a daemon thread beside a worker (the
+    in-process worker of ``serve``). Separate ``db_worker`` processes have
+    ``manage.py tasks_requeue_abandoned`` run from cron instead."""
+
+    def __init__(self, *, every_seconds: float = 60.0) -> None:
+        self.every_seconds = every_seconds
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="task-sweeper", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every_seconds):
+            try:
+                tasks_requeue_abandoned(older_than=abandoned_after())
+            except Exception:
+                logger.exception("Looking for abandoned tasks failed; trying again later")
+            finally:
+                close_old_connections()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
