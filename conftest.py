@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from core.tests.net import free_port
 from policy.loader import reset_policy_cache
 
 
@@ -22,6 +23,38 @@ def _isolated_media(settings, tmp_path):
     settings.IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = 0
     # Real hashing costs ~0.3 s per user; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class SmtpInbox:
+    """What the loopback SMTP server received, as ``email.message.Message`` objects."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback (aiosmtpd); Django's SMTP backend sends to it."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message as MessageHandler
+
+    inbox = SmtpInbox()
+
+    class Handler(MessageHandler):
+        def handle_message(self, message):
+            inbox.messages.append(message)
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_TIMEOUT = 5
+    yield inbox
+    controller.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

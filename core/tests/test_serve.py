@@ -2,7 +2,6 @@
 
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,13 +13,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from core.tests.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _embedded_env(tmp_path: Path) -> dict[str, str]:
@@ -32,7 +27,7 @@ def _embedded_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def served(tmp_path, request):
-    port = _free_port()
+    port = free_port()
     env = _embedded_env(tmp_path)
     before = getattr(request, "param", None)
     if before:

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import BuyerFactory, SellerUserFactory
+from core.tests.net import free_port
 from disputes import services
 from disputes.exceptions import (
     DisputeAlreadyOpen,
@@ -15,7 +16,7 @@ from disputes.exceptions import (
 )
 from disputes.models import Dispute, DisputeMessage, DisputeStatus, Outcome, SellerNotice
 from disputes.privacy import buyer_label, redact_contacts
-from disputes.tests.conftest import _free_port, make_case
+from disputes.tests.conftest import make_case
 from tickets import services as ticket_services
 from tickets.choices import Channel, TicketKind
 from tickets.exceptions import EmptyMessage
@@ -92,7 +93,7 @@ def test_marketplace_down_refuses_the_dispute_clearly(case, settings):
 
     # The HTTP adapter pointed at a loopback port where nothing listens.
     settings.IZONIE_MARKETPLACE_ADAPTER = "marketplace.http_adapter.HttpMarketplaceAdapter"
-    settings.IZONIE_MARKETPLACE_API_URL = f"http://127.0.0.1:{_free_port()}/api"
+    settings.IZONIE_MARKETPLACE_API_URL = f"http://127.0.0.1:{free_port()}/api"
     adapters._adapter.cache_clear()
     try:
         with pytest.raises(DisputeNotPossible, match="cannot be asked"):

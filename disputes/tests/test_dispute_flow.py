@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.tests.net import free_port
 from disputes import services
 from disputes.models import Dispute, DisputeStatus, NoticeKind, Outcome, SellerNotice, Side
-from disputes.tests.conftest import _free_port, make_case
+from disputes.tests.conftest import make_case
 from sla.models import ClockStatus, SlaClock
 from tickets.choices import (
     Channel,
@@ -167,7 +168,7 @@ def test_a_failed_seller_email_is_retried_then_shown_to_the_agent(
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = _free_port()  # nothing listens there
+    settings.EMAIL_PORT = free_port()  # nothing listens there
     settings.EMAIL_TIMEOUT = 1
     settings.IZONIE_OUTBOX_MAX_ATTEMPTS = 2
     with django_capture_on_commit_callbacks(execute=True):

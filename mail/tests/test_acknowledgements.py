@@ -10,7 +10,6 @@ from mail.intake import ingest_many, ingest_raw
 from mail.models import AutoAcknowledgement, InboundStatus
 from mail.tests.test_bounces import postfix_dsn
 from mail.tests.test_intake import IZONIE_ACK_LIMIT, mail
-from mail.tests.test_outbound import smtp_server  # noqa: F401 (fixture)
 from policy.loader import PolicyError, get_policy, parse_policy
 from policy.tests.test_loader import broken
 from tickets.models import Ticket
@@ -18,7 +17,7 @@ from tickets.models import Ticket
 pytestmark = pytest.mark.django_db
 
 
-def acknowledgements(smtp_server):  # noqa: F811
+def acknowledgements(smtp_server):
     """Sent mail less the one request for photos (``conduct``) that a Technical Support
     request also gets."""
     photo_request = get_policy().category("technical_support").photo_request[:40]
@@ -44,7 +43,7 @@ def deliver(django_capture_on_commit_callbacks, run_tasks):
 
 
 def test_a_new_request_is_acknowledged_with_its_number_and_reply_deadline(
-    smtp_server,  # noqa: F811
+    smtp_server,
     deliver,
 ):
     ticket = deliver(mail(sender="Chioma Okafor <chioma@example.com>")).ticket
@@ -64,7 +63,7 @@ def test_a_new_request_is_acknowledged_with_its_number_and_reply_deadline(
     assert ticket.first_replied_at is None and ticket.first_reply_due_at == due
 
 
-def test_acknowledgements_are_limited_per_sender(smtp_server, deliver):  # noqa: F811
+def test_acknowledgements_are_limited_per_sender(smtp_server, deliver):
     for n in range(IZONIE_ACK_LIMIT + 2):
         deliver(mail(message_id=f"<new{n}@example.com>", subject=f"Problem {n}"))
     deliver(mail(sender="bisi@example.com", message_id="<b@example.com>"))
@@ -75,7 +74,7 @@ def test_acknowledgements_are_limited_per_sender(smtp_server, deliver):  # noqa:
 
 
 def test_the_limit_holds_within_one_batch_and_across_batches(
-    smtp_server,  # noqa: F811
+    smtp_server,
     django_capture_on_commit_callbacks,
     run_tasks,
 ):
@@ -95,7 +94,7 @@ def test_the_limit_holds_within_one_batch_and_across_batches(
 
 
 def test_replies_no_reply_senders_and_machine_mail_get_no_acknowledgement(
-    smtp_server,  # noqa: F811
+    smtp_server,
     deliver,
 ):
     deliver(mail())

@@ -7,7 +7,6 @@ from accounts.tests.factories import AgentFactory
 from mail.intake import ingest_raw
 from mail.models import InboundStatus
 from mail.tests.test_intake import mail
-from mail.tests.test_outbound import smtp_server  # noqa: F401 (fixture)
 from tickets import services
 from tickets.choices import DeliveryStatus, EventKind
 from tickets.models import OutboundMessage, TicketEvent
@@ -140,7 +139,7 @@ def sent_reply(django_capture_on_commit_callbacks, run_tasks) -> OutboundMessage
     ],
 )
 def test_a_bounce_marks_the_sent_reply_failed_with_the_reason(
-    smtp_server,  # noqa: F811
+    smtp_server,
     django_capture_on_commit_callbacks,
     run_tasks,
     report,
@@ -167,7 +166,7 @@ def test_a_bounce_marks_the_sent_reply_failed_with_the_reason(
 
 
 def test_a_delay_notice_does_not_fail_the_reply(
-    smtp_server,  # noqa: F811
+    smtp_server,
     django_capture_on_commit_callbacks,
     run_tasks,
 ):

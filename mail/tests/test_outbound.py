@@ -2,13 +2,11 @@
 
 import email
 import email.policy
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message as MessageHandler
 
 from accounts.tests.factories import AgentFactory
+from core.tests.net import free_port
 from mail.intake import ingest_raw
 from mail.tests.test_intake import mail
 from tickets import services
@@ -16,34 +14,6 @@ from tickets.choices import DeliveryStatus
 from tickets.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
-
-
-class Inbox(MessageHandler):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server(settings):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_TIMEOUT = 5
-    yield inbox
-    controller.stop()
 
 
 def test_reply_is_threaded_and_carries_the_ticket_token(
@@ -80,7 +50,7 @@ def test_unreachable_server_is_retried_then_failed_visibly(
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = _free_port()  # nothing listens there
+    settings.EMAIL_PORT = free_port()  # nothing listens there
     settings.EMAIL_TIMEOUT = 2
     settings.IZONIE_OUTBOX_MAX_ATTEMPTS = 2
     ticket = ingest_raw(raw=mail()).ticket
