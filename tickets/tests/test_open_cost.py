@@ -20,17 +20,23 @@ pytestmark = pytest.mark.django_db
 STATEMENT_BUDGET = 19
 
 
-def test_a_new_ticket_has_every_event_in_the_order_things_happened():
-    # given: an agent on the Customer Care team, which assigns new requests
-    agent = AgentFactory(teams=["customer_care"])
+LATE_ORDER = "Where is my order? It is late."
 
-    # when: a buyer asks about an order without giving its number
+
+def _buyer_asks_about_a_late_order():
+    """An agent on Customer Care (which assigns new requests), and a buyer asking about an
+    order without giving its number."""
+    agent = AgentFactory(teams=["customer_care"])
     ticket = services.ticket_open(
-        requester=BuyerFactory(),
-        channel=Channel.API,
-        category="order_status",
-        body="Where is my order? It is late.",
+        requester=BuyerFactory(), channel=Channel.API, category="order_status", body=LATE_ORDER
     )
+    return agent, ticket
+
+
+def test_a_new_ticket_has_every_event_in_the_order_things_happened():
+    # given an agent on the Customer Care team, when a buyer asks about an order without
+    # giving its number
+    agent, ticket = _buyer_asks_about_a_late_order()
 
     # then: created, the message, the assignment, then the request for the order number
     rows = list(TicketEvent.objects.filter(ticket=ticket).order_by("created_at", "id"))
@@ -68,14 +74,7 @@ def test_events_recorded_outside_the_block_are_written_at_once():
 
 
 def test_the_new_row_carries_its_deadline_and_assignee_and_the_customer_is_asked_once():
-    agent = AgentFactory(teams=["customer_care"])
-
-    ticket = services.ticket_open(
-        requester=BuyerFactory(),
-        channel=Channel.API,
-        category="order_status",
-        body="Where is my order? It is late.",
-    )
+    agent, ticket = _buyer_asks_about_a_late_order()
 
     ticket.refresh_from_db()
     clock = SlaClock.objects.get(ticket=ticket, status=ClockStatus.RUNNING)
@@ -99,7 +98,7 @@ def test_creating_a_ticket_through_the_api_stays_within_its_statement_budget():
     which."""
     AgentFactory(teams=["customer_care"])
     client = client_for(BuyerFactory())
-    body = {"category": "order_status", "body": "Where is my order? It is late."}
+    body = {"category": "order_status", "body": LATE_ORDER}
     assert post_json(client, API, body).status_code == 201
 
     with CaptureQueriesContext(connection) as captured:
