@@ -187,7 +187,8 @@ def api_suggestions(request: HttpRequest) -> HttpResponse:
     """Articles matching what a customer is typing, for the contact form and the chat widget.
 
     JSON by default; the HTML fragment with "This answered my question" buttons when asked
-    by htmx or with ``format=html``. The response shape is documented in docs/channels/help-center.md.
+    by htmx or with ``format=html``. The response shape is documented in
+    docs/channels/help-center.md.
     """
     source = request.GET.get("source", DeflectionSource.CONTACT_FORM)
     if source not in DeflectionSource.values:
