@@ -151,8 +151,11 @@ def browser():
     """One headless Chromium for the session (``/usr/bin/chromium``, never a download)."""
     import os
 
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() waits until its condition holds; the bound only decides when a page that
+    # never gets there fails. Its default (5 s) is short for a busy CI machine.
+    expect.set_options(timeout=15_000)
     # Playwright's sync API runs an event loop in this thread; Django's live server
     # runs in its own thread, so the ORM calls made by the test itself are safe.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -82,6 +82,12 @@ def session_cookie(user) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
+# How long a test waits for a frame it expects. The wait ends as soon as the frame arrives;
+# this bound only decides when a frame that never comes fails the test, so it is generous:
+# on a busy machine (CI beside other work) 3 s was once not enough for a frame that came.
+FRAME_WAIT_SECONDS = 30.0
+
+
 class Socket:
     """A WebSocket client against the real ASGI application (routing, auth, origin)."""
 
@@ -104,7 +110,7 @@ class Socket:
     async def send_text(self, text: str) -> None:
         await self.comm.send_to(text_data=text)
 
-    async def recv(self, timeout: float = 3) -> dict[str, Any]:
+    async def recv(self, timeout: float = FRAME_WAIT_SECONDS) -> dict[str, Any]:
         output = await self.comm.receive_output(timeout)
         if output["type"] == "websocket.close":
             return {"type": "__closed__", "code": output.get("code")}
@@ -112,7 +118,9 @@ class Socket:
         self.seen.append(frame)
         return frame
 
-    async def until(self, kind: str, timeout: float = 3, **match: Any) -> dict[str, Any]:
+    async def until(
+        self, kind: str, timeout: float = FRAME_WAIT_SECONDS, **match: Any
+    ) -> dict[str, Any]:
         """The next frame of ``kind`` (and matching fields), skipping others."""
         while True:
             frame = await self.recv(timeout)
@@ -121,7 +129,7 @@ class Socket:
             if frame["type"] == "__closed__":
                 raise AssertionError(f"socket closed waiting for {kind}: {frame}")
 
-    async def closed_with(self, timeout: float = 3) -> int | None:
+    async def closed_with(self, timeout: float = FRAME_WAIT_SECONDS) -> int | None:
         while True:
             frame = await self.recv(timeout)
             if frame["type"] == "__closed__":

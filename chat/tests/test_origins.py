@@ -7,7 +7,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from accounts.tests.factories import AgentFactory
-from chat.tests.conftest import run, session_cookie, start_frame
+from chat.tests.conftest import FRAME_WAIT_SECONDS, run, session_cookie, start_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,7 +92,9 @@ def test_a_chat_started_from_a_listed_site_works(clock, online_agent):
         )
         assert (await comm.connect())[0]
         await comm.send_json_to(start_frame())
-        kinds = [(await comm.receive_json_from(timeout=3))["type"] for _ in range(2)]
+        kinds = [
+            (await comm.receive_json_from(timeout=FRAME_WAIT_SECONDS))["type"] for _ in range(2)
+        ]
         await comm.disconnect()
         return kinds
 
