@@ -129,8 +129,11 @@ class StrictModel(BaseModel):
 class OpeningHours(StrictModel):
     """One row of weekly hours: these days, from ``open`` to ``close`` (local time)."""
 
+    # The days this row covers.
     days: list[Weekday] = Field(min_length=1)
+    # Opening time, local (HH:MM).
     open: ClockTime
+    # Closing time, local (HH:MM; 24:00 for midnight).
     close: ClockTime
 
     @field_validator("open")
@@ -153,7 +156,9 @@ class OpeningHours(StrictModel):
 
 
 class ExtraHoliday(StrictModel):
+    # The day (YYYY-MM-DD).
     date: dt.date
+    # Shown where the calendar is explained.
     name: str
 
 
@@ -161,7 +166,9 @@ class Holidays(StrictModel):
     country: str | None = Field(
         default=None, description="ISO 3166 code understood by the holidays package."
     )
+    # A state or region code of that country, when its holidays differ.
     subdivision: str | None = None
+    # Days closed besides the country's public holidays.
     extra: list[ExtraHoliday] = Field(default_factory=list)
 
     @field_validator("country")
@@ -177,8 +184,11 @@ class Holidays(StrictModel):
 
 
 class BusinessCalendar(StrictModel):
+    # IANA time zone every business clock and published time uses.
     time_zone: str
+    # The team's working hours; business clocks run only inside them.
     weekly_hours: list[OpeningHours] = Field(min_length=1)
+    # Days on which business clocks do not run.
     holidays: Holidays = Field(default_factory=Holidays)
 
     @field_validator("time_zone")
@@ -215,6 +225,7 @@ class Acknowledgement(StrictModel):
     # At most this many to one address within the window, so a sender (or a loop
     # between two robots) cannot make us send mail without limit.
     max_per_sender: int = Field(gt=0)
+    # The period ``max_per_sender`` counts over.
     window: Duration
 
     @field_validator("text")
@@ -230,18 +241,27 @@ class Acknowledgement(StrictModel):
 
 
 class ChannelPolicy(StrictModel):
+    # What sort of channel this is; decides which intake serves it.
     kind: ChannelKind
+    # The channel's name on pages and in the console.
     name: str
+    # One sentence for the public policy page.
     description: str
     # None: always open (24/7). Otherwise the weekly hours, in the calendar's time zone.
     hours: list[OpeningHours] | None = None
+    # Where customers find it (e.g. website, mobile app), listed on the policy page.
     surfaces: list[str] = Field(default_factory=list)
+    # The channel's address (the support email), shown to customers.
     address: str | None = None
+    # A link customers can follow (the Help Center).
     url: str | None = None
+    # The account name on a social platform.
     handle: str | None = None
     # Whether a conversation can start on this channel (the Help Center is read-only).
     conversational: bool = True
+    # Whether the public policy page lists this channel.
     published: bool = True
+    # The automatic reply to a new request on this channel; none sends nothing.
     acknowledgement: Acknowledgement | None = None
 
     @property
@@ -262,24 +282,37 @@ class Measure(StrEnum):
 
 
 class AppliesTo(StrictModel):
+    # Channel keys; empty: every channel.
     channels: list[str] = Field(default_factory=list)
+    # Category keys; empty: every category.
     categories: list[str] = Field(default_factory=list)
+    # ``dispute`` and ``escalation`` targets apply to those cases only.
     kind: Literal["any", "dispute", "escalation"] = "any"
 
 
 class ResponseTarget(StrictModel):
     """One published (or internal) response-time promise."""
 
+    # Stable key: clocks, reports and events refer to the target by it.
     id: str
+    # Short name in the console and the reports.
     title: str
+    # What the clock waits for: the first reply, each next reply, the resolution, or a supervisor's
+    # contact after an escalation.
     measure: Measure
+    # Which tickets get this clock; empty lists mean every channel or category.
     applies_to: AppliesTo = Field(default_factory=AppliesTo)
+    # The promised time.
     target: Duration
+    # When the promise counts as broken (the same as or later than ``target``).
     breach: Duration
+    # Business time (the calendar's or ``hours_of``'s hours) or calendar time.
     clock: ClockKind
     # Which weekly hours a business clock follows: a channel's hours, else the calendar's.
     hours_of: str | None = None
+    # Share of the target after which agents are warned (0.8: at 80 %).
     warn_at: float = Field(default=0.8, gt=0, lt=1)
+    # Whether the public policy page shows this promise.
     published: bool = True
     # How the promise reads on the public page, in our own words.
     promise: str
@@ -313,20 +346,29 @@ Keyword = Annotated[str, AfterValidator(_keyword_not_blank)]
 
 
 class Category(StrictModel):
+    # Stable key (lowercase, underscores) stored on tickets.
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    # What customers and agents see.
     name: str
+    # One sentence for the public page and the contact form.
     description: str
+    # Typical requests, shown to customers choosing a category.
     examples: list[str] = Field(min_length=1)
+    # ``sellers``: offered to seller accounts only (Seller Support).
     audience: Literal["everyone", "sellers"] = "everyone"
+    # The customer is asked for an order number when none is given.
     needs_order_number: bool = False
+    # The customer is asked once for photos of the problem.
     asks_for_photos: bool = False
     # What to photograph for this category; blank uses ``conduct.photo_request``.
     photo_request: str = ""
+    # Key of the team whose queue receives these conversations.
     team: str
     # Triage rules: words or phrases (matched whole, case-insensitively) and regular
     # expressions (case-insensitive) that point a free-text message to this category.
     # The classifier weighs them with its text model (see ``triage``).
     triage_keywords: list[Keyword] = Field(default_factory=list)
+    # Regular expressions for the same purpose (see ``triage_keywords``).
     triage_patterns: list[RegexPattern] = Field(default_factory=list)
 
 
@@ -351,23 +393,31 @@ class Returns(StrictModel):
 
     # Counted in calendar days from the delivery date, in the calendar's time zone.
     window: Duration = Field(default_factory=lambda: Duration(amount=7, unit="days"))
+    # The return rule in one sentence, shown to agents and customers.
     summary: str = "Sellers accept returns within 7 days of delivery."
 
 
 class Team(StrictModel):
+    # Stable key that categories and agents refer to.
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    # Shown in the console and on tickets.
     name: str
     # How new conversations in this team's queue get an agent: left for agents to pick
     # (manual), in turn (round_robin) or to whoever has the fewest active conversations
     # (least_loaded). Agents at ``capacity`` active conversations are skipped.
     assignment: Literal["manual", "round_robin", "least_loaded"] = "manual"
+    # Active conversations an agent of this team takes before being skipped; null: no limit.
     capacity: int | None = Field(default=None, gt=0)
 
 
 class Escalation(StrictModel):
+    # The words of the customer's button and request ("Escalate to a Supervisor").
     request_label: str
+    # How an escalation proceeds, as published.
     steps: list[str] = Field(min_length=1)
+    # How soon a senior agent contacts the customer (the escalation clock).
     contact_within: Duration
+    # Who reviews an escalation, in the customer's words.
     reviewer: str
     # Words and phrases in a customer message that ask for an escalation.
     detect_phrases: list[str] = Field(default_factory=list)
@@ -389,33 +439,48 @@ class ConductTerm(StrictModel):
     ("motherfucker"). Obfuscated spellings (leet, separators, repeated letters, ``*``)
     match too; see ``conduct.screening``."""
 
+    # The word or phrase (lowercase).
     term: str = Field(min_length=2)
+    # How serious a match is; decides the reminder and the agent's flag.
     severity: ConductSeverity
+    # ``word``: whole words only; ``part``: also inside longer words.
     match: Literal["word", "part"] = "word"
 
 
 class ConductScreening(StrictModel):
     # The offensive-language model's probability at or above which a message is flagged.
     model_threshold: float = Field(default=0.85, gt=0, le=1)
+    # Severity of a violation found by the model alone.
     model_severity: ConductSeverity = ConductSeverity.MEDIUM
+    # The word list, matched in linear time.
     terms: list[ConductTerm] = Field(default_factory=list)
 
 
 class ConductRepeat(StrictModel):
     """Repeated violations on one channel within ``within`` block new sessions there."""
 
+    # Violations on one channel that lead to a block.
     violations: int = Field(default=3, ge=1)
+    # The period those violations are counted over.
     within: Duration = Field(default_factory=lambda: Duration(amount=7, unit="days"))
+    # How long new sessions on that channel are refused.
     block_for: Duration = Field(default_factory=lambda: Duration(amount=24, unit="hours"))
 
 
 class Conduct(StrictModel):
+    # The code of conduct's opening line on the public page.
     principle: str
+    # What the team expects of customers, one line each.
     expectations: list[str] = Field(min_length=1)
+    # What is not tolerated, as published.
     zero_tolerance: str
+    # What happens when a conversation is ended for conduct, as published.
     termination: str
+    # Sent to a customer whose message broke the code of conduct.
     reminder: str
+    # How messages are screened for abusive language.
     screening: ConductScreening = Field(default_factory=ConductScreening)
+    # When repeated violations block new sessions.
     repeat: ConductRepeat = Field(default_factory=ConductRepeat)
     # Shown when a blocked customer tries to start a new session; {until} is filled in.
     blocked_message: str = (
@@ -430,11 +495,17 @@ class Conduct(StrictModel):
 
 
 class Feedback(StrictModel):
+    # How feedback is used, as published.
     summary: str
+    # Lowest rating.
     scale_min: int = 1
+    # Highest rating.
     scale_max: int = 5
+    # The rating question.
     question: str
+    # How long after the interaction a rating is accepted.
     rating_window: Duration
+    # When customers are asked, as published.
     after: list[str] = Field(min_length=1)
     # A rating at or below this opens a follow-up for supervisors; null turns it off.
     follow_up_at_or_below: int | None = 2
@@ -449,14 +520,20 @@ class Feedback(StrictModel):
 
 
 class Organisation(StrictModel):
+    # The marketplace's name.
     name: str
+    # Its website (linked from the pages).
     website: str
+    # One line under the name on the public pages.
     tagline: str
+    # The support team's commitment, opening the policy page.
     commitment: str
 
 
 class OrderNumbers(StrictModel):
+    # Regular expression an order number matches (found in any customer message).
     pattern: str
+    # A made-up number that matches, used in hints and requests.
     example: str
 
     @field_validator("pattern")
@@ -476,8 +553,11 @@ class OrderNumbers(StrictModel):
 
 
 class Attachments(StrictModel):
+    # Largest file a customer or agent may attach.
     max_bytes: int = Field(gt=0)
+    # Files per message.
     max_per_message: int = Field(gt=0)
+    # MIME types accepted (checked against the file's content, not its name).
     allowed_types: list[str] = Field(min_length=1)
 
 
@@ -489,20 +569,35 @@ class PublicReports(StrictModel):
 
 
 class SupportPolicy(StrictModel):
+    # Increase it with every published change.
     version: int = Field(ge=1)
+    # Who makes the promises.
     organisation: Organisation
+    # Time zone, working hours and holidays of the business clocks.
     calendar: BusinessCalendar
+    # Every channel by key (live_chat, email, ...).
     channels: dict[str, ChannelPolicy] = Field(min_length=1)
+    # Every response-time promise and internal target.
     response_targets: list[ResponseTarget] = Field(min_length=1)
+    # The support teams and how they assign work.
     teams: list[Team] = Field(min_length=1)
+    # What customers can ask about.
     categories: list[Category] = Field(min_length=1)
+    # The "Escalate to a Supervisor" path.
     escalation: Escalation
+    # The code of conduct and its screening.
     conduct: Conduct
+    # Ratings after each interaction.
     feedback: Feedback
+    # What an order number looks like.
     order_numbers: OrderNumbers
+    # Limits on photos and files.
     attachments: Attachments
+    # Categorising free-text messages.
     triage: Triage = Field(default_factory=Triage)
+    # The return window agents apply.
     returns: Returns = Field(default_factory=Returns)
+    # What public pages may show from the reports.
     reports: PublicReports = Field(default_factory=PublicReports)
 
     @model_validator(mode="after")
