@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "workload",
     "social",
     "reports",
+    "dataprotection",
 ]
 
 MIDDLEWARE = [

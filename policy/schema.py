@@ -568,6 +568,24 @@ class PublicReports(StrictModel):
     show_promise_record: bool = False
 
 
+class Retention(StrictModel):
+    """How long personal data is kept once it is no longer needed (data protection)."""
+
+    # Files attached to a ticket are deleted this long after the ticket was closed or
+    # resolved; the attachment's name, type and size stay on the message.
+    attachments_after_closed: Duration = Field(
+        default_factory=lambda: Duration(amount=365, unit="days")
+    )
+    # The raw copy of every inbound email (headers and body as received) is emptied this
+    # long after it arrived; what became of it (ticket, message, status) stays.
+    raw_inbound_mail: Duration = Field(default_factory=lambda: Duration(amount=90, unit="days"))
+    # Social webhook deliveries (raw JSON from the platforms) are emptied this long after
+    # they were processed.
+    webhook_deliveries: Duration = Field(
+        default_factory=lambda: Duration(amount=30, unit="days")
+    )
+
+
 class SupportPolicy(StrictModel):
     # Increase it with every published change.
     version: int = Field(ge=1)
@@ -599,6 +617,8 @@ class SupportPolicy(StrictModel):
     returns: Returns = Field(default_factory=Returns)
     # What public pages may show from the reports.
     reports: PublicReports = Field(default_factory=PublicReports)
+    # How long personal data no longer needed is kept.
+    retention: Retention = Field(default_factory=Retention)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> SupportPolicy:
