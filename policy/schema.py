@@ -581,9 +581,7 @@ class Retention(StrictModel):
     raw_inbound_mail: Duration = Field(default_factory=lambda: Duration(amount=90, unit="days"))
     # Social webhook deliveries (raw JSON from the platforms) are emptied this long after
     # they were processed.
-    webhook_deliveries: Duration = Field(
-        default_factory=lambda: Duration(amount=30, unit="days")
-    )
+    webhook_deliveries: Duration = Field(default_factory=lambda: Duration(amount=30, unit="days"))
 
 
 class SupportPolicy(StrictModel):
