@@ -62,10 +62,15 @@ INSTALLED_APPS = [
     "social",
     "reports",
     "dataprotection",
+    "monitoring",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
-    # First, so that answers made early (preflights, redirects) carry CORS headers too.
+    # Request counts and latencies per view for Prometheus (django-prometheus): the first
+    # and the last middleware, so they time everything in between.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Before the others, so that answers made early (preflights, redirects) carry CORS headers.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -76,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -303,8 +309,17 @@ IZONIE_IMAP_MAX_MESSAGE_BYTES = env_int("IZONIE_IMAP_MAX_MESSAGE_BYTES", 60 * 10
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "monitoring.logging.JsonLinesFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            # "json": one JSON object per line (time, level, logger, message, extras).
+            "formatter": "json" if env_str("IZONIE_LOG_FORMAT") == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("IZONIE_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -316,3 +331,24 @@ LOGGING = {
 # Reports: how long after a change the rollups of the days it touched are recomputed
 # (changes meanwhile share the one refresh).
 IZONIE_REPORTS_REFRESH_DELAY_SECONDS = int(env_str("IZONIE_REPORTS_REFRESH_DELAY_SECONDS", "60"))
+
+# --- Monitoring: /readyz, /metrics, Sentry (monitoring/, docs/operations.md).
+# /readyz answers 503 when the oldest task ready to run has waited longer than this...
+IZONIE_READY_MAX_TASK_LAG_SECONDS = env_int("IZONIE_READY_MAX_TASK_LAG_SECONDS", 300)
+# ...or when IMAP is configured and the fetcher has not reached the mailbox for this long.
+IZONIE_READY_MAX_FETCHER_SILENCE_SECONDS = env_int("IZONIE_READY_MAX_FETCHER_SILENCE_SECONDS", 600)
+# /metrics: a bearer token for scrapers from other machines (unset: loopback only).
+IZONIE_METRICS_TOKEN = env_str("IZONIE_METRICS_TOKEN")
+# The support metrics (counts from the database) are recomputed at most this often.
+IZONIE_METRICS_CACHE_SECONDS = env_int("IZONIE_METRICS_CACHE_SECONDS", 15)
+# Errors to Sentry when a DSN is given (sentry-sdk's Django integration).
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        send_default_pii=False,
+    )

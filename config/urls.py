@@ -8,6 +8,7 @@ from config.api import api
 
 urlpatterns = [
     path("", include("core.urls")),
+    path("", include("monitoring.urls")),
     path("", include("policy.urls")),
     path("", include("portal.urls")),
     path("", include("chat.urls")),
