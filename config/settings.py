@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "workload",
     "social",
     "reports",
+    "identity",
 ]
 
 MIDDLEWARE = [
@@ -315,3 +316,14 @@ LOGGING = {
 # Reports: how long after a change the rollups of the days it touched are recomputed
 # (changes meanwhile share the one refresh).
 IZONIE_REPORTS_REFRESH_DELAY_SECONDS = int(env_str("IZONIE_REPORTS_REFRESH_DELAY_SECONDS", "60"))
+
+# --- Requester identity (docs/security/identity.md): proving a typed-in address with a
+# code or a link emailed to it.
+# How long an emailed six-digit code works.
+IZONIE_IDENTITY_CODE_TTL_SECONDS = env_int("IZONIE_IDENTITY_CODE_TTL_SECONDS", 600)
+# How long an emailed link works (the contact form's).
+IZONIE_IDENTITY_LINK_TTL_SECONDS = env_int("IZONIE_IDENTITY_LINK_TTL_SECONDS", 24 * 3600)
+# Wrong codes accepted before a code is dead and a new one must be asked for.
+IZONIE_IDENTITY_MAX_ATTEMPTS = env_int("IZONIE_IDENTITY_MAX_ATTEMPTS", 5)
+# Codes and links sent to one address within an hour, whatever asks for them.
+IZONIE_IDENTITY_MAX_SENDS_PER_HOUR = env_int("IZONIE_IDENTITY_MAX_SENDS_PER_HOUR", 10)
