@@ -248,3 +248,31 @@ def test_the_agent_sees_email_not_verified_and_no_order_card(client):
     assert "not looked up until the address is proven" in page
     inbox = client.get("/console/").content.decode()
     assert inbox.count("Email not verified") == 1
+
+
+def test_the_chat_offline_form_files_an_unverified_request_and_emails_a_link(
+    client, smtp_server, run_tasks, django_capture_on_commit_callbacks
+):
+    buyer = BuyerFactory(email="chidi@example.com")
+    order = OrderFactory(buyer=buyer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/chat/offline-message",
+            {
+                "name": "Chidi",
+                "email": "chidi@example.com",
+                "category": "payments",
+                "order_number": order.number,
+                "text": "Charged twice",
+            },
+            content_type="application/json",
+        )
+    assert response.status_code == 201 and response.json()["verify_link_sent"] is True
+    ticket = Ticket.objects.get()
+    assert ticket.requester != buyer and ticket.order_number == ""
+    run_tasks()
+    [mail] = smtp_server.to("chidi@example.com")
+    path = re.search(r"/verify/\S+", mail.get_payload()).group(0)
+    assert Client().post(path).status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.requester == buyer and ticket.order_number == order.number

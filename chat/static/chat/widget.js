@@ -243,6 +243,7 @@
         body.appendChild(el("div", { class: "izc-done" }, [
           el("p", { text: "Thank you. Your request is " + r.data.reference + "." }),
           el("p", { text: r.data.reply_promise }),
+          r.data.verify_link_sent ? el("p", { text: "We've also emailed you a link: open it to confirm the address is yours, so we can look at your orders." }) : null,
         ]));
       });
     });
