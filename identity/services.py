@@ -145,16 +145,25 @@ def challenge_send(*, ticket: Ticket, method: Method | str) -> EmailChallenge:
     return challenge
 
 
+def _duration(span: dt.timedelta) -> str:
+    """ "10 minutes", "24 hours": how long a code or link works, as the email says it."""
+    minutes = max(1, int(span.total_seconds() // 60))
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def _email_for(challenge: EmailChallenge) -> EmailMessage:
     organisation = get_policy().organisation.name
     reference = challenge.ticket.reference
-    minutes = max(1, int(_ttl(challenge.method).total_seconds() // 60))
+    lasts = _duration(_ttl(challenge.method))
     if challenge.method == Method.CODE:
         subject = f"Your {organisation} Support code: {challenge_code(challenge)}"
         body = (
             f"Your code is {challenge_code(challenge)}.\n\n"
             f"Enter it in the chat ({reference}) to confirm this is your address. It expires "
-            f"in {minutes} minutes.\n\n"
+            f"in {lasts}.\n\n"
             "If you did not ask for it, ignore this email: nothing about your account has "
             "been shared."
         )
@@ -163,8 +172,7 @@ def _email_for(challenge: EmailChallenge) -> EmailMessage:
         body = (
             f"Open this link to confirm that request {reference} comes from you, so that "
             f"we can look at your orders:\n\n{challenge_url(challenge)}\n\n"
-            f"The link works for {minutes // 60 or minutes} "
-            f"{'hours' if minutes >= 120 else 'minutes' if minutes < 60 else 'hour'}.\n\n"
+            f"The link works for {lasts}.\n\n"
             "If you did not write to us, ignore this email: nothing about your account has "
             "been shared."
         )
@@ -213,7 +221,12 @@ def challenge_deliver(*, challenge_id: int) -> DeliveryStatus | None:
             )
             challenge.save(update_fields=["last_error", "next_attempt_at"])
             run_after: dt.datetime = challenge.next_attempt_at
-            deliver_challenge.using(run_after=run_after).enqueue(challenge_id=challenge.pk)
+            transaction.on_commit(
+                partial(
+                    deliver_challenge.using(run_after=run_after).enqueue,
+                    challenge_id=challenge.pk,
+                )
+            )
         logger.info("Identity challenge %s failed: %s", challenge.pk, exc)
         return DeliveryStatus(challenge.status)
     challenge.status = DeliveryStatus.SENT
@@ -298,9 +311,7 @@ def link_challenge(*, challenge_id: int, token: str) -> EmailChallenge:
     )
     if challenge is None or not constant_time_compare(token, challenge_link_token(challenge)):
         raise LinkInvalid("This link is not valid. Use the latest link we emailed you.")
-    if challenge.used_at is not None or not challenge.ticket.requester_identity == (
-        RequesterIdentity.UNVERIFIED
-    ):
+    if challenge.used_at is not None or challenge.ticket.requester_verified:
         raise AlreadyVerified("This address is already confirmed for this request.")
     if challenge.expires_at <= timezone.now():
         raise LinkInvalid(

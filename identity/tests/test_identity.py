@@ -276,3 +276,23 @@ def test_the_chat_offline_form_files_an_unverified_request_and_emails_a_link(
     assert Client().post(path).status_code == 200
     ticket.refresh_from_db()
     assert ticket.requester == buyer and ticket.order_number == order.number
+
+
+def test_a_code_that_cannot_be_sent_is_retried_then_marked_failed(
+    settings, run_tasks, django_capture_on_commit_callbacks
+):
+    from core.tests.net import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    settings.IZONIE_OUTBOX_MAX_ATTEMPTS = 2
+    ticket = _open_unverified("ada@example.com")
+    challenge = _send(ticket, Method.CODE, run_tasks, django_capture_on_commit_callbacks)
+    # The first attempt failed and a retry is planned (the task is due later, not now).
+    assert challenge.status == "pending" and challenge.attempts == 1
+    assert challenge.last_error and challenge.next_attempt_at is not None
+    assert services.challenge_deliver(challenge_id=challenge.pk) == "failed"
+    challenge.refresh_from_db()
+    assert challenge.status == "failed" and challenge.attempts == 2
+    # A late or duplicated run does nothing more.
+    assert services.challenge_deliver(challenge_id=challenge.pk) is None
