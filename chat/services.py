@@ -121,6 +121,8 @@ class _Claim:
     seq: int
     state: str
     agent_id: int | None
+    # Changes once, when an unverified visitor proves their address mid-chat.
+    customer_id: int
 
 
 def _claim_seq(session: ChatSession) -> _Claim:
@@ -132,13 +134,13 @@ def _claim_seq(session: ChatSession) -> _Claim:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608
-            "WHERE id = %s RETURNING last_seq, state, agent_id",
+            "WHERE id = %s RETURNING last_seq, state, agent_id, customer_id",
             [session.pk],
         )
         row = cursor.fetchone()
     if row is None:
         raise ChatSession.DoesNotExist(f"chat session {session.pk}")
-    return _Claim(seq=row[0], state=row[1], agent_id=row[2])
+    return _Claim(seq=row[0], state=row[1], agent_id=row[2], customer_id=row[3])
 
 
 def _append(
@@ -347,8 +349,9 @@ def chat_customer_message(
     entry stored the first time, with its original sequence number.
 
     ``session`` may be an old copy (a socket keeps the one it attached with): only its
-    ids, customer and visitor name are used, which never change; the state is read as
-    the row is locked.
+    ids and visitor name are used, which never change; the state and the customer
+    (which changes once if the visitor proves their address) are read as the row is
+    locked.
     """
     client_id = client_id_check(client_id)
     text = _text_check(text, allow_empty=bool(uploads))
@@ -364,9 +367,16 @@ def chat_customer_message(
             claim = _claim_seq(session)
             if claim.state == SessionState.ENDED:
                 raise ChatEnded("This chat has ended. Start a new chat to write again.")
+            # A socket's copy may predate the customer proving their address (another
+            # tab did): the chat is the account's from then on.
+            author = (
+                session.customer
+                if claim.customer_id == session.customer_id
+                else User.objects.get(pk=claim.customer_id)
+            )
             message = tickets.ticket_customer_message(
                 ticket=session.ticket,
-                author=session.customer,
+                author=author,
                 body=text,
                 uploads=uploads,
                 external_id=f"chat:{session.public_id}:{client_id}",

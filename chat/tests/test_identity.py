@@ -105,6 +105,10 @@ def test_verifying_mid_chat_links_the_account_from_then_on(
         await visitor.send(start_frame(order_number=order.number))
         welcome = await visitor.until("welcome")
         session_id = welcome["session"]
+        other_tab = Socket("/ws/chat/")
+        await other_tab.open()
+        await other_tab.send({"type": "resume", "token": welcome["token"], "last_seq": 0})
+        await other_tab.until("welcome")
         await staff.until("offer")
         await staff.send({"type": "accept", "session": session_id})
         await staff.until("history", session=session_id)
@@ -127,6 +131,12 @@ def test_verifying_mid_chat_links_the_account_from_then_on(
         desk_verified = await staff.until("verified")
         await visitor.send({"type": "message", "client_id": client_id(), "text": "Thanks!"})
         await visitor.until("ack")
+        # A second tab attached before the verification writes as the account too.
+        await other_tab.send(
+            {"type": "message", "client_id": client_id(), "text": "From the other tab"}
+        )
+        await other_tab.until("ack")
+        await other_tab.close()
         await visitor.send({"type": "verify_request"})
         again = await visitor.until("error")
         await visitor.close()
@@ -159,6 +169,7 @@ def test_verifying_mid_chat_links_the_account_from_then_on(
     assert ticket.order_number == order.number
     # From then on the chat's messages are the account's.
     assert Message.objects.get(ticket=ticket, body_text="Thanks!").author == buyer
+    assert Message.objects.get(ticket=ticket, body_text="From the other tab").author == buyer
     event = ticket.events.get(kind=EventKind.REQUESTER_VERIFIED)
     assert event.data["account_id"] == buyer.pk and event.data["method"] == "email_code"
 
