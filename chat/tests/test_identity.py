@@ -201,6 +201,7 @@ def test_the_widget_asks_for_the_code_and_accepts_it(browser, asgi_server, clock
     from playwright.sync_api import expect
 
     from chat.tests.test_browser import agent_online, new_page, start_chat
+    from conftest import screenshot_path
 
     buyer = BuyerFactory(email="ada@example.com")
     OrderFactory(buyer=buyer)
@@ -221,6 +222,8 @@ def test_the_widget_asks_for_the_code_and_accepts_it(browser, asgi_server, clock
     code_input.fill(wrong)
     dialog.get_by_role("button", name="Confirm").click()
     expect(dialog.locator("#izc-code-error")).to_contain_text("That code is wrong. 4 tries left.")
+    customer.screenshot(path=screenshot_path("chat-widget-verify-code"))
+    desk.screenshot(path=screenshot_path("chat-desk-unverified"))
     code_input.fill(code)
     dialog.get_by_role("button", name="Confirm").click()
     expect(dialog.get_by_role("log", name="Conversation")).to_contain_text(

@@ -267,8 +267,10 @@
     var input = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "7", pattern: "[0-9 ]*" });
     var form = el("form", { class: "izc-form izc-verify-form", novalidate: "" }, [
       field("Code sent to " + email, input, "6 digits; it works for " + Math.round((state.codeTtl || 600) / 60) + " minutes."),
-      el("button", { type: "submit", class: "izc-primary", text: "Confirm" }),
-      el("button", { type: "button", class: "izc-link", text: "Send a new code", onclick: function () { frame({ type: "verify_request" }); } }),
+      el("div", { class: "izc-verify-actions" }, [
+        el("button", { type: "submit", class: "izc-primary", text: "Confirm" }),
+        el("button", { type: "button", class: "izc-link", text: "Send a new code", onclick: function () { frame({ type: "verify_request" }); } }),
+      ]),
     ]);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
