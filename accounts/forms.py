@@ -16,6 +16,8 @@ class SetPasswordByEmailForm(PasswordResetForm):
     Staff accounts without a usable password stay excluded, as in Django."""
 
     def get_users(self, email: str) -> Iterator[User]:
-        for user in User.objects.filter(email__iexact=email, is_active=True):
+        # Unverified contacts are not accounts: a password would make one.
+        users = User.objects.filter(email__iexact=email, is_active=True, unverified_contact=False)
+        for user in users:
             if user.has_usable_password() or user.role in CUSTOMER_ROLES:
                 yield user

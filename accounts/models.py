@@ -25,6 +25,12 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=150, blank=True)
     # Team keys from the policy file (e.g. "customer_care"); agents work these queues.
     teams = models.JSONField(default=list, blank=True)
+    # Someone known only by an address they typed in the chat or the contact form and
+    # have not proven. Their requests are filed here, apart from any account with the
+    # same address, so none of that account's orders, requests or history reaches them
+    # (docs/security/identity.md). Never signs in; proving the address moves the request
+    # to the account.
+    unverified_contact = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -15,12 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from uvicorn.protocols.utils import ClientDisconnected
 
 from accounts.models import User
 from chat import protocol, relay, selectors, services, tokens
 from chat.db import db
 from chat.models import ChatSession, Sender
+from identity.services import CodeWrong
 from tickets.exceptions import TicketError
 
 logger = logging.getLogger(__name__)
@@ -227,6 +229,8 @@ class CustomerChatConsumer(_FrameConsumer):
         "end": "on_end",
         "rate": "on_rate",
         "transcript": "on_transcript",
+        "verify_request": "on_verify_request",
+        "verify": "on_verify",
         "ping": "on_ping",
     }
 
@@ -412,6 +416,31 @@ class CustomerChatConsumer(_FrameConsumer):
             return
         email = await db(services.chat_transcript_request)(session=session)
         await self.send_frame({"type": "transcript_queued", "email": email})
+
+    async def on_verify_request(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        email = await db(services.chat_verify_request)(session=session)
+        await self.send_frame(
+            {
+                "type": "verify_sent",
+                "email": email,
+                "expires_in": settings.IZONIE_IDENTITY_CODE_TTL_SECONDS,
+            }
+        )
+
+    async def on_verify(self, frame: Frame) -> None:
+        session = await self._require_session(frame)
+        if session is None:
+            return
+        try:
+            # From now on the chat's messages are the account's: keep the new copy.
+            self.session = await db(services.chat_verify)(session=session, code=frame.get("code"))
+        except CodeWrong as exc:
+            await self.fail(
+                exc.code, exc.message, extra={"field": "code", "attempts_left": exc.attempts_left}
+            )
 
     async def on_ping(self, frame: Frame) -> None:
         await self.send_frame({"type": "pong"})

@@ -36,6 +36,8 @@ def welcome_frame(session: ChatSession) -> dict[str, Any]:
         "agent": (agent.display_name or str(agent)) if agent and session.accepted_at else None,
         "agent_read_seq": session.agent_read_seq,
         "rating": session.rating,
+        # False: the customer typed an address and has not proven it (``verify_request``).
+        "verified": session.ticket.requester_verified,
     }
 
 
@@ -53,6 +55,7 @@ def _summary(session: ChatSession, now: Any) -> dict[str, Any]:
         "queued_at": session.queued_at.isoformat(),
         "wait_seconds": int((now - session.queued_at).total_seconds()),
         "wanted_team": session.wanted_team,
+        "verified": session.ticket.requester_verified,
     }
 
 

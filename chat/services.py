@@ -9,6 +9,7 @@ session's row lock, is committed, and only then relayed: a client that was told
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import uuid
@@ -25,7 +26,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import customer_for_email
+from accounts.services import contact_for_typed_email
 from chat import protocol, relay
 from chat.availability import chat_availability, current_time, online_cutoff
 from chat.models import (
@@ -38,6 +39,8 @@ from chat.models import (
     Sender,
     SessionState,
 )
+from identity import services as identity
+from identity.models import Method
 from policy.loader import get_policy
 from sla.escalation import escalation_request
 from tickets import events
@@ -118,6 +121,8 @@ class _Claim:
     seq: int
     state: str
     agent_id: int | None
+    # Changes once, when an unverified visitor proves their address mid-chat.
+    customer_id: int
 
 
 def _claim_seq(session: ChatSession) -> _Claim:
@@ -129,13 +134,13 @@ def _claim_seq(session: ChatSession) -> _Claim:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608
-            "WHERE id = %s RETURNING last_seq, state, agent_id",
+            "WHERE id = %s RETURNING last_seq, state, agent_id, customer_id",
             [session.pk],
         )
         row = cursor.fetchone()
     if row is None:
         raise ChatSession.DoesNotExist(f"chat session {session.pk}")
-    return _Claim(seq=row[0], state=row[1], agent_id=row[2])
+    return _Claim(seq=row[0], state=row[1], agent_id=row[2], customer_id=row[3])
 
 
 def _append(
@@ -291,7 +296,8 @@ def _customer(name: str, email: str) -> User:
         raise InvalidFrame("Enter a valid email address.", field="email") from None
     if not (name or "").strip():
         raise InvalidFrame("Tell us your name.", field="name")
-    return customer_for_email(email=email, name=name)
+    # Unproven: an unverified contact, never the account with that address.
+    return contact_for_typed_email(email=email, name=name)
 
 
 def _open(
@@ -343,8 +349,9 @@ def chat_customer_message(
     entry stored the first time, with its original sequence number.
 
     ``session`` may be an old copy (a socket keeps the one it attached with): only its
-    ids, customer and visitor name are used, which never change; the state is read as
-    the row is locked.
+    ids and visitor name are used, which never change; the state and the customer
+    (which changes once if the visitor proves their address) are read as the row is
+    locked.
     """
     client_id = client_id_check(client_id)
     text = _text_check(text, allow_empty=bool(uploads))
@@ -360,9 +367,16 @@ def chat_customer_message(
             claim = _claim_seq(session)
             if claim.state == SessionState.ENDED:
                 raise ChatEnded("This chat has ended. Start a new chat to write again.")
+            # A socket's copy may predate the customer proving their address (another
+            # tab did): the chat is the account's from then on.
+            author = (
+                session.customer
+                if claim.customer_id == session.customer_id
+                else User.objects.get(pk=claim.customer_id)
+            )
             message = tickets.ticket_customer_message(
                 ticket=session.ticket,
-                author=session.customer,
+                author=author,
                 body=text,
                 uploads=uploads,
                 external_id=f"chat:{session.public_id}:{client_id}",
@@ -469,7 +483,7 @@ def chat_leave_message(
     """Offline mode: the message becomes a ticket answered by email, under the email
     response target."""
     customer = _customer(name, email)
-    return tickets.ticket_open(
+    ticket = tickets.ticket_open(
         requester=customer,
         channel=Channel.EMAIL,
         body=_text_check(text),
@@ -477,6 +491,39 @@ def chat_leave_message(
         order_number=order_number,
         author_name=name.strip()[:150],
     )
+    # The answer goes by email anyway; the link lets the customer prove the address so
+    # their orders can be looked at. An address over its hourly quota just gets no link.
+    with contextlib.suppress(identity.VerificationError):
+        identity.challenge_send(ticket=ticket, method=Method.LINK)
+    return ticket
+
+
+# --- Proving the address in the chat
+
+
+def chat_verify_request(*, session: ChatSession) -> str:
+    """Email the chat's unverified customer a code; returns the masked address."""
+    challenge = identity.challenge_send(ticket=session.ticket, method=Method.CODE)
+    return identity.masked_email(challenge.email)
+
+
+def chat_verify(*, session: ChatSession, code: object) -> ChatSession:
+    """Check the code; on success the chat is the account's from now on, and both the
+    customer and the agents watching are told (a ``verified`` frame)."""
+    identity.code_check(ticket=session.ticket, code=code)
+    session = ChatSession.objects.select_related("ticket", "customer", "agent").get(pk=session.pk)
+    frame = {
+        "type": "verified",
+        "session": str(session.public_id),
+        "method": session.ticket.requester_identity,
+    }
+    relay.send_many(
+        [
+            (relay.watch_group(session.public_id), frame),
+            (relay.session_group(session.public_id), frame),
+        ]
+    )
+    return session
 
 
 # --- Agents

@@ -114,7 +114,13 @@ def offline_message(request: HttpRequest) -> JsonResponse:
     except TicketError as exc:
         return _error(exc)
     return JsonResponse(
-        {"reference": ticket.reference, "reply_promise": _email_promise()}, status=201
+        {
+            "reference": ticket.reference,
+            "reply_promise": _email_promise(),
+            # A link to prove the address went out (docs/security/identity.md).
+            "verify_link_sent": ticket.challenges.exists(),
+        },
+        status=201,
     )
 
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "dataprotection",
     "monitoring",
     "django_prometheus",
+    "identity",
 ]
 
 MIDDLEWARE = [
@@ -352,3 +353,14 @@ if SENTRY_DSN:
         traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
         send_default_pii=False,
     )
+
+# --- Requester identity (docs/security/identity.md): proving a typed-in address with a
+# code or a link emailed to it.
+# How long an emailed six-digit code works.
+IZONIE_IDENTITY_CODE_TTL_SECONDS = env_int("IZONIE_IDENTITY_CODE_TTL_SECONDS", 600)
+# How long an emailed link works (the contact form's).
+IZONIE_IDENTITY_LINK_TTL_SECONDS = env_int("IZONIE_IDENTITY_LINK_TTL_SECONDS", 24 * 3600)
+# Wrong codes accepted before a code is dead and a new one must be asked for.
+IZONIE_IDENTITY_MAX_ATTEMPTS = env_int("IZONIE_IDENTITY_MAX_ATTEMPTS", 5)
+# Codes and links sent to one address within an hour, whatever asks for them.
+IZONIE_IDENTITY_MAX_SENDS_PER_HOUR = env_int("IZONIE_IDENTITY_MAX_SENDS_PER_HOUR", 10)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("policy.urls")),
     path("", include("portal.urls")),
     path("", include("chat.urls")),
+    path("", include("identity.urls")),
     path("console/", include("console.urls")),
     path("", include("mail.urls")),
     path("help/", include("helpcenter.urls")),

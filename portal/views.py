@@ -10,8 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import current_user, customer_required
-from accounts.services import customer_for_email
+from accounts.services import contact_for_typed_email
 from core.forms import apply_service_error
+from identity import services as identity
+from identity.models import Method
 from policy.loader import get_policy
 from portal.forms import ContactForm, CustomerReplyForm
 from sla.escalation import escalation_request
@@ -30,7 +32,9 @@ def contact(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            requester = user or customer_for_email(email=data["email"], name=data["name"])
+            # Not signed in: an unverified contact, whoever owns the address (and the
+            # same answer for a staff address as for any other).
+            requester = user or contact_for_typed_email(email=data["email"], name=data["name"])
             ticket = services.ticket_open(
                 requester=requester,
                 channel=Channel.WEB_FORM,
@@ -45,6 +49,7 @@ def contact(request: HttpRequest) -> HttpResponse:
         else:
             if user is None:
                 request.session["opened_reference"] = ticket.reference
+                request.session["verification_link_sent"] = _offer_link(ticket)
                 return redirect("portal:thanks")
             messages.success(request, f"Request {ticket.reference} is open. We'll reply here.")
             return redirect("portal:request", ticket_id=ticket.pk)
@@ -56,11 +61,28 @@ def contact(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _offer_link(ticket: Ticket) -> bool:
+    """Email the link that proves the address; False when the address had its quota."""
+    try:
+        identity.challenge_send(ticket=ticket, method=Method.LINK)
+    except identity.VerificationError:
+        return False
+    return True
+
+
 def thanks(request: HttpRequest) -> HttpResponse:
     reference = request.session.get("opened_reference")
     if not reference:
         return redirect("portal:contact")
-    return render(request, "portal/thanks.html", {"reference": reference, "policy": get_policy()})
+    return render(
+        request,
+        "portal/thanks.html",
+        {
+            "reference": reference,
+            "link_sent": request.session.get("verification_link_sent", False),
+            "policy": get_policy(),
+        },
+    )
 
 
 @customer_required

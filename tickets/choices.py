@@ -28,6 +28,18 @@ ACTIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
 UNRESOLVED_STATUSES = (*ACTIVE_STATUSES, TicketStatus.PENDING)
 
 
+class RequesterIdentity(models.TextChoices):
+    """How the requester is known to be who the ticket says (ARCHITECTURE.md, Trust
+    boundaries; docs/security/identity.md)."""
+
+    # The account itself: signed in, an API token, or a channel that names the account.
+    ACCOUNT = "account", _("Account")
+    # An address typed in the chat or the contact form, not proven (yet).
+    UNVERIFIED = "unverified", _("Email not verified")
+    EMAIL_CODE = "email_code", _("Email verified by code")
+    EMAIL_LINK = "email_link", _("Email verified by link")
+
+
 class Priority(models.TextChoices):
     LOW = "low", _("Low")
     NORMAL = "normal", _("Normal")
@@ -84,3 +96,4 @@ class EventKind(models.TextChoices):
     TERMINATED = "terminated", _("Session ended for conduct")
     RESOLVED = "resolved", _("Resolved")
     RATED = "rated", _("Rated")
+    REQUESTER_VERIFIED = "requester_verified", _("Requester verified")

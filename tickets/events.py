@@ -311,3 +311,27 @@ def reassigned(
         actor=actor,
         data={"old": old, "new": new, "reason": reason},
     )
+
+
+def requester_verified(
+    *,
+    ticket: Ticket,
+    method: str,
+    contact_id: int,
+    account_id: int | None,
+    order_number: str = "",
+) -> TicketEvent:
+    """The requester proved their address (``method``: a RequesterIdentity value); the
+    ticket moved from the unverified contact to the account, unless ``account_id`` is
+    None (a support-team address: never linked)."""
+    return _record(
+        ticket=ticket,
+        kind=EventKind.REQUESTER_VERIFIED,
+        actor=None,
+        data={
+            "method": method,
+            "contact_id": contact_id,
+            "account_id": account_id,
+            "order_number": order_number,
+        },
+    )

@@ -15,6 +15,7 @@ from tickets.choices import (
     MessageKind,
     PartyRole,
     Priority,
+    RequesterIdentity,
     TicketKind,
     TicketStatus,
 )
@@ -66,6 +67,16 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
+    # How the requester is known (docs/security/identity.md). While UNVERIFIED, the
+    # requester is an unverified contact: no order is looked up or linked for them, and
+    # agents see "Email not verified".
+    requester_identity = models.CharField(
+        max_length=16, choices=RequesterIdentity.choices, default=RequesterIdentity.ACCOUNT
+    )
+    requester_verified_at = models.DateTimeField(null=True, blank=True)
+    # The order number an unverified requester gave: format-checked only, never looked
+    # up, and linked once they prove their address (if the order is theirs).
+    unverified_order_number = models.CharField(max_length=32, blank=True)
 
     class Meta:
         indexes = [
@@ -101,6 +112,10 @@ class Ticket(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == TicketStatus.CLOSED
+
+    @property
+    def requester_verified(self) -> bool:
+        return self.requester_identity != RequesterIdentity.UNVERIFIED
 
 
 class Party(models.Model):

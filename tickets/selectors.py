@@ -201,7 +201,8 @@ def last_customer_message(ticket: Ticket) -> Message | None:
 
 
 def order_for_agent(*, ticket: Ticket) -> OrderInfo | None:
-    """The order the ticket is about, as the marketplace reports it."""
-    if not ticket.order_number:
+    """The order the ticket is about, as the marketplace reports it (never for an
+    unverified requester)."""
+    if not ticket.order_number or not ticket.requester_verified:
         return None
     return get_marketplace().order_get(number=ticket.order_number)

@@ -31,6 +31,7 @@ from tickets.choices import (
     MessageKind,
     PartyRole,
     Priority,
+    RequesterIdentity,
     TicketStatus,
 )
 from tickets.exceptions import (
@@ -80,11 +81,13 @@ def order_number_normalise(raw: str) -> str:
     return raw.strip().lstrip("#").strip().upper()
 
 
-def order_number_check(*, raw: str, customer: User | None) -> str:
+def order_number_check(*, raw: str, customer: User | None, verified: bool = True) -> str:
     """The order number in canonical form, if well formed and (for a customer) theirs.
 
     An order that exists but belongs to someone else is reported exactly like an order
-    that does not exist, so order numbers cannot be probed through support.
+    that does not exist, so order numbers cannot be probed through support. For an
+    unverified requester (``verified=False``) only the form is checked: any answer about
+    the order would tell a stranger whether it belongs to the address they typed.
     """
     if not raw.strip():
         return ""
@@ -96,6 +99,8 @@ def order_number_check(*, raw: str, customer: User | None) -> str:
             f"(they look like {policy.order_numbers.example}).",
             field="order_number",
         )
+    if not verified:
+        return number
     marketplace = get_marketplace()
     try:
         if customer is not None and customer.is_customer:
@@ -204,7 +209,11 @@ def ticket_open(
     # A customer blocked for conduct on this channel cannot start a new conversation.
     conduct.block_check(customer=requester, channel=str(channel))
     category_key = category_check(key=category, requester=requester) if category else ""
-    number = order_number_check(raw=order_number, customer=requester)
+    # A typed, unproven address files the ticket under an unverified contact (never the
+    # account with that address): its order number is kept aside, not looked up.
+    unverified = requester.unverified_contact
+    number = order_number_check(raw=order_number, customer=requester, verified=not unverified)
+    number, unverified_number = ("", number) if unverified else (number, "")
     team = get_policy().category(category_key).team if category_key else ""
     # Opening records four or more events; they are written in one INSERT at the end.
     with events.recorded_together():
@@ -216,6 +225,7 @@ def ticket_open(
             team=team,
             subject=subject,
             number=number,
+            unverified_number=unverified_number,
             uploads=uploads,
             body_html=body_html,
             external_id=external_id,
@@ -240,14 +250,21 @@ def _ticket_insert(
     author_name: str,
     priority: Priority | str,
     created_by: User | None,
+    unverified_number: str = "",
 ) -> Ticket:
     ticket = Ticket(
         subject=(subject.strip() or _subject_from(body))[:SUBJECT_MAX],
         requester=requester,
+        requester_identity=(
+            RequesterIdentity.UNVERIFIED
+            if requester.unverified_contact
+            else RequesterIdentity.ACCOUNT
+        ),
         channel=channel,
         category=category_key,
         team=team,
         order_number=number,
+        unverified_order_number=unverified_number,
         priority=priority,
         message_count=1,
     )

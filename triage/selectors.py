@@ -91,8 +91,9 @@ class OrderPanel:
 
 
 def order_panel(*, ticket: Ticket, now: dt.datetime) -> OrderPanel | None:
-    """The ticket's order as the marketplace reports it, with its return window."""
-    if not ticket.order_number:
+    """The ticket's order as the marketplace reports it, with its return window. None
+    for an unverified requester: the order card would confirm a stranger's order."""
+    if not ticket.order_number or not ticket.requester_verified:
         return None
     number = ticket.order_number
     try:

@@ -291,6 +291,8 @@ def order_number_request_once(
     policy = get_policy()
     if not ticket.category or ticket.order_number or not ticket.requester.is_customer:
         return False
+    if ticket.unverified_order_number:
+        return False  # given, and set aside until the requester proves their address
     if not policy.category(ticket.category).needs_order_number:
         return False
     if new_ticket:

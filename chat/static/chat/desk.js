@@ -67,6 +67,15 @@
       case "message": case "agent_joined": case "agent_left": case "ended":
         if (current && f.session === current.session) entry(f);
         break;
+      case "verified":
+        // The customer proved their address mid-chat: the chat is their account's now.
+        [snapshot.mine, snapshot.waiting].forEach(function (list) {
+          list.forEach(function (s) { if (s.session === f.session) s.verified = true; });
+        });
+        if (current && f.session === current.session) { current.verified = true; showIdentity(current); }
+        if (current && f.session === current.session) $("conv-log").appendChild(el("li", { class: "system", text: "The customer confirmed their email address." }));
+        renderLists();
+        break;
       case "conduct_flag":
         // May arrive before the message it flags: kept until that message is shown.
         conductFlags[f.session + ":" + f.message_seq] = f;
@@ -118,6 +127,7 @@
     else button = el("button", { type: "button", class: "primary", text: "Accept", "aria-label": "Accept chat with " + s.name, onclick: function () { open(s); send({ type: "accept", session: s.session }); } });
     return el("li", { class: current && current.session === s.session ? "current" : "" }, [
       el("span", { class: "who", text: label }),
+      s.verified === false ? el("span", { class: "badge unverified", text: "Email not verified" }) : null,
       el("span", { class: "meta", text: s.ticket + " · " + s.category.replace(/_/g, " ") + (s.platform === "app" ? " · app" : "") }),
       s.state === "active" ? null : waitNode, button,
     ]);
@@ -133,11 +143,22 @@
     current = s;
     $("conv-empty").hidden = true; $("conv").hidden = false;
     $("conv-meta").textContent = s.name + " · " + s.ticket + " · " + s.subject;
+    showIdentity(s);
     $("conv-ticket").href = "/console/tickets/" + s.ticket_id + "/";
     $("conv-log").textContent = ""; $("conv-typing").textContent = "";
     send({ type: "watch", session: s.session, last_seq: 0 });
     renderLists();
     $("conv-text").focus();
+  }
+
+  // A chat whose customer typed an address and has not proven it: nothing of the
+  // account with that address (orders, requests) is theirs to be told.
+  function showIdentity(s) {
+    var note = $("conv-identity");
+    note.hidden = s.verified !== false;
+    note.textContent = s.verified === false
+      ? "Email not verified: do not confirm or discuss orders or past requests. The customer can prove the address with a code from the chat."
+      : "";
   }
 
   function entry(f) {

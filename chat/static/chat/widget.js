@@ -243,6 +243,7 @@
         body.appendChild(el("div", { class: "izc-done" }, [
           el("p", { text: "Thank you. Your request is " + r.data.reference + "." }),
           el("p", { text: r.data.reply_promise }),
+          r.data.verify_link_sent ? el("p", { text: "We've also emailed you a link: open it to confirm the address is yours, so we can look at your orders." }) : null,
         ]));
       });
     });
@@ -250,7 +251,41 @@
   }
 
   // --- The conversation
-  var log, composer, typingLine, fileInput, actions;
+  var log, composer, typingLine, fileInput, actions, verifyBox;
+
+  // --- Proving the email address (docs/chat-protocol.md, "verify_request" and "verify").
+  // Until then the agent is told the address is not verified and will not discuss the
+  // account's orders; a code sent to the address proves it without signing in.
+  function showVerify(stage, email) {
+    while (verifyBox.firstChild) verifyBox.removeChild(verifyBox.firstChild);
+    verifyBox.hidden = false;
+    if (stage === "offer") {
+      verifyBox.appendChild(el("p", { text: "Your email address is not verified yet. To let the agent look at your orders, confirm it with a code we email you." }));
+      verifyBox.appendChild(el("button", { type: "button", class: "izc-link", text: "Email me a code", onclick: function () { frame({ type: "verify_request" }); } }));
+      return;
+    }
+    var input = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "7", pattern: "[0-9 ]*" });
+    var form = el("form", { class: "izc-form izc-verify-form", novalidate: "" }, [
+      field("Code sent to " + email, input, "6 digits; it works for " + Math.round((state.codeTtl || 600) / 60) + " minutes."),
+      el("div", { class: "izc-verify-actions" }, [
+        el("button", { type: "submit", class: "izc-primary", text: "Confirm" }),
+        el("button", { type: "button", class: "izc-link", text: "Send a new code", onclick: function () { frame({ type: "verify_request" }); } }),
+      ]),
+    ]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var code = input.value.replace(/\s/g, "");
+      if (!/^[0-9]{6}$/.test(code)) { showErrors(form, { fields: { code: "The code is the 6 digits in the email." } }); return; }
+      frame({ type: "verify", code: code });
+    });
+    verifyBox.appendChild(form);
+    input.focus();
+  }
+  function verifyError(f) {
+    var form = verifyBox && verifyBox.querySelector("form");
+    if (form) showErrors(form, { detail: f.detail, fields: { code: f.detail } });
+    else setStatus(f.detail);
+  }
 
   function showConversation() {
     clear();
@@ -270,6 +305,8 @@
       el("button", { type: "button", text: "Email me the transcript", onclick: function () { frame({ type: "transcript" }); } }),
       el("button", { type: "button", text: "End chat", onclick: function () { frame({ type: "end" }); } }),
     ]);
+    verifyBox = el("div", { class: "izc-verify", hidden: "", "aria-live": "polite" });
+    body.appendChild(verifyBox);
     body.appendChild(log);
     body.appendChild(typingLine);
     body.appendChild(el("div", { class: "izc-compose" }, [composer, send]));
@@ -318,6 +355,8 @@
         state.token = f.token; state.session = f.session; save();
         if (!log) showConversation();
         if (f.state === "ended") { state.ended = true; showEnded({}); }
+        else if (f.verified === false && verifyBox.hidden) showVerify("offer");
+        else if (f.verified) verifyBox.hidden = true;
         setStatus(f.agent ? "You're chatting with " + f.agent + "." : "You're in the queue. An agent will join shortly.");
         Object.keys(state.pending).forEach(function (id) { frame(state.pending[id].frame); });
         break;
@@ -348,6 +387,16 @@
       case "escalated":
         setStatus(f.new ? "Escalated to a supervisor. You'll see their promise here." : "Your request is already with a supervisor.");
         break;
+      case "verify_sent":
+        state.codeTtl = f.expires_in;
+        showVerify("code", f.email);
+        setStatus("We've emailed a code to " + f.email + ".");
+        break;
+      case "verified":
+        verifyBox.hidden = true;
+        log.appendChild(el("li", { class: "izc-system", text: "Your email address is confirmed." }));
+        setStatus("Your email address is confirmed. The agent can now look at your orders.");
+        break;
       case "transcript_queued":
         setStatus("We're emailing the transcript to " + f.email + ".");
         break;
@@ -373,6 +422,7 @@
       showErrors(state.prechatForm, { detail: f.detail, fields: f.field ? (function () { var o = {}; o[f.field] = f.detail; return o; })() : {} });
       return;
     }
+    if (/^code_|^verify_|^already_verified$/.test(f.code)) { verifyError(f); return; }
     if (f.ref && state.pending[f.ref] && f.code !== "rate_limited") {
       mark(state.pending[f.ref].node, "Not sent: " + f.detail);
       delete state.pending[f.ref];
