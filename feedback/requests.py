@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from feedback.models import RatingRequest
 from feedback.tokens import link_token
+from mail.outbound import stable_message_id
 from policy.loader import get_policy
 from tickets.choices import Channel, EventKind, TicketStatus
 from tickets.models import Ticket
@@ -118,7 +119,14 @@ def rating_email_send(*, request_id: int) -> bool:
         body=render_to_string("feedback/rating_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[request.email],
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
+            # Sent again after a failure: the same Message-ID, so it is seen as one mail.
+            "Message-ID": stable_message_id(
+                kind="rating", pk=request.pk, created_at=request.created_at
+            ),
+        },
     )
     email.attach_alternative(render_to_string("feedback/rating_email.html", context), "text/html")
     try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 from email.utils import make_msgid
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils.crypto import salted_hmac
 from django.utils.html import escape, linebreaks
 
 from tickets.choices import Channel, Direction
@@ -17,6 +19,17 @@ from tickets.models import Message, OutboundMessage
 
 def _domain() -> str:
     return str(settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "izonie.com"
+
+
+def stable_message_id(*, kind: str, pk: int, created_at: dt.datetime) -> str:
+    """The Message-ID (with angle brackets) of a system mail whose row has nowhere to
+    keep one: the same for every attempt to send that row, so a copy sent again after
+    an ambiguous failure (the server took it, then the connection dropped) is
+    recognised by the receiving side. Keyed so it tells outsiders nothing."""
+    digest = salted_hmac(
+        "mail.outbound.stable_message_id", f"{kind}:{pk}:{created_at.isoformat()}"
+    ).hexdigest()[:32]
+    return f"<{kind}.{digest}@{_domain()}>"
 
 
 def reply_address(ticket_id: int) -> str:
