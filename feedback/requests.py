@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from feedback.models import RatingRequest
 from feedback.tokens import link_token
+from mail.autoreply import auto_reply_refused
 from mail.outbound import stable_message_id
 from policy.loader import get_policy
 from tickets.choices import Channel, EventKind, TicketStatus
@@ -67,8 +68,8 @@ def email_rating_request(ticket: Ticket) -> None:
     """Create the request (once per interaction) and queue the email."""
     from feedback.tasks import send_rating_email
 
-    if not ticket.requester.email:
-        return
+    if not ticket.requester.email or auto_reply_refused(ticket.requester.email):
+        return  # no address, or one no person reads (RFC 3834)
     try:
         with transaction.atomic():
             request, created = RatingRequest.objects.get_or_create(

@@ -108,9 +108,10 @@ def _header_section(raw: bytes) -> bytes:
     return head[: min(ends)] if ends else head
 
 
-def authentication_results_headers(raw: bytes) -> list[str]:
-    """The values of the mail's Authentication-Results headers, topmost first, unfolded
-    and each cut to MAX_RESULTS_CHARS."""
+def header_values(raw: bytes, name: str) -> list[str]:
+    """The values of the mail's headers of that name (lower-case), topmost first,
+    unfolded and each cut to MAX_RESULTS_CHARS; only the header section is read."""
+    wanted = name.encode()
     values: list[str] = []
     current: list[bytes] | None = None
     for line in _header_section(raw).splitlines():
@@ -121,12 +122,16 @@ def authentication_results_headers(raw: bytes) -> list[str]:
         if current is not None:
             values.append(b" ".join(current).decode("utf-8", "replace")[:MAX_RESULTS_CHARS])
             current = None
-        name, colon, value = line.partition(b":")
-        if colon and name.strip().lower() == b"authentication-results":
+        key, colon, value = line.partition(b":")
+        if colon and key.strip().lower() == wanted:
             current = [value[: MAX_RESULTS_CHARS + 1]]
     if current is not None:
         values.append(b" ".join(current).decode("utf-8", "replace")[:MAX_RESULTS_CHARS])
     return values
+
+
+def authentication_results_headers(raw: bytes) -> list[str]:
+    return header_values(raw, "authentication-results")
 
 
 def _tokens(value: str) -> list[str]:

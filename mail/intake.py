@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models.functions import Lower
@@ -26,6 +25,7 @@ from conduct.exceptions import ConductBlocked
 from conduct.services import block_email_notice
 from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
 from mail.authentication import Evidence, SenderCheck, evidence_from_headers, sender_check
+from mail.autoreply import is_our_address, machine_mail_reason, support_address
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
 from mail.models import (
     AutoAcknowledgement,
@@ -47,10 +47,6 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_TOKEN_RE = re.compile(r"\[IZS-(\d+)\]", re.IGNORECASE)
 REPLY_PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|tr)\s*:\s*)+", re.IGNORECASE)
-
-
-def support_address() -> str:
-    return str(settings.DEFAULT_FROM_EMAIL).lower()
 
 
 def _plus_ticket_id(recipients: list[str]) -> int | None:
@@ -302,20 +298,13 @@ def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) 
 MAX_COPIED_PARTIES = 50
 
 
-def _is_ours(address: str) -> bool:
-    local, _, domain = support_address().partition("@")
-    return address == support_address() or bool(
-        re.fullmatch(rf"{re.escape(local)}\+[^@]*@{re.escape(domain)}", address)
-    )
-
-
 def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> list[str]:
     """Everyone else the customer wrote to (Cc, or beside us in To) becomes a copied
     party. Recorded by address only: being copied on a mail grants no portal access.
     Returns the addresses added."""
     wanted: dict[str, str] = {}
     for name, address in [*parsed.cc, *parsed.to_named]:
-        if "@" in address and address != parsed.sender_email and not _is_ours(address):
+        if "@" in address and address != parsed.sender_email and not is_our_address(address):
             wanted.setdefault(address[:254], name[:150])
     if not wanted:
         return []
@@ -384,14 +373,16 @@ def _process(
             message_id=message_pk,
         )
         return
-    if _is_ours(parsed.sender_email):
+    if is_our_address(parsed.sender_email):
         _finish(record, InboundStatus.IGNORED, "our own outgoing mail")
         return
     if parsed.bounce is not None:
         _record_bounce(record, parsed.bounce)
         return
-    if parsed.automatic:
-        _finish(record, InboundStatus.IGNORED, f"machine-sent ({parsed.automatic})")
+    automatic = parsed.automatic or machine_mail_reason(bytes(record.raw))
+    if automatic:
+        # Kept, but no ticket: nothing automatic answers it (RFC 3834).
+        _finish(record, InboundStatus.IGNORED, f"machine-sent ({automatic})")
         return
     account = lookups.accounts.get(parsed.sender_email)
     if account is not None and account.is_active and account.is_agent:

@@ -12,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape, linebreaks
 
+from mail.autoreply import auto_reply_refused
 from tickets.choices import Channel, Direction
 from tickets.delivery import DeliveryError
 from tickets.models import Message, OutboundMessage
@@ -76,8 +77,18 @@ def build_email(outbound: OutboundMessage) -> EmailMultiAlternatives:
 
 def smtp_transport(outbound: OutboundMessage) -> None:
     message = outbound.message
-    if not message.ticket.requester.email:
+    address = message.ticket.requester.email
+    if not address:
         raise DeliveryError("The customer has no email address.", permanent=True)
+    refused = auto_reply_refused(address) if message.author_id is None else ""
+    if refused:
+        # An automatic message (acknowledgement, order-number or photo request, conduct
+        # reminder, escalation notice) to an address no person reads, or to ourselves,
+        # starts mail loops (RFC 3834); an agent's own reply still goes.
+        raise DeliveryError(
+            f"Not sent: automatic messages are not sent to {address} ({refused}).",
+            permanent=True,
+        )
     if not message.external_id:
         # Fixed before the first attempt, so retries reuse it and the customer's
         # client threads every copy as one message.
