@@ -30,6 +30,9 @@ class SmtpInbox:
 
     def __init__(self) -> None:
         self.messages: list = []
+        # Answer this many next mails with a temporary failure after receiving them
+        # whole: the ambiguous case, where the sender retries a mail we already have.
+        self.fail_after_data = 0
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if m["To"] == address]
@@ -46,6 +49,13 @@ def smtp_server(settings):
     class Handler(MessageHandler):
         def handle_message(self, message):
             inbox.messages.append(message)
+
+        async def handle_DATA(self, server, session, envelope):
+            answer = await super().handle_DATA(server, session, envelope)
+            if inbox.fail_after_data:
+                inbox.fail_after_data -= 1
+                return "451 4.3.0 Local error in processing"
+            return answer
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
     controller.start()

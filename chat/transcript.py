@@ -7,6 +7,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from chat.models import ChatSession, EntryKind
+from mail.outbound import stable_message_id
 from policy.loader import get_policy
 
 
@@ -39,5 +40,11 @@ def transcript_send(*, session_id: int) -> None:
         body=transcript_text(session),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[session.customer.email],
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            # A task run again sends the same mail: the same Message-ID.
+            "Message-ID": stable_message_id(
+                kind="transcript", pk=session.pk, created_at=session.queued_at
+            ),
+        },
     ).send()

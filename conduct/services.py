@@ -306,8 +306,10 @@ def block_email_notice(*, customer: User, message: str) -> bool:
     from django.conf import settings
     from django.core.mail import EmailMessage
 
+    from mail.autoreply import auto_reply_refused
+
     block = block_active(customer=customer, channel=Channel.EMAIL)
-    if block is None or not customer.email:
+    if block is None or auto_reply_refused(customer.email):
         return False
     claimed = ConductBlock.objects.filter(pk=block.pk, email_notice_at__isnull=True).update(
         email_notice_at=timezone.now()

@@ -307,6 +307,16 @@ IZONIE_IMAP_PROCESSED_FOLDER = env_str("IZONIE_IMAP_PROCESSED_FOLDER")
 # A bigger message is recorded (headers only, quarantined) and left on the server.
 IZONIE_IMAP_MAX_MESSAGE_BYTES = env_int("IZONIE_IMAP_MAX_MESSAGE_BYTES", 60 * 1024 * 1024)
 
+# --- Email sender authentication (mail/authentication.py; docs/security/email-authentication.md)
+# The authserv-ids (RFC 8601) whose Authentication-Results headers are believed: the
+# receiving MTA's own (OpenDMARC, rspamd), e.g. "mx.izonie.com". Empty: none is.
+IZONIE_MAIL_TRUSTED_AUTHSERV_IDS = [
+    value.lower() for value in env_list("IZONIE_MAIL_TRUSTED_AUTHSERV_IDS", [])
+]
+# On: a mail without a trusted verdict (header or provider) counts as "sender not
+# verified", like one that fails DMARC alignment.
+IZONIE_MAIL_REQUIRE_SENDER_VERDICT = env_bool("IZONIE_MAIL_REQUIRE_SENDER_VERDICT", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

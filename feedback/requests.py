@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from feedback.models import RatingRequest
 from feedback.tokens import link_token
+from mail.autoreply import auto_reply_refused
+from mail.outbound import stable_message_id
 from policy.loader import get_policy
 from tickets.choices import Channel, EventKind, TicketStatus
 from tickets.models import Ticket
@@ -66,8 +68,8 @@ def email_rating_request(ticket: Ticket) -> None:
     """Create the request (once per interaction) and queue the email."""
     from feedback.tasks import send_rating_email
 
-    if not ticket.requester.email:
-        return
+    if not ticket.requester.email or auto_reply_refused(ticket.requester.email):
+        return  # no address, or one no person reads (RFC 3834)
     try:
         with transaction.atomic():
             request, created = RatingRequest.objects.get_or_create(
@@ -118,7 +120,14 @@ def rating_email_send(*, request_id: int) -> bool:
         body=render_to_string("feedback/rating_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[request.email],
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
+            # Sent again after a failure: the same Message-ID, so it is seen as one mail.
+            "Message-ID": stable_message_id(
+                kind="rating", pk=request.pk, created_at=request.created_at
+            ),
+        },
     )
     email.attach_alternative(render_to_string("feedback/rating_email.html", context), "text/html")
     try:

@@ -3,22 +3,19 @@ our reply (the first-reply deadline of its SLA clock), rate-limited per sender."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from mail.autoreply import auto_reply_refused
 from mail.models import AutoAcknowledgement
 from policy.loader import get_policy
 from policy.schema import Measure
 from tickets import services as ticket_services
 from tickets.choices import Channel
 from tickets.models import Ticket
-
-# Addresses nobody reads: an acknowledgement there is wasted or bounces back.
-_NO_REPLY_RE = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster)", re.I)
 
 
 def _due_text(ticket: Ticket) -> str:
@@ -72,7 +69,7 @@ def acknowledgement_send(
     """
     settings = get_policy().channels[Channel.EMAIL].acknowledgement
     recipient = ticket.requester.email.lower()
-    if settings is None or not recipient or _NO_REPLY_RE.match(recipient):
+    if settings is None or auto_reply_refused(recipient):
         return None
     if sent_recently is None:
         sent_recently = acknowledgements_sent_recently([recipient])[recipient]

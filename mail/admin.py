@@ -8,8 +8,17 @@ from mail.models import AutoAcknowledgement, ImapMailboxState, InboundEmail, Inb
 
 @admin.register(InboundEmail)
 class InboundEmailAdmin(admin.ModelAdmin):
-    list_display = ("id", "received_at", "sender", "subject", "status", "reason", "ticket")
-    list_filter = ("status", "source")
+    list_display = (
+        "id",
+        "received_at",
+        "sender",
+        "sender_verified",
+        "subject",
+        "status",
+        "reason",
+        "ticket",
+    )
+    list_filter = ("status", "source", "sender_verified")
     search_fields = ("sender", "subject", "header_id")
     readonly_fields = (
         "header_id",
@@ -21,6 +30,8 @@ class InboundEmailAdmin(admin.ModelAdmin):
         "ticket",
         "message",
         "received_at",
+        "sender_verified",
+        "authentication",
     )
     exclude = ("raw",)
     actions = ["retry"]

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models.functions import Lower
@@ -25,8 +24,16 @@ from accounts.services import customer_for_email
 from conduct.exceptions import ConductBlocked
 from conduct.services import block_email_notice
 from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
+from mail.authentication import Evidence, SenderCheck, evidence_from_headers, sender_check
+from mail.autoreply import is_our_address, machine_mail_reason, support_address
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
-from mail.models import AutoAcknowledgement, EmailReference, InboundEmail, InboundStatus
+from mail.models import (
+    AutoAcknowledgement,
+    EmailReference,
+    EmailTicketLink,
+    InboundEmail,
+    InboundStatus,
+)
 from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
 from tickets import services as ticket_services
@@ -40,10 +47,6 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_TOKEN_RE = re.compile(r"\[IZS-(\d+)\]", re.IGNORECASE)
 REPLY_PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|tr)\s*:\s*)+", re.IGNORECASE)
-
-
-def support_address() -> str:
-    return str(settings.DEFAULT_FROM_EMAIL).lower()
 
 
 def _plus_ticket_id(recipients: list[str]) -> int | None:
@@ -82,8 +85,13 @@ class _Lookups:
 
     # Stored email messages by external id: (message pk, ticket pk).
     messages: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # A Message-ID named by a stored reply → that reply's ticket (the earliest reply).
+    # A Message-ID named by a stored mail (In-Reply-To, References) → that mail's ticket
+    # (the earliest such mail): finds the ticket of a reply that arrived before its
+    # original, and of a sibling reply to the same parent.
     referenced: dict[str, int] = field(default_factory=dict)
+    # Ticket pk → the lower-cased addresses of its parties (requester, copied, seller):
+    # only they may join it by threading headers.
+    parties: dict[int, set[str]] = field(default_factory=dict)
     # Lower-cased address → the oldest account with it, or None when there is none.
     accounts: dict[str, User | None] = field(default_factory=dict)
     tickets: dict[int, Ticket] = field(default_factory=dict)
@@ -93,13 +101,15 @@ class _Lookups:
     # at the end of the batch.
     new_references: list[EmailReference] = field(default_factory=list)
     new_acknowledgements: list[AutoAcknowledgement] = field(default_factory=list)
+    new_links: list[EmailTicketLink] = field(default_factory=list)
 
     @classmethod
     def load(cls, wanted: list[tuple[str, ParsedEmail]]) -> _Lookups:
         """``wanted``: (external id, parsed mail) of every mail of the batch."""
         found = cls()
         ids = {i for external_id, parsed in wanted for i in (external_id, *_parent_ids(parsed))}
-        own_ids = {stored_id(p.message_id) for _e, p in wanted if p.message_id}
+        # Its own Message-ID (a reply came first) and its parents (a sibling came first).
+        own_ids = {stored_id(p.message_id) for _e, p in wanted if p.message_id} | ids
         addresses = {p.sender_email for _e, p in wanted}
         candidates = {i for _e, p in wanted for i in _candidate_tickets(p)}
         for chunk in _chunks(sorted(ids)):
@@ -127,7 +137,16 @@ class _Lookups:
         for chunk in _chunks(sorted(ticket_pks | candidates)):
             for ticket in Ticket.objects.filter(pk__in=chunk).select_related("requester"):
                 found.tickets[ticket.pk] = ticket
+                found.parties[ticket.pk] = {ticket.requester.email.lower()}
+        for chunk in _chunks(sorted(found.tickets)):
+            for ticket_pk, address in Party.objects.filter(ticket_id__in=chunk).values_list(
+                "ticket_id", "email"
+            ):
+                found.parties[ticket_pk].add(address.lower())
         return found
+
+    def is_party(self, ticket: Ticket, address: str) -> bool:
+        return address.lower() in self.parties.get(ticket.pk, set())
 
     def learn(
         self,
@@ -145,6 +164,7 @@ class _Lookups:
             self.new_acknowledgements.append(acknowledgement)
         self.messages[external_id] = (message.pk, message.ticket_id)
         self.tickets[message.ticket_id] = message.ticket
+        self.parties.setdefault(message.ticket_id, set()).add(parsed.sender_email)
         self.accounts[parsed.sender_email] = sender
         for ref in _parent_ids(parsed)[:MAX_REFERENCES_KEPT]:
             self.referenced.setdefault(ref, message.ticket_id)
@@ -171,25 +191,55 @@ def _candidate_tickets(parsed: ParsedEmail) -> list[int]:
     return candidates
 
 
-def _thread(parsed: ParsedEmail, sender: User, lookups: _Lookups) -> Ticket | None:
-    """The ticket this mail answers: by In-Reply-To / References (the direct parent
-    first, then the latest ancestor), by a reply to it that arrived first, then by the
-    subject token or plus-address (only for the ticket's own requester)."""
-    ticket_pk: int | None = None
-    for parent_id in _parent_ids(parsed):
+def _thread_by_headers(parsed: ParsedEmail, lookups: _Lookups) -> int | None:
+    """The ticket of the conversation this mail belongs to by its Message-IDs: a stored
+    message it names (the direct parent first, then the latest ancestor), else a stored
+    mail that names it (a reply that arrived before its original), else a stored mail
+    that names one of its parents (a sibling reply that arrived first; mail is not
+    delivered in order, and several replies may come before the message they answer)."""
+    parents = _parent_ids(parsed)
+    for parent_id in parents:
         if parent_id in lookups.messages:
-            ticket_pk = lookups.messages[parent_id][1]
-            break
-    if ticket_pk is None and parsed.message_id:
-        # A reply that arrived before this, its original.
+            return lookups.messages[parent_id][1]
+    if parsed.message_id:
         ticket_pk = lookups.referenced.get(stored_id(parsed.message_id))
-    if ticket_pk is not None and ticket_pk in lookups.tickets:
-        return lookups.tickets[ticket_pk]
+        if ticket_pk is not None:
+            return ticket_pk
+    for parent_id in parents:
+        if parent_id in lookups.referenced:
+            return lookups.referenced[parent_id]
+    return None
+
+
+@dataclass
+class _Threading:
+    """Where a mail goes: ``ticket`` to join (None: a new ticket), and ``linked_to``
+    when it was threaded onto a ticket whose parties do not include its sender."""
+
+    ticket: Ticket | None = None
+    linked_to: Ticket | None = None
+
+
+def _thread(parsed: ParsedEmail, sender: User, lookups: _Lookups, *, verified: bool) -> _Threading:
+    """The ticket this mail answers: by its threading headers (``_thread_by_headers``),
+    only for a party of that ticket (anyone who saw one Message-ID of the thread could
+    send the others: a stranger opens a ticket of their own, linked); then by the
+    subject token or plus-address, only for the ticket's own requester, and only when
+    the sender is verified (a forged From with a ticket number must not speak as the
+    customer)."""
+    ticket_pk = _thread_by_headers(parsed, lookups)
+    ticket = lookups.tickets.get(ticket_pk) if ticket_pk is not None else None
+    if ticket is not None:
+        if lookups.is_party(ticket, parsed.sender_email):
+            return _Threading(ticket=ticket)
+        return _Threading(linked_to=ticket)
+    if not verified:
+        return _Threading()
     for candidate in _candidate_tickets(parsed):
         ticket = lookups.tickets.get(candidate)
         if ticket is not None and ticket.requester_id == sender.pk:
-            return ticket
-    return None
+            return _Threading(ticket=ticket)
+    return _Threading()
 
 
 def _uploads(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list[tuple[str, str, int, str]]]:
@@ -248,22 +298,16 @@ def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) 
 MAX_COPIED_PARTIES = 50
 
 
-def _is_ours(address: str) -> bool:
-    local, _, domain = support_address().partition("@")
-    return address == support_address() or bool(
-        re.fullmatch(rf"{re.escape(local)}\+[^@]*@{re.escape(domain)}", address)
-    )
-
-
-def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
+def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> list[str]:
     """Everyone else the customer wrote to (Cc, or beside us in To) becomes a copied
-    party. Recorded by address only: being copied on a mail grants no portal access."""
+    party. Recorded by address only: being copied on a mail grants no portal access.
+    Returns the addresses added."""
     wanted: dict[str, str] = {}
     for name, address in [*parsed.cc, *parsed.to_named]:
-        if "@" in address and address != parsed.sender_email and not _is_ours(address):
+        if "@" in address and address != parsed.sender_email and not is_our_address(address):
             wanted.setdefault(address[:254], name[:150])
     if not wanted:
-        return
+        return []
     parties = list(Party.objects.filter(ticket=ticket).values_list("email", "role"))
     known = {email.lower() for email, _role in parties}
     known.add(ticket.requester.email.lower())
@@ -272,6 +316,7 @@ def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> None:
     Party.objects.bulk_create(
         Party(ticket=ticket, role=PartyRole.CC, name=name, email=address) for address, name in new
     )
+    return [address for address, _name in new]
 
 
 # The direct parent and the thread's latest ancestors are enough to find a late original.
@@ -311,7 +356,11 @@ def _external_id(raw: bytes, parsed: ParsedEmail, provider_id: str) -> str:
 
 
 def _process(
-    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+    record: InboundEmail,
+    parsed: ParsedEmail,
+    external_id: str,
+    lookups: _Lookups,
+    check: SenderCheck,
 ) -> None:
     existing = lookups.messages.get(external_id)
     if existing is not None:
@@ -324,14 +373,16 @@ def _process(
             message_id=message_pk,
         )
         return
-    if _is_ours(parsed.sender_email):
+    if is_our_address(parsed.sender_email):
         _finish(record, InboundStatus.IGNORED, "our own outgoing mail")
         return
     if parsed.bounce is not None:
         _record_bounce(record, parsed.bounce)
         return
-    if parsed.automatic:
-        _finish(record, InboundStatus.IGNORED, f"machine-sent ({parsed.automatic})")
+    automatic = parsed.automatic or machine_mail_reason(bytes(record.raw))
+    if automatic:
+        # Kept, but no ticket: nothing automatic answers it (RFC 3834).
+        _finish(record, InboundStatus.IGNORED, f"machine-sent ({automatic})")
         return
     account = lookups.accounts.get(parsed.sender_email)
     if account is not None and account.is_active and account.is_agent:
@@ -355,7 +406,8 @@ def _process(
         # Long quoted histories happen; the whole message stays in the raw mail.
         note = "\n\n[Shortened here; the whole message is kept as received.]"
         body = body[: MAX_BODY_CHARS - len(note)] + note
-    ticket = _thread(parsed, sender, lookups)
+    threading = _thread(parsed, sender, lookups, verified=check.verified)
+    ticket = threading.ticket
     message: Message
     acknowledgement: AutoAcknowledgement | None = None
     if ticket is not None:
@@ -401,7 +453,19 @@ def _process(
             save=False,
         )
     _record_refused(message, refused)
-    _record_copied(ticket, parsed)
+    lookups.parties.setdefault(ticket.pk, set()).update(_record_copied(ticket, parsed))
+    if threading.linked_to is not None and threading.linked_to.pk != ticket.pk:
+        lookups.new_links.append(
+            EmailTicketLink(
+                ticket=ticket,
+                linked_to=threading.linked_to,
+                message=message,
+                reason=(
+                    f"{parsed.sender_email} answered a message of {threading.linked_to.reference}"
+                    " but is not one of its parties"
+                )[:300],
+            )
+        )
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
     lookups.learn(
         external_id=external_id,
@@ -435,7 +499,13 @@ def _save(record: InboundEmail) -> None:
     record.raw = raw
 
 
-def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") -> InboundEmail:
+def ingest_raw(
+    *,
+    raw: bytes,
+    source: str = "command",
+    provider_id: str = "",
+    evidence: Evidence | None = None,
+) -> InboundEmail:
     """Store one raw email and what became of it, in one transaction.
 
     Every source gives the mail up only after this has committed (the IMAP fetcher
@@ -443,8 +513,11 @@ def ingest_raw(*, raw: bytes, source: str = "command", provider_id: str = "") ->
     status), so a crash before the commit loses nothing: the mail is delivered again.
     Whatever goes wrong in processing rolls back to a savepoint, and the raw mail is
     still stored, quarantined with the reason, without holding up the next one.
+
+    ``evidence``: a provider webhook's own authentication verdict for the mail; without
+    it, the Authentication-Results header of a trusted authserv-id is read.
     """
-    return _ingest([(raw, provider_id)], source=source)[0]
+    return _ingest([(raw, provider_id, evidence)], source=source)[0]
 
 
 def ingest_many(raws: Iterable[bytes], *, source: str = "command") -> list[InboundEmail]:
@@ -457,7 +530,7 @@ def ingest_many(raws: Iterable[bytes], *, source: str = "command") -> list[Inbou
     IMAP fetcher) while the batch runs is not seen by it, and a reply to it in this
     batch opens a ticket of its own.
     """
-    return _ingest([(raw, "") for raw in raws], source=source)
+    return _ingest([(raw, "", None) for raw in raws], source=source)
 
 
 @dataclass
@@ -469,6 +542,7 @@ class _Received:
     parsed: ParsedEmail | None
     external_id: str = ""
     unparseable: str = ""
+    check: SenderCheck | None = None
 
     def record(self) -> InboundEmail:
         """A fresh record for it: made again when the batch is done again."""
@@ -479,22 +553,28 @@ class _Received:
             record.header_id = self.parsed.message_id[:998]
             record.sender = self.parsed.sender_email[:320]
             record.subject = self.parsed.subject[:300]
+        if self.check is not None:
+            record.sender_verified = self.check.verified
+            record.authentication = self.check.as_json()
         return record
 
 
-def _receive(raw: bytes, provider_id: str, source: str) -> _Received:
+def _receive(raw: bytes, provider_id: str, source: str, evidence: Evidence | None) -> _Received:
     try:
         parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
     except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
         return _Received(raw, source, None, unparseable=str(exc) or type(exc).__name__)
-    return _Received(raw, source, parsed, _external_id(raw, parsed, provider_id))
+    if evidence is None:
+        evidence = evidence_from_headers(raw)
+    check = sender_check(evidence, from_address=parsed.sender_email)
+    return _Received(raw, source, parsed, _external_id(raw, parsed, provider_id), check=check)
 
 
-def _ingest(items: list[tuple[bytes, str]], *, source: str) -> list[InboundEmail]:
+def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> list[InboundEmail]:
     """Parse every mail of the batch, read what they need to know from the database
     in a few queries (``_Lookups``), process each, then write the records and
     references of the whole batch together, in one transaction."""
-    received = [_receive(raw, provider_id, source) for raw, provider_id in items]
+    received = [_receive(raw, pid, source, evidence) for raw, pid, evidence in items]
     wanted = [(r.external_id, r.parsed) for r in received if r.parsed is not None]
     with transaction.atomic():
         if len(wanted) > 1:
@@ -504,8 +584,8 @@ def _ingest(items: list[tuple[bytes, str]], *, source: str) -> list[InboundEmail
         lookups = _Lookups.load(wanted)
         records = [item.record() for item in received]
         for record, item in zip(records, received, strict=True):
-            if item.parsed is not None:
-                _process_one(record, item.parsed, item.external_id, lookups)
+            if item.parsed is not None and item.check is not None:
+                _process_one(record, item.parsed, item.external_id, lookups, item.check)
         _write_batch(records, lookups)
     return records
 
@@ -522,8 +602,8 @@ def _ingest_without_savepoints(
         with transaction.atomic():
             lookups = _Lookups.load(wanted)
             for record, item in zip(records, received, strict=True):
-                if item.parsed is not None:
-                    _process(record, item.parsed, item.external_id, lookups)
+                if item.parsed is not None and item.check is not None:
+                    _process(record, item.parsed, item.external_id, lookups, item.check)
             _write_batch(records, lookups)
     except (OperationalError, InterfaceError):
         raise  # the database itself is in trouble: the whole batch is tried again later
@@ -534,11 +614,15 @@ def _ingest_without_savepoints(
 
 
 def _process_one(
-    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+    record: InboundEmail,
+    parsed: ParsedEmail,
+    external_id: str,
+    lookups: _Lookups,
+    check: SenderCheck,
 ) -> None:
     try:
         with transaction.atomic():
-            _process(record, parsed, external_id, lookups)
+            _process(record, parsed, external_id, lookups, check)
     except IntegrityError:
         # The same Message-ID stored concurrently by another fetcher: a duplicate.
         _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
@@ -559,7 +643,8 @@ def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
     all. A large raw mail is saved on its own (see ``_save``)."""
     EmailReference.objects.bulk_create(lookups.new_references)
     AutoAcknowledgement.objects.bulk_create(lookups.new_acknowledgements)
-    lookups.new_references, lookups.new_acknowledgements = [], []
+    EmailTicketLink.objects.bulk_create(lookups.new_links)
+    lookups.new_references, lookups.new_acknowledgements, lookups.new_links = [], [], []
     chunk: list[InboundEmail] = []
     size = 0
     for record in records:
@@ -579,7 +664,11 @@ def inbound_retry(*, record: InboundEmail) -> InboundEmail:
     """An admin retries a quarantined email (after fixing what was wrong)."""
     if record.status != InboundStatus.QUARANTINED:
         return record
-    retried = ingest_raw(raw=bytes(record.raw), source=f"retry of {record.pk}")
+    # A provider's verdict is not in the raw mail: the one stored with it is used again.
+    evidence = (
+        Evidence.from_json(record.authentication) if record.source.startswith("webhook:") else None
+    )
+    retried = ingest_raw(raw=bytes(record.raw), source=f"retry of {record.pk}", evidence=evidence)
     _finish(record, InboundStatus.QUARANTINED, f"{record.reason} (retried as {retried.pk})")
     record.save(update_fields=["status", "reason"])
     return retried

@@ -29,6 +29,15 @@ class InboundEmail(models.Model):
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL)
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL)
     received_at = models.DateTimeField(auto_now_add=True)
+    # Whether the From address is the real sender, by the receiving side's verdict
+    # (mail/authentication.py): False for a DMARC failure, or no trusted verdict when
+    # one is required; None for a mail that could not be parsed. An unverified mail
+    # never joins a ticket by its subject token or plus-address, and agents see it.
+    sender_verified = models.BooleanField(null=True, blank=True)
+    # The verdict and the results it rests on (SenderCheck.as_json): shown to agents,
+    # and used again when a quarantined webhook mail is retried (the provider's verdict
+    # is not in the raw mail).
+    authentication = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "received_at"], name="inbound_status")]
@@ -78,3 +87,18 @@ class EmailReference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.referenced_id}"
+
+
+class EmailTicketLink(models.Model):
+    """A mail threaded (In-Reply-To/References) onto a ticket by someone who is not one
+    of its parties opened ``ticket`` instead of speaking as the requester in
+    ``linked_to``; agents see the link on both."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    linked_to = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} linked to {self.linked_to_id}"

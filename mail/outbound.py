@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 from email.utils import make_msgid
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils.crypto import salted_hmac
 from django.utils.html import escape, linebreaks
 
+from mail.autoreply import auto_reply_refused
 from tickets.choices import Channel, Direction
 from tickets.delivery import DeliveryError
 from tickets.models import Message, OutboundMessage
@@ -17,6 +20,17 @@ from tickets.models import Message, OutboundMessage
 
 def _domain() -> str:
     return str(settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "izonie.com"
+
+
+def stable_message_id(*, kind: str, pk: int, created_at: dt.datetime) -> str:
+    """The Message-ID (with angle brackets) of a system mail whose row has nowhere to
+    keep one: the same for every attempt to send that row, so a copy sent again after
+    an ambiguous failure (the server took it, then the connection dropped) is
+    recognised by the receiving side. Keyed so it tells outsiders nothing."""
+    digest = salted_hmac(
+        "mail.outbound.stable_message_id", f"{kind}:{pk}:{created_at.isoformat()}"
+    ).hexdigest()[:32]
+    return f"<{kind}.{digest}@{_domain()}>"
 
 
 def reply_address(ticket_id: int) -> str:
@@ -63,8 +77,18 @@ def build_email(outbound: OutboundMessage) -> EmailMultiAlternatives:
 
 def smtp_transport(outbound: OutboundMessage) -> None:
     message = outbound.message
-    if not message.ticket.requester.email:
+    address = message.ticket.requester.email
+    if not address:
         raise DeliveryError("The customer has no email address.", permanent=True)
+    refused = auto_reply_refused(address) if message.author_id is None else ""
+    if refused:
+        # An automatic message (acknowledgement, order-number or photo request, conduct
+        # reminder, escalation notice) to an address no person reads, or to ourselves,
+        # starts mail loops (RFC 3834); an agent's own reply still goes.
+        raise DeliveryError(
+            f"Not sent: automatic messages are not sent to {address} ({refused}).",
+            permanent=True,
+        )
     if not message.external_id:
         # Fixed before the first attempt, so retries reuse it and the customer's
         # client threads every copy as one message.

@@ -32,6 +32,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from core.http import problem_response
+from mail.authentication import (
+    Evidence,
+    amazon_ses_evidence,
+    mailgun_evidence,
+    postmark_evidence,
+    sendgrid_evidence,
+)
 from mail.intake import ingest_raw
 from mail.sns import SnsSignatureError, verify_sns_message
 
@@ -106,6 +113,26 @@ def _raw_bytes(message: email.message.Message) -> bytes:
             return str(message).encode("utf-8", "replace")
 
 
+def provider_evidence(esp_name: str, event: AnymailInboundEvent) -> Evidence | None:
+    """The provider's own SPF/DKIM/DMARC/spam verdict on the mail, read from where that
+    provider puts it (mail/authentication.py); None for a provider we cannot read."""
+    message = event.message
+    if message is None:
+        return None
+    headers = [(str(k), str(v)) for k, v in message.items()]
+    envelope = str(message.envelope_sender or "")
+    name = esp_name.lower()
+    if name == "mailgun":
+        return mailgun_evidence(headers, envelope)
+    if name == "sendgrid" and isinstance(event.esp_event, HttpRequest):
+        return sendgrid_evidence(event.esp_event.POST)
+    if name == "postmark":
+        return postmark_evidence(headers, envelope)
+    if name == "amazon ses" and isinstance(event.esp_event, dict):
+        return amazon_ses_evidence(event.esp_event.get("receipt") or {}, headers, envelope)
+    return None
+
+
 def inbound_received(sender: object, event: AnymailInboundEvent, esp_name: str, **_: Any) -> None:
     """anymail's ``inbound`` signal: one received mail, whichever provider sent it."""
     message = event.message
@@ -115,4 +142,5 @@ def inbound_received(sender: object, event: AnymailInboundEvent, esp_name: str, 
         raw=_raw_bytes(message),
         source=f"webhook:{esp_name.lower().replace(' ', '-')}"[:32],
         provider_id=f"{esp_name}:{event.event_id}" if event.event_id else "",
+        evidence=provider_evidence(esp_name, event),
     )

@@ -1,5 +1,8 @@
+from dataclasses import dataclass, field
+
 from django import template
 
+from mail.models import EmailTicketLink, InboundEmail
 from mail.quoting import ReplyParts, reply_parts
 from tickets.choices import Channel, Direction, PartyRole
 from tickets.models import Message, Party, Ticket
@@ -19,3 +22,45 @@ def email_parts(message: Message) -> ReplyParts | None:
 def copied_parties(ticket: Ticket) -> list[Party]:
     """People copied on the ticket's emails, shown beside the requester."""
     return list(ticket.parties.filter(role=PartyRole.CC).order_by("id"))
+
+
+@dataclass
+class SenderVerification:
+    """What the ticket page says about who really sent the ticket's emails."""
+
+    # Message pk → why its sender is not verified (the receiving side's verdict).
+    unverified: dict[int, str] = field(default_factory=dict)
+    # The email that opened the ticket is not verified: the requester may not be who
+    # the From address says.
+    opening_unverified: bool = False
+    # (what the link is, the other ticket, why) for tickets split off by sender.
+    links: list[tuple[str, Ticket, str]] = field(default_factory=list)
+
+
+@register.simple_tag
+def email_verification(ticket: Ticket) -> SenderVerification:
+    found = SenderVerification()
+    if ticket.channel == Channel.EMAIL:
+        for message_pk, authentication in InboundEmail.objects.filter(
+            ticket=ticket, sender_verified=False, message__isnull=False
+        ).values_list("message_id", "authentication"):
+            found.unverified[message_pk] = str((authentication or {}).get("summary", ""))
+        if found.unverified:
+            opening = (
+                ticket.messages.filter(direction=Direction.INBOUND)
+                .order_by("created_at", "id")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            found.opening_unverified = opening in found.unverified
+    for link in EmailTicketLink.objects.filter(ticket=ticket).select_related("linked_to"):
+        found.links.append(("Split off from", link.linked_to, link.reason))
+    for link in EmailTicketLink.objects.filter(linked_to=ticket).select_related("ticket"):
+        found.links.append(("Reply by a non-party opened", link.ticket, link.reason))
+    return found
+
+
+@register.filter
+def unverified_reason(verification: SenderVerification, message: Message) -> str | None:
+    """Why this message's sender is not verified; None when it is (or is not email)."""
+    return verification.unverified.get(message.pk)

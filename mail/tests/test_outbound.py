@@ -81,3 +81,46 @@ def test_replies_can_leave_through_an_anymail_provider_backend(
     assert outbound.status == DeliveryStatus.SENT
     sent = [m for m in django_mail.outbox if m.extra_headers.get("Message-ID")]
     assert sent[-1].extra_headers["In-Reply-To"] == "<m1@example.com>"
+
+
+def test_a_reply_retried_after_an_ambiguous_failure_keeps_its_message_id(
+    smtp_server, run_tasks, django_capture_on_commit_callbacks
+):
+    # The server takes the whole mail, then answers 451: we cannot know it has a copy,
+    # so we send again; the second copy must carry the same Message-ID so the
+    # customer's side can recognise it.
+    smtp_server.fail_after_data = 1
+    ticket = ingest_raw(raw=mail()).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Sent twice?")
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            run_tasks()
+    outbound = OutboundMessage.objects.get(message=reply)
+    assert (outbound.status, outbound.attempts) == (DeliveryStatus.SENT, 2)
+    copies = [m for m in smtp_server.messages if "Sent twice?" in m.as_string()]
+    assert len(copies) == 2
+    reply.refresh_from_db()
+    assert {m["Message-ID"] for m in copies} == {f"<{reply.external_id}>"}
+
+
+def test_a_rating_email_sent_again_after_an_ambiguous_failure_keeps_its_message_id(
+    smtp_server,
+):
+    import smtplib
+
+    from feedback.models import RatingRequest
+    from feedback.requests import rating_email_send
+
+    ticket = ingest_raw(raw=mail()).ticket
+    first = RatingRequest.objects.create(ticket=ticket, interaction="one", email="c@example.com")
+    other = RatingRequest.objects.create(ticket=ticket, interaction="two", email="c@example.com")
+    smtp_server.fail_after_data = 1
+    with pytest.raises(smtplib.SMTPDataError):
+        rating_email_send(request_id=first.pk)
+    assert rating_email_send(request_id=first.pk) is True
+    assert rating_email_send(request_id=other.pk) is True
+    ids = [m["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == 3
+    assert ids[0] == ids[1] != ids[2]
+    assert ids[0].endswith("@izonie.com>")

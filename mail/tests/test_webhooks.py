@@ -401,3 +401,82 @@ def test_sendgrid_default_parsed_fields():
     message = Message.objects.get(direction="in")
     assert message.external_id == "wh1@example.com"
     assert message.body_text == "The screen is cracked."
+
+
+# --- Each provider's own authentication verdict (mail/authentication.py)
+
+SIGNED = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1; h=from; bh=x; b=y\r\n" + RAW
+
+
+def post_with_verdict(provider: str, outcome: str):
+    """Post RAW with the provider's verdict fields saying ``outcome`` (pass or fail), in
+    the place and shape that provider uses."""
+    client = Client()
+    url = f"/mail/inbound/{provider}/"
+    passed = outcome == "pass"
+    if provider == "mailgun":
+        added = (
+            b"X-Mailgun-Sflag: No\r\nX-Mailgun-Sscore: 0.1\r\n"
+            + (b"X-Mailgun-Dkim-Check-Result: Pass\r\n" if passed else b"")
+            + (b"X-Mailgun-Spf: Pass\r\n" if passed else b"X-Mailgun-Spf: Fail\r\n")
+        )
+        form = mailgun_form(added + SIGNED)
+        return client.post(url, form, **basic_auth())
+    if provider == "sendgrid":
+        form = sendgrid_form(SIGNED)
+        form["dkim"] = "{@example.com : pass}" if passed else "{@evil.test : pass}"
+        form["SPF"] = "pass" if passed else "softfail"
+        return client.post(url, form, **basic_auth())
+    if provider == "postmark":
+        payload = json.loads(postmark_json())
+        payload["Headers"][:1] = [
+            {"Name": "X-Spam-Status", "Value": "No" if passed else "Yes"},
+            {"Name": "X-Spam-Tests", "Value": "DKIM_SIGNED,DKIM_VALID,DKIM_VALID_AU,SPF_PASS"},
+            {"Name": "Received-SPF", "Value": "Pass (sender SPF authorized) identity=mailfrom"},
+        ]
+        return client.post(
+            url, json.dumps(payload), content_type="application/json", **basic_auth()
+        )
+    body, headers = ses_notification(RAW)
+    message = json.loads(body)
+    event = json.loads(message["Message"])
+    event["receipt"]["dmarcVerdict"] = {"status": "PASS" if passed else "FAIL"}
+    message = SIGNER[0].sign(
+        {k: v for k, v in message.items() if k != "Signature"} | {"Message": json.dumps(event)}
+    )
+    return client.post(
+        url, json.dumps(message), content_type="text/plain", **headers, **basic_auth()
+    )
+
+
+@pytest.mark.parametrize("provider", ["mailgun", "sendgrid", "postmark", "amazon-ses"])
+@pytest.mark.parametrize("outcome", ["pass", "fail"])
+def test_each_providers_verdict_is_read(provider, outcome):
+    assert post_with_verdict(provider, outcome).status_code == 200
+    record = InboundEmail.objects.get()
+    assert record.authentication["verdict"] == outcome, record.authentication
+    assert record.sender_verified is (outcome == "pass")
+
+
+def test_a_forged_mailgun_verdict_below_mailguns_own_is_ignored():
+    # Mailgun prepends its headers: the sender's own "Pass" further down does not count.
+    raw = b"X-Mailgun-Spf: Fail\r\nX-Mailgun-Sflag: No\r\nX-Mailgun-Spf: Pass\r\n" + RAW
+    response = Client().post("/mail/inbound/mailgun/", mailgun_form(raw), **basic_auth())
+    assert response.status_code == 200
+    assert InboundEmail.objects.get().authentication["verdict"] == "fail"
+
+
+def test_a_quarantined_webhook_mail_is_retried_with_the_providers_verdict(monkeypatch):
+    from mail import intake
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("triage is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(intake.ticket_services, "ticket_open", broken)
+        post_with_verdict("amazon-ses", "fail")
+    record = InboundEmail.objects.get()
+    assert record.status == InboundStatus.QUARANTINED
+    retried = intake.inbound_retry(record=record)
+    assert retried.status == InboundStatus.PROCESSED
+    assert retried.authentication["verdict"] == "fail" and retried.sender_verified is False
