@@ -20,7 +20,7 @@ from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
-from accounts.services import customer_for_email
+from accounts.services import contact_for_typed_email, customer_for_email
 from conduct.exceptions import ConductBlocked
 from conduct.services import block_email_notice
 from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
@@ -393,13 +393,15 @@ def _process(
             "forged From must not speak for them",
         )
         return
-    sender = (
-        account
-        if account is not None and account.is_customer
-        else customer_for_email(
-            email=parsed.sender_email, name=parsed.sender_name or parsed.sender_email
-        )
-    )
+    sender_name = parsed.sender_name or parsed.sender_email
+    if not check.verified:
+        # The receiving side says the From: is not proven: the mail is filed under the
+        # address's unverified contact, never the account (no orders, no history of it).
+        sender = contact_for_typed_email(email=parsed.sender_email, name=sender_name)
+    elif account is not None and account.is_customer:
+        sender = account
+    else:
+        sender = customer_for_email(email=parsed.sender_email, name=sender_name)
     kept, refused = _uploads(parsed)
     body = parsed.text or ("(no text)" if not kept else "")
     if len(body) > MAX_BODY_CHARS:
