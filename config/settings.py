@@ -315,3 +315,24 @@ LOGGING = {
 # Reports: how long after a change the rollups of the days it touched are recomputed
 # (changes meanwhile share the one refresh).
 IZONIE_REPORTS_REFRESH_DELAY_SECONDS = int(env_str("IZONIE_REPORTS_REFRESH_DELAY_SECONDS", "60"))
+
+# --- Safe on the open internet (outbound fetches, anonymous-creation throttles, upload
+# size): documented in docs/security/outbound-and-limits.md.
+# Hosts a customer's social attachment may be downloaded from (shell-style patterns; the
+# platforms' media CDNs). Anything else, and any private/loopback/link-local address the
+# names resolve to, is refused (core.outbound).
+IZONIE_SOCIAL_MEDIA_HOSTS = env_list(
+    "IZONIE_SOCIAL_MEDIA_HOSTS",
+    [
+        "*.fbcdn.net",
+        "*.fbsbx.com",
+        "*.cdninstagram.com",
+        "*.tiktokcdn.com",
+        "*.tiktokcdn-us.com",
+        "*.tiktokcdn-eu.com",
+        "*.ibyteimg.com",
+    ],
+)
+# Only for tests: scheme://host:port origins (fake platform servers on loopback) admitted
+# past the host allow-list and the private-address check. Empty in every deployment.
+IZONIE_OUTBOUND_TEST_ORIGINS = env_list("IZONIE_OUTBOUND_TEST_ORIGINS", [])
