@@ -336,3 +336,18 @@ IZONIE_SOCIAL_MEDIA_HOSTS = env_list(
 # Only for tests: scheme://host:port origins (fake platform servers on loopback) admitted
 # past the host allow-list and the private-address check. Empty in every deployment.
 IZONIE_OUTBOUND_TEST_ORIGINS = env_list("IZONIE_OUTBOUND_TEST_ORIGINS", [])
+# Anonymous creation limits (core.throttle), as "count/period" (s, m, h, d; "100/10m");
+# "0" turns one off. Per client IP and per email address given; counted in the cache.
+IZONIE_THROTTLE_CONTACT_PER_IP = env_str("IZONIE_THROTTLE_CONTACT_PER_IP", "10/h")
+IZONIE_THROTTLE_CONTACT_PER_ADDRESS = env_str("IZONIE_THROTTLE_CONTACT_PER_ADDRESS", "5/h")
+IZONIE_THROTTLE_CHAT_START_PER_IP = env_str("IZONIE_THROTTLE_CHAT_START_PER_IP", "20/h")
+IZONIE_THROTTLE_CHAT_START_PER_ADDRESS = env_str("IZONIE_THROTTLE_CHAT_START_PER_ADDRESS", "10/h")
+IZONIE_THROTTLE_OFFLINE_PER_IP = env_str("IZONIE_THROTTLE_OFFLINE_PER_IP", "10/h")
+IZONIE_THROTTLE_OFFLINE_PER_ADDRESS = env_str("IZONIE_THROTTLE_OFFLINE_PER_ADDRESS", "5/h")
+# Acknowledgements of new email requests to addresses without one in the policy's window,
+# all senders together: spoofed From: addresses cannot turn the intake into a mailer.
+IZONIE_THROTTLE_NEW_ADDRESS_ACKS = env_str("IZONIE_THROTTLE_NEW_ADDRESS_ACKS", "100/h")
+# Proxies (addresses or CIDR ranges) whose forwarded-for header is believed; empty: the
+# client IP is the peer address (REMOTE_ADDR), whatever headers say.
+IZONIE_TRUSTED_PROXIES = env_list("IZONIE_TRUSTED_PROXIES", [])
+IZONIE_CLIENT_IP_HEADER = env_str("IZONIE_CLIENT_IP_HEADER", "X-Forwarded-For")

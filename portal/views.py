@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import current_user, customer_required
 from accounts.services import customer_for_email
 from core.forms import apply_service_error
+from core.throttle import Throttled, request_ip, throttle
 from policy.loader import get_policy
 from portal.forms import ContactForm, CustomerReplyForm
 from sla.escalation import escalation_request
@@ -29,6 +30,19 @@ def contact(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if user is None:
+            try:
+                _throttle_anonymous(request, email=data["email"])
+            except Throttled as exc:
+                form.add_error(None, exc.message)
+                response = render(
+                    request,
+                    "portal/contact.html",
+                    {"form": form, "policy": get_policy()},
+                    status=429,
+                )
+                response["Retry-After"] = str(exc.retry_after)
+                return response
         try:
             requester = user or customer_for_email(email=data["email"], name=data["name"])
             ticket = services.ticket_open(
@@ -53,6 +67,16 @@ def contact(request: HttpRequest) -> HttpResponse:
         "portal/contact.html",
         {"form": form, "policy": get_policy()},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _throttle_anonymous(request: HttpRequest, *, email: str) -> None:
+    throttle(
+        scope="contact",
+        limits=[
+            ("IZONIE_THROTTLE_CONTACT_PER_IP", request_ip(request), "from your network"),
+            ("IZONIE_THROTTLE_CONTACT_PER_ADDRESS", email, "for this email address"),
+        ],
     )
 
 
