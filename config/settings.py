@@ -351,3 +351,7 @@ IZONIE_THROTTLE_NEW_ADDRESS_ACKS = env_str("IZONIE_THROTTLE_NEW_ADDRESS_ACKS", "
 # client IP is the peer address (REMOTE_ADDR), whatever headers say.
 IZONIE_TRUSTED_PROXIES = env_list("IZONIE_TRUSTED_PROXIES", [])
 IZONIE_CLIENT_IP_HEADER = env_str("IZONIE_CLIENT_IP_HEADER", "X-Forwarded-For")
+# The largest request body accepted at all (core.body_limit), checked before it is read:
+# above the largest contact form (the policy's 5 files of 10 MB) and the providers'
+# inbound-mail webhooks; a bigger body is answered 413 at once.
+IZONIE_MAX_REQUEST_BYTES = env_int("IZONIE_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
