@@ -4,11 +4,14 @@ CDN that the test admits."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
+import httpcore
 import pytest
 
 from core import outbound
+from core.tests.net import free_port
 from social.tests.platform_server import Answer, PlatformServer
 
 
@@ -134,11 +137,66 @@ def test_a_body_past_the_cap_is_cut_off_while_reading(cdn):
     assert refused.value.declared is None
 
 
-def test_a_closed_port_and_an_open_one_fail_alike(cdn):
-    # The reason shown to an agent must not tell a closed port from a silent one.
-    cdn.files["/gone"] = Answer(404, b"")
-    with pytest.raises(outbound.HttpStatus):
-        fetch(f"{cdn.url}/gone")
+def test_a_closed_port_and_a_silent_one_fail_alike(settings):
+    # The reason shown to an agent must not tell a closed port from an open one.
+    closed = free_port()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        settings.IZONIE_OUTBOUND_TEST_ORIGINS = [
+            f"http://127.0.0.1:{closed}",
+            f"http://127.0.0.1:{port}",
+        ]
+        reasons = []
+        for target in (closed, port):
+            with pytest.raises(outbound.FetchRefused) as refused:
+                outbound.fetch(
+                    url=f"http://127.0.0.1:{target}/x.png",
+                    hosts=(),
+                    max_bytes=1000,
+                    timeout_seconds=0.5,
+                )
+            reasons.append(refused.value.reason)
+    assert reasons == ["no answer", "no answer"]
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
+    # DNS rebinding: a name answers a public address to the check and a private one to
+    # the connection. The name is resolved once and the checked address is what is
+    # connected to. (DNS cannot be served for real here: resolution and the socket
+    # connect are stood in for, nothing leaves the machine.)
+    answers = iter(["157.240.1.1", "127.0.0.1"])
+    resolved: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        address = next(answers)
+        resolved.append(host)
+        return [(2, 1, 6, "", (address, port))]
+
+    connected: list[str] = []
+
+    def connect_tcp(self, host, port, *args, **kwargs):
+        connected.append(host)
+        raise httpcore.ConnectError("stop here")
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", connect_tcp)
+    with pytest.raises(outbound.FetchRefused):
+        fetch("https://scontent.xx.fbcdn.net/x.png")
+    assert resolved == ["scontent.xx.fbcdn.net"]
+    assert connected == ["157.240.1.1"]
+
+
+def test_a_name_with_any_private_address_is_refused(monkeypatch):
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(2, 1, 6, "", ("157.240.1.1", port)), (2, 1, 6, "", ("10.0.0.7", port))]
+
+    def connect_tcp(self, host, port, *args, **kwargs):  # never reached; never the network
+        raise AssertionError(f"connected to {host}")
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", connect_tcp)
     with pytest.raises(outbound.FetchRefused) as refused:
-        fetch("https://nonexistent.invalid.fbcdn.net/x.png")
-    assert refused.value.reason in {"no answer", "not an allowed host"}
+        fetch("https://scontent.xx.fbcdn.net/x.png")
+    assert refused.value.reason == "not an allowed host"
