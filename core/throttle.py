@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -133,3 +134,32 @@ def scope_ip(scope: Mapping[str, object]) -> str:
         for k, v in raw  # type: ignore[attr-defined]
     }
     return client_ip(remote_addr=remote, headers=headers)
+
+
+RATE_SETTINGS = (
+    "IZONIE_THROTTLE_CONTACT_PER_IP",
+    "IZONIE_THROTTLE_CONTACT_PER_ADDRESS",
+    "IZONIE_THROTTLE_CHAT_START_PER_IP",
+    "IZONIE_THROTTLE_CHAT_START_PER_ADDRESS",
+    "IZONIE_THROTTLE_OFFLINE_PER_IP",
+    "IZONIE_THROTTLE_OFFLINE_PER_ADDRESS",
+    "IZONIE_THROTTLE_NEW_ADDRESS_ACKS",
+)
+
+
+def check_rates(**kwargs: object) -> list[CheckMessage]:
+    """System check: every limit reads as a rate, every trusted proxy as an address."""
+    problems: list[CheckMessage] = []
+    for name in RATE_SETTINGS:
+        try:
+            Rate.parse(getattr(settings, name))
+        except ImproperlyConfigured as exc:
+            problems.append(Error(f"{name}: {exc}", id="izonie.E101"))
+    for proxy in settings.IZONIE_TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(
+                Error(f"IZONIE_TRUSTED_PROXIES: {proxy!r} is not an address", id="izonie.E102")
+            )
+    return problems

@@ -122,3 +122,12 @@ def test_the_offline_message_answers_a_json_problem_with_retry_after(limits):
     assert _offline("other@example.com").status_code == 429
     assert _offline("other@example.com", ip="198.51.100.8").status_code == 201
     assert Ticket.objects.count() == 3
+
+
+def test_a_mistyped_limit_or_proxy_is_a_start_up_error(settings):
+    from core.throttle import check_rates
+
+    assert check_rates() == []
+    settings.IZONIE_THROTTLE_CONTACT_PER_IP = "ten an hour"
+    settings.IZONIE_TRUSTED_PROXIES = ["10.0.0.0/8", "load-balancer"]
+    assert [e.id for e in check_rates()] == ["izonie.E101", "izonie.E102"]
