@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from uvicorn.protocols.utils import ClientDisconnected
@@ -22,6 +23,7 @@ from accounts.models import User
 from chat import protocol, relay, selectors, services, tokens
 from chat.db import db
 from chat.models import ChatSession, Sender
+from core.throttle import Throttled, scope_ip, throttle
 from identity.services import CodeWrong
 from tickets.exceptions import TicketError
 
@@ -312,6 +314,31 @@ class CustomerChatConsumer(_FrameConsumer):
             platform=_str(frame.get("platform")) or "web",
         )
         signed_in = user if isinstance(user, User) and user.is_authenticated else None
+        if signed_in is None:
+            try:
+                await sync_to_async(throttle, thread_sensitive=False)(
+                    scope="chat_start",
+                    limits=[
+                        (
+                            "IZONIE_THROTTLE_CHAT_START_PER_IP",
+                            scope_ip(self.scope),
+                            "from your network",
+                        ),
+                        (
+                            "IZONIE_THROTTLE_CHAT_START_PER_ADDRESS",
+                            request.email.strip(),
+                            "for this email address",
+                        ),
+                    ],
+                )
+            except Throttled as exc:
+                await self.fail(
+                    "throttled",
+                    exc.message,
+                    ref=_str(request.client_id),
+                    extra={"retry_after": exc.retry_after},
+                )
+                return
         session, _created = await db(services.chat_start)(request=request, user=signed_in)
         await self.send_frame({"type": "ack", "client_id": request.client_id, "seq": 1})
         await self._attach(session, last_seq=0)

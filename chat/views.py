@@ -19,6 +19,7 @@ from chat import protocol, selectors, services, tokens
 from chat.availability import chat_availability
 from chat.models import CannedResponse, ChatSession
 from core.http import problem_response
+from core.throttle import Throttled, request_ip, throttle
 from policy.loader import get_policy
 from policy.selectors import hours_sentences
 from tickets.attachments import check_uploads
@@ -103,6 +104,22 @@ def offline_message(request: HttpRequest) -> JsonResponse:
     data = _body(request)
     if data is None:
         return problem_response(400, "invalid_json", "The request body is not a JSON object.")
+    try:
+        throttle(
+            scope="offline",
+            limits=[
+                ("IZONIE_THROTTLE_OFFLINE_PER_IP", request_ip(request), "from your network"),
+                (
+                    "IZONIE_THROTTLE_OFFLINE_PER_ADDRESS",
+                    str(data.get("email", "")).strip(),
+                    "for this email address",
+                ),
+            ],
+        )
+    except Throttled as exc:
+        response = problem_response(429, "throttled", exc.message)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     try:
         ticket = services.chat_leave_message(
             name=str(data.get("name", "")),

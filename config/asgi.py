@@ -50,10 +50,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from core.body_limit import RequestBodyLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http_app,
+        # Bodies over IZONIE_MAX_REQUEST_BYTES are refused before they are read: uvicorn
+        # has no such limit, and Django's apply only once the body is spooled.
+        "http": RequestBodyLimit(django_http_app),
         # Each route checks the Origin header itself (config.routing).
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }

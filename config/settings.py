@@ -374,3 +374,43 @@ IZONIE_IDENTITY_LINK_TTL_SECONDS = env_int("IZONIE_IDENTITY_LINK_TTL_SECONDS", 2
 IZONIE_IDENTITY_MAX_ATTEMPTS = env_int("IZONIE_IDENTITY_MAX_ATTEMPTS", 5)
 # Codes and links sent to one address within an hour, whatever asks for them.
 IZONIE_IDENTITY_MAX_SENDS_PER_HOUR = env_int("IZONIE_IDENTITY_MAX_SENDS_PER_HOUR", 10)
+
+# --- Safe on the open internet (outbound fetches, anonymous-creation throttles, upload
+# size): documented in docs/security/outbound-and-limits.md.
+# Hosts a customer's social attachment may be downloaded from (shell-style patterns; the
+# platforms' media CDNs). Anything else, and any private/loopback/link-local address the
+# names resolve to, is refused (core.outbound).
+IZONIE_SOCIAL_MEDIA_HOSTS = env_list(
+    "IZONIE_SOCIAL_MEDIA_HOSTS",
+    [
+        "*.fbcdn.net",
+        "*.fbsbx.com",
+        "*.cdninstagram.com",
+        "*.tiktokcdn.com",
+        "*.tiktokcdn-us.com",
+        "*.tiktokcdn-eu.com",
+        "*.ibyteimg.com",
+    ],
+)
+# Only for tests: scheme://host:port origins (fake platform servers on loopback) admitted
+# past the host allow-list and the private-address check. Empty in every deployment.
+IZONIE_OUTBOUND_TEST_ORIGINS = env_list("IZONIE_OUTBOUND_TEST_ORIGINS", [])
+# Anonymous creation limits (core.throttle), as "count/period" (s, m, h, d; "100/10m");
+# "0" turns one off. Per client IP and per email address given; counted in the cache.
+IZONIE_THROTTLE_CONTACT_PER_IP = env_str("IZONIE_THROTTLE_CONTACT_PER_IP", "10/h")
+IZONIE_THROTTLE_CONTACT_PER_ADDRESS = env_str("IZONIE_THROTTLE_CONTACT_PER_ADDRESS", "5/h")
+IZONIE_THROTTLE_CHAT_START_PER_IP = env_str("IZONIE_THROTTLE_CHAT_START_PER_IP", "20/h")
+IZONIE_THROTTLE_CHAT_START_PER_ADDRESS = env_str("IZONIE_THROTTLE_CHAT_START_PER_ADDRESS", "10/h")
+IZONIE_THROTTLE_OFFLINE_PER_IP = env_str("IZONIE_THROTTLE_OFFLINE_PER_IP", "10/h")
+IZONIE_THROTTLE_OFFLINE_PER_ADDRESS = env_str("IZONIE_THROTTLE_OFFLINE_PER_ADDRESS", "5/h")
+# Acknowledgements of new email requests to addresses without one in the policy's window,
+# all senders together: spoofed From: addresses cannot turn the intake into a mailer.
+IZONIE_THROTTLE_NEW_ADDRESS_ACKS = env_str("IZONIE_THROTTLE_NEW_ADDRESS_ACKS", "100/h")
+# Proxies (addresses or CIDR ranges) whose forwarded-for header is believed; empty: the
+# client IP is the peer address (REMOTE_ADDR), whatever headers say.
+IZONIE_TRUSTED_PROXIES = env_list("IZONIE_TRUSTED_PROXIES", [])
+IZONIE_CLIENT_IP_HEADER = env_str("IZONIE_CLIENT_IP_HEADER", "X-Forwarded-For")
+# The largest request body accepted at all (core.body_limit), checked before it is read:
+# above the largest contact form (the policy's 5 files of 10 MB) and the providers'
+# inbound-mail webhooks; a bigger body is answered 413 at once.
+IZONIE_MAX_REQUEST_BYTES = env_int("IZONIE_MAX_REQUEST_BYTES", 64 * 1024 * 1024)

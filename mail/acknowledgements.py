@@ -3,19 +3,24 @@ our reply (the first-reply deadline of its SLA clock), rate-limited per sender."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from core.throttle import Throttled, throttle
 from mail.autoreply import auto_reply_refused
 from mail.models import AutoAcknowledgement
+from mail.outbound import address_verified
 from policy.loader import get_policy
 from policy.schema import Measure
 from tickets import services as ticket_services
 from tickets.choices import Channel
 from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
 
 
 def _due_text(ticket: Ticket) -> str:
@@ -36,6 +41,21 @@ def _promise(ticket: Ticket) -> str:
         ):
             return target.promise
     return ""
+
+
+def _new_address_ack_allowed() -> bool:
+    """All senders together get at most IZONIE_THROTTLE_NEW_ADDRESS_ACKS acknowledgements
+    to addresses without one in the window: forged From: addresses by the thousand would
+    otherwise make the support address mail them all."""
+    try:
+        throttle(
+            scope="ack",
+            limits=[("IZONIE_THROTTLE_NEW_ADDRESS_ACKS", "all", "to new addresses")],
+        )
+    except Throttled:
+        logger.warning("Acknowledgements to new addresses over the limit; not sending one.")
+        return False
+    return True
 
 
 def acknowledgements_sent_recently(recipients: Iterable[str]) -> dict[str, int]:
@@ -75,8 +95,13 @@ def acknowledgement_send(
         sent_recently = acknowledgements_sent_recently([recipient])[recipient]
     if sent_recently >= settings.max_per_sender:
         return None
+    if sent_recently == 0 and not _new_address_ack_allowed():
+        return None
+    verified = address_verified(ticket.requester)
     body = settings.text.format(
-        name=ticket.requester.first_name or str(ticket.requester),
+        # The name is the sender's own words (a From: display name, a typed name): not
+        # echoed to an address nobody has proven is theirs (mail.outbound.address_verified).
+        name=(ticket.requester.first_name or str(ticket.requester)) if verified else "there",
         reference=ticket.reference,
         due=_due_text(ticket) or "as soon as we can",
         promise=_promise(ticket),

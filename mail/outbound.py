@@ -12,7 +12,9 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape, linebreaks
 
+from accounts.models import User
 from mail.autoreply import auto_reply_refused
+from policy.loader import get_policy
 from tickets.choices import Channel, Direction
 from tickets.delivery import DeliveryError
 from tickets.models import Message, OutboundMessage
@@ -38,6 +40,25 @@ def reply_address(ticket_id: int) -> str:
     return f"{local}+{ticket_id}@{domain}"
 
 
+def address_verified(user: User) -> bool:
+    """Whether the address is proven to be the requester's: an account they have signed
+    in to (accounts are made by staff or the marketplace; nobody signs up with a typed
+    address). A typed-in address or a mail's ``From:`` is not.
+
+    Automatic replies to an unverified address carry no customer-written text: anyone
+    can type someone else's address, and our support address would then mail them the
+    typist's words (a spam relay with our reputation).
+    """
+    return user.last_login is not None and user.has_usable_password()
+
+
+def subject_for(message: Message) -> str:
+    ticket = message.ticket
+    if message.author_id is None and not address_verified(ticket.requester):
+        return f"Your {get_policy().organisation.name} request [{ticket.reference}]"
+    return f"Re: {ticket.subject} [{ticket.reference}]"
+
+
 def build_email(outbound: OutboundMessage) -> EmailMultiAlternatives:
     message = outbound.message
     ticket = message.ticket
@@ -61,7 +82,7 @@ def build_email(outbound: OutboundMessage) -> EmailMultiAlternatives:
     if thread_ids:
         headers["References"] = " ".join(f"<{mid}>" for mid, _d in thread_ids[-20:])
     email = EmailMultiAlternatives(
-        subject=f"Re: {ticket.subject} [{ticket.reference}]",
+        subject=subject_for(message),
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[ticket.requester.email],

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import current_user, customer_required
 from accounts.services import contact_for_typed_email
 from core.forms import apply_service_error
+from core.throttle import Throttled, request_ip, throttle
 from identity import services as identity
 from identity.models import Method
 from policy.loader import get_policy
@@ -31,6 +32,19 @@ def contact(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if user is None:
+            try:
+                _throttle_anonymous(request, email=data["email"])
+            except Throttled as exc:
+                form.add_error(None, exc.message)
+                response = render(
+                    request,
+                    "portal/contact.html",
+                    {"form": form, "policy": get_policy()},
+                    status=429,
+                )
+                response["Retry-After"] = str(exc.retry_after)
+                return response
         try:
             # Not signed in: an unverified contact, whoever owns the address (and the
             # same answer for a staff address as for any other).
@@ -68,6 +82,16 @@ def _offer_link(ticket: Ticket) -> bool:
     except identity.VerificationError:
         return False
     return True
+
+
+def _throttle_anonymous(request: HttpRequest, *, email: str) -> None:
+    throttle(
+        scope="contact",
+        limits=[
+            ("IZONIE_THROTTLE_CONTACT_PER_IP", request_ip(request), "from your network"),
+            ("IZONIE_THROTTLE_CONTACT_PER_ADDRESS", email, "for this email address"),
+        ],
+    )
 
 
 def thanks(request: HttpRequest) -> HttpResponse:

@@ -16,6 +16,7 @@ import httpx
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from core import outbound
 from social.models import Platform, SocialAccount
 
 logger = logging.getLogger(__name__)
@@ -233,33 +234,31 @@ class AttachmentNotFetched(Exception):
 def attachment_fetch(
     *, url: str, max_bytes: int, headers: dict[str, str] | None = None
 ) -> Downloaded:
-    """Download a customer's attachment, refusing it as soon as it passes ``max_bytes``
-    (by its Content-Length, or while reading), so a huge file is never held in memory."""
+    """Download a customer's attachment from the platform's media hosts only
+    (``IZONIE_SOCIAL_MEDIA_HOSTS``, public addresses, checked at every redirect: see
+    core.outbound), refusing it as soon as it passes ``max_bytes`` (by its Content-Length,
+    or while reading), so a huge file is never held in memory. The reason given on
+    failure is shown on the ticket, so it names no address, port or exception."""
     limit = filesizeformat(max_bytes)
     try:
-        with _client().stream(
-            "GET", url, headers=headers or {}, timeout=_timeout(), follow_redirects=True
-        ) as response:
-            if response.status_code != 200:
-                raise AttachmentNotFetched(
-                    f"the file could not be fetched (HTTP {response.status_code})"
-                )
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise AttachmentNotFetched(
-                    f"the file is {filesizeformat(int(declared))}; the limit is {limit}"
-                )
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise AttachmentNotFetched(f"the file is larger than the limit of {limit}")
-                chunks.append(chunk)
-            name = response.url.path.rsplit("/", 1)[-1] or "attachment"
-            return Downloaded(
-                content=b"".join(chunks),
-                filename=name[:200],
-                content_type=response.headers.get("content-type", "").split(";")[0],
-            )
-    except httpx.HTTPError as exc:
-        raise AttachmentNotFetched(f"the file could not be fetched ({type(exc).__name__})") from exc
+        fetched = outbound.fetch(
+            url=url,
+            hosts=settings.IZONIE_SOCIAL_MEDIA_HOSTS,
+            max_bytes=max_bytes,
+            timeout_seconds=settings.IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS,
+            headers=headers,
+        )
+    except outbound.TooLarge as exc:
+        if exc.declared is not None:
+            raise AttachmentNotFetched(
+                f"the file is {filesizeformat(exc.declared)}; the limit is {limit}"
+            ) from exc
+        raise AttachmentNotFetched(f"the file is larger than the limit of {limit}") from exc
+    except outbound.FetchRefused as exc:
+        raise AttachmentNotFetched(
+            f"the platform's media link could not be fetched: {exc.reason}"
+        ) from exc
+    name = fetched.url.path.rsplit("/", 1)[-1] or "attachment"
+    return Downloaded(
+        content=fetched.content, filename=name[:200], content_type=fetched.content_type
+    )

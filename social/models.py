@@ -197,3 +197,30 @@ class QuickReplyOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{len(self.options)} quick replies on message {self.message_id}"
+
+
+class SocialMediaLink(models.Model):
+    """Where a customer's attachment that we could not download came from, so the agent
+    still sees it (as a link, opened in their own browser) and can try the download again.
+
+    TikTok's download links expire; for TikTok the ``media_id`` with the conversation and
+    message ids asks the media-download API for a fresh one on retry.
+    """
+
+    attachment = models.OneToOneField(
+        "tickets.Attachment", on_delete=models.CASCADE, related_name="social_link"
+    )
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE)
+    url = models.TextField(blank=True)
+    media_id = models.CharField(max_length=200, blank=True)
+    conversation_id = models.CharField(max_length=200, blank=True)
+    message_key = models.CharField(max_length=200, blank=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.url or self.media_id
+
+    @property
+    def web_url(self) -> str:
+        """The link as an agent may open it: http(s) only, never a javascript: URL."""
+        return self.url if self.url.startswith(("https://", "http://")) else ""

@@ -37,6 +37,7 @@ from social.models import (
     SocialAccount,
     SocialContact,
     SocialConversation,
+    SocialMediaLink,
     WebhookDelivery,
 )
 from social.payloads import (
@@ -184,7 +185,7 @@ def event_process(
     if _already_stored(event):
         return False
     uploads: list[CheckedUpload] = []
-    refused: list[tuple[str, str]] = []
+    refused: list[NotKept] = []
     if account is not None and event.kind in MESSAGE_KINDS and event.attachments:
         uploads, refused = _fetch_attachments(account=account, event=event)
     name = ""
@@ -234,7 +235,7 @@ def _act(
     account: SocialAccount | None,
     name: str,
     uploads: Sequence[CheckedUpload],
-    refused: list[tuple[str, str]],
+    refused: list[NotKept],
 ) -> None:
     if account is None:
         record.outcome = EventOutcome.IGNORED
@@ -284,35 +285,62 @@ def _record_signal(*, record: InboundEvent, event: IncomingEvent, account: Socia
         SocialContact.objects.filter(pk=contact.pk).update(last_read_at=event.sent_at)
 
 
+@dataclass
+class NotKept:
+    """An attachment not downloaded or not accepted, with where it came from (for the
+    agent to see and to retry)."""
+
+    label: str
+    reason: str
+    url: str = ""
+    media_id: str = ""
+
+
+def _download(
+    *, account: SocialAccount, url: str, media_id: str, conversation_id: str, message_key: str
+) -> tuple[str, CheckedUpload]:
+    """Fetch one attachment and check it like an upload. Returns the URL it came from.
+    Raises AttachmentNotFetched, PlatformError or AttachmentRejected."""
+    limits = get_policy().attachments
+    if media_id:
+        url = clients.tiktok_media_url(
+            account=account,
+            conversation_id=conversation_id,
+            message_id=message_key,
+            media_id=media_id,
+        )
+    if not url.startswith(("https://", "http://")):
+        raise clients.AttachmentNotFetched("the platform gave no usable address")
+    file = clients.attachment_fetch(url=url, max_bytes=limits.max_bytes)
+    upload = SimpleUploadedFile(file.filename, file.content, content_type=file.content_type)
+    return url, check_uploads([upload])[0]
+
+
 def _fetch_attachments(
     *, account: SocialAccount, event: IncomingEvent
-) -> tuple[list[CheckedUpload], list[tuple[str, str]]]:
+) -> tuple[list[CheckedUpload], list[NotKept]]:
     limits = get_policy().attachments
     kept: list[CheckedUpload] = []
-    refused: list[tuple[str, str]] = []
+    refused: list[NotKept] = []
     for index, remote in enumerate(event.attachments):
         label = f"{remote.kind} {index + 1}"
         if len(kept) >= limits.max_per_message:
-            refused.append((label, f"more than {limits.max_per_message} files in one message"))
+            reason = f"more than {limits.max_per_message} files in one message"
+            refused.append(NotKept(label, reason, remote.url, remote.media_id))
             continue
         try:
-            url, headers = remote.url, None
-            if remote.media_id:
-                url = clients.tiktok_media_url(
-                    account=account,
-                    conversation_id=event.conversation_id,
-                    message_id=event.key,
-                    media_id=remote.media_id,
-                )
-            if not url.startswith(("https://", "http://")):
-                raise clients.AttachmentNotFetched("the platform gave no usable address")
-            file = clients.attachment_fetch(url=url, max_bytes=limits.max_bytes, headers=headers)
-            upload = SimpleUploadedFile(file.filename, file.content, content_type=file.content_type)
-            kept += check_uploads([upload])
+            _url, checked = _download(
+                account=account,
+                url=remote.url,
+                media_id=remote.media_id,
+                conversation_id=event.conversation_id,
+                message_key=event.key,
+            )
+            kept.append(checked)
         except (clients.AttachmentNotFetched, clients.PlatformError) as exc:
-            refused.append((label, str(exc)))
+            refused.append(NotKept(label, str(exc), remote.url, remote.media_id))
         except AttachmentRejected as exc:
-            refused.append((label, exc.message))
+            refused.append(NotKept(label, exc.message, remote.url, remote.media_id))
     return kept, refused
 
 
@@ -443,7 +471,7 @@ def _customer_message(
     contact: SocialContact,
     conversation: SocialConversation | None,
     uploads: Sequence[CheckedUpload],
-    refused: list[tuple[str, str]],
+    refused: list[NotKept],
 ) -> None:
     body = event.text.strip()
     if not body and not uploads:
@@ -472,20 +500,27 @@ def _customer_message(
         message = ticket.messages.get(external_id=event.key)
         if not ticket.category:
             social_ask_category(conversation=conversation)
-    Attachment.objects.bulk_create(
-        Attachment(
+    for not_kept in refused:
+        attachment = Attachment.objects.create(
             message=message,
-            filename=label[:255],
+            filename=not_kept.label[:255],
             content_type="application/octet-stream",
             size=0,
             kept=False,
-            not_kept_reason=reason[:200],
+            not_kept_reason=not_kept.reason[:200],
         )
-        for label, reason in refused
-    )
+        if not_kept.url or not_kept.media_id:
+            SocialMediaLink.objects.create(
+                attachment=attachment,
+                account=contact.account,
+                url=not_kept.url,
+                media_id=not_kept.media_id,
+                conversation_id=event.conversation_id,
+                message_key=event.key,
+            )
     record.outcome, record.ticket, record.message = EventOutcome.STORED, ticket, message
     if refused:
-        record.reason = "; ".join(f"{label}: {reason}" for label, reason in refused)
+        record.reason = "; ".join(f"{n.label}: {n.reason}" for n in refused)
 
 
 # --- Questions with quick replies
@@ -560,3 +595,47 @@ def social_rating_request(ticket: Ticket) -> None:
     """The feedback app's hook for a solved social conversation (runs after commit)."""
     with transaction.atomic():
         social_ask_rating(ticket)
+
+
+# --- Attachments not kept: the agent tries again
+
+
+@dataclass
+class RetryResult:
+    kept: bool
+    reason: str
+
+
+def social_attachment_retry(*, attachment: Attachment) -> RetryResult:
+    """Download a customer's attachment that was not kept, again (the platform was down,
+    the file was briefly unavailable, an allow-list entry was added). On success the
+    same attachment row holds the file, so the thread shows it where it was."""
+    link = SocialMediaLink.objects.select_related("account").get(attachment=attachment)
+    try:
+        url, checked = _download(
+            account=link.account,
+            url=link.url,
+            media_id=link.media_id,
+            conversation_id=link.conversation_id,
+            message_key=link.message_key,
+        )
+    except (clients.AttachmentNotFetched, clients.PlatformError) as exc:
+        reason = str(exc)
+    except AttachmentRejected as exc:
+        reason = exc.message
+    else:
+        with transaction.atomic():
+            locked = Attachment.objects.select_for_update().get(pk=attachment.pk)
+            if locked.kept:  # a colleague's retry was quicker
+                return RetryResult(kept=True, reason="")
+            locked.filename = checked.filename
+            locked.content_type = checked.content_type
+            locked.size = checked.size
+            locked.kept, locked.not_kept_reason = True, ""
+            locked.file.save(checked.filename, checked.upload, save=False)
+            locked.save()
+            SocialMediaLink.objects.filter(pk=link.pk).update(url=url, retried_at=timezone.now())
+        return RetryResult(kept=True, reason="")
+    Attachment.objects.filter(pk=attachment.pk, kept=False).update(not_kept_reason=reason[:200])
+    SocialMediaLink.objects.filter(pk=link.pk).update(retried_at=timezone.now())
+    return RetryResult(kept=False, reason=reason)

@@ -53,6 +53,9 @@ def platform(settings) -> Iterator[PlatformServer]:
     settings.IZONIE_META_GRAPH_URL = server.url
     settings.IZONIE_TIKTOK_API_URL = server.url
     settings.IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS = 5
+    # The fake platform also serves the attachments' media, from loopback: admitted for
+    # this test only (core.outbound refuses loopback by default).
+    settings.IZONIE_OUTBOUND_TEST_ORIGINS = [server.url]
     yield server
     server.stop()
 

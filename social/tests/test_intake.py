@@ -28,7 +28,7 @@ from social.tests.conftest import (
     text_event,
     tiktok_message,
 )
-from social.tests.platform_server import Answer
+from social.tests.platform_server import Answer, PlatformServer
 from tickets.choices import Channel, Direction, TicketStatus
 from tickets.models import Message, Ticket
 
@@ -397,3 +397,42 @@ def test_deliveries_left_unprocessed_are_queued_again_and_stored_once(
     run_tasks()
     assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
     assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
+
+
+# --- Attachment links are fetched only from the platforms' media hosts (core.outbound)
+
+
+@pytest.fixture
+def internal_service():
+    """Something on this machine's loopback that a link must never reach."""
+    server = PlatformServer().start()
+    server.files["/admin"] = Answer(200, b"internal", {"Content-Type": "image/png"})
+    yield server
+    server.stop()
+
+
+def _image_message(client, url: str) -> None:
+    attachment = {"type": "image", "payload": {"url": url}}
+    post_meta(
+        client, meta_delivery((PAGE_ID, [text_event("psid-1", "Look", attachments=[attachment])]))
+    )
+
+
+@pytest.mark.parametrize("via", ["direct", "redirect"])
+def test_an_image_link_to_an_internal_address_is_not_fetched(
+    client, fb_page, platform, run_tasks, internal_service, via
+):
+    internal_url = f"{internal_service.url}/admin"
+    if via == "redirect":  # the platform's (admitted) media host redirects inside
+        platform.files["/cdn/photo.png"] = Answer(302, b"", {"Location": internal_url})
+        _image_message(client, f"{platform.url}/cdn/photo.png")
+    else:
+        _image_message(client, internal_url)
+    run_tasks()
+    message = Message.objects.get(direction=Direction.INBOUND)
+    assert message.body_text == "Look"
+    refused = message.attachments.get()
+    assert not refused.kept
+    assert refused.not_kept_reason.startswith("the platform's media link could not be fetched")
+    assert "127.0.0.1" not in refused.not_kept_reason
+    assert internal_service.requests == []
