@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import agent_required, current_user, supervisor_required
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
 from core.forms import apply_service_error
+from mail.display import remote_images_allowed
 from notifications.models import Notification
 from notifications.services import notifications_mark_read
 from policy.loader import get_policy
@@ -119,6 +120,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
 
 
 @agent_required
+@remote_images_allowed
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     return render(request, "console/ticket.html", _ticket_context(request, ticket))
