@@ -20,7 +20,11 @@ def require_secret_key() -> None:
     Settings load without one, so that makemigrations, collectstatic and mypy run where no
     secret is available; a process that serves requests or signs links must have it.
     """
-    if not settings.DEBUG and not settings.SECRET_KEY:
+    try:
+        key = settings.SECRET_KEY
+    except ImproperlyConfigured:  # Django's own, on reading an empty key: not our message
+        key = ""
+    if not settings.DEBUG and not key:
         raise ImproperlyConfigured(WITHOUT_KEY_REFUSAL)
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import uvicorn
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
 from core.security import public_url_for, require_secret_key
@@ -37,7 +38,10 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        require_secret_key()
+        try:
+            require_secret_key()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc  # the message alone, no traceback
         if not os.environ.get("IZONIE_PUBLIC_URL"):
             # Links in emails point at this server. Set in the environment too, so that
             # uvicorn's worker processes (--workers) read the same.
