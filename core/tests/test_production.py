@@ -174,3 +174,19 @@ def test_favicon_and_api_docs_from_this_site():
     docs = client.get("/api/v1/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert "/static/img/favicon.svg" in docs
+
+
+@pytest.mark.django_db
+def test_password_reset_link_uses_the_public_url_not_the_request_host(settings, mailoutbox):
+    from accounts.tests.factories import BuyerFactory
+
+    settings.IZONIE_PUBLIC_URL = "https://support.izonie.test/"
+    settings.ALLOWED_HOSTS = ["internal.example"]
+    buyer = BuyerFactory(email="ada@example.com")
+    response = Client(HTTP_HOST="internal.example").post(
+        "/accounts/password/", {"email": buyer.email}
+    )
+    assert response.status_code == 302
+    (sent,) = mailoutbox
+    link = re.search(r"https?://\S+", sent.body)
+    assert link and link.group().startswith("https://support.izonie.test/accounts/password/")
