@@ -32,6 +32,9 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Plain HTTP, a key of its own (as bench/harness.py does for the others).
+    os.environ.setdefault("DJANGO_SECRET_KEY", "izonie-benchmarks-only-key-never-used-elsewhere")
+    os.environ.setdefault("IZONIE_HTTPS", "0")
     import django
 
     django.setup()

@@ -12,6 +12,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PG = os.environ.get("IZONIE_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432")
+# Benchmarks run the real settings over plain HTTP on loopback, with a key of their own;
+# the servers they start in subprocesses inherit both (docs/security/production.md).
+os.environ.setdefault("DJANGO_SECRET_KEY", "izonie-benchmarks-only-key-never-used-elsewhere")
+os.environ.setdefault("IZONIE_HTTPS", "0")
 
 
 def use_database(name: str) -> str:

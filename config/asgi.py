@@ -44,6 +44,10 @@ class HttpApplication:
         return self.django(environ, start_response)
 
 
+from core.security import require_secret_key  # noqa: E402
+
+# Every server loads this module: none starts without a secret key (DEBUG off).
+require_secret_key()
 django_http_app = HttpApplication(get_wsgi_application())
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

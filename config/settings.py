@@ -10,7 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 from corsheaders.defaults import default_headers as default_cors_headers
-from django.core.exceptions import ImproperlyConfigured
+from csp.constants import NONE, SELF
+from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -18,12 +19,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("IZONIE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# No built-in key: anyone who knows the key forges rating links, chat resume tokens and
+# sessions. With DEBUG off a missing key stops the servers at start-up (core.security);
+# settings still load without one, so makemigrations, collectstatic and mypy need no secret.
+# scripts/demo makes a random key once and keeps it under var/.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("IZONIE_REQUIRE_SECRET", default=False):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
-    # Only for the embedded demo and the tests; production sets IZONIE_REQUIRE_SECRET=1.
-    SECRET_KEY = "izonie-insecure-development-key-change-me"  # noqa: S105
+if not SECRET_KEY and DEBUG:
+    # Development only: a key of this process, so signed links die with it.
+    SECRET_KEY = get_random_secret_key()
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -37,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.sitemaps",
+    "ninja",  # its Swagger UI from our own static files, not a CDN
     "channels",
     "corsheaders",
     "django_htmx",
@@ -74,6 +78,7 @@ MIDDLEWARE = [
     # Before the others, so that answers made early (preflights, redirects) carry CORS headers.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,6 +214,8 @@ IZONIE_MARKETPLACE_ADAPTER = env_str(
 IZONIE_MARKETPLACE_API_URL = env_str("IZONIE_MARKETPLACE_API_URL")
 IZONIE_MARKETPLACE_API_TOKEN = env_str("IZONIE_MARKETPLACE_API_TOKEN")
 IZONIE_MARKETPLACE_TIMEOUT_SECONDS = float(env_str("IZONIE_MARKETPLACE_TIMEOUT_SECONDS", "3"))
+# Where customers reach this site, for links in emails. `serve` sets it from its own host
+# and port when the environment does not (core.security.public_url_for).
 IZONIE_PUBLIC_URL = env_str("IZONIE_PUBLIC_URL", "http://127.0.0.1:8000")
 # Outbox delivery: attempts before a delivery is marked failed, first back-off in seconds.
 IZONIE_OUTBOX_MAX_ATTEMPTS = env_int("IZONIE_OUTBOX_MAX_ATTEMPTS", 6)
@@ -265,11 +272,6 @@ IZONIE_TIKTOK_REPLY_WINDOW_HOURS = env_int("IZONIE_TIKTOK_REPLY_WINDOW_HOURS", 4
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("IZONIE_SECURE_COOKIES", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "support@izonie.com")
@@ -414,3 +416,44 @@ IZONIE_CLIENT_IP_HEADER = env_str("IZONIE_CLIENT_IP_HEADER", "X-Forwarded-For")
 # above the largest contact form (the policy's 5 files of 10 MB) and the providers'
 # inbound-mail webhooks; a bigger body is answered 413 at once.
 IZONIE_MAX_REQUEST_BYTES = env_int("IZONIE_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
+# --- Production safety: HTTPS, cookies, browser policies (docs/security/production.md).
+# Secure unless said otherwise: with DEBUG off the site is taken to be served over HTTPS.
+# Plain HTTP on loopback (scripts/demo, the tests) sets IZONIE_HTTPS=0.
+IZONIE_HTTPS = env_bool("IZONIE_HTTPS", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = IZONIE_HTTPS
+CSRF_COOKIE_SECURE = IZONIE_HTTPS
+SECURE_HSTS_SECONDS = env_int("IZONIE_HSTS_SECONDS", 365 * 24 * 3600) if IZONIE_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("IZONIE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("IZONIE_HSTS_PRELOAD", default=True)
+# Off when the proxy in front already redirects HTTP to HTTPS.
+SECURE_SSL_REDIRECT = env_bool("IZONIE_SSL_REDIRECT", default=IZONIE_HTTPS)
+# A load balancer's health check may come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Only behind a proxy that sets X-Forwarded-Proto itself (and drops the client's): otherwise
+# a client could claim HTTPS.
+if env_bool("IZONIE_PROXY_SETS_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# No page is meant to be framed: the chat widget is a script on the host page, not a frame.
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp 4) on every response: scripts, styles, images and
+# connections only from this site, no inline script, no eval, no framing. The console's
+# "show remote images" answer adds https: images for that response only (mail.display).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # data: for the small icons inside Swagger UI's and the widget's CSS.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        # 'self' covers ws:/wss: to this host too (CSP Level 3): the chat sockets.
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}

@@ -17,6 +17,7 @@ from accounts.decorators import agent_required, current_user, supervisor_require
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
+from mail.display import remote_images_allowed
 from notifications.models import Notification
 from notifications.services import notifications_mark_read
 from policy.loader import get_policy
@@ -120,6 +121,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
 
 
 @agent_required
+@remote_images_allowed
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     audit_ticket_viewed(actor=current_user(request), ticket=ticket)

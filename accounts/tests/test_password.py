@@ -14,7 +14,8 @@ from accounts.tests.factories import AgentFactory, BuyerFactory
 
 pytestmark = pytest.mark.django_db
 
-LINK = re.compile(r"http://testserver(/accounts/password/[^/\s]+/[^/\s]+/)")
+# The link starts with IZONIE_PUBLIC_URL (core.templatetags.izonie.public_url).
+LINK = re.compile(r"https?://[^/\s]+(/accounts/password/[^/\s]+/[^/\s]+/)")
 
 
 def _seller_without_password() -> User:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.conf import settings
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -71,3 +72,10 @@ def target_title(target_id: str) -> str:
         return get_policy().target(target_id).title
     except KeyError:
         return target_id
+
+
+@register.simple_tag
+def public_url() -> str:
+    """IZONIE_PUBLIC_URL without a trailing slash: the base of links in emails, rather
+    than the Host header of whichever request caused the email."""
+    return str(settings.IZONIE_PUBLIC_URL).rstrip("/")

@@ -51,6 +51,7 @@ L = 302  # redirect (to the sign-in page, or onwards after a POST)
 TABLE: dict[str, Row] = {
     "core:home": Row("GET", "/", (200, 200, 200, 200, 302, 302, 302)),
     "core:health": Row("GET", "/healthz", (200,) * 7),
+    "core:favicon": Row("GET", "/favicon.ico", (200,) * 7),
     "policy:support_policy": Row("GET", "/support-policy", (200,) * 7),
     "login": Row("GET", "/accounts/login/", (200,) * 7),
     "logout": Row("POST", "/accounts/logout/", (L,) * 7),

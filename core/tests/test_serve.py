@@ -34,7 +34,7 @@ def served(tmp_path, request):
         before(env)
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        [sys.executable, "manage.py", "serve", "--demo", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,

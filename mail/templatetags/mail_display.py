@@ -1,7 +1,11 @@
 from dataclasses import dataclass, field
+from typing import Any
 
 from django import template
+from django.http import HttpRequest
+from django.template import Context
 
+from mail.display import REMOTE_IMAGES_PARAM, email_html, remote_images_requested
 from mail.models import EmailTicketLink, InboundEmail
 from mail.quoting import ReplyParts, reply_parts
 from tickets.choices import Channel, Direction, PartyRole
@@ -64,3 +68,21 @@ def email_verification(ticket: Ticket) -> SenderVerification:
 def unverified_reason(verification: SenderVerification, message: Message) -> str | None:
     """Why this message's sender is not verified; None when it is (or is not email)."""
     return verification.unverified.get(message.pk)
+
+
+@register.inclusion_tag("mail/_email_html.html", takes_context=True)
+def email_html_body(context: Context, message: Message) -> dict[str, Any]:
+    """A message's HTML body with remote images held back (mail.display), and the link
+    that shows them for this one message."""
+    request = context.get("request")
+    shown = request is not None and remote_images_requested(request, message_id=message.pk)
+    return {
+        "message": message,
+        "email": email_html(message.body_html, remote_images=shown),
+        "param": REMOTE_IMAGES_PARAM,
+    }
+
+
+@register.filter
+def remote_images_shown(message: Message, request: HttpRequest | None) -> bool:
+    return request is not None and remote_images_requested(request, message_id=message.pk)

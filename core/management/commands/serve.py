@@ -1,15 +1,19 @@
-"""Run the whole system: migrations, demo data, web (uvicorn) and the task worker."""
+"""Run the whole system: migrations, demo data (with --demo), web (uvicorn) and the task
+worker."""
 
 import datetime as dt
-from argparse import ArgumentParser
+import os
+from argparse import SUPPRESS, ArgumentParser
 from typing import Any
 
 import uvicorn
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
+from core.security import public_url_for, require_secret_key
 from core.task_recovery import AbandonedTaskSweeper, abandoned_after, tasks_requeue_abandoned
 from core.worker import InProcessWorker
 
@@ -23,14 +27,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="Don't run the task worker in this process."
         )
-        parser.add_argument("--no-demo", action="store_true", help="Don't create demo data.")
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="Create the demo data and logins (password izonie-demo) on an empty database. "
+            "Only for trying the system out: scripts/demo passes it.",
+        )
+        # Nothing is seeded without --demo; kept so that existing start commands still run.
+        parser.add_argument("--no-demo", action="store_true", help=SUPPRESS)
         parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            require_secret_key()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc  # the message alone, no traceback
+        if not os.environ.get("IZONIE_PUBLIC_URL"):
+            # Links in emails point at this server. Set in the environment too, so that
+            # uvicorn's worker processes (--workers) read the same.
+            public_url = public_url_for(host=options["host"], port=options["port"])
+            settings.IZONIE_PUBLIC_URL = os.environ["IZONIE_PUBLIC_URL"] = public_url
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write("Database is up to date; static files collected.")
-        if not options["no_demo"] and not demo_exists():
+        demo = options["demo"]
+        if demo and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
         worker = None
         sweeper = None
@@ -62,7 +83,7 @@ class Command(BaseCommand):
             ("Admin", "/admin/"),
         ]:
             self.stdout.write(f"  {label:<20} {base}{path}")
-        if not options["no_demo"]:
+        if demo:
             self.stdout.write(f"\nDemo logins (password {DEMO_PASSWORD} for all):")
             for login in DEMO_LOGINS:
                 self.stdout.write(f"  {login.username:<20} {login.description}")
@@ -70,6 +91,12 @@ class Command(BaseCommand):
                 "\nTo try live chat: sign in as an agent, open the chat desk and choose "
                 "Online, then open the demo page in another browser (Mon–Sat 08:00–20:00, "
                 "Lagos time; outside those hours the widget shows its offline mode)."
+            )
+        self.stdout.write(f"\nLinks in emails point at {settings.IZONIE_PUBLIC_URL}/.")
+        if settings.IZONIE_HTTPS:
+            self.stdout.write(
+                "HTTPS mode (IZONIE_HTTPS): secure cookies, HSTS, plain HTTP redirected. "
+                "Serve it behind a TLS proxy, or set IZONIE_HTTPS=0 on loopback."
             )
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         layer = "Redis" if settings.REDIS_URL else "in-memory"
