@@ -10,9 +10,8 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 
-import nh3
-
 from mail.bounces import Bounce, bounce_report
+from mail.html_text import html_to_text
 from mail.slimming import OMITTED_HEADER, cap_parts, slim_raw
 
 MAX_PARTS = 200
@@ -106,15 +105,6 @@ def _automatic(message: EmailMessage) -> str:
     if message.get_content_type() == "multipart/report":
         return "delivery status notification"
     return ""
-
-
-def html_to_text(html: str) -> str:
-    text = re.sub(r"(?is)<(script|style).*?</\1>", " ", html)
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    text = nh3.clean_text(text)
-    text = text.replace("&amp;", "&").replace("&nbsp;", " ").replace("&#39;", "'")
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _forward_header(part: EmailMessage) -> str:
