@@ -23,6 +23,7 @@ from django.template.defaultfilters import filesizeformat
 from accounts.models import User
 from accounts.services import customer_for_email
 from conduct.exceptions import ConductBlocked
+from conduct.screening import Finding, screen_text
 from conduct.services import block_email_notice
 from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
@@ -310,8 +311,20 @@ def _external_id(raw: bytes, parsed: ParsedEmail, provider_id: str) -> str:
     )
 
 
+def _body(text: str) -> str:
+    if len(text) > MAX_BODY_CHARS:
+        # Long quoted histories happen; the whole message stays in the raw mail.
+        note = "\n\n[Shortened here; the whole message is kept as received.]"
+        return text[: MAX_BODY_CHARS - len(note)] + note
+    return text
+
+
 def _process(
-    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+    record: InboundEmail,
+    parsed: ParsedEmail,
+    external_id: str,
+    lookups: _Lookups,
+    screened: list[Finding] | None = None,
 ) -> None:
     existing = lookups.messages.get(external_id)
     if existing is not None:
@@ -350,11 +363,7 @@ def _process(
         )
     )
     kept, refused = _uploads(parsed)
-    body = parsed.text or ("(no text)" if not kept else "")
-    if len(body) > MAX_BODY_CHARS:
-        # Long quoted histories happen; the whole message stays in the raw mail.
-        note = "\n\n[Shortened here; the whole message is kept as received.]"
-        body = body[: MAX_BODY_CHARS - len(note)] + note
+    body = _body(parsed.text) or ("(no text)" if not kept else "")
     ticket = _thread(parsed, sender, lookups)
     message: Message
     acknowledgement: AutoAcknowledgement | None = None
@@ -368,6 +377,7 @@ def _process(
                 channel=Channel.EMAIL,
                 body_html=parsed.html,
                 external_id=external_id,
+                screened=screened,
             )
             # The locked, up-to-date ticket, for the next mail of the batch.
             ticket = message.ticket
@@ -385,6 +395,7 @@ def _process(
                 body_html=parsed.html,
                 external_id=external_id,
                 author_name=parsed.sender_name,
+                screened=screened,
             )
         except ConductBlocked as exc:
             # Not quarantined (nothing for an admin to fix): kept raw with the reason,
@@ -469,6 +480,9 @@ class _Received:
     parsed: ParsedEmail | None
     external_id: str = ""
     unparseable: str = ""
+    # The conduct verdict on its text, reached before the batch's transaction (which on
+    # SQLite holds the write lock); acted on only if the sender is a customer.
+    screened: list[Finding] | None = None
 
     def record(self) -> InboundEmail:
         """A fresh record for it: made again when the batch is done again."""
@@ -487,7 +501,8 @@ def _receive(raw: bytes, provider_id: str, source: str) -> _Received:
         parsed = parse_email(raw, max_attachment_bytes=get_policy().attachments.max_bytes)
     except Exception as exc:  # UnparseableEmail, or a parser bug: the raw is kept
         return _Received(raw, source, None, unparseable=str(exc) or type(exc).__name__)
-    return _Received(raw, source, parsed, _external_id(raw, parsed, provider_id))
+    screened = screen_text(_body(parsed.text), screening=get_policy().conduct.screening)
+    return _Received(raw, source, parsed, _external_id(raw, parsed, provider_id), "", screened)
 
 
 def _ingest(items: list[tuple[bytes, str]], *, source: str) -> list[InboundEmail]:
@@ -505,7 +520,7 @@ def _ingest(items: list[tuple[bytes, str]], *, source: str) -> list[InboundEmail
         records = [item.record() for item in received]
         for record, item in zip(records, received, strict=True):
             if item.parsed is not None:
-                _process_one(record, item.parsed, item.external_id, lookups)
+                _process_one(record, item.parsed, item.external_id, lookups, item.screened)
         _write_batch(records, lookups)
     return records
 
@@ -523,7 +538,7 @@ def _ingest_without_savepoints(
             lookups = _Lookups.load(wanted)
             for record, item in zip(records, received, strict=True):
                 if item.parsed is not None:
-                    _process(record, item.parsed, item.external_id, lookups)
+                    _process(record, item.parsed, item.external_id, lookups, item.screened)
             _write_batch(records, lookups)
     except (OperationalError, InterfaceError):
         raise  # the database itself is in trouble: the whole batch is tried again later
@@ -534,11 +549,15 @@ def _ingest_without_savepoints(
 
 
 def _process_one(
-    record: InboundEmail, parsed: ParsedEmail, external_id: str, lookups: _Lookups
+    record: InboundEmail,
+    parsed: ParsedEmail,
+    external_id: str,
+    lookups: _Lookups,
+    screened: list[Finding] | None = None,
 ) -> None:
     try:
         with transaction.atomic():
-            _process(record, parsed, external_id, lookups)
+            _process(record, parsed, external_id, lookups, screened)
     except IntegrityError:
         # The same Message-ID stored concurrently by another fetcher: a duplicate.
         _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
