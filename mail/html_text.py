@@ -278,6 +278,12 @@ class _Writer:
         parts.append(value)
         self.at_line_start = value[-1:] == "\n"
 
+    def marker(self, value: str) -> None:
+        """A list item's "- " or "1. ": starts a line, no whitespace to fold."""
+        if self.pending < 1 and self.parts:
+            self.pending = 1
+        self.text(value, pre=True)
+
     def result(self) -> str:
         # Lines without trailing spaces, and never more than one blank line in a row.
         lines: list[str] = []
@@ -318,7 +324,7 @@ class _Converter:
             number = self.lists[-1] if self.lists else 0
             if number:
                 self.lists[-1] += 1
-            out.text(f"{number}. " if number else "- ")
+            out.marker(f"{number}. " if number else "- ")
         elif tag == "pre":
             self.pre_depth += 1
         elif tag == "a":

@@ -34,6 +34,10 @@ _WROTE = (("on ", "wrote:"), ("le ", "a écrit :"), ("le ", "a écrit:"), ("am "
 # Outlook's header block: "From:" then, within a few lines, one of these.
 _OUTLOOK_FIELDS = ("sent:", "date:", "to:", "subject:", "gesendet:", "envoyé :", "envoyé:")
 _OUTLOOK_FROM = ("from:", "von:", "de :", "de:")
+# First characters of every header above; other lines are skipped at once.
+_HEADER_FIRST = frozenset(
+    [start[0] for start, _end in _WROTE] + [field[0] for field in _OUTLOOK_FROM] + ["-"]
+)
 _MOBILE = ("sent from my ", "get outlook for ", "envoyé de mon ", "von meinem ")
 _CLOSINGS = frozenset(
     {
@@ -106,6 +110,8 @@ def _quote_start(lines: list[str], bares: list[str]) -> int | None:
     """The first line of the quoted history: a reply header, else a block of "> " lines
     that runs to the end."""
     for index, bare in enumerate(bares):
+        if bare[:1] not in _HEADER_FIRST:  # most lines: one set look-up, no calls
+            continue
         following = bares[index + 1] if index + 1 < len(bares) else ""
         if (
             _is_wrote_header(bare, following)
@@ -146,7 +152,7 @@ def reply_parts(text: str) -> ReplyParts:
     bares = [_bare(line) for line in lines]
     forwarded = ""
     for index, bare in enumerate(bares):
-        if _is_forward_marker(bare):
+        if bare[:1] in ("-", "b") and _is_forward_marker(bare):
             forwarded = "\n".join(lines[index:]).strip()
             lines, bares = lines[:index], bares[:index]
             break
