@@ -244,11 +244,58 @@ def model_probability(text: str) -> float:
     return float(_model()([text])[0])
 
 
+# Words before a misspelling that make it the insult it looks like ("you hoe").
+_INSULT_BEFORE = frozenset(
+    [
+        "you",
+        "u",
+        "ur",
+        "your",
+        "yu",
+        "a",
+        "dirty",
+        "stupid",
+        "cheap",
+        "old",
+        "big",
+        "like",
+        "that",
+        "this",
+        "dis",
+        "una",
+    ]
+)
+
+
+def read_as_meant(text: str, *, screening: ConductScreening) -> str:
+    """``text`` with the policy's everyday misspellings read as meant ("hoe can i get my
+    refund" → "how can i get …") where the next word shows the meaning, so neither the
+    list nor the model takes a typo for abuse. One pass over the words."""
+    if not screening.everyday_words:
+        return text
+    meanings = {
+        word.typo: (word.means, frozenset(word.before)) for word in screening.everyday_words
+    }
+    words = text.split()
+    plain = [word.strip(_LEADING + _TRAILING).lower() for word in words]
+    changed = False
+    for index, word in enumerate(plain):
+        meaning = meanings.get(word)
+        if meaning is None or index + 1 >= len(plain):
+            continue
+        means, before = meaning
+        if plain[index + 1] in before and (index == 0 or plain[index - 1] not in _INSULT_BEFORE):
+            words[index] = means
+            changed = True
+    return " ".join(words) if changed else text
+
+
 def screen_text(text: str, *, screening: ConductScreening) -> list[Finding]:
     """Everything that makes ``text`` a conduct violation; empty when it is civil."""
     text = text[:MAX_SCREENED_CHARS]
     if not text.strip():
         return []
+    text = read_as_meant(text, screening=screening)
     findings = list_findings(text, screening=screening)
     probability = model_probability(text)
     if probability >= screening.model_threshold:
