@@ -39,6 +39,8 @@ from chat.models import (
     Sender,
     SessionState,
 )
+from conduct import services as conduct
+from conduct.screening import Finding
 from identity import services as identity
 from identity.models import Method
 from policy.loader import get_policy
@@ -256,6 +258,7 @@ def chat_start(*, request: StartRequest, user: User | None = None) -> tuple[Chat
         customer = user
     else:
         customer = _customer(request.name, request.email)
+    screened = conduct.text_screened(text=text.replace("\x00", "").strip(), author=customer)
     try:
         with transaction.atomic():
             session = _open(
@@ -264,6 +267,7 @@ def chat_start(*, request: StartRequest, user: User | None = None) -> tuple[Chat
                 text=text,
                 client_id=client_id,
                 platform=platform,
+                screened=screened,
             )
     except IntegrityError:
         # The same start arrived twice at once: the other one won.
@@ -301,7 +305,13 @@ def _customer(name: str, email: str) -> User:
 
 
 def _open(
-    *, customer: User, request: StartRequest, text: str, client_id: str, platform: str
+    *,
+    customer: User,
+    request: StartRequest,
+    text: str,
+    client_id: str,
+    platform: str,
+    screened: list[Finding],
 ) -> ChatSession:
     ticket = tickets.ticket_open(
         requester=customer,
@@ -311,6 +321,7 @@ def _open(
         order_number=request.order_number,
         external_id=_start_external_id(client_id),
         author_name=request.name.strip()[:150] or str(customer),
+        screened=screened,
     )
     session = ChatSession.objects.create(
         ticket=ticket,
@@ -362,6 +373,8 @@ def chat_customer_message(
         existing = _entry_for(session, Sender.CUSTOMER, client_id)
         if existing is not None:
             return existing, False
+    # Screened before the transaction: never under the session's lock or the write lock.
+    screened = conduct.text_screened(text=text.replace("\x00", "").strip(), author=session.customer)
     try:
         with transaction.atomic():
             claim = _claim_seq(session)
@@ -380,6 +393,7 @@ def chat_customer_message(
                 body=text,
                 uploads=uploads,
                 external_id=f"chat:{session.public_id}:{client_id}",
+                screened=screened,
             )
             entry = _append(
                 session,

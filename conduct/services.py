@@ -1,9 +1,12 @@
 """Conduct: screening every inbound customer message, the reminder, blocks, ending a
 conversation for conduct, and the one request for photos.
 
-``message_screened`` is called from ``tickets.services.ticket_open`` and
-``ticket_customer_message`` after the message is stored, so every channel (chat, email,
-the contact form, the API, social messages) is screened the same way.
+``text_screened`` is called from ``tickets.services.ticket_open`` and
+``ticket_customer_message`` before they open their transaction (screening is pure
+computation on the customer's text: it never runs under the ticket's lock, nor under
+SQLite's write lock), and ``message_screened`` acts on that verdict once the message is
+stored, so every channel (chat, email, the contact form, the API, social messages) is
+screened the same way.
 """
 
 from __future__ import annotations
@@ -122,10 +125,18 @@ def _block_if_repeated(*, flag: ConductFlag) -> ConductBlock | None:
 # --- Screening
 
 
-def message_screened(*, message: Message) -> ConductFlag | None:
-    """Screen a stored inbound customer message; flag it, remind, block as the policy
-    says. Caller holds the ticket's lock (inside ``ticket_open`` or
-    ``ticket_customer_message``)."""
+def text_screened(*, text: str, author: User | None) -> list[screening.Finding]:
+    """The verdict on a customer's text before it is stored: what ``message_screened``
+    acts on. No database, no lock; empty for anyone but a customer."""
+    if author is None or not author.is_customer:
+        return []
+    return screening.screen_text(text, screening=get_policy().conduct.screening)
+
+
+def message_screened(*, message: Message, findings: list[screening.Finding]) -> ConductFlag | None:
+    """Act on the verdict (``text_screened``) for a stored inbound customer message:
+    flag it, remind, block as the policy says. Caller holds the ticket's lock (inside
+    ``ticket_open`` or ``ticket_customer_message``)."""
     from notifications.services import notify_ticket_owner
     from tickets.services import ticket_system_reply
 
@@ -133,7 +144,6 @@ def message_screened(*, message: Message) -> ConductFlag | None:
     if message.direction != Direction.INBOUND or author is None or not author.is_customer:
         return None
     policy = get_policy()
-    findings = screening.screen_text(message.body_text, screening=policy.conduct.screening)
     if not findings:
         return None
     ticket = message.ticket

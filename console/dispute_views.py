@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user
-from console.views import _submit, _ticket_or_404
+from console.views import _submit, _ticket_context, _ticket_or_404
+from core.forms import apply_service_error
 from disputes import services
-from disputes.forms import DisputeOpenForm, OutcomeForm, SellerMessageForm
+from disputes.forms import DisputeOpenForm, DisputeSendForm, OutcomeForm, SellerMessageForm
 from disputes.models import Dispute, SellerNotice
+from tickets.exceptions import TicketError
 from tickets.models import Ticket
 
 
@@ -24,13 +26,35 @@ def _dispute(ticket: Ticket) -> Dispute:
 
 @agent_required
 @require_POST
+def dispute_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Step one: the ticket page again, with the claim as the seller would read it in an
+    editable box; nothing is sent yet."""
+    ticket = _ticket_or_404(request, ticket_id)
+    form = DisputeOpenForm(request.POST)
+    if form.is_valid():
+        try:
+            claim = services.dispute_claim_preview(ticket=ticket, claim=form.cleaned_data["claim"])
+        except TicketError as exc:
+            apply_service_error(form, exc)
+        else:
+            send_form = DisputeSendForm(initial={"claim": claim})
+            context = _ticket_context(request, ticket, dispute_send_form=send_form)
+            return render(request, "console/ticket.html", context)
+    messages.error(request, "Nothing was saved: please correct the form below.")
+    context = _ticket_context(request, ticket, dispute_open_form=form)
+    return render(request, "console/ticket.html", context, status=400)
+
+
+@agent_required
+@require_POST
 def dispute_open(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Step two: the claim the agent approved (redacted again by the service)."""
     ticket = _ticket_or_404(request, ticket_id)
     return _submit(
         request,
         ticket,
-        DisputeOpenForm(request.POST),
-        form_name="dispute_open_form",
+        DisputeSendForm(request.POST),
+        form_name="dispute_send_form",
         action=lambda data: services.dispute_open(
             ticket=ticket, actor=current_user(request), claim=data["claim"]
         ),

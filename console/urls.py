@@ -30,6 +30,11 @@ urlpatterns = [
         views.escalation_contact,
         name="escalation_contact",
     ),
+    path(
+        "tickets/<int:ticket_id>/dispute/preview",
+        dispute_views.dispute_preview,
+        name="dispute_preview",
+    ),
     path("tickets/<int:ticket_id>/dispute", dispute_views.dispute_open, name="dispute_open"),
     path(
         "tickets/<int:ticket_id>/dispute/message",

@@ -9,9 +9,23 @@ class DisputeOpenForm(forms.Form):
     claim = forms.CharField(
         label="What the seller is told (the buyer's claim)",
         required=False,
-        help_text="Leave empty to send the buyer's first message. Email addresses and phone "
-        "numbers are removed before the seller sees it.",
+        help_text="Leave empty to use the buyer's first message. Email addresses, phone "
+        "numbers and postal addresses are hidden; you see and can edit the result before "
+        "anything is sent.",
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class DisputeSendForm(forms.Form):
+    """The claim the agent approved in the preview: sent as it stands (checked again for
+    contact details and addresses)."""
+
+    claim = forms.CharField(
+        label="What the seller will read",
+        max_length=10_000,
+        help_text="Email addresses, phone numbers and postal addresses are hidden; edit "
+        "anything else the seller should not see. What you add is checked again.",
+        widget=forms.Textarea(attrs={"rows": 8}),
     )
 
 

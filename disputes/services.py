@@ -149,6 +149,13 @@ def _mirror_note(*, dispute: Dispute, author: User, heading: str, body: str) -> 
 # --- Opening
 
 
+def dispute_claim_preview(*, ticket: Ticket, claim: str = "") -> str:
+    """The claim as the seller would read it: ``claim`` (or the buyer's first message)
+    with contacts and addresses hidden. Shown to the agent, who may edit it before
+    ``dispute_open``, which redacts what they send again."""
+    return redact_contacts(_text(claim or _default_claim(ticket), field="claim", what="The claim"))
+
+
 @transaction.atomic
 def dispute_open(*, ticket: Ticket, actor: User, claim: str = "") -> Dispute:
     """Turn the buyer's ticket about a third-party seller's order into a dispute.

@@ -22,6 +22,7 @@ from django.template.defaultfilters import filesizeformat
 from accounts.models import User
 from accounts.services import contact_for_typed_email, customer_for_email
 from conduct.exceptions import ConductBlocked
+from conduct.screening import Finding, screen_text
 from conduct.services import block_email_notice
 from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
 from mail.authentication import Evidence, SenderCheck, evidence_from_headers, sender_check
@@ -355,12 +356,21 @@ def _external_id(raw: bytes, parsed: ParsedEmail, provider_id: str) -> str:
     )
 
 
+def _body(text: str) -> str:
+    if len(text) > MAX_BODY_CHARS:
+        # Long quoted histories happen; the whole message stays in the raw mail.
+        note = "\n\n[Shortened here; the whole message is kept as received.]"
+        return text[: MAX_BODY_CHARS - len(note)] + note
+    return text
+
+
 def _process(
     record: InboundEmail,
     parsed: ParsedEmail,
     external_id: str,
     lookups: _Lookups,
     check: SenderCheck,
+    screened: list[Finding] | None = None,
 ) -> None:
     existing = lookups.messages.get(external_id)
     if existing is not None:
@@ -403,11 +413,7 @@ def _process(
     else:
         sender = customer_for_email(email=parsed.sender_email, name=sender_name)
     kept, refused = _uploads(parsed)
-    body = parsed.text or ("(no text)" if not kept else "")
-    if len(body) > MAX_BODY_CHARS:
-        # Long quoted histories happen; the whole message stays in the raw mail.
-        note = "\n\n[Shortened here; the whole message is kept as received.]"
-        body = body[: MAX_BODY_CHARS - len(note)] + note
+    body = _body(parsed.text) or ("(no text)" if not kept else "")
     threading = _thread(parsed, sender, lookups, verified=check.verified)
     ticket = threading.ticket
     message: Message
@@ -422,6 +428,7 @@ def _process(
                 channel=Channel.EMAIL,
                 body_html=parsed.html,
                 external_id=external_id,
+                screened=screened,
             )
             # The locked, up-to-date ticket, for the next mail of the batch.
             ticket = message.ticket
@@ -439,6 +446,7 @@ def _process(
                 body_html=parsed.html,
                 external_id=external_id,
                 author_name=parsed.sender_name,
+                screened=screened,
             )
         except ConductBlocked as exc:
             # Not quarantined (nothing for an admin to fix): kept raw with the reason,
@@ -545,6 +553,9 @@ class _Received:
     external_id: str = ""
     unparseable: str = ""
     check: SenderCheck | None = None
+    # The conduct verdict on its text, reached before the batch's transaction (which on
+    # SQLite holds the write lock); acted on only if the sender is a customer.
+    screened: list[Finding] | None = None
 
     def record(self) -> InboundEmail:
         """A fresh record for it: made again when the batch is done again."""
@@ -569,7 +580,9 @@ def _receive(raw: bytes, provider_id: str, source: str, evidence: Evidence | Non
     if evidence is None:
         evidence = evidence_from_headers(raw)
     check = sender_check(evidence, from_address=parsed.sender_email)
-    return _Received(raw, source, parsed, _external_id(raw, parsed, provider_id), check=check)
+    screened = screen_text(_body(parsed.text), screening=get_policy().conduct.screening)
+    external_id = _external_id(raw, parsed, provider_id)
+    return _Received(raw, source, parsed, external_id, check=check, screened=screened)
 
 
 def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> list[InboundEmail]:
@@ -587,7 +600,9 @@ def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> 
         records = [item.record() for item in received]
         for record, item in zip(records, received, strict=True):
             if item.parsed is not None and item.check is not None:
-                _process_one(record, item.parsed, item.external_id, lookups, item.check)
+                _process_one(
+                    record, item.parsed, item.external_id, lookups, item.check, item.screened
+                )
         _write_batch(records, lookups)
     return records
 
@@ -605,7 +620,9 @@ def _ingest_without_savepoints(
             lookups = _Lookups.load(wanted)
             for record, item in zip(records, received, strict=True):
                 if item.parsed is not None and item.check is not None:
-                    _process(record, item.parsed, item.external_id, lookups, item.check)
+                    _process(
+                        record, item.parsed, item.external_id, lookups, item.check, item.screened
+                    )
             _write_batch(records, lookups)
     except (OperationalError, InterfaceError):
         raise  # the database itself is in trouble: the whole batch is tried again later
@@ -621,10 +638,11 @@ def _process_one(
     external_id: str,
     lookups: _Lookups,
     check: SenderCheck,
+    screened: list[Finding] | None = None,
 ) -> None:
     try:
         with transaction.atomic():
-            _process(record, parsed, external_id, lookups, check)
+            _process(record, parsed, external_id, lookups, check, screened)
     except IntegrityError:
         # The same Message-ID stored concurrently by another fetcher: a duplicate.
         _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")

@@ -447,6 +447,16 @@ class ConductTerm(StrictModel):
     match: Literal["word", "part"] = "word"
 
 
+class ConductEverydayWord(StrictModel):
+    """A common misspelling of an everyday word that reads as abuse ("hoe can i get my
+    refund"): read as ``means`` when the next word is one of ``before`` and the word
+    before it does not make it an insult ("you hoe")."""
+
+    typo: str = Field(min_length=2)
+    means: str = Field(min_length=1)
+    before: list[str] = Field(min_length=1)
+
+
 class ConductScreening(StrictModel):
     # The offensive-language model's probability at or above which a message is flagged.
     model_threshold: float = Field(default=0.85, gt=0, le=1)
@@ -454,6 +464,7 @@ class ConductScreening(StrictModel):
     model_severity: ConductSeverity = ConductSeverity.MEDIUM
     # The word list, matched in linear time.
     terms: list[ConductTerm] = Field(default_factory=list)
+    everyday_words: list[ConductEverydayWord] = Field(default_factory=list)
 
 
 class ConductRepeat(StrictModel):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conduct import services as conduct
+from conduct.screening import Finding
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
@@ -182,7 +183,6 @@ def _touch(ticket: Ticket, *, messages: int = 0) -> None:
 # --- Opening a ticket
 
 
-@transaction.atomic
 def ticket_open(
     *,
     requester: User,
@@ -197,42 +197,50 @@ def ticket_open(
     author_name: str = "",
     priority: Priority | str = Priority.NORMAL,
     created_by: User | None = None,
+    screened: list[Finding] | None = None,
 ) -> Ticket:
     """Open a conversation with its first customer message.
 
     ``category`` may be blank only for channels whose triage predicts it later; the
-    portal and the API require it before calling this.
+    portal and the API require it before calling this. ``screened``: the conduct
+    verdict on ``body`` when the caller screened it before its own transaction.
     """
     body = _clean_body(body)
     if not body and not uploads:
         raise EmptyMessage("Tell us what happened: the message is empty.", field="body")
-    # A customer blocked for conduct on this channel cannot start a new conversation.
-    conduct.block_check(customer=requester, channel=str(channel))
-    category_key = category_check(key=category, requester=requester) if category else ""
-    # A typed, unproven address files the ticket under an unverified contact (never the
-    # account with that address): its order number is kept aside, not looked up.
-    unverified = requester.unverified_contact
-    number = order_number_check(raw=order_number, customer=requester, verified=not unverified)
-    number, unverified_number = ("", number) if unverified else (number, "")
-    team = get_policy().category(category_key).team if category_key else ""
-    # Opening records four or more events; they are written in one INSERT at the end.
-    with events.recorded_together():
-        return _ticket_insert(
-            requester=requester,
-            channel=channel,
-            body=body,
-            category_key=category_key,
-            team=team,
-            subject=subject,
-            number=number,
-            unverified_number=unverified_number,
-            uploads=uploads,
-            body_html=body_html,
-            external_id=external_id,
-            author_name=author_name,
-            priority=priority,
-            created_by=created_by,
-        )
+    # Screening is pure computation on the customer's text: done before the transaction,
+    # which on SQLite (IMMEDIATE) holds the database's write lock from its first line.
+    if screened is None:
+        screened = conduct.text_screened(text=body, author=requester)
+    with transaction.atomic():
+        # A customer blocked for conduct on this channel cannot start a new conversation.
+        conduct.block_check(customer=requester, channel=str(channel))
+        category_key = category_check(key=category, requester=requester) if category else ""
+        # A typed, unproven address files the ticket under an unverified contact (never the
+        # account with that address): its order number is kept aside, not looked up.
+        unverified = requester.unverified_contact
+        number = order_number_check(raw=order_number, customer=requester, verified=not unverified)
+        number, unverified_number = ("", number) if unverified else (number, "")
+        team = get_policy().category(category_key).team if category_key else ""
+        # Opening records four or more events; they are written in one INSERT at the end.
+        with events.recorded_together():
+            return _ticket_insert(
+                requester=requester,
+                channel=channel,
+                body=body,
+                category_key=category_key,
+                team=team,
+                subject=subject,
+                number=number,
+                unverified_number=unverified_number,
+                uploads=uploads,
+                body_html=body_html,
+                external_id=external_id,
+                author_name=author_name,
+                priority=priority,
+                created_by=created_by,
+                screened=screened,
+            )
 
 
 def _ticket_insert(
@@ -250,6 +258,7 @@ def _ticket_insert(
     author_name: str,
     priority: Priority | str,
     created_by: User | None,
+    screened: list[Finding],
     unverified_number: str = "",
 ) -> Ticket:
     ticket = Ticket(
@@ -301,7 +310,7 @@ def _ticket_insert(
     triage_record = triage.ticket_triage_on_open(ticket=ticket, text=f"{ticket.subject}\n{body}")
     events.ticket_created(ticket=ticket, actor=created_by or requester)
     events.message_received(ticket=ticket, message=message, actor=requester)
-    conduct.message_screened(message=message)
+    conduct.message_screened(message=message, findings=screened)
     if clocks is not None:
         sla.clocks_start_planned(ticket=ticket, clocks=clocks)
     else:
@@ -325,7 +334,6 @@ def _ticket_insert(
 # --- Messages on an existing ticket
 
 
-@transaction.atomic
 def ticket_customer_message(
     *,
     ticket: Ticket,
@@ -335,39 +343,46 @@ def ticket_customer_message(
     channel: Channel | str | None = None,
     body_html: str = "",
     external_id: str | None = None,
+    screened: list[Finding] | None = None,
 ) -> Message:
-    """A customer writes again; a resolved or waiting ticket comes back to the team."""
+    """A customer writes again; a resolved or waiting ticket comes back to the team.
+    ``screened``: the conduct verdict on ``body`` when the caller screened it before its
+    own transaction."""
     body = _clean_body(body)
     if not body and not uploads:
         raise EmptyMessage("The message is empty.", field="body")
-    ticket = _lock(ticket)
-    if ticket.is_closed:
-        raise TicketClosed(
-            f"Request {ticket.reference} is closed. Please open a new request.", field=None
+    # Before the ticket's row lock (and SQLite's write lock): see ticket_open.
+    if screened is None:
+        screened = conduct.text_screened(text=body, author=author)
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.is_closed:
+            raise TicketClosed(
+                f"Request {ticket.reference} is closed. Please open a new request.", field=None
+            )
+        message = Message.objects.create(
+            ticket=ticket,
+            kind=MessageKind.REPLY,
+            direction=Direction.INBOUND,
+            author=author,
+            author_name=str(author),
+            channel=channel or ticket.channel,
+            body_text=body,
+            body_html=sanitise_html(body_html),
+            external_id=external_id,
         )
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=MessageKind.REPLY,
-        direction=Direction.INBOUND,
-        author=author,
-        author_name=str(author),
-        channel=channel or ticket.channel,
-        body_text=body,
-        body_html=sanitise_html(body_html),
-        external_id=external_id,
-    )
-    _store_attachments(message=message, uploads=uploads)
-    triage.customer_message_received(ticket=ticket, text=body)
-    events.message_received(ticket=ticket, message=message, actor=author)
-    conduct.message_screened(message=message)
-    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
-        _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
-    sla.on_customer_message(ticket=ticket, at=message.created_at)
-    if asks_for_escalation(body):
-        escalation_request(ticket=ticket, requested_by=author, channel=message.channel)
-    _touch(ticket, messages=1)
-    _on_commit_changed(ticket)
-    return message
+        _store_attachments(message=message, uploads=uploads)
+        triage.customer_message_received(ticket=ticket, text=body)
+        events.message_received(ticket=ticket, message=message, actor=author)
+        conduct.message_screened(message=message, findings=screened)
+        if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
+            _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
+        sla.on_customer_message(ticket=ticket, at=message.created_at)
+        if asks_for_escalation(body):
+            escalation_request(ticket=ticket, requested_by=author, channel=message.channel)
+        _touch(ticket, messages=1)
+        _on_commit_changed(ticket)
+        return message
 
 
 @transaction.atomic

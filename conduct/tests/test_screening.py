@@ -95,3 +95,35 @@ def test_the_direct_model_score_equals_the_librarys_on_every_message():
     expected = predict_prob(texts)
     for text, probability in zip(texts, expected, strict=True):
         assert direct(text) == pytest.approx(float(probability), abs=1e-9), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hoe can i get my refund",
+        "Hoe far is my order?",
+        "Hoe una dey? Abeg where my phone dey?",
+        "I need to shiit my delivery date to Friday please.",
+        "my class 10 card is not reading",
+        "I wrote an ode to patience while waiting.",
+    ],
+)
+def test_misspelt_everyday_words_are_not_abuse(screening, text):
+    assert screen_text(text, screening=screening) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("you be mumu", "mumu"),
+        ("werey, where my money", "werey"),
+        ("Ode ni e, you no sabi your work", "ode ni e"),
+        ("ashawo company", "ashawo"),
+    ],
+)
+def test_nigerian_insults_from_the_policy_are_caught(screening, text, label):
+    assert label in [finding.label for finding in screen_text(text, screening=screening)]
+
+
+def test_a_misspelling_after_an_insulting_word_stays_abuse(screening):
+    assert screen_text("you hoe, refund me now", screening=screening)

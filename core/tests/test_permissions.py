@@ -242,6 +242,13 @@ TABLE: dict[str, Row] = {
         "GET", "/seller/disputes/{dispute}/", (L, 403, 403, 200, 403, 403, 403)
     ),
     "portal:seller_request": Row("GET", "/seller/requests/new", (L, 403, 403, 200, 403, 403, 403)),
+    # Previewing the claim sends nothing: any agent may (the world's first message).
+    "console:dispute_preview": Row(
+        "POST",
+        "/console/tickets/{ticket}/dispute/preview",
+        (L, 403, 403, 403, 200, 200, 200),
+        body={},
+    ),
     # The world's ticket has no order: opening a dispute is refused with the form shown.
     "console:dispute_open": Row(
         "POST", "/console/tickets/{ticket}/dispute", (L, 403, 403, 403, 400, 400, 400), body={}

@@ -21,6 +21,8 @@ def dispute_console_panel(context: template.Context, ticket: Any) -> dict[str, A
         "panel": dispute_panel(ticket=ticket),
         "seller": seller_panel(ticket=ticket),
         "open_form": context.get("dispute_open_form") or DisputeOpenForm(),
+        # Set on the preview step (and when the approved claim is refused).
+        "send_form": context.get("dispute_send_form"),
         "message_form": context.get("seller_message_form") or SellerMessageForm(),
         "outcome_form": context.get("outcome_form") or OutcomeForm(),
     }

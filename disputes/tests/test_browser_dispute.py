@@ -19,6 +19,7 @@ def test_seller_answers_a_dispute_in_the_seller_portal(browser, page, live_serve
     login(agent_page, case.agent)
     agent_page.goto(f"{live_server.url}/console/tickets/{case.ticket.pk}/")
     assert agent_page.get_by_text("a third-party seller: this could be handled").is_visible()
+    agent_page.get_by_role("button", name="Preview the claim for the seller").click()
     agent_page.get_by_role("button", name="Open a dispute with the seller").click()
     assert agent_page.get_by_text("Dispute opened; the seller is notified").is_visible()
     assert agent_page.get_by_role("heading", name="Dispute DSP-").is_visible()
@@ -58,3 +59,24 @@ def test_seller_answers_a_dispute_in_the_seller_portal(browser, page, live_serve
     assert page.get_by_text("Reason: The seller replaces the screen.").is_visible()
     assert page.get_by_role("button", name="Send reply").count() == 0
     page.screenshot(path=screenshot_path("seller-portal-dispute-phone"), full_page=True)
+
+
+def test_the_agent_edits_the_redacted_claim_before_the_seller_reads_it(page, live_server, login):
+    case = make_case()
+    login(page, case.agent)
+    page.goto(f"{live_server.url}/console/tickets/{case.ticket.pk}/")
+    page.get_by_label("What the seller is told (the buyer's claim)").fill(
+        "Cracked screen. The buyer lives at 12 Allen Avenue, Ikeja, Lagos; call 0803 123 4567."
+    )
+    page.get_by_role("button", name="Preview the claim for the seller").click()
+    box = page.get_by_label("What the seller will read")
+    assert box.input_value() == (
+        "Cracked screen. The buyer lives at [address hidden]; call [phone number hidden]."
+    )
+    # The agent removes a sentence and slips a contact back in; it is hidden again.
+    box.fill("Cracked screen on arrival. Buyer: ada [at] gmail [dot] com")
+    page.get_by_role("button", name="Open a dispute with the seller").click()
+    assert page.get_by_text("Dispute opened; the seller is notified").is_visible()
+    from disputes.models import Dispute
+
+    assert Dispute.objects.get().claim == "Cracked screen on arrival. Buyer: [email hidden]"

@@ -188,7 +188,10 @@ def test_the_console_suggests_a_dispute_for_a_third_party_order(case, client):
     client.force_login(case.agent)
     page = client.get(reverse("console:ticket", args=[case.ticket.pk])).content.decode()
     assert "Suggested:" in page and "sold by GadgetHub, a third-party seller" in page
-    response = client.post(reverse("console:dispute_open", args=[case.ticket.pk]), {"claim": ""})
+    preview = client.post(reverse("console:dispute_preview", args=[case.ticket.pk]), {"claim": ""})
+    assert preview.status_code == 200 and not Dispute.objects.exists()
+    claim = preview.context["dispute_send_form"].initial["claim"]
+    response = client.post(reverse("console:dispute_open", args=[case.ticket.pk]), {"claim": claim})
     assert response.status_code == 302
     assert Dispute.objects.get().ticket == case.ticket
 
