@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -52,27 +50,16 @@ def tasks_requeue_abandoned(*, older_than: dt.timedelta) -> int:
     return requeued
 
 
-class AbandonedTaskSweeper:
-    """Looks for abandoned tasks now and then, in a daemon thread beside a worker (the
-    in-process worker of ``serve``). Separate ``db_worker`` processes have
-    ``manage.py tasks_requeue_abandoned`` run from cron instead."""
-
-    def __init__(self, *, every_seconds: float = 60.0) -> None:
-        self.every_seconds = every_seconds
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="task-sweeper", daemon=True)
-
-    def _run(self) -> None:
-        while not self.stopped.wait(self.every_seconds):
-            try:
-                tasks_requeue_abandoned(older_than=abandoned_after())
-            except Exception:
-                logger.exception("Looking for abandoned tasks failed; trying again later")
-            finally:
-                close_old_connections()
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopped.set()
+def tasks_requeue_of_worker(*, worker_id: str) -> int:
+    """Queue again the tasks RUNNING on ``worker_id``, said by that worker itself when it
+    is between tasks: whatever it still holds was cut off (the database went away while
+    the task ran, so its end was never recorded)."""
+    running = DBTaskResult.objects.running().values_list("pk", "worker_ids")
+    mine = [pk for pk, workers in running if workers and workers[-1] == worker_id]
+    if not mine:
+        return 0
+    requeued = DBTaskResult.objects.filter(pk__in=mine, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.READY, started_at=None
+    )
+    logger.warning("Worker %s queued again %s task(s) cut off by an outage", worker_id, requeued)
+    return requeued

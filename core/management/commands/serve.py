@@ -7,11 +7,12 @@ from typing import Any
 import uvicorn
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
-from core.task_recovery import AbandonedTaskSweeper, abandoned_after, tasks_requeue_abandoned
-from core.worker import InProcessWorker
+from core.housekeeping import Housekeeping
+from core.task_recovery import abandoned_after, tasks_requeue_abandoned
+from core.worker import InProcessWorker, database_wait_at_start
 
 
 class Command(BaseCommand):
@@ -27,13 +28,15 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not database_wait_at_start(who="serve"):
+            raise CommandError("The database did not answer within IZONIE_DB_WAIT_SECONDS.")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write("Database is up to date; static files collected.")
         if not options["no_demo"] and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
         worker = None
-        sweeper = None
+        housekeeping = None
         if not options["no_worker"]:
             # Webhook deliveries a previous run stored but did not finish (it stopped or
             # crashed mid-way) are queued again; processing them twice is harmless.
@@ -45,8 +48,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"Queued {requeued} tasks abandoned by a stopped worker again.")
             worker = InProcessWorker()
             worker.start()
-            sweeper = AbandonedTaskSweeper()
-            sweeper.start()
+            housekeeping = Housekeeping(worker_id=worker.worker.worker_id)
+            housekeeping.every(60, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
+            housekeeping.start()
             self.stdout.write("Background worker started in this process.")
         base = f"http://{options['host']}:{options['port']}"
         self.stdout.write(self.style.SUCCESS(f"\nIzonie Support is running at {base}/\n"))
@@ -87,5 +91,5 @@ class Command(BaseCommand):
         finally:
             if worker:
                 worker.stop()
-            if sweeper:
-                sweeper.stop()
+            if housekeeping:
+                housekeeping.stop()
