@@ -165,7 +165,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY},
+            "CONFIG": {
+                # A socket waiting for a frame blocks in BZPOPMIN for 5 s at a time; redis-py
+                # 8 gives up reading after 5 s by default too, so every idle socket died
+                # with TimeoutError after exactly 5 s. Reads may now take 30 s (tested idle).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_keepalive": True}],
+                "capacity": CHANNEL_CAPACITY,
+            },
         }
     }
 else:
