@@ -63,3 +63,12 @@ def tasks_requeue_of_worker(*, worker_id: str) -> int:
     )
     logger.warning("Worker %s queued again %s task(s) cut off by an outage", worker_id, requeued)
     return requeued
+
+
+def live_task_ids(*, task_path: str, key: str) -> set[object]:
+    """The ``key`` argument of every task of ``task_path`` still to run or running: what
+    already has its task, for the sweeps that look for work that lost its own."""
+    live = DBTaskResult.objects.filter(
+        task_path=task_path, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
+    ).values_list("args_kwargs", flat=True)
+    return {args_kwargs["kwargs"].get(key) for args_kwargs in live}

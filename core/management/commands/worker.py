@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from core.housekeeping import Housekeeping
+from core.sweeper import follow_up_sweep
 from core.task_recovery import abandoned_after, tasks_requeue_abandoned
 from core.worker import ResilientWorker, database_wait_at_start, new_worker_id
 
@@ -44,6 +46,7 @@ class Command(DbWorkerCommand):
         )
         housekeeping = Housekeeping(worker_id=worker_id)
         housekeeping.every(60, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
+        housekeeping.every(settings.IZONIE_SWEEP_EVERY_SECONDS, follow_up_sweep)
         if not options["batch"]:
             housekeeping.start()
         worker.configure_signals()
