@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
 from core.housekeeping import Housekeeping
+from core.idempotency import idempotency_purge_expired
 from core.sweeper import follow_up_sweep
 from core.task_recovery import abandoned_after, tasks_requeue_abandoned
 from core.worker import InProcessWorker, database_wait_at_start
@@ -52,6 +53,7 @@ class Command(BaseCommand):
             housekeeping = Housekeeping(worker_id=worker.worker.worker_id)
             housekeeping.every(60, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
             housekeeping.every(settings.IZONIE_SWEEP_EVERY_SECONDS, follow_up_sweep)
+            housekeeping.every(3600, idempotency_purge_expired)
             housekeeping.start()
             self.stdout.write("Background worker started in this process.")
         base = f"http://{options['host']}:{options['port']}"
