@@ -28,13 +28,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-demo", action="store_true", help="Don't create demo data.")
         parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+        parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="Migrate the database and collect static files first (always done for "
+            "the demo; production runs them as a deploy step).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not database_wait_at_start(who="serve"):
             raise CommandError("The database did not answer within IZONIE_DB_WAIT_SECONDS.")
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write("Database is up to date; static files collected.")
+        if self._prepares_database(options):
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            self.stdout.write("Database is up to date; static files collected.")
         if not options["no_demo"] and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
         worker = None
@@ -97,3 +104,12 @@ class Command(BaseCommand):
                 worker.stop()
             if housekeeping:
                 housekeeping.stop()
+
+    @staticmethod
+    def _prepares_database(options: dict[str, Any]) -> bool:
+        """Migrating and collecting static files cost 7-9 s per start, and a production
+        restart must not change the schema by surprise: there they are a deploy step
+        (``manage.py migrate && manage.py collectstatic``, docs/operations/recovery.md).
+        The demo does both, so that one command still starts everything."""
+        demo = not options["no_demo"]
+        return options["migrate"] or settings.IZONIE_SERVE_MIGRATE or demo
