@@ -25,7 +25,6 @@ class Housekeeping:
         )
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
-        # (job, every seconds, next run on the monotonic clock)
         self.jobs: list[tuple[Callable[[], object], float]] = []
         self._next: list[float] = []
 
@@ -64,3 +63,35 @@ class Housekeeping:
 
     def stop(self) -> None:
         self.stopped.set()
+
+
+def worker_housekeeping(*, worker_id: str) -> Housekeeping:
+    """Everything a worker process (or serve's in-process worker) does beside its task
+    loop, so that no cron job is needed:
+
+    - beat its heartbeat, and queue again the tasks of workers that stopped beating
+      (every IZONIE_WORKER_HEARTBEAT_SECONDS);
+    - queue again tasks RUNNING for IZONIE_TASK_ABANDONED_AFTER_SECONDS on workers that
+      never beat (django-tasks-db's plain db_worker), every minute;
+    - sweep for follow-up work that lost its task (IZONIE_SWEEP_EVERY_SECONDS);
+    - forget expired Idempotency-Key answers and old heartbeats, hourly.
+    """
+    from core.idempotency import idempotency_purge_expired
+    from core.sweeper import follow_up_sweep
+    from core.task_recovery import (
+        abandoned_after,
+        heartbeats_forget_old,
+        tasks_requeue_abandoned,
+        tasks_requeue_of_dead_workers,
+        worker_beat,
+    )
+
+    housekeeping = Housekeeping(worker_id=worker_id)
+    beat = settings.IZONIE_WORKER_HEARTBEAT_SECONDS
+    housekeeping.every(beat, lambda: worker_beat(worker_id=worker_id))
+    housekeeping.every(beat, tasks_requeue_of_dead_workers)
+    housekeeping.every(60, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
+    housekeeping.every(settings.IZONIE_SWEEP_EVERY_SECONDS, follow_up_sweep)
+    housekeeping.every(3600, idempotency_purge_expired)
+    housekeeping.every(3600, heartbeats_forget_old)
+    return housekeeping

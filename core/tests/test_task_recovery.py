@@ -96,3 +96,19 @@ def test_housekeeping_beside_the_in_process_worker_finds_them_by_itself(
         sweeper.stop()
         sweeper.thread.join(timeout=5)
     assert DBTaskResult.objects.get(task_path=DELIVER).status == "READY"
+
+
+@pytest.mark.django_db
+def test_only_tasks_of_workers_that_stopped_beating_are_queued_again(
+    django_capture_on_commit_callbacks,
+):
+    from core.models import WorkerHeartbeat
+    from core.task_recovery import tasks_requeue_of_dead_workers, worker_beat
+
+    _reply_claimed_by_a_worker_that_died(0.5, django_capture_on_commit_callbacks)
+    worker_beat(worker_id="worker-killed-mid-task")
+    # Beating: alive, however long its task has run.
+    assert tasks_requeue_of_dead_workers(dead_after=dt.timedelta(minutes=1)) == 0
+    WorkerHeartbeat.objects.update(beat_at=timezone.now() - dt.timedelta(minutes=2))
+    assert tasks_requeue_of_dead_workers(dead_after=dt.timedelta(minutes=1)) == 1
+    assert DBTaskResult.objects.get(task_path=DELIVER).status == "READY"

@@ -10,9 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
-from core.housekeeping import Housekeeping
-from core.idempotency import idempotency_purge_expired
-from core.sweeper import follow_up_sweep
+from core.housekeeping import worker_housekeeping
 from core.task_recovery import abandoned_after, tasks_requeue_abandoned
 from core.worker import InProcessWorker, database_wait_at_start
 
@@ -57,10 +55,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Queued {requeued} tasks abandoned by a stopped worker again.")
             worker = InProcessWorker()
             worker.start()
-            housekeeping = Housekeeping(worker_id=worker.worker.worker_id)
-            housekeeping.every(60, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
-            housekeeping.every(settings.IZONIE_SWEEP_EVERY_SECONDS, follow_up_sweep)
-            housekeeping.every(3600, idempotency_purge_expired)
+            housekeeping = worker_housekeeping(worker_id=worker.worker.worker_id)
             housekeeping.start()
             self.stdout.write("Background worker started in this process.")
         base = f"http://{options['host']}:{options['port']}"

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from core.housekeeping import Housekeeping
-from core.idempotency import idempotency_purge_expired
-from core.sweeper import follow_up_sweep
-from core.task_recovery import abandoned_after, tasks_requeue_abandoned
+from core.housekeeping import worker_housekeeping
 from core.worker import ResilientWorker, database_wait_at_start, new_worker_id
 
 
@@ -45,10 +41,7 @@ class Command(DbWorkerCommand):
             worker_id=worker_id,
             excluded_queue_names=[q for q in options["exclude_queues"].split(",") if q],
         )
-        housekeeping = Housekeeping(worker_id=worker_id)
-        housekeeping.every(60, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
-        housekeeping.every(settings.IZONIE_SWEEP_EVERY_SECONDS, follow_up_sweep)
-        housekeeping.every(3600, idempotency_purge_expired)
+        housekeeping = worker_housekeeping(worker_id=worker_id)
         if not options["batch"]:
             housekeeping.start()
         worker.configure_signals()
