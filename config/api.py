@@ -35,7 +35,31 @@ class JsonObjectParser(Parser):
         return data
 
 
-api = NinjaAPI(
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Any unique string (a UUID) chosen by the client for this request. A "
+    "retry with the same key within 24 hours gets the first answer (same status and body, "
+    "header Idempotent-Replayed: true) instead of doing the work again; the same key with "
+    "a different request gets 422 idempotency_key_reused (core.idempotency).",
+}
+
+
+class IzonieApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """Every unsafe operation documents the Idempotency-Key header, which a
+        middleware handles for all of them (core.idempotency)."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method in {"post", "put", "patch", "delete"}:
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+        return schema
+
+
+api = IzonieApi(
     title="Izonie Support API",
     version="1",
     description="Tickets, messages and their changes. Authenticate with "

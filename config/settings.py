@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a key belongs to the signed-in user or the API token.
+    "core.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -178,7 +180,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY},
+            "CONFIG": {
+                # A socket waiting for a frame blocks in BZPOPMIN for 5 s at a time; redis-py
+                # 8 gives up reading after 5 s by default too, so every idle socket died
+                # with TimeoutError after exactly 5 s. Reads may now take 30 s (tested idle).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_keepalive": True}],
+                "capacity": CHANNEL_CAPACITY,
+            },
         }
     }
 else:
@@ -203,6 +211,27 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # A task still RUNNING this long after it started lost its worker (killed mid-task) and is
 # queued again (core.task_recovery); no task here takes more than a few minutes.
 IZONIE_TASK_ABANDONED_AFTER_SECONDS = env_int("IZONIE_TASK_ABANDONED_AFTER_SECONDS", 900)
+
+# --- Recovery: what survives a crash or a database outage (docs/operations/recovery.md).
+# How long serve, worker and fetch_mail wait for the database at start-up before giving up.
+IZONIE_DB_WAIT_SECONDS = env_int("IZONIE_DB_WAIT_SECONDS", 120)
+# Longest pause between reconnection attempts during an outage (back-off with jitter).
+IZONIE_DB_RETRY_MAX_SECONDS = env_int("IZONIE_DB_RETRY_MAX_SECONDS", 15)
+# Each worker records that it is alive this often; a task whose worker has not done so
+# for IZONIE_WORKER_DEAD_AFTER_SECONDS is queued again for another worker.
+IZONIE_WORKER_HEARTBEAT_SECONDS = env_int("IZONIE_WORKER_HEARTBEAT_SECONDS", 10)
+IZONIE_WORKER_DEAD_AFTER_SECONDS = env_int("IZONIE_WORKER_DEAD_AFTER_SECONDS", 60)
+# How often workers (and serve) look for follow-up work that lost its task, and how old
+# a row must be before it counts as lost (younger ones still have their on-commit hook).
+IZONIE_SWEEP_EVERY_SECONDS = env_int("IZONIE_SWEEP_EVERY_SECONDS", 60)
+IZONIE_SWEEP_GRACE_SECONDS = env_int("IZONIE_SWEEP_GRACE_SECONDS", 60)
+# How long a REST answer is kept for a retry with the same Idempotency-Key.
+IZONIE_IDEMPOTENCY_TTL_SECONDS = env_int("IZONIE_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+# Retry-After (seconds) on the 503 answered while the database is unreachable.
+IZONIE_OUTAGE_RETRY_AFTER_SECONDS = env_int("IZONIE_OUTAGE_RETRY_AFTER_SECONDS", 5)
+# serve migrates and collects static files at start only when asked (--migrate) or for
+# the demo; production runs `manage.py migrate && manage.py collectstatic` as a step.
+IZONIE_SERVE_MIGRATE = env_bool("IZONIE_SERVE_MIGRATE", default=False)
 
 # --- Izonie Support
 IZONIE_POLICY_FILE = Path(env_str("IZONIE_POLICY_FILE", str(BASE_DIR / "policies" / "izonie.yaml")))

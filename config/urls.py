@@ -51,3 +51,6 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# A database outage answers 503 with Retry-After, never a 500 page (core.outage).
+handler500 = "core.outage.server_error"

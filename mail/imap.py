@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import socket
 import ssl
 import time
@@ -30,6 +31,7 @@ from django.db import DatabaseError, transaction
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.resilience import OUTAGE_ERRORS, drop_connection, outage_log
 from mail.intake import ingest_many
 from mail.models import ImapMailboxState, InboundEmail, InboundStatus
 
@@ -86,7 +88,9 @@ class Backoff:
 
     def next_delay(self) -> float:
         self.current = self.first if not self.current else min(self.current * 2, self.longest)
-        return self.current
+        # Between half and all of the step, so that fetchers (and workers) that lost the
+        # same server do not all come back in the same instant.
+        return random.uniform(self.current / 2, self.current)
 
     def reset(self) -> None:
         self.current = 0.0
@@ -280,6 +284,12 @@ class ImapFetcher:
                 if should_stop():
                     break
                 self.wait(idle_seconds)
+            except OUTAGE_ERRORS as exc:
+                # The database went away: logged once per outage (core.resilience), and
+                # retried with back-off; the IMAP connection is kept.
+                outage_log.failed(exc, who=f"IMAP {self.config.mailbox_key}")
+                drop_connection()
+                _sleep_unless(should_stop, self.backoff.next_delay())
             except (*CONNECTION_ERRORS, DatabaseError) as exc:
                 # Nothing is marked on the server before its commit, so after either
                 # kind of failure the next pass simply reads the same mail again.
@@ -289,9 +299,14 @@ class ImapFetcher:
                     "IMAP %s: %s; reconnecting in %.1f s", self.config.mailbox_key, exc, delay
                 )
                 _sleep_unless(should_stop, delay)
+            else:
+                outage_log.recovered()
             finally:
                 if between_passes:
-                    between_passes()
+                    try:
+                        between_passes()
+                    except OUTAGE_ERRORS:
+                        drop_connection()
         self.disconnect()
 
 

@@ -127,3 +127,22 @@ def test_serve_finishes_webhook_deliveries_a_previous_run_left(served):
     assert status == "processed"
     events = database.execute("SELECT count(*) FROM social_inboundevent").fetchone()[0]
     assert events == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "env_migrate", "prepares"),
+    [
+        (["--demo"], False, True),  # the demo migrates and collects static files itself
+        ([], False, False),  # production: a separate deploy step
+        (["--migrate"], False, True),
+        ([], True, True),  # IZONIE_SERVE_MIGRATE=1
+    ],
+)
+def test_only_the_demo_or_an_explicit_request_migrates_at_start(
+    settings, argv, env_migrate, prepares
+):
+    from core.management.commands.serve import Command
+
+    settings.IZONIE_SERVE_MIGRATE = env_migrate
+    options = vars(Command().create_parser("manage.py", "serve").parse_args(argv))
+    assert Command._prepares_database(options) is prepares

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import AgentFactory
-from core.task_recovery import AbandonedTaskSweeper, tasks_requeue_abandoned
+from core.housekeeping import Housekeeping
+from core.task_recovery import abandoned_after, tasks_requeue_abandoned
 from tickets import services
 from tickets.choices import DeliveryStatus
 from tickets.models import OutboundMessage
@@ -77,12 +78,13 @@ def test_the_command_for_cron_reports_what_it_queued(django_capture_on_commit_ca
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweeper_beside_the_in_process_worker_finds_them_by_itself(
+def test_housekeeping_beside_the_in_process_worker_finds_them_by_itself(
     settings, django_capture_on_commit_callbacks
 ):
     settings.IZONIE_TASK_ABANDONED_AFTER_SECONDS = 600
     _reply_claimed_by_a_worker_that_died(20, django_capture_on_commit_callbacks)
-    sweeper = AbandonedTaskSweeper(every_seconds=0.05)
+    sweeper = Housekeeping(worker_id="in-process", every_seconds=0.05)
+    sweeper.every(0.05, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
     sweeper.start()
     try:
         deadline = time.monotonic() + 10
@@ -93,4 +95,20 @@ def test_the_sweeper_beside_the_in_process_worker_finds_them_by_itself(
     finally:
         sweeper.stop()
         sweeper.thread.join(timeout=5)
+    assert DBTaskResult.objects.get(task_path=DELIVER).status == "READY"
+
+
+@pytest.mark.django_db
+def test_only_tasks_of_workers_that_stopped_beating_are_queued_again(
+    django_capture_on_commit_callbacks,
+):
+    from core.models import WorkerHeartbeat
+    from core.task_recovery import tasks_requeue_of_dead_workers, worker_beat
+
+    _reply_claimed_by_a_worker_that_died(0.5, django_capture_on_commit_callbacks)
+    worker_beat(worker_id="worker-killed-mid-task")
+    # Beating: alive, however long its task has run.
+    assert tasks_requeue_of_dead_workers(dead_after=dt.timedelta(minutes=1)) == 0
+    WorkerHeartbeat.objects.update(beat_at=timezone.now() - dt.timedelta(minutes=2))
+    assert tasks_requeue_of_dead_workers(dead_after=dt.timedelta(minutes=1)) == 1
     assert DBTaskResult.objects.get(task_path=DELIVER).status == "READY"

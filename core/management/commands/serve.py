@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_exists
+from core.housekeeping import worker_housekeeping
 from core.security import public_url_for, require_secret_key
-from core.task_recovery import AbandonedTaskSweeper, abandoned_after, tasks_requeue_abandoned
-from core.worker import InProcessWorker
+from core.task_recovery import abandoned_after, tasks_requeue_abandoned
+from core.worker import InProcessWorker, database_wait_at_start
 
 
 class Command(BaseCommand):
@@ -36,6 +37,12 @@ class Command(BaseCommand):
         # Nothing is seeded without --demo; kept so that existing start commands still run.
         parser.add_argument("--no-demo", action="store_true", help=SUPPRESS)
         parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+        parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="Migrate the database and collect static files first (always done for "
+            "the demo; production runs them as a deploy step).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -47,14 +54,17 @@ class Command(BaseCommand):
             # uvicorn's worker processes (--workers) read the same.
             public_url = public_url_for(host=options["host"], port=options["port"])
             settings.IZONIE_PUBLIC_URL = os.environ["IZONIE_PUBLIC_URL"] = public_url
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write("Database is up to date; static files collected.")
+        if not database_wait_at_start(who="serve"):
+            raise CommandError("The database did not answer within IZONIE_DB_WAIT_SECONDS.")
+        if self._prepares_database(options):
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            self.stdout.write("Database is up to date; static files collected.")
         demo = options["demo"]
         if demo and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
         worker = None
-        sweeper = None
+        housekeeping = None
         if not options["no_worker"]:
             # Webhook deliveries a previous run stored but did not finish (it stopped or
             # crashed mid-way) are queued again; processing them twice is harmless.
@@ -66,8 +76,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"Queued {requeued} tasks abandoned by a stopped worker again.")
             worker = InProcessWorker()
             worker.start()
-            sweeper = AbandonedTaskSweeper()
-            sweeper.start()
+            housekeeping = worker_housekeeping(worker_id=worker.worker.worker_id)
+            housekeeping.start()
             self.stdout.write("Background worker started in this process.")
         base = f"http://{options['host']}:{options['port']}"
         self.stdout.write(self.style.SUCCESS(f"\nIzonie Support is running at {base}/\n"))
@@ -114,5 +124,13 @@ class Command(BaseCommand):
         finally:
             if worker:
                 worker.stop()
-            if sweeper:
-                sweeper.stop()
+            if housekeeping:
+                housekeeping.stop()
+
+    @staticmethod
+    def _prepares_database(options: dict[str, Any]) -> bool:
+        """Migrating and collecting static files cost 7-9 s per start, and a production
+        restart must not change the schema by surprise: there they are a deploy step
+        (``manage.py migrate && manage.py collectstatic``, docs/operations/recovery.md).
+        The demo does both, so that one command still starts everything."""
+        return options["migrate"] or settings.IZONIE_SERVE_MIGRATE or options["demo"]

@@ -1,8 +1,9 @@
 """Queue again background tasks left RUNNING by a worker that died (core.task_recovery).
 
-With separate ``db_worker`` processes, run it from cron every few minutes:
+No cron job is needed: every ``manage.py worker`` and ``serve`` do this by themselves
+(heartbeats, core.housekeeping). This command is for an operator who wants it now:
 ``./manage.py tasks_requeue_abandoned`` (``--older-than SECONDS``, default
-``IZONIE_TASK_ABANDONED_AFTER_SECONDS``). ``serve`` does it by itself.
+``IZONIE_TASK_ABANDONED_AFTER_SECONDS``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
+from core.worker import database_wait_at_start
 from mail.imap import Backoff, ImapFetcher, ImapSettings
 from mail.models import InboundEmail
 
@@ -42,6 +43,8 @@ class Command(BaseCommand):
         config = ImapSettings.from_django(**overrides)
         if not config.host or not config.username:
             raise CommandError("Set IZONIE_IMAP_HOST and IZONIE_IMAP_USER (or --host/--user).")
+        if not database_wait_at_start(who=f"IMAP {config.mailbox_key}"):
+            raise CommandError("The database did not answer within IZONIE_DB_WAIT_SECONDS.")
         fetcher = ImapFetcher(config, backoff=Backoff(first=1.0, longest=300.0))
         if options["once"]:
             try:

@@ -1,7 +1,8 @@
 """Queue again webhook deliveries left unprocessed (a worker died while on them).
 
-Processing is idempotent, so running this often (from cron, or beside the worker) is
-harmless: ``./manage.py social_requeue --older-than 300``.
+Workers and serve do this by themselves every minute (core.sweeper), so no cron job is
+needed; this command is for an operator who wants it now. Processing is idempotent:
+``./manage.py social_requeue --older-than 300``.
 """
 
 from __future__ import annotations
