@@ -6,6 +6,7 @@ customer's conversations, end after ``IZONIE_STAFF_IDLE_TIMEOUT_SECONDS`` withou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
@@ -34,16 +35,27 @@ def activity_record(session: SessionBase, *, now: float) -> None:
         session[LAST_ACTIVITY_KEY] = int(now)
 
 
-def staff_socket_problem(
-    *, user_id: int, session_key: str | None, now: float, active: bool
-) -> str | None:
-    """Why an agent socket must close now, or None while the account may go on.
+@dataclass(frozen=True)
+class SocketCheck:
+    problem: str | None  # the error code to close with; None: the account may go on
+    user: User | None  # re-read: its role may have changed (supervisor to agent)
 
-    Re-read from the database: the socket's user object is a copy from when it connected.
+
+def staff_socket_check(
+    *, user_id: int, session_key: str | None, now: float, active: bool
+) -> SocketCheck:
+    """Whether an agent socket may go on, re-read from the database (the socket's user
+    object is a copy from when it connected).
+
     ``active`` says the console sent frames since the last check: that is activity too (an
-    agent chatting for hours makes no page requests), so the session's clock moves on.
+    agent chatting for hours makes no page requests), so the session's idle clock moves on.
     """
     user = User.objects.filter(pk=user_id).first()
+    problem = _problem(user, session_key=session_key, now=now, active=active)
+    return SocketCheck(problem=problem, user=None if problem else user)
+
+
+def _problem(user: User | None, *, session_key: str | None, now: float, active: bool) -> str | None:
     if user is None or not user.is_active:
         return "account_disabled"
     if not user.is_agent:
