@@ -302,6 +302,10 @@ IZONIE_STAFF_IDLE_TIMEOUT_SECONDS = env_int("IZONIE_STAFF_IDLE_TIMEOUT_SECONDS",
 # How often an open agent chat socket re-checks its account (active, still staff, session
 # still valid): on frames and on a timer. A deactivated agent's console stops within this.
 IZONIE_STAFF_SOCKET_RECHECK_SECONDS = env_int("IZONIE_STAFF_SOCKET_RECHECK_SECONDS", 60)
+# Chat tokens in URLs (``?token=`` on a file's address) land in access logs; the widget
+# sends the X-Chat-Token header instead. Accepted, with a logged deprecation warning, for
+# app versions already installed; turn off (0) once they are updated. Removed next release.
+IZONIE_CHAT_QUERY_TOKEN = env_bool("IZONIE_CHAT_QUERY_TOKEN", default=True)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("IZONIE_SECURE_COOKIES", default=False)
