@@ -69,9 +69,10 @@ def totp_secret(device: TOTPDevice) -> str:
 
 def totp_qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// URI as an inline SVG QR code, drawn here so the secret never leaves
-    the server (no third-party QR image service)."""
+    the server (no third-party QR image service). A viewBox without a fixed size, so the
+    stylesheet scales it whole."""
     return segno.make(device.config_url, error="m").svg_inline(
-        scale=5, dark="#111", light="#fff", omitsize=False
+        scale=5, dark="#111", light="#fff", omitsize=True
     )
 
 
