@@ -1,6 +1,7 @@
 """Run the whole system: migrations, demo data, web (uvicorn) and the task worker."""
 
 import datetime as dt
+import os
 from argparse import ArgumentParser
 from typing import Any
 
@@ -32,6 +33,12 @@ class Command(BaseCommand):
         self.stdout.write("Database is up to date; static files collected.")
         if not options["no_demo"] and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
+        if not options["no_demo"] and "IZONIE_STAFF_2FA_REQUIRED" not in os.environ:
+            # The demo logins have no authenticator app. Production runs --no-demo, where
+            # staff two-factor stays on (DEBUG off); the environment variable wins either way.
+            # Set in the environment too, for uvicorn's worker processes (--workers).
+            os.environ["IZONIE_STAFF_2FA_REQUIRED"] = "0"
+            settings.IZONIE_STAFF_2FA_REQUIRED = False
         worker = None
         sweeper = None
         if not options["no_worker"]:
