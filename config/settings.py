@@ -291,7 +291,8 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # run uvicorn with --forwarded-allow-ips so that it is the visitor's.
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
 # Agents, supervisors and admins confirm a sign-in with an authenticator app (TOTP) or a
-# recovery code. On in production (DEBUG off); scripts/demo and the tests turn it off.
+# recovery code. On in production (DEBUG off); the demo (manage.py serve with demo data) and
+# the tests turn it off.
 IZONIE_STAFF_2FA_REQUIRED = env_bool("IZONIE_STAFF_2FA_REQUIRED", default=not DEBUG)
 # Issuer shown in the authenticator app next to the account name.
 IZONIE_STAFF_2FA_ISSUER = env_str("IZONIE_STAFF_2FA_ISSUER", "Izonie Support")
