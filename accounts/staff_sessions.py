@@ -6,12 +6,14 @@ customer's conversations, end after ``IZONIE_STAFF_IDLE_TIMEOUT_SECONDS`` withou
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
@@ -81,3 +83,10 @@ def _problem(user: User | None, *, session_key: str | None, now: float, active: 
         if session.modified:
             session.save()
     return None
+
+
+def activity_start(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:
+    """``user_logged_in``: the idle clock starts at sign-in (and the first page after it
+    does not have to write the session again)."""
+    if getattr(user, "is_agent", False) and hasattr(request, "session"):
+        activity_record(request.session, now=time.time())

@@ -29,6 +29,8 @@ def _last_seen(client: Client, seconds_ago: int) -> None:
 def test_an_idle_agent_is_signed_out_and_told_why(settings):
     settings.IZONIE_STAFF_IDLE_TIMEOUT_SECONDS = 3600
     client = _sign_in(AgentFactory())
+    # The clock starts at sign-in.
+    assert time.time() - client.session[LAST_ACTIVITY_KEY] < 5
     assert client.get("/console/").status_code == 200
     _last_seen(client, 3601)
     answer = client.get("/console/")
