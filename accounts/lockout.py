@@ -11,8 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer address as the ASGI server reports it. Named here rather than left to
+    django-axes, which would trust X-Forwarded-For (spoofable) if django-ipware were ever
+    installed. None where there is none (``Client.force_login``'s request)."""
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def lockout_response(
