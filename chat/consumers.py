@@ -533,6 +533,13 @@ class AgentChatConsumer(_FrameConsumer):
 
     async def _revoke(self, problem: str) -> None:
         self.revoked = True
+        if self.agent is not None:
+            # Not offered chats (nor tickets) any more: its offers go to someone else now,
+            # not when the heartbeat lapses.
+            try:
+                await db(services.presence_set)(agent=self.agent, status="offline")
+            except Exception:
+                logger.exception("Setting a revoked agent socket's presence offline failed")
         await self.fail(
             problem,
             _REVOKED.get(problem, "Sign in to the console again."),

@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts.models import Role, User
 from chat.consumers import AgentChatConsumer
-from chat.models import ChatSession
+from chat.models import AgentPresence, ChatSession, Presence
 from chat.tests.conftest import Socket, run, session_cookie, start_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,6 +113,8 @@ def test_a_deactivated_or_demoted_agent_is_closed_within_the_check_interval(
     error, closed, took = run(scenario)
     assert error["code"] == code and closed == 4401
     assert took < 1.5  # the interval (0.5 s) and the check itself
+    # Offline at once: no chat is offered to the account any more.
+    assert AgentPresence.objects.get(agent=agent).status == Presence.OFFLINE
 
 
 def test_a_frame_after_the_interval_rechecks_at_once(clock, online_agent, settings, monkeypatch):
