@@ -23,6 +23,9 @@ def _isolated_media(settings, tmp_path):
     settings.IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = 0
     # Real hashing costs ~0.3 s per user; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Production asks staff for a second factor; tests that sign agents in do not (the
+    # two-factor tests in accounts/tests/ turn it on).
+    settings.IZONIE_STAFF_2FA_REQUIRED = False
 
 
 class SmtpInbox:

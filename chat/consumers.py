@@ -20,6 +20,7 @@ from django.conf import settings
 from uvicorn.protocols.utils import ClientDisconnected
 
 from accounts.models import User
+from accounts.staff_sessions import staff_socket_check
 from chat import protocol, relay, selectors, services, tokens
 from chat.db import db
 from chat.models import ChatSession, Sender
@@ -35,6 +36,14 @@ Frame = dict[str, Any]
 # on the console tick by themselves.
 QUEUE_SNAPSHOT_DELAY_SECONDS = 1.0
 SESSION_CACHE_SIZE = 200  # chats an agent socket keeps looked up
+# What an agent socket closed by the account re-check is told (close code 4401).
+_REVOKED = {
+    "account_disabled": "This account has been deactivated.",
+    "not_staff": "This account is no longer on the support team.",
+    "signed_out": "You were signed out. Sign in to the console again.",
+    "idle_timeout": "You were signed out after a long time without activity. Sign in again.",
+    "second_factor_required": "Confirm your sign-in with your authenticator app, then reload.",
+}
 
 
 class _TokenBucket:
@@ -499,6 +508,8 @@ class AgentChatConsumer(_FrameConsumer):
     agent: User | None = None
     snapshot_due = False
     closed = False
+    revoked = False  # the account re-check failed: the socket is closing, frames are ignored
+    recheck_task: asyncio.Task[None] | None = None
 
     def _order_key(self, frame: Frame) -> str:
         # One console works many chats: a frame for one chat does not wait for another
@@ -515,15 +526,92 @@ class AgentChatConsumer(_FrameConsumer):
                 close=protocol.CLOSE_UNAUTHENTICATED,
             )
             return
-        self.agent = user
+        session = self.scope.get("session")
+        self.session_key: str | None = getattr(session, "session_key", None)
+        self.checked_at = time.monotonic()
+        self.active_since_check = False
+        self.check_lock = asyncio.Lock()
+        # Checked at once too: a session still waiting for its second factor, say.
+        check = await db(staff_socket_check)(
+            user_id=user.pk, session_key=self.session_key, now=time.time(), active=False
+        )
+        if check.problem is not None:
+            await self._revoke(check.problem)
+            return
+        self.agent = check.user
         self.watching: set[str] = set()
         self.sessions: dict[str, ChatSession] = {}
+        self.recheck_task = asyncio.ensure_future(self._recheck_periodically())
         await self.channel_layer.group_add(relay.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_add(relay.agent_group(user.pk), self.channel_name)
         await db(services.presence_heartbeat)(agent=user)
         await self.send_queue()
 
+    # --- Account re-check: a deactivated or demoted account, or a session signed out,
+    # idle too long or not verified, closes the socket within
+    # IZONIE_STAFF_SOCKET_RECHECK_SECONDS (on the next frame after that, or by the timer).
+
+    async def _recheck_periodically(self) -> None:
+        interval = settings.IZONIE_STAFF_SOCKET_RECHECK_SECONDS
+        while not self.closed and not self.revoked:
+            await asyncio.sleep(interval)
+            try:
+                await self._account_ok(force=True)
+            except ClientDisconnected:
+                return
+            except Exception:
+                # A failed check (the database away for a moment) is tried again next time.
+                logger.exception("Re-checking an agent socket's account failed")
+
+    async def _account_ok(self, *, force: bool = False) -> bool:
+        if self.revoked or self.agent is None:
+            return False
+        interval = settings.IZONIE_STAFF_SOCKET_RECHECK_SECONDS
+        if not force and time.monotonic() - self.checked_at < interval:
+            return True
+        async with self.check_lock:
+            if self.revoked:
+                return False
+            if not force and time.monotonic() - self.checked_at < interval:
+                return True  # another frame's check ran while this one waited
+            active, self.active_since_check = self.active_since_check, False
+            check = await db(staff_socket_check)(
+                user_id=self.agent.pk, session_key=self.session_key, now=time.time(), active=active
+            )
+            self.checked_at = time.monotonic()
+            if check.problem is not None:
+                await self._revoke(check.problem)
+                return False
+            self.agent = check.user
+            self.sessions.clear()  # who handles which chat may have changed too
+            return True
+
+    async def _revoke(self, problem: str) -> None:
+        self.revoked = True
+        if self.agent is not None:
+            # Not offered chats (nor tickets) any more: its offers go to someone else now,
+            # not when the heartbeat lapses.
+            try:
+                await db(services.presence_set)(agent=self.agent, status="offline")
+            except Exception:
+                logger.exception("Setting a revoked agent socket's presence offline failed")
+        await self.fail(
+            problem,
+            _REVOKED.get(problem, "Sign in to the console again."),
+            close=protocol.CLOSE_UNAUTHENTICATED,
+        )
+
+    async def _handle(self, frame: Frame, handler: Callable[[Frame], Awaitable[None]]) -> None:
+        if frame.get("type") != "ping":
+            # The console's heartbeat is not the agent at work; any other frame is.
+            self.active_since_check = True
+        if not await self._account_ok():
+            return
+        await super()._handle(frame, handler)
+
     async def disconnect(self, code: int) -> None:
+        if self.recheck_task is not None:
+            self.recheck_task.cancel()
         if self.agent is None:
             return
         await self.channel_layer.group_discard(relay.AGENTS_GROUP, self.channel_name)
@@ -645,8 +733,18 @@ class AgentChatConsumer(_FrameConsumer):
             session=session, agent=self.agent, text=frame.get("text")
         )
 
-    async def on_typing(self, frame: Frame) -> None:
+    async def _session_handled(self, frame: Frame) -> ChatSession | None:
+        """The chat a frame names, if this agent may act in it (not only look at it)."""
         session = await self._session(frame)
+        if session is None:
+            return None
+        assert self.agent is not None
+        if not await db(selectors.agent_handles)(session=session, agent=self.agent):
+            raise services.NotYourChat("This chat is handled by another agent.")
+        return session
+
+    async def on_typing(self, frame: Frame) -> None:
+        session = await self._session_handled(frame)
         if session is None:
             return
         await self.channel_layer.group_send(
@@ -663,7 +761,7 @@ class AgentChatConsumer(_FrameConsumer):
         )
 
     async def on_read(self, frame: Frame) -> None:
-        session = await self._session(frame)
+        session = await self._session_handled(frame)
         seq = frame.get("seq")
         if session is None or not isinstance(seq, int):
             return

@@ -113,3 +113,14 @@ def agent_snapshot(agent: User) -> dict[str, Any]:
         "waiting": [_summary(s, now) for s in waiting],
         "mine": [_summary(s, now) for s in agent_chats(agent)],
     }
+
+
+def agent_handles(*, session: ChatSession, agent: User) -> bool:
+    """Whether the agent may act in this chat now (typing, read receipts): the agent it
+    is assigned to, or a supervisor. Read from the row, not the socket's kept copy, which
+    a transfer or an accept elsewhere may have made stale."""
+    if not agent.is_agent:
+        return False
+    if agent.is_supervisor:
+        return True
+    return ChatSession.objects.filter(pk=session.pk, agent_id=agent.pk).exists()

@@ -5,8 +5,10 @@ and the agents' chat desk. Errors are JSON ``{code, detail, fields}``."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -25,6 +27,8 @@ from policy.selectors import hours_sentences
 from tickets.attachments import check_uploads
 from tickets.exceptions import TicketError
 from tickets.models import Attachment
+
+logger = logging.getLogger(__name__)
 
 ATTACHMENT_PLACEHOLDER = 987654321
 
@@ -142,7 +146,22 @@ def offline_message(request: HttpRequest) -> JsonResponse:
 
 
 def _session_for(request: HttpRequest, public_id: str) -> ChatSession | JsonResponse:
-    token = request.headers.get("X-Chat-Token") or request.GET.get("token", "")
+    token = request.headers.get("X-Chat-Token", "")
+    if not token and "token" in request.GET:
+        # Version 1 of the protocol put the token in a file's URL, where access logs and
+        # browser history keep it. The widget sends the header now; the query form stays
+        # for app versions already installed, for one release (IZONIE_CHAT_QUERY_TOKEN).
+        if not settings.IZONIE_CHAT_QUERY_TOKEN:
+            return problem_response(
+                401, "token_in_url", "Send the chat token in the X-Chat-Token header."
+            )
+        logger.warning(
+            "Deprecated: a chat token in the URL (?token=) for %s; send X-Chat-Token instead "
+            "(client %s)",
+            request.path,
+            request.headers.get("User-Agent", "")[:120],
+        )
+        token = request.GET["token"]
     try:
         token_session = tokens.session_id_from(token)
     except tokens.TokenError as exc:

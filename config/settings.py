@@ -6,6 +6,7 @@ queue worked in-process) is the base; environment variables switch to PostgreSQL
 setting: settings only say which policy file to load.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -69,6 +70,11 @@ INSTALLED_APPS = [
     "monitoring",
     "django_prometheus",
     "identity",
+    # Staff accounts (docs/security/staff-accounts.md): lockout, two-factor devices.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -86,10 +92,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: a key belongs to the signed-in user or the API token.
     "core.idempotency.IdempotencyMiddleware",
+    # Which two-factor device (if any) verified this session: request.user.is_verified().
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions: signed out when idle too long, then held at the second factor.
+    "accounts.middleware.StaffIdleTimeoutMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -301,6 +314,44 @@ IZONIE_TIKTOK_REPLY_WINDOW_HOURS = env_int("IZONIE_TIKTOK_REPLY_WINDOW_HOURS", 4
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- Staff accounts and sign-in security (docs/security/staff-accounts.md)
+# django-axes checks every password sign-in (the site's login form, the Django admin's):
+# its backend comes first and refuses a locked-out username+address before the password
+# is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins for one username from one address before it is locked out, and for how
+# long. By username *and* address: locking a username alone would let anyone lock an agent
+# out of the console, and locking an address alone would lock out a whole office behind one
+# NAT address.
+AXES_FAILURE_LIMIT = env_int("IZONIE_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = dt.timedelta(seconds=env_int("IZONIE_LOGIN_COOLOFF_SECONDS", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# The address as the ASGI server reports it (as helpcenter's limits use it); behind a proxy,
+# run uvicorn with --forwarded-allow-ips so that it is the visitor's.
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+# Agents, supervisors and admins confirm a sign-in with an authenticator app (TOTP) or a
+# recovery code. On in production (DEBUG off); the demo (manage.py serve with demo data) and
+# the tests turn it off.
+IZONIE_STAFF_2FA_REQUIRED = env_bool("IZONIE_STAFF_2FA_REQUIRED", default=not DEBUG)
+# Issuer shown in the authenticator app next to the account name.
+IZONIE_STAFF_2FA_ISSUER = env_str("IZONIE_STAFF_2FA_ISSUER", "Izonie Support")
+OTP_TOTP_ISSUER = IZONIE_STAFF_2FA_ISSUER
+# A staff session with no request (or chat frame) for this long is signed out; customers'
+# sessions keep Django's default (two weeks).
+IZONIE_STAFF_IDLE_TIMEOUT_SECONDS = env_int("IZONIE_STAFF_IDLE_TIMEOUT_SECONDS", 8 * 3600)
+# How often an open agent chat socket re-checks its account (active, still staff, session
+# still valid): on frames and on a timer. A deactivated agent's console stops within this.
+IZONIE_STAFF_SOCKET_RECHECK_SECONDS = env_int("IZONIE_STAFF_SOCKET_RECHECK_SECONDS", 60)
+# Chat tokens in URLs (``?token=`` on a file's address) land in access logs; the widget
+# sends the X-Chat-Token header instead. Accepted, with a logged deprecation warning, for
+# app versions already installed; turn off (0) once they are updated. Removed next release.
+IZONIE_CHAT_QUERY_TOKEN = env_bool("IZONIE_CHAT_QUERY_TOKEN", default=True)
+
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "support@izonie.com")
@@ -475,8 +526,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        # data: for the small icons inside Swagger UI's and the widget's CSS.
-        "img-src": [SELF, "data:"],
+        # data: for the small icons inside Swagger UI's and the widget's CSS; blob: for chat
+        # photos, which the widget fetches with its X-Chat-Token header (no token in URLs).
+        "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
         # 'self' covers ws:/wss: to this host too (CSP Level 3): the chat sockets.
         "connect-src": [SELF],

@@ -21,6 +21,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The support team's second factor (accounts.two_factor).
+    path("accounts/", include("accounts.urls")),
     # Forgotten passwords, and customer accounts that never had one (see accounts.forms).
     path(
         "accounts/password/",

@@ -143,7 +143,7 @@ def test_a_photo_upload_is_stored_once_and_served_only_with_the_token(client, cl
     attachment = entry.message.attachments.get()
     file_url = f"/chat/sessions/{session.public_id}/attachments/{attachment.pk}"
     assert client.get(file_url).status_code == 401
-    served = client.get(f"{file_url}?token={token}")
+    served = client.get(file_url, headers={"X-Chat-Token": token})
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert b"".join(served.streaming_content) == png_bytes()
 
@@ -246,10 +246,39 @@ def test_an_agent_sends_a_photo_from_the_desk_once_and_the_customer_can_open_it(
     assert entry.message.direction == "out"
     token = tokens.token_for(session.public_id)
     served = client.get(
-        f"/chat/sessions/{session.public_id}/attachments/{attachment.pk}?token={token}"
+        f"/chat/sessions/{session.public_id}/attachments/{attachment.pk}",
+        headers={"X-Chat-Token": token},
     )
     assert served.status_code == 200
     assert b"".join(served.streaming_content) == png_bytes()
+
+
+def test_a_token_in_the_url_is_deprecated_logged_and_can_be_turned_off(
+    client, clock, online_agent, photo, settings, caplog
+):
+    online_agent()
+    session = open_chat()
+    token = tokens.token_for(session.public_id)
+    posted = client.post(
+        f"/chat/sessions/{session.public_id}/uploads",
+        {"files": [photo()], "client_id": "upload-0009"},
+        headers={"X-Chat-Token": token},
+    )
+    attachment = ChatEntry.objects.get(
+        session=session, seq=posted.json()["seq"]
+    ).message.attachments.get()
+    file_url = f"/chat/sessions/{session.public_id}/attachments/{attachment.pk}"
+    # Still served for app versions already installed, with a warning that names no token.
+    with caplog.at_level("WARNING", logger="chat.views"):
+        old = client.get(f"{file_url}?token={token}")
+    assert old.status_code == 200
+    [warning] = [r for r in caplog.records if r.name == "chat.views"]
+    assert "Deprecated" in warning.getMessage() and token not in warning.getMessage()
+    # Turned off: a clear refusal saying what to do instead; the header still works.
+    settings.IZONIE_CHAT_QUERY_TOKEN = False
+    refused = client.get(f"{file_url}?token={token}")
+    assert refused.status_code == 401 and refused.json()["code"] == "token_in_url"
+    assert client.get(file_url, headers={"X-Chat-Token": token}).status_code == 200
 
 
 def test_only_the_agent_handling_the_chat_may_send_files(client, clock, online_agent):

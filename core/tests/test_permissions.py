@@ -56,6 +56,13 @@ TABLE: dict[str, Row] = {
     "login": Row("GET", "/accounts/login/", (200,) * 7),
     "logout": Row("POST", "/accounts/logout/", (L,) * 7),
     # Choosing a password by email: open to everyone (the emailed link is the credential).
+    # The support team's second factor; without a device yet, verifying sends to set-up.
+    "accounts:two_factor_setup": Row(
+        "GET", "/accounts/two-factor/", (L, 403, 403, 403, 200, 200, 200)
+    ),
+    "accounts:two_factor_verify": Row(
+        "GET", "/accounts/two-factor/verify/", (L, 403, 403, 403, L, L, L)
+    ),
     "password_reset": Row("GET", "/accounts/password/", (200,) * 7),
     "password_reset_done": Row("GET", "/accounts/password/sent/", (200,) * 7),
     "password_reset_confirm": Row("GET", "/accounts/password/MQ/bad-token/", (200,) * 7),

@@ -463,13 +463,32 @@
     if (text) li.appendChild(el("p", { text: text }));
     (attachments || []).forEach(function (a) {
       if (!a.kept) { li.appendChild(el("p", { class: "izc-note", text: a.name + " was not kept." })); return; }
-      var href = new URL("/chat/sessions/" + state.session + "/attachments/" + a.id + "?token=" + encodeURIComponent(state.token), origin).href;
-      if (a.type.indexOf("image/") === 0) li.appendChild(el("img", { src: href, alt: a.name, class: "izc-photo" }));
-      else li.appendChild(el("a", { href: href, target: "_blank", rel: "noopener", text: a.name }));
+      // The chat token goes in a header, never in the URL (URLs end up in access logs and
+      // browser history): the file is fetched, then shown from a local blob: URL.
+      if (a.type.indexOf("image/") === 0) {
+        var img = el("img", { alt: a.name, class: "izc-photo" });
+        li.appendChild(img);
+        attachmentBlob(a).then(function (url) { img.src = url; }, function () { img.alt = a.name + " (could not be loaded)"; });
+      } else {
+        li.appendChild(el("a", { href: "#", class: "izc-file", text: a.name, onclick: function (e) {
+          e.preventDefault();
+          attachmentBlob(a).then(function (url) {
+            var save = el("a", { href: url, download: a.name });
+            document.body.appendChild(save); save.click(); save.remove();
+          }, function () { setStatus(a.name + " could not be downloaded. Try again."); });
+        } }));
+      }
     });
     li.appendChild(el("time", { datetime: iso || new Date().toISOString(), text: localTime(iso || new Date().toISOString()) }));
     if (mine) li.appendChild(el("span", { class: "izc-state", text: seq ? "Sent" : "Sending…" }));
     return li;
+  }
+  function attachmentBlob(a) {
+    var url = new URL("/chat/sessions/" + state.session + "/attachments/" + a.id, origin).href;
+    return fetch(url, { headers: { "X-Chat-Token": state.token } }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.blob();
+    }).then(function (blob) { return URL.createObjectURL(blob); });
   }
   function mark(li, text) { var s = li.querySelector(".izc-state"); if (s) s.textContent = text; }
 

@@ -63,6 +63,12 @@ class Command(BaseCommand):
         demo = options["demo"]
         if demo and not demo_exists():
             call_command("seed_demo", stdout=self.stdout)
+        if demo and "IZONIE_STAFF_2FA_REQUIRED" not in os.environ:
+            # The demo logins have no authenticator app. Production runs without --demo,
+            # where staff two-factor stays on (DEBUG off); the environment variable wins.
+            # Set in the environment too, for uvicorn's worker processes (--workers).
+            os.environ["IZONIE_STAFF_2FA_REQUIRED"] = "0"
+            settings.IZONIE_STAFF_2FA_REQUIRED = False
         worker = None
         housekeeping = None
         if not options["no_worker"]:
