@@ -57,6 +57,15 @@ class IncomingEvent:
     sender_name: str = ""
     detail: str = ""  # a reaction, what a receipt covers
 
+    def __post_init__(self) -> None:
+        # PostgreSQL text cannot hold NUL: an id or a text carrying one made the event's
+        # insert fail, and the delivery stayed unprocessed, retried for ever.
+        for name in (
+            "account_id", "key", "sender_id", "text", "payload", "conversation_id",
+            "sender_name", "detail",
+        ):  # fmt: skip
+            setattr(self, name, getattr(self, name).replace("\x00", ""))
+
 
 def _as_time(milliseconds: Any) -> dt.datetime | None:
     if isinstance(milliseconds, int | float) and milliseconds > 0:

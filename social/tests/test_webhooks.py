@@ -280,3 +280,15 @@ def test_fields_of_the_wrong_type_do_not_leave_a_delivery_stuck(client, fb_page,
         DeliveryStatus.PROCESSED
     }
     assert InboundEvent.objects.count() == 2
+
+
+def test_nul_in_a_signed_event_is_dropped_not_a_stuck_delivery(client, fb_page, platform):
+    # Found by test_webhook_fuzz on PostgreSQL, whose text cannot hold NUL: the event's
+    # insert failed and the delivery stayed RECEIVED, retried on every drain.
+    from social.services import deliveries_process_received
+
+    post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-\x00", "a\x00b", mid="m_\x00")])))
+    deliveries_process_received()
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
+    event = InboundEvent.objects.get()
+    assert (event.key, event.sender_id) == ("m_", "psid-")
