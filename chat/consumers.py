@@ -435,7 +435,10 @@ class CustomerChatConsumer(_FrameConsumer):
         session = await self._require_session(frame)
         if session is None:
             return
-        self.session = await db(services.chat_end)(session=session, by=session.customer)
+        # The customer is read in the database thread: after an earlier frame replaced
+        # self.session, it is not loaded, and reading it here, in the event loop, raised
+        # (a 1011 close for a plain "end").
+        self.session = await db(lambda: services.chat_end(session=session, by=session.customer))()
 
     async def on_rate(self, frame: Frame) -> None:
         session = await self._require_session(frame)

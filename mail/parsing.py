@@ -28,7 +28,8 @@ class _TextHeaders(email.policy.EmailPolicy):
     def header_fetch_parse(self, name: str, value: str) -> str:
         if hasattr(value, "name"):
             return str(value)
-        text = "".join(value.splitlines())
+        # NUL too: PostgreSQL text cannot hold it (the stored subject, sender, Message-ID).
+        text = "".join(value.splitlines()).replace("\x00", "")
         try:
             text.encode("ascii")
         except UnicodeEncodeError:
@@ -40,7 +41,7 @@ class _TextHeaders(email.policy.EmailPolicy):
         # read needs more than this (the subject keeps 300, addresses 4,000).
         text = text[:MAX_ENCODED_HEADER_CHARS]
         try:
-            return str(make_header(decode_header(text)))
+            return str(make_header(decode_header(text))).replace("\x00", "")
         except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
             return text
 
@@ -92,8 +93,9 @@ def _ids(value: str | None) -> list[str]:
 
 
 def _clean_header(value: object) -> str:
-    # Folded or injected line breaks never survive into our fields.
-    return re.sub(r"[\r\n]+", " ", str(value or "")).strip()
+    # Folded or injected line breaks never survive into our fields, nor NUL (an RFC 2231
+    # file name is decoded after _TextHeaders has seen it).
+    return re.sub(r"[\r\n]+", " ", str(value or "")).replace("\x00", "").strip()
 
 
 # Address headers longer than this are cut before parsing: the standard library's address
@@ -232,7 +234,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
             # An unknown or lying charset: keep the bytes, decoded as well as we can.
             payload = _payload(part)
             text_parts.append(payload.decode("utf-8", errors="replace"))
-    html = "\n".join(html_parts)
+    html = "\n".join(html_parts).replace("\x00", "")  # NUL: see _TextHeaders
     to_named = [
         (name, addr.lower())
         for name, addr in getaddresses([_address_header(message, "To")])

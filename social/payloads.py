@@ -57,6 +57,15 @@ class IncomingEvent:
     sender_name: str = ""
     detail: str = ""  # a reaction, what a receipt covers
 
+    def __post_init__(self) -> None:
+        # PostgreSQL text cannot hold NUL: an id or a text carrying one made the event's
+        # insert fail, and the delivery stayed unprocessed, retried for ever.
+        for name in (
+            "account_id", "key", "sender_id", "text", "payload", "conversation_id",
+            "sender_name", "detail",
+        ):  # fmt: skip
+            setattr(self, name, getattr(self, name).replace("\x00", ""))
+
 
 def _as_time(milliseconds: Any) -> dt.datetime | None:
     if isinstance(milliseconds, int | float) and milliseconds > 0:
@@ -65,6 +74,16 @@ def _as_time(milliseconds: Any) -> dt.datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     return None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """A field documented as an object; anything else a forger or a new API version puts
+    there reads as empty, not as an AttributeError that leaves the delivery stuck."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _fingerprint(item: Any) -> str:
@@ -76,6 +95,10 @@ def load_object(body: bytes) -> dict[str, Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(f"The body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        # "[[[[...": nested deeper than the parser goes. A signed body reaches here, so
+        # this was a 500 (and a platform retrying it for hours).
+        raise PayloadError("The body is JSON nested too deeply to read.") from exc
     if not isinstance(data, dict):
         raise PayloadError(f"The body is JSON but a {type(data).__name__}, not an object.")
     return data
@@ -83,7 +106,8 @@ def load_object(body: bytes) -> dict[str, Any]:
 
 def meta_event_count(data: dict[str, Any]) -> int:
     """Checks the envelope; returns how many events the delivery carries."""
-    if data.get("object") not in META_OBJECTS:
+    # A list or an object there cannot be looked up in the dict (TypeError: a 500).
+    if not isinstance(data.get("object"), str) or data["object"] not in META_OBJECTS:
         raise PayloadError(
             f"object must be one of {', '.join(sorted(META_OBJECTS))}, "
             f"not {str(data.get('object'))[:40]!r}."
@@ -103,7 +127,7 @@ def meta_event_count(data: dict[str, Any]) -> int:
 def _meta_event(platform: str, account_id: str, item: Any) -> IncomingEvent:
     if not isinstance(item, dict):
         return IncomingEvent(platform, account_id, EventKind.OTHER, f"other:{_fingerprint(item)}")
-    sender = str((item.get("sender") or {}).get("id", ""))[:64]
+    sender = str(_obj(item.get("sender")).get("id", ""))[:64]
     sent_at = _as_time(item.get("timestamp"))
     stamp = item.get("timestamp", "")
 
@@ -126,7 +150,7 @@ def _meta_event(platform: str, account_id: str, item: Any) -> IncomingEvent:
         quick = message.get("quick_reply")
         attachments = [
             RemoteAttachment(kind=str(a.get("type", "file")), url=str(a["payload"]["url"]))
-            for a in message.get("attachments") or []
+            for a in _list(message.get("attachments"))
             if isinstance(a, dict)
             and isinstance(a.get("payload"), dict)
             and isinstance(a["payload"].get("url"), str)
@@ -195,7 +219,7 @@ def tiktok_event(data: dict[str, Any]) -> IncomingEvent:
             Platform.TIKTOK, business_id, EventKind.OTHER, f"other:{_fingerprint(data)}"
         )
     conversation = str(content.get("conversation_id", ""))[:128]
-    sender = str((content.get("from_user") or {}).get("id", ""))[:64]
+    sender = str(_obj(content.get("from_user")).get("id", ""))[:64]
     message_id = content.get("message_id")
     if kind == EventKind.READ:
         key = f"read:{conversation}:{content.get('timestamp', '')}"
@@ -205,12 +229,12 @@ def tiktok_event(data: dict[str, Any]) -> IncomingEvent:
     text = ""
     attachments = []
     if message_type == "text":
-        text = str((content.get("text") or {}).get("body", ""))
+        text = str(_obj(content.get("text")).get("body", ""))
     elif message_type == "image":
-        media_id = str((content.get("image") or {}).get("media_id", ""))
+        media_id = str(_obj(content.get("image")).get("media_id", ""))
         attachments.append(RemoteAttachment(kind="image", media_id=media_id))
     elif message_type == "share_post":
-        text = str((content.get("share_post") or {}).get("embed_url", ""))
+        text = str(_obj(content.get("share_post")).get("embed_url", ""))
     elif kind == EventKind.MESSAGE:
         text = f"({message_type or 'unknown'} message: not supported by the TikTok API)"
     return IncomingEvent(

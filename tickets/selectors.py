@@ -76,6 +76,15 @@ class TicketFilters:
     requester_id: int | None = None
     text: str = ""
 
+    def __post_init__(self) -> None:
+        # NUL cannot be stored, so it cannot be searched for: PostgreSQL refuses it in a
+        # query parameter (a 500 on ?q=%00), SQLite would just match nothing.
+        self.text = self.text.replace("\x00", "")
+        if self.category is not None:
+            self.category = self.category.replace("\x00", "")
+        if self.team is not None:
+            self.team = self.team.replace("\x00", "")
+
 
 @dataclass
 class TicketPage:

@@ -262,7 +262,9 @@ def _ticket_insert(
     unverified_number: str = "",
 ) -> Ticket:
     ticket = Ticket(
-        subject=(subject.strip() or _subject_from(body))[:SUBJECT_MAX],
+        # NUL like the body's: PostgreSQL text cannot hold it (a 500 on the API, a
+        # quarantined mail), and it means nothing in a subject.
+        subject=(subject.replace("\x00", "").strip() or _subject_from(body))[:SUBJECT_MAX],
         requester=requester,
         requester_identity=(
             RequesterIdentity.UNVERIFIED

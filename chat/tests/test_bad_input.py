@@ -231,3 +231,26 @@ def test_an_invalid_start_names_the_field(clock, online_agent):
         assert error["field"] == field, error
     assert ChatSession.objects.count() == 0
     assert json.dumps(error)  # frames are plain JSON
+
+
+def test_end_sent_twice_is_answered_not_a_1011(clock, online_agent):
+    # Found by test_consumer_fuzz: the second "end" read session.customer in the event
+    # loop, where it was no longer loaded; the handler raised and the socket closed 1011.
+    online_agent()
+
+    async def scenario():
+        customer, _ = await started()
+        await customer.send({"type": "end"})
+        await customer.send({"type": "end"})
+        await customer.send({"type": "ping"})
+        frames = []
+        while True:
+            frame = await customer.recv()
+            frames.append(frame)
+            if frame["type"] in ("pong", "__closed__"):
+                break
+        await customer.close()
+        return frames
+
+    frames = run(scenario)
+    assert frames[-1] == {"type": "pong"}, frames

@@ -318,3 +318,30 @@ def test_ingest_mail_asks_postfix_to_retry_when_the_database_is_down(tmp_path, m
     assert exited.value.code == 75  # EX_TEMPFAIL: Postfix keeps the mail and retries
     assert "try again later" in capsys.readouterr().err
     assert not InboundEmail.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: a@example.com\r\nSubject: App\x00 crash\r\nMessage-ID: <n\x00ul@x>\r\n\r\nhi",
+        b"From: a@example.com\r\nSubject: =?utf-8?q?App=00_crash?=\r\n\r\nhi",
+        b"From: a@example.com\r\nSubject: App crash\r\nContent-Type: text/html\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>h=00i</p>",
+        b"From: a@example.com\r\nSubject: App crash\r\n"
+        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+        b"Content-Type: text/plain\r\n\r\nhi\r\n--XX\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename*=utf-8''a%00b.pdf\r\n\r\n"
+        b"%PDF-1.4\r\n--XX--\r\n",
+    ],
+    ids=["raw-header", "encoded-word", "html-body", "rfc2231-filename"],
+)
+def test_nul_characters_are_dropped_not_a_quarantine(raw):
+    # PostgreSQL text cannot hold NUL: each of these was quarantined there with a
+    # DataError, or raised out of ingest_raw (found by test_intake_fuzz on PostgreSQL).
+    record = ingest_raw(raw=raw)
+    assert record.status == InboundStatus.PROCESSED, record.reason
+    assert record.ticket.subject == "App crash"
+    assert "\x00" not in record.message.body_html
+    assert "\x00" not in record.header_id
+    assert all("\x00" not in a.filename for a in Attachment.objects.filter(message=record.message))
+    assert bytes(InboundEmail.objects.get(pk=record.pk).raw) == raw

@@ -239,3 +239,56 @@ def test_a_signed_tiktok_body_that_is_not_an_event_is_refused(client, tiktok, ra
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_payload"
     assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize("source", ["meta", "tiktok"])
+def test_signed_json_nested_too_deeply_is_a_400_not_a_500(client, fb_page, tiktok, source):
+    # Found by test_webhook_fuzz: json.loads raised RecursionError past the signature check.
+    body = b"[" * 100_000 + b"]" * 100_000
+    post = post_meta if source == "meta" else post_tiktok
+    response = post(client, None, raw=body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_payload"
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_signed_delivery_whose_object_is_not_a_string_is_a_400(client, fb_page):
+    # Found by test_webhook_fuzz: {"object": []} was a TypeError (500) in the envelope check.
+    response = post_meta(client, {"object": [], "entry": []})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_payload"
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_fields_of_the_wrong_type_do_not_leave_a_delivery_stuck(client, fb_page, tiktok, platform):
+    # Found by test_webhook_fuzz: {"sender": []} or {"from_user": "x"} raised AttributeError
+    # in the drain, which left the delivery RECEIVED and retried (and logged) forever.
+    from social.services import deliveries_process_received
+
+    event = text_event("psid-1", "Hi")
+    event["sender"] = ["psid-1"]
+    post_meta(client, meta_delivery((PAGE_ID, [event])))
+    message = tiktok_message("tt-user", "Hi")
+    content = json.loads(message["content"])
+    content["from_user"], content["text"] = "tt-user", ["Hi"]
+    message["content"] = json.dumps(content)
+    post_tiktok(client, message)
+
+    deliveries_process_received()
+
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
+        DeliveryStatus.PROCESSED
+    }
+    assert InboundEvent.objects.count() == 2
+
+
+def test_nul_in_a_signed_event_is_dropped_not_a_stuck_delivery(client, fb_page, platform):
+    # Found by test_webhook_fuzz on PostgreSQL, whose text cannot hold NUL: the event's
+    # insert failed and the delivery stayed RECEIVED, retried on every drain.
+    from social.services import deliveries_process_received
+
+    post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-\x00", "a\x00b", mid="m_\x00")])))
+    deliveries_process_received()
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
+    event = InboundEvent.objects.get()
+    assert (event.key, event.sender_id) == ("m_", "psid-")
