@@ -15,6 +15,10 @@ from policy.loader import reset_policy_cache
 
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
+    from django.core.cache import cache
+
+    # Throttle counts and other cached state belong to the test that made them.
+    cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
     # Classifier files a test trains stay with the test, not in the developer's var/.
     settings.IZONIE_TRIAGE_MODEL_DIR = tmp_path / "triage-models"

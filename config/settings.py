@@ -326,6 +326,8 @@ AUTHENTICATION_BACKENDS = [
 # long. By username *and* address: locking a username alone would let anyone lock an agent
 # out of the console, and locking an address alone would lock out a whole office behind one
 # NAT address.
+# Not its "AXES: BEGIN version …" line at the start of every process and command.
+AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = env_int("IZONIE_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = dt.timedelta(seconds=env_int("IZONIE_LOGIN_COOLOFF_SECONDS", 15 * 60))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -452,8 +452,11 @@ class ConductEverydayWord(StrictModel):
     refund"): read as ``means`` when the next word is one of ``before`` and the word
     before it does not make it an insult ("you hoe")."""
 
+    # The misspelling as customers type it ("hoe").
     typo: str = Field(min_length=2)
+    # The word it stands for ("how").
     means: str = Field(min_length=1)
+    # Words that follow it when it is the everyday word ("can", "do", "much").
     before: list[str] = Field(min_length=1)
 
 
@@ -464,6 +467,7 @@ class ConductScreening(StrictModel):
     model_severity: ConductSeverity = ConductSeverity.MEDIUM
     # The word list, matched in linear time.
     terms: list[ConductTerm] = Field(default_factory=list)
+    # Misspellings of everyday words that are read as those words before screening.
     everyday_words: list[ConductEverydayWord] = Field(default_factory=list)
 
 

@@ -106,7 +106,11 @@ async def _scenario(sent: list[str | bytes]) -> dict[str, Any]:
     # Each example opens two sockets and starts two chats (a ticket each).
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_any_frames_get_answers_or_a_documented_close(clock, online_agent, caplog, sent):
+def test_any_frames_get_answers_or_a_documented_close(clock, online_agent, caplog, settings, sent):
+    # Every example starts two chats from one address: the start limits (tested in
+    # chat/tests/test_throttle.py) would answer "throttled" after a few examples.
+    settings.IZONIE_THROTTLE_CHAT_START_PER_IP = "0"
+    settings.IZONIE_THROTTLE_CHAT_START_PER_ADDRESS = "0"
     online_agent()
     caplog.clear()
     with caplog.at_level(logging.ERROR):

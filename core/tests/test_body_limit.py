@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
+from chat.tests.conftest import run
 from core.body_limit import RequestBodyLimit
 from core.tests.net import free_port
 
@@ -120,7 +121,9 @@ def _run_chunked(limit: int, chunk: int, chunks: int | None, settings) -> tuple:
 
     app = _Reader()
     scope = {"type": "http", "method": "POST", "path": "/chat/x", "headers": []}
-    asyncio.run(RequestBodyLimit(app)(scope, receive, send))
+    # In a thread of its own: Playwright's browser tests keep an event loop running in
+    # the main thread for the rest of the session (chat.tests.conftest.run).
+    run(RequestBodyLimit(app), scope, receive, send)
     return app, sent["bytes"], answers
 
 

@@ -52,6 +52,12 @@ TABLE: dict[str, Row] = {
     "core:home": Row("GET", "/", (200, 200, 200, 200, 302, 302, 302)),
     "core:health": Row("GET", "/healthz", (200,) * 7),
     "core:favicon": Row("GET", "/favicon.ico", (200,) * 7),
+    # For load balancers and Prometheus on this machine (the test client is 127.0.0.1;
+    # from elsewhere /metrics needs its token: monitoring/tests).
+    "monitoring:ready": Row("GET", "/readyz", (200,) * 7),
+    "monitoring:metrics": Row("GET", "/metrics", (200,) * 7),
+    # An emailed link is its own credential: an unknown or forged one is a 400 for anyone.
+    "identity:verify_link": Row("GET", "/verify/999999/forged-token", (400,) * 7),
     "policy:support_policy": Row("GET", "/support-policy", (200,) * 7),
     "login": Row("GET", "/accounts/login/", (200,) * 7),
     "logout": Row("POST", "/accounts/logout/", (L,) * 7),

@@ -92,7 +92,9 @@ def test_serve_without_demo_seeds_nothing_and_links_emails_to_its_own_port(tmp_p
     )
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "serve", "--port", str(port), "--no-worker"],
+        # --migrate: a production start does not migrate by itself (a deploy step), and this
+        # database is new.
+        [sys.executable, "manage.py", "serve", "--port", str(port), "--no-worker", "--migrate"],
         cwd=ROOT,
         env=env,
         stdout=log,
