@@ -26,6 +26,7 @@ from chat.db import db
 from chat.models import ChatSession, Sender
 from core.throttle import Throttled, scope_ip, throttle
 from identity.services import CodeWrong
+from monitoring.metrics import chat_socket_closed, chat_socket_opened
 from tickets.exceptions import TicketError
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,10 @@ class _FrameConsumer(AsyncWebsocketConsumer):
     # reach the client, which resends with the same client ids after reconnecting).
     DRAIN_SECONDS = 10.0
 
+    # Which open-socket gauge of /metrics this socket counts in (monitoring.metrics).
+    socket_kind = "customer"
+    counted = False
+
     async def connect(self) -> None:
         self.bucket = _TokenBucket(self.rate_burst, self.rate_per_second)
         self.rate_strikes = 0
@@ -87,6 +92,8 @@ class _FrameConsumer(AsyncWebsocketConsumer):
         self.in_line: dict[str, asyncio.Task[None]] = {}  # last frame task per order key
         self.in_progress: set[asyncio.Task[None]] = set()
         await self.accept()
+        chat_socket_opened(self.socket_kind)
+        self.counted = True
 
     def _order_key(self, frame: Frame) -> str:
         """Frames with the same key are handled in arrival order."""
@@ -126,6 +133,9 @@ class _FrameConsumer(AsyncWebsocketConsumer):
             del self.in_line[key]
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.counted:
+            self.counted = False
+            chat_socket_closed(self.socket_kind)
         if getattr(self, "in_progress", None):
             await asyncio.wait(set(self.in_progress), timeout=self.DRAIN_SECONDS)
         await super().websocket_disconnect(message)
@@ -489,6 +499,7 @@ class CustomerChatConsumer(_FrameConsumer):
 
 
 class AgentChatConsumer(_FrameConsumer):
+    socket_kind = "agent"
     # One console speaks for many chats at once (accepting a rush of offers, typing in
     # several), so it gets a larger allowance than a customer's socket.
     rate_burst = protocol.AGENT_RATE_BURST

@@ -104,3 +104,23 @@ def test_log_records_become_one_json_object_per_line():
     assert parsed["level"] == "WARNING" and parsed["logger"] == "mail.imap"
     assert parsed["message"] == "mailbox INBOX unreachable"
     assert parsed["outage_seconds"] == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_chat_sockets_are_counted_while_open(settings):
+    from chat.tests.conftest import Socket, run
+    from monitoring.metrics import open_chat_sockets
+
+    settings.IZONIE_METRICS_CACHE_SECONDS = 0
+    before = open_chat_sockets["customer"]
+
+    async def scenario() -> tuple[int, int]:
+        customer = Socket("/ws/chat/")
+        await customer.open()
+        while_open = open_chat_sockets["customer"]
+        await customer.close()
+        return while_open, open_chat_sockets["customer"]
+
+    while_open, after = run(scenario)
+
+    assert (while_open, after) == (before + 1, before)
