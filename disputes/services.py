@@ -3,16 +3,14 @@ outcome. Ticket changes go through ``tickets.services`` so events and clocks app
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
-import smtplib
 from decimal import Decimal, InvalidOperation
 from email.utils import make_msgid
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -49,6 +47,7 @@ from tickets.choices import (
     TicketKind,
     TicketStatus,
 )
+from tickets.email_rows import email_row_send
 from tickets.exceptions import EmptyMessage
 from tickets.models import Party, Ticket
 
@@ -468,34 +467,14 @@ def seller_notice_attempt(*, notice_id: int) -> DeliveryStatus | None:
         to=[notice.to],
         headers={"Message-ID": f"<{notice.message_id}>", "Auto-Submitted": "auto-generated"},
     )
-    try:
-        with get_connection() as connection:
-            connection.send_messages([email])
-    except (smtplib.SMTPException, OSError) as exc:
-        permanent = isinstance(exc, smtplib.SMTPRecipientsRefused)
-        notice.last_error = str(exc)[:2000]
-        if permanent or notice.attempts >= settings.IZONIE_OUTBOX_MAX_ATTEMPTS:
-            notice.status = DeliveryStatus.FAILED
-            notice.save(update_fields=["status", "last_error"])
-        else:
-            notice.next_attempt_at = timezone.now() + tickets.outbound_backoff(
-                attempts=notice.attempts
-            )
-            notice.save(update_fields=["last_error", "next_attempt_at"])
-            run_after: dt.datetime = notice.next_attempt_at
-            transaction.on_commit(
-                partial(
-                    deliver_seller_notice.using(run_after=run_after).enqueue,
-                    notice_id=notice.pk,
-                )
-            )
-        logger.info("Seller notice %s failed: %s", notice.pk, exc)
-        return DeliveryStatus(notice.status)
-    notice.status = DeliveryStatus.SENT
-    notice.sent_at = timezone.now()
-    notice.last_error = ""
-    notice.save(update_fields=["status", "sent_at", "last_error"])
-    return notice.status
+    return email_row_send(
+        row=notice,
+        email=email,
+        retry=lambda run_after: deliver_seller_notice.using(run_after=run_after).enqueue(
+            notice_id=notice.pk
+        ),
+        what="Seller notice",
+    )
 
 
 @transaction.atomic

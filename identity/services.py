@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import smtplib
 from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -31,6 +30,7 @@ from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from tickets import events, realtime
 from tickets.choices import DeliveryStatus, PartyRole, RequesterIdentity
+from tickets.email_rows import email_row_send
 from tickets.exceptions import TicketError
 from tickets.models import Message, Party, Ticket
 
@@ -190,7 +190,6 @@ def challenge_deliver(*, challenge_id: int) -> DeliveryStatus | None:
     """Send one challenge once and record what happened; safe to run late or twice (the
     attempt is claimed with a conditional update, as the other outboxes do)."""
     from identity.tasks import deliver_challenge
-    from tickets.services import outbound_backoff
 
     challenge = EmailChallenge.objects.select_related("ticket").filter(pk=challenge_id).first()
     if challenge is None or challenge.status != DeliveryStatus.PENDING:
@@ -206,34 +205,14 @@ def challenge_deliver(*, challenge_id: int) -> DeliveryStatus | None:
     if not claimed:
         return None
     challenge.attempts += 1
-    try:
-        with get_connection() as connection:
-            connection.send_messages([_email_for(challenge)])
-    except (smtplib.SMTPException, OSError) as exc:
-        permanent = isinstance(exc, smtplib.SMTPRecipientsRefused)
-        challenge.last_error = str(exc)[:2000]
-        if permanent or challenge.attempts >= settings.IZONIE_OUTBOX_MAX_ATTEMPTS:
-            challenge.status = DeliveryStatus.FAILED
-            challenge.save(update_fields=["status", "last_error"])
-        else:
-            challenge.next_attempt_at = timezone.now() + outbound_backoff(
-                attempts=challenge.attempts
-            )
-            challenge.save(update_fields=["last_error", "next_attempt_at"])
-            run_after: dt.datetime = challenge.next_attempt_at
-            transaction.on_commit(
-                partial(
-                    deliver_challenge.using(run_after=run_after).enqueue,
-                    challenge_id=challenge.pk,
-                )
-            )
-        logger.info("Identity challenge %s failed: %s", challenge.pk, exc)
-        return DeliveryStatus(challenge.status)
-    challenge.status = DeliveryStatus.SENT
-    challenge.sent_at = timezone.now()
-    challenge.last_error = ""
-    challenge.save(update_fields=["status", "sent_at", "last_error"])
-    return DeliveryStatus.SENT
+    return email_row_send(
+        row=challenge,
+        email=_email_for(challenge),
+        retry=lambda run_after: deliver_challenge.using(run_after=run_after).enqueue(
+            challenge_id=challenge.pk
+        ),
+        what="Identity challenge",
+    )
 
 
 # --- Checking
