@@ -58,7 +58,11 @@ class Housekeeping:
                 drop_connection()
             self.stopped.wait(self.every_seconds)
 
-    def start(self) -> None:
+    def start(self, *, first_tick_now: bool = False) -> None:
+        """Start the thread; with ``first_tick_now`` the jobs run once in the caller
+        first, so the heartbeat exists before the worker claims a task."""
+        if first_tick_now:
+            self.tick()
         self.thread.start()
 
     def stop(self) -> None:

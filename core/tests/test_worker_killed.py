@@ -103,7 +103,11 @@ def test_a_task_whose_worker_was_killed_is_finished_by_another(tmp_path):
             outbound.refresh_from_db()
             return outbound.status == DeliveryStatus.SENT
 
-        wait_for(sent, seconds=120, what="the second worker sent the reply")
+        try:
+            wait_for(sent, seconds=120, what="the second worker sent the reply")
+        except pytest.fail.Exception:
+            logs = {name: (tmp_path / f"{name}.log").read_text() for name in ("first", "second")}
+            pytest.fail(f"the second worker did not send the reply; worker logs: {logs}")
         task = DBTaskResult.objects.get(task_path="tickets.tasks.deliver_outbound")
         assert task.status == "SUCCESSFUL"
         assert len(task.worker_ids) == 2

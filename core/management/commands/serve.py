@@ -81,9 +81,9 @@ class Command(BaseCommand):
             if requeued := tasks_requeue_abandoned(older_than=abandoned_after()):
                 self.stdout.write(f"Queued {requeued} tasks abandoned by a stopped worker again.")
             worker = InProcessWorker()
-            worker.start()
             housekeeping = worker_housekeeping(worker_id=worker.worker.worker_id)
-            housekeeping.start()
+            housekeeping.start(first_tick_now=True)  # heartbeat before the first task
+            worker.start()
             self.stdout.write("Background worker started in this process.")
         base = f"http://{options['host']}:{options['port']}"
         self.stdout.write(self.style.SUCCESS(f"\nIzonie Support is running at {base}/\n"))

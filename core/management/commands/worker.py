@@ -43,7 +43,10 @@ class Command(DbWorkerCommand):
         )
         housekeeping = worker_housekeeping(worker_id=worker_id)
         if not options["batch"]:
-            housekeeping.start()
+            # The first heartbeat is written before the first task is claimed: a worker
+            # killed in its first task must still be known, or no other worker would ever
+            # see it stop beating and its task would wait for the abandoned-task sweep.
+            housekeeping.start(first_tick_now=True)
         worker.configure_signals()
         try:
             worker.run()
