@@ -220,3 +220,51 @@ def test_an_acknowledged_message_survives_a_killed_server(servers):
     assert replayed["seq"] == ack["seq"] == 2 and replayed["text"] == "Please keep this"
     assert again["seq"] == 2 and again["duplicate"] is True
     assert ChatEntry.objects.filter(text="Please keep this").count() == 1
+
+
+@pytest.mark.slow
+def test_idle_sockets_on_two_processes_outlive_a_30_second_gap(servers):
+    """Takes about 35 s: the gap itself. channels_redis blocks 5 s per read (BZPOPMIN);
+    a Redis client timing out reads at 5 s dropped every idle socket at exactly 5 s
+    (issue 23). After 30 quiet seconds both sockets must still carry messages, with no
+    reconnect in between."""
+    agent = agent_online()
+    cookie = session_cookie(agent).decode()
+    one, two = servers(), servers()
+
+    async def scenario():
+        async with (
+            connect(
+                f"{two.ws}/ws/console/chat/", origin=ORIGIN, additional_headers={"Cookie": cookie}
+            ) as staff,
+            connect(f"{one.ws}/ws/chat/", origin=ORIGIN) as customer,
+        ):
+            await until(staff, "queue")
+            await customer.send(json.dumps(start_frame(text="Before the quiet")))
+            welcome = await until(customer, "welcome")
+            await until(staff, "offer")
+            await staff.send(json.dumps({"type": "accept", "session": welcome["session"]}))
+            await until(customer, "agent_joined")
+            await asyncio.sleep(30)
+            # Neither socket was closed by its server during the gap...
+            assert customer.close_code is None and staff.close_code is None
+            # ...and both still carry messages both ways, through Redis.
+            await customer.send(
+                json.dumps({"type": "message", "client_id": uuid.uuid4().hex, "text": "Still?"})
+            )
+            heard = await until(staff, "message", sender="customer", text="Still?")
+            await staff.send(
+                json.dumps(
+                    {
+                        "type": "message",
+                        "session": welcome["session"],
+                        "client_id": uuid.uuid4().hex,
+                        "text": "Still here.",
+                    }
+                )
+            )
+            answer = await until(customer, "message", sender="agent", text="Still here.")
+            return heard, answer
+
+    heard, answer = run(scenario)
+    assert heard["seq"] + 1 == answer["seq"]
