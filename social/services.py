@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -606,11 +607,30 @@ class RetryResult:
     reason: str
 
 
+def social_attachment_retry_queue(*, attachment: Attachment) -> bool:
+    """An agent asks for the download again: the worker tries it (a platform that is slow
+    to answer never holds the agent's page). Returns False when a retry is already
+    waiting, so a second click queues nothing more."""
+    from social.tasks import retry_attachment_download
+
+    queued = SocialMediaLink.objects.filter(
+        attachment=attachment, retry_queued_at__isnull=True
+    ).update(retry_queued_at=timezone.now())
+    if queued:
+        transaction.on_commit(
+            partial(retry_attachment_download.enqueue, attachment_id=attachment.pk)
+        )
+    return bool(queued)
+
+
 def social_attachment_retry(*, attachment: Attachment) -> RetryResult:
     """Download a customer's attachment that was not kept, again (the platform was down,
     the file was briefly unavailable, an allow-list entry was added). On success the
     same attachment row holds the file, so the thread shows it where it was."""
     link = SocialMediaLink.objects.select_related("account").get(attachment=attachment)
+    if attachment.kept:
+        SocialMediaLink.objects.filter(pk=link.pk).update(retry_queued_at=None)
+        return RetryResult(kept=True, reason="")
     try:
         url, checked = _download(
             account=link.account,
@@ -634,8 +654,12 @@ def social_attachment_retry(*, attachment: Attachment) -> RetryResult:
             locked.kept, locked.not_kept_reason = True, ""
             locked.file.save(checked.filename, checked.upload, save=False)
             locked.save()
-            SocialMediaLink.objects.filter(pk=link.pk).update(url=url, retried_at=timezone.now())
+            SocialMediaLink.objects.filter(pk=link.pk).update(
+                url=url, retried_at=timezone.now(), retry_queued_at=None
+            )
         return RetryResult(kept=True, reason="")
     Attachment.objects.filter(pk=attachment.pk, kept=False).update(not_kept_reason=reason[:200])
-    SocialMediaLink.objects.filter(pk=link.pk).update(retried_at=timezone.now())
+    SocialMediaLink.objects.filter(pk=link.pk).update(
+        retried_at=timezone.now(), retry_queued_at=None
+    )
     return RetryResult(kept=False, reason=reason)
