@@ -312,3 +312,19 @@ def test_automatic_messages_are_never_posted_under_a_comment(
     assert outbound.status == DeliveryStatus.FAILED
     assert "not posted under public comments" in outbound.last_error
     assert not platform.sent("/replies") and not platform.sent("/messages")
+
+
+def test_a_comment_photo_not_downloaded_keeps_its_link_and_a_retry(
+    client, fb_page, platform, run_tasks
+):
+    platform.files["/cdn/comment.png"] = Answer(503, b"busy")
+    photo = fb_comment("782", "Look at this crack")
+    photo["value"]["photo"] = f"{platform.url}/cdn/comment.png"
+    post_meta(client, changes(PAGE_ID, photo, obj="page"))
+    run_tasks()
+    ticket = Ticket.objects.get()
+    attachment = ticket.messages.get().attachments.get()
+    assert not attachment.kept and "HTTP 503" in attachment.not_kept_reason
+    page = agent_client().get(f"/console/tickets/{ticket.pk}/").content.decode()
+    assert f'<a href="{platform.url}/cdn/comment.png"' in page
+    assert "Retry download" in page
