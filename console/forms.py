@@ -6,6 +6,7 @@ from django import forms
 
 from core.forms import PhotosField
 from policy.loader import get_policy
+from social.models import ReplyVisibility
 from tickets.choices import Priority, TicketStatus
 from tickets.selectors import agents_for_assignment
 
@@ -19,6 +20,23 @@ class ReplyForm(forms.Form):
         choices=[("", "Keep as is"), *TicketStatus.choices],
         initial=TicketStatus.PENDING,
     )
+
+
+class CommentReplyForm(ReplyForm):
+    """A reply on a public-comment conversation (Facebook or Instagram): in public under
+    the comment, or privately as Meta's one direct message per comment."""
+
+    visibility = forms.ChoiceField(
+        label="Answer",
+        choices=ReplyVisibility.choices,
+        initial=ReplyVisibility.PUBLIC,
+        widget=forms.RadioSelect,
+    )
+    field_order = ["visibility", "body", "status"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        del self.fields["photos"]  # comment replies carry text only
 
 
 class NoteForm(forms.Form):

@@ -14,7 +14,13 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
-from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
+from console.forms import (
+    CommentReplyForm,
+    EscalationContactForm,
+    NoteForm,
+    ReplyForm,
+    TicketUpdateForm,
+)
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
 from mail.display import remote_images_allowed
@@ -24,6 +30,8 @@ from policy.loader import get_policy
 from sla import selectors as sla_selectors
 from sla.escalation import EscalationError, escalation_record_contact, escalation_request
 from sla.models import Escalation, EscalationStatus, SlaClock
+from social import selectors as social_selectors
+from social import services as social_services
 from tickets import selectors, services
 from tickets.choices import Channel, DeliveryStatus, TicketStatus
 from tickets.exceptions import TicketError
@@ -98,7 +106,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "ticket": ticket,
         "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
         "events": ticket.events.select_related("actor").order_by("-created_at", "-id")[:50],
-        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "reply_form": forms.get("reply_form") or _reply_form(ticket),
         "note_form": forms.get("note_form") or NoteForm(),
         "update_form": forms.get("update_form")
         or TicketUpdateForm(
@@ -154,14 +162,37 @@ def _submit(
     return render(request, "console/ticket.html", context, status=400)
 
 
+def _reply_form(ticket: Ticket, *args: Any) -> ReplyForm:
+    """Public comments get the public / private choice (and no files)."""
+    if social_selectors.is_comment_conversation(ticket=ticket):
+        return CommentReplyForm(*args)
+    return ReplyForm(*args)
+
+
 @agent_required
 @require_POST
 def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
+    form = _reply_form(ticket, request.POST, request.FILES)
+    if isinstance(form, CommentReplyForm):
+        return _submit(
+            request,
+            ticket,
+            form,
+            form_name="reply_form",
+            action=lambda data: social_services.social_comment_reply(
+                ticket=ticket,
+                author=current_user(request),
+                body=data["body"],
+                visibility=data["visibility"],
+                status=data["status"] or None,
+            ),
+            done="Reply queued for delivery.",
+        )
     return _submit(
         request,
         ticket,
-        ReplyForm(request.POST, request.FILES),
+        form,
         form_name="reply_form",
         action=lambda data: services.ticket_reply(
             ticket=ticket,

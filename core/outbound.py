@@ -149,6 +149,17 @@ def _check_url(url: httpx.URL, hosts: Iterable[str]) -> None:
         raise FetchRefused("not an allowed host")
 
 
+def url_allowed(url: str, hosts: Iterable[str]) -> bool:
+    """Whether ``fetch`` would start on ``url``: https to a host on the allow-list (or a
+    test origin). Pages use it before showing a link someone outside gave us, so an
+    agent is never offered a javascript: URL or a link to anywhere else."""
+    try:
+        _check_url(httpx.URL(url), list(hosts))
+    except (FetchRefused, httpx.InvalidURL, TypeError):
+        return False
+    return True
+
+
 def fetch(
     *,
     url: str,

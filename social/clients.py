@@ -262,3 +262,99 @@ def attachment_fetch(
     return Downloaded(
         content=fetched.content, filename=name[:200], content_type=fetched.content_type
     )
+
+
+# --- Public comments
+
+
+def _meta_post(*, account: SocialAccount, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = _send(
+        "POST",
+        graph_url(path),
+        json=body,
+        headers={"Authorization": f"Bearer {account.access_token}"},
+    )
+    if response.status_code != 200:
+        raise _meta_error(response)
+    return _json(response)
+
+
+def comment_public_reply(
+    *, account: SocialAccount, comment_id: str, text: str, mention_media_id: str = ""
+) -> str:
+    """Answer a comment in public, under it. Facebook: ``POST /{comment-id}/comments``;
+    Instagram: ``POST /{ig-comment-id}/replies``; an Instagram mention (a comment on
+    someone else's media): ``POST /{ig-user-id}/mentions`` with ``comment_id`` and
+    ``media_id``. Returns the new comment's id."""
+    if mention_media_id:
+        data = _meta_post(
+            account=account,
+            path=f"{account.external_id}/mentions",
+            body={
+                "media_id": mention_media_id,
+                "message": text,
+                # Without a comment id, the mention was in a caption: answered on the media.
+                **({"comment_id": comment_id} if comment_id else {}),
+            },
+        )
+    elif account.platform == Platform.INSTAGRAM:
+        data = _meta_post(account=account, path=f"{comment_id}/replies", body={"message": text})
+    else:
+        data = _meta_post(account=account, path=f"{comment_id}/comments", body={"message": text})
+    return str(data.get("id", ""))
+
+
+def comment_private_reply(*, account: SocialAccount, comment_id: str, text: str) -> str:
+    """Private replies: one direct message to the person who commented, through the
+    Send API with ``recipient: {"comment_id": ...}`` (Facebook Pages and Instagram).
+    Returns the message id."""
+    data = _meta_post(
+        account=account,
+        path=f"{account.external_id}/messages",
+        body={"recipient": {"comment_id": comment_id}, "message": {"text": text}},
+    )
+    return str(data.get("message_id", ""))
+
+
+@dataclass
+class MentionedComment:
+    text: str
+    username: str
+    at: str
+
+
+def instagram_mentioned_comment(
+    *, account: SocialAccount, comment_id: str, media_id: str
+) -> MentionedComment | None:
+    """The text of a comment (or, without a comment id, the caption) that @mentions our
+    Instagram account: the webhook gives only ids. ``GET /{ig-user-id}?fields=
+    mentioned_comment.comment_id(...){text,username,timestamp}`` or
+    ``mentioned_media.media_id(...){caption,username,timestamp}``. None when the API
+    does not answer (the mention still reaches the agents, without its text)."""
+    if comment_id:
+        edge, fields = "mentioned_comment", f"mentioned_comment.comment_id({comment_id})"
+        fields += "{text,username,timestamp}"
+    else:
+        edge, fields = "mentioned_media", f"mentioned_media.media_id({media_id})"
+        fields += "{caption,username,timestamp}"
+    try:
+        response = _send(
+            "GET",
+            graph_url(account.external_id),
+            params={"fields": fields},
+            headers={"Authorization": f"Bearer {account.access_token}"},
+        )
+    except PlatformError as exc:
+        logger.info("Mention %s not read: %s", comment_id or media_id, exc.reason)
+        return None
+    if response.status_code != 200:
+        logger.info("Mention %s not read: %s", comment_id or media_id, _meta_error(response))
+        return None
+    found = _json(response).get(edge)
+    if not isinstance(found, dict):
+        return None
+    return MentionedComment(
+        text=str(found.get("text") or found.get("caption") or "")[:10_000],
+        username=str(found.get("username") or "")[:150],
+        at=str(found.get("timestamp") or ""),
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.outbound import url_allowed
 from tickets.models import Message, Ticket
 
 
@@ -85,6 +86,8 @@ class EventKind(models.TextChoices):
     READ = "read", "Read receipt"
     DELIVERY = "delivery", "Delivery receipt"
     ECHO = "echo", "Echo of our own message"
+    COMMENT = "comment", "Public comment"
+    MENTION = "mention", "Mention in a public comment or caption"
     OTHER = "other", "Not handled"
 
 
@@ -151,11 +154,26 @@ class SocialContact(models.Model):
         return f"{self.name or self.sender_id} on {self.account}"
 
 
+class ConversationKind(models.TextChoices):
+    MESSAGES = "messages", "Direct messages"
+    COMMENTS = "comments", "Public comments"
+
+
 class SocialConversation(models.Model):
-    """A ticket opened from a social contact: how replies find their way back."""
+    """A ticket opened from a social contact: how replies find their way back.
+
+    Direct messages and public comments never share a ticket: one person's comments on
+    one post (or Instagram media) are one conversation, answered in public under the
+    comment or privately (the private replies API), never through the messaging window.
+    """
 
     ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="social")
     contact = models.ForeignKey(SocialContact, on_delete=models.CASCADE, related_name="tickets")
+    kind = models.CharField(
+        max_length=10, choices=ConversationKind.choices, default=ConversationKind.MESSAGES
+    )
+    # Comments: the Facebook post id or the Instagram media id the comments are on.
+    post_id = models.CharField(max_length=200, blank=True)
     # Set when the customer was asked to pick a category, so it is asked once.
     category_asked_at = models.DateTimeField(null=True, blank=True)
     rating_asked_at = models.DateTimeField(null=True, blank=True)
@@ -216,11 +234,52 @@ class SocialMediaLink(models.Model):
     conversation_id = models.CharField(max_length=200, blank=True)
     message_key = models.CharField(max_length=200, blank=True)
     retried_at = models.DateTimeField(null=True, blank=True)
+    # Set when an agent asked for the download again, cleared when the worker has tried.
+    retry_queued_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.url or self.media_id
 
     @property
     def web_url(self) -> str:
-        """The link as an agent may open it: http(s) only, never a javascript: URL."""
-        return self.url if self.url.startswith(("https://", "http://")) else ""
+        """The link as an agent may open it: the same rule as the download (https, a
+        platform media host: ``core.outbound.url_allowed``), so a customer cannot put a
+        javascript: URL or a link to anywhere else in front of the agent."""
+        return self.url if url_allowed(self.url, settings.IZONIE_SOCIAL_MEDIA_HOSTS) else ""
+
+
+class PublicComment(models.Model):
+    """A comment or mention on one of our posts, stored as a customer message of a
+    comments conversation: what a public or private reply answers."""
+
+    conversation = models.ForeignKey(
+        SocialConversation, on_delete=models.CASCADE, related_name="comments"
+    )
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="comment")
+    kind = models.CharField(max_length=12, choices=EventKind.choices, default=EventKind.COMMENT)
+    comment_id = models.CharField(max_length=200)
+    # The Facebook post id or Instagram media id; the parent comment when it answers one.
+    post_id = models.CharField(max_length=200, blank=True)
+    parent_id = models.CharField(max_length=200, blank=True)
+    commented_at = models.DateTimeField()
+    # Meta accepts one private reply per comment, within 7 days of it.
+    private_reply_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.comment_id}"
+
+
+class ReplyVisibility(models.TextChoices):
+    PUBLIC = "public", "Public reply under the comment"
+    PRIVATE = "private", "Private reply (a direct message to the commenter)"
+
+
+class CommentReply(models.Model):
+    """How an agent's reply on a comments conversation goes out, and to which comment."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="comment_reply")
+    comment = models.ForeignKey(PublicComment, on_delete=models.CASCADE, related_name="replies")
+    visibility = models.CharField(max_length=8, choices=ReplyVisibility.choices)
+
+    def __str__(self) -> str:
+        return f"{self.visibility} reply to {self.comment}"

@@ -7,6 +7,14 @@ of ``message`` (``mid``, ``text``, ``attachments[].payload.url``, ``quick_reply.
 ``is_echo``), ``postback`` (``title``, ``payload``, ``mid``), ``reaction``, ``read`` or
 ``delivery``.
 
+Comments and mentions come as ``entry[].changes[]`` items ``{"field": ..., "value":
+{...}}`` (Graph API webhooks): Instagram ``comments`` / ``live_comments`` (``id``,
+``text``, ``from.id`` (the Instagram-scoped id), ``from.username``, ``media.id``,
+``parent_id``) and ``mentions`` (``comment_id``, ``media_id``: the text is read through
+the API); Facebook Page ``feed`` with ``item: "comment"`` (``verb`` ``add``,
+``comment_id``, ``post_id``, ``parent_id``, ``message``, ``from.id``, ``from.name``,
+``created_time`` in seconds, ``photo`` for an image comment).
+
 TikTok Business Messaging webhooks: ``{"event": "im_receive_msg" | "im_send_msg" |
 "im_mark_read_msg", "user_openid": <business id>, "content": "<JSON string>"}``; the
 content has ``conversation_id``, ``message_id``, ``timestamp`` (ms), ``type`` (``text``,
@@ -56,13 +64,18 @@ class IncomingEvent:
     conversation_id: str = ""
     sender_name: str = ""
     detail: str = ""  # a reaction, what a receipt covers
+    # Comments and mentions: the comment, the post (or Instagram media) it is on, and the
+    # comment it answers.
+    comment_id: str = ""
+    post_id: str = ""
+    parent_id: str = ""
 
     def __post_init__(self) -> None:
         # PostgreSQL text cannot hold NUL: an id or a text carrying one made the event's
         # insert fail, and the delivery stayed unprocessed, retried for ever.
         for name in (
             "account_id", "key", "sender_id", "text", "payload", "conversation_id",
-            "sender_name", "detail",
+            "sender_name", "detail", "comment_id", "post_id", "parent_id",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name).replace("\x00", ""))
 
@@ -120,7 +133,10 @@ def meta_event_count(data: dict[str, Any]) -> int:
         messaging = entry.get("messaging", [])
         if not isinstance(messaging, list):
             raise PayloadError("entry[].messaging must be a list.")
-        count += len(messaging)
+        changes = entry.get("changes", [])
+        if not isinstance(changes, list):
+            raise PayloadError("entry[].changes must be a list.")
+        count += len(messaging) + len(changes)
     return count
 
 
@@ -189,12 +205,109 @@ def _meta_event(platform: str, account_id: str, item: Any) -> IncomingEvent:
     return make(EventKind.OTHER, f"other:{_fingerprint(item)}")
 
 
+def _seconds(value: Any) -> dt.datetime | None:
+    """``created_time`` in feed changes: Unix seconds (an ISO string in older versions)."""
+    if isinstance(value, int | float):
+        return _as_time(value * 1000)
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None
+
+
+def _meta_change(platform: str, account_id: str, change: Any) -> IncomingEvent:
+    """One ``entry[].changes[]`` item: a comment or mention, or OTHER."""
+    change = _obj(change)
+    field_name = str(change.get("field", ""))
+    value = _obj(change.get("value"))
+
+    def other() -> IncomingEvent:
+        return IncomingEvent(
+            platform,
+            account_id,
+            EventKind.OTHER,
+            f"change:{field_name[:40]}:{_fingerprint(change)}",
+            detail=f"{field_name} change",
+        )
+
+    def text_of(key: str) -> str:
+        return str(value.get(key) or "")[:10_000]
+
+    if platform == Platform.INSTAGRAM and field_name in ("comments", "live_comments"):
+        comment_id = str(value.get("id") or "")[:200]
+        if not comment_id:
+            return other()
+        author = _obj(value.get("from"))
+        sender = str(author.get("id") or "")[:64]
+        return IncomingEvent(
+            platform=platform,
+            account_id=account_id,
+            kind=EventKind.ECHO if sender == account_id else EventKind.COMMENT,
+            key=f"comment:{comment_id}",
+            sender_id=sender,
+            sender_name=str(author.get("username") or "")[:150],
+            text=text_of("text"),
+            comment_id=comment_id,
+            post_id=str(_obj(value.get("media")).get("id") or "")[:200],
+            parent_id=str(value.get("parent_id") or "")[:200],
+        )
+    if platform == Platform.INSTAGRAM and field_name == "mentions":
+        media_id = str(value.get("media_id") or "")[:200]
+        comment_id = str(value.get("comment_id") or "")[:200]
+        if not media_id:
+            return other()
+        return IncomingEvent(
+            platform=platform,
+            account_id=account_id,
+            kind=EventKind.MENTION,
+            key=f"mention:{media_id}:{comment_id}",
+            comment_id=comment_id,
+            post_id=media_id,
+        )
+    if platform == Platform.FACEBOOK and field_name == "feed" and value.get("item") == "comment":
+        comment_id = str(value.get("comment_id") or "")[:200]
+        verb = str(value.get("verb") or "")
+        if not comment_id or verb != "add":
+            # Edits and removals are kept on the event row: the comment as first written
+            # stays on the ticket.
+            event = other()
+            event.detail = f"comment {verb[:20]} {comment_id}"
+            return event
+        author = _obj(value.get("from"))
+        sender = str(author.get("id") or "")[:64]
+        photo = value.get("photo")
+        post_id = str(value.get("post_id") or "")[:200]
+        parent = str(value.get("parent_id") or "")[:200]
+        return IncomingEvent(
+            platform=platform,
+            account_id=account_id,
+            kind=EventKind.ECHO if sender == account_id else EventKind.COMMENT,
+            key=f"comment:{comment_id}",
+            sender_id=sender,
+            sender_name=str(author.get("name") or "")[:150],
+            sent_at=_seconds(value.get("created_time")),
+            text=text_of("message"),
+            attachments=[RemoteAttachment(kind="image", url=photo)]
+            if isinstance(photo, str) and photo
+            else [],
+            comment_id=comment_id,
+            post_id=post_id,
+            # A top-level comment's parent is the post itself.
+            parent_id="" if parent == post_id else parent,
+        )
+    return other()
+
+
 def meta_events(data: dict[str, Any]) -> list[IncomingEvent]:
     platform = META_OBJECTS[data["object"]]
     events = []
     for entry in data["entry"]:
         account_id = str(entry.get("id", ""))[:64]
         events += [_meta_event(platform, account_id, item) for item in entry.get("messaging", [])]
+        events += [_meta_change(platform, account_id, item) for item in entry.get("changes", [])]
     return events
 
 

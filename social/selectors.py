@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.utils import timezone
 
-from social.models import Platform, SocialAccount, SocialConversation
+from social.models import (
+    ConversationKind,
+    Platform,
+    PublicComment,
+    SocialAccount,
+    SocialConversation,
+)
 from social.windows import Window, messaging_window
 from tickets.models import Ticket
 
@@ -46,6 +52,17 @@ def forget_webhook_secrets() -> None:
 class SocialPanel:
     conversation: SocialConversation
     window: Window
+    # Public-comment conversations: the comment a reply answers (the latest).
+    comment: PublicComment | None = None
+
+    @property
+    def is_comments(self) -> bool:
+        return self.conversation.kind == ConversationKind.COMMENTS
+
+
+def is_comment_conversation(*, ticket: Ticket) -> bool:
+    """Whether the console offers the public / private choice for this ticket's replies."""
+    return SocialConversation.objects.filter(ticket=ticket, kind=ConversationKind.COMMENTS).exists()
 
 
 def social_panel_for(*, ticket: Ticket) -> SocialPanel | None:
@@ -64,4 +81,9 @@ def social_panel_for(*, ticket: Ticket) -> SocialPanel | None:
         last_inbound_at=contact.last_inbound_at,
         now=timezone.now(),
     )
-    return SocialPanel(conversation=conversation, window=window)
+    comment = (
+        conversation.comments.order_by("-commented_at", "-pk").first()
+        if conversation.kind == ConversationKind.COMMENTS
+        else None
+    )
+    return SocialPanel(conversation=conversation, window=window, comment=comment)

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -28,12 +29,16 @@ from core.coalesce import PlannedRun
 from policy.loader import get_policy
 from social import clients
 from social.models import (
+    CommentReply,
+    ConversationKind,
     DeliveryStatus,
     EventKind,
     EventOutcome,
     InboundEvent,
     Platform,
+    PublicComment,
     QuickReplyOffer,
+    ReplyVisibility,
     SocialAccount,
     SocialContact,
     SocialConversation,
@@ -49,6 +54,7 @@ from social.payloads import (
 )
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
+from tickets.choices import DeliveryStatus as OutboundStatus
 from tickets.choices import TicketStatus
 from tickets.exceptions import AttachmentRejected, TicketError
 from tickets.models import Attachment, Message, Ticket
@@ -58,6 +64,9 @@ logger = logging.getLogger(__name__)
 CATEGORY_PAYLOAD = "CATEGORY:"
 RATING_PAYLOAD = "RATING:"
 MESSAGE_KINDS = {EventKind.MESSAGE, EventKind.QUICK_REPLY, EventKind.POSTBACK}
+COMMENT_KINDS = {EventKind.COMMENT, EventKind.MENTION}
+# Meta accepts one private reply per comment, sent within 7 days of the comment.
+PRIVATE_REPLY_WINDOW = dt.timedelta(days=7)
 
 
 # --- Storing and processing deliveries
@@ -186,11 +195,15 @@ def event_process(
         return False
     uploads: list[CheckedUpload] = []
     refused: list[NotKept] = []
-    if account is not None and event.kind in MESSAGE_KINDS and event.attachments:
+    if account is not None and event.kind == EventKind.MENTION:
+        _read_mention(account=account, event=event)
+    if account is not None and event.kind in MESSAGE_KINDS | COMMENT_KINDS and event.attachments:
         uploads, refused = _fetch_attachments(account=account, event=event)
     name = ""
     if account is not None and event.kind in MESSAGE_KINDS:
         name = event.sender_name or _profile_name_if_new(account=account, event=event)
+    elif event.kind in COMMENT_KINDS:
+        name = event.sender_name
     with transaction.atomic():
         record = InboundEvent(
             delivery=delivery,
@@ -256,6 +269,16 @@ def _act(
         return
     if event.kind in (EventKind.READ, EventKind.DELIVERY, EventKind.REACTION):
         _record_signal(record=record, event=event, account=account)
+        return
+    if event.kind in COMMENT_KINDS:
+        _public_comment(
+            record=record,
+            event=event,
+            account=account,
+            name=name,
+            uploads=uploads,
+            refused=refused,
+        )
         return
     contact = _contact(account=account, event=event, name=name)
     if _rating_answer(contact=contact, event=event, record=record):
@@ -364,9 +387,12 @@ def _customer_for(*, account: SocialAccount, sender_id: str, name: str) -> User:
     return user
 
 
-def _contact(*, account: SocialAccount, event: IncomingEvent, name: str) -> SocialContact:
+def _contact(
+    *, account: SocialAccount, event: IncomingEvent, name: str, opens_window: bool = True
+) -> SocialContact:
     """The sender's contact, locked: two deliveries from one person are handled one after
-    the other, so they cannot open two conversations."""
+    the other, so they cannot open two conversations. A public comment does not open the
+    messaging window (``opens_window=False``): only a direct message does."""
     contact = (
         SocialContact.objects.select_for_update()
         .filter(account=account, sender_id=event.sender_id)
@@ -388,7 +414,7 @@ def _contact(*, account: SocialAccount, event: IncomingEvent, name: str) -> Soci
             )
     updates: dict[str, object] = {}
     at = event.sent_at or timezone.now()
-    if contact.last_inbound_at is None or at > contact.last_inbound_at:
+    if opens_window and (contact.last_inbound_at is None or at > contact.last_inbound_at):
         updates["last_inbound_at"] = at
     if event.conversation_id and event.conversation_id != contact.conversation_id:
         updates["conversation_id"] = event.conversation_id
@@ -403,7 +429,7 @@ def _open_conversation(contact: SocialContact) -> SocialConversation | None:
     """The person's conversation that is not closed (a resolved one reopens when they
     write again, like email)."""
     return (
-        SocialConversation.objects.filter(contact=contact)
+        SocialConversation.objects.filter(contact=contact, kind=ConversationKind.MESSAGES)
         .exclude(ticket__status=TicketStatus.CLOSED)
         .select_related("ticket")
         .order_by("-ticket__created_at")
@@ -500,6 +526,20 @@ def _customer_message(
         message = ticket.messages.get(external_id=event.key)
         if not ticket.category:
             social_ask_category(conversation=conversation)
+    _record_not_kept(
+        record=record, message=message, event=event, account=contact.account, refused=refused
+    )
+
+
+def _record_not_kept(
+    *,
+    record: InboundEvent,
+    message: Message,
+    event: IncomingEvent,
+    account: SocialAccount,
+    refused: list[NotKept],
+) -> None:
+    """Each attachment not kept, on the message with why and where it came from."""
     for not_kept in refused:
         attachment = Attachment.objects.create(
             message=message,
@@ -512,15 +552,172 @@ def _customer_message(
         if not_kept.url or not_kept.media_id:
             SocialMediaLink.objects.create(
                 attachment=attachment,
-                account=contact.account,
+                account=account,
                 url=not_kept.url,
                 media_id=not_kept.media_id,
                 conversation_id=event.conversation_id,
                 message_key=event.key,
             )
-    record.outcome, record.ticket, record.message = EventOutcome.STORED, ticket, message
+    record.outcome, record.ticket, record.message = EventOutcome.STORED, message.ticket, message
     if refused:
         record.reason = "; ".join(f"{n.label}: {n.reason}" for n in refused)
+
+
+# --- Public comments and mentions
+
+
+def _read_mention(*, account: SocialAccount, event: IncomingEvent) -> None:
+    """An Instagram mention names only ids: its text and author come from the API
+    (before the event's transaction: a network call). Unreadable, it still reaches the
+    agents, saying so."""
+    found = clients.instagram_mentioned_comment(
+        account=account, comment_id=event.comment_id, media_id=event.post_id
+    )
+    if found is not None:
+        event.text, event.sender_name = found.text, found.username
+    if not event.text:
+        event.text = (
+            "(An Instagram mention of our account; its text could not be read through the "
+            f"API. Media {event.post_id}.)"
+        )
+    # Mentions carry no Instagram-scoped id: the username is the person's key.
+    event.sender_id = f"@{event.sender_name}"[:64] if event.sender_name else "@unknown"
+
+
+def _public_comment(
+    *,
+    record: InboundEvent,
+    event: IncomingEvent,
+    account: SocialAccount,
+    name: str,
+    uploads: Sequence[CheckedUpload],
+    refused: list[NotKept],
+) -> None:
+    """A comment or mention becomes a customer message of the person's comments
+    conversation on that post (a new ticket, marked as public comments, when there is
+    none open). No category question or rating request is posted under a comment:
+    triage and the agents categorise these."""
+    contact = _contact(account=account, event=event, name=name, opens_window=False)
+    conversation = (
+        SocialConversation.objects.filter(
+            contact=contact, kind=ConversationKind.COMMENTS, post_id=event.post_id
+        )
+        .exclude(ticket__status=TicketStatus.CLOSED)
+        .select_related("ticket")
+        .order_by("-ticket__created_at")
+        .first()
+    )
+    body = event.text.strip()
+    if not body and not uploads:
+        body = "(attachment not kept)" if refused else "(empty comment)"
+    if conversation is not None:
+        message = ticket_services.ticket_customer_message(
+            ticket=conversation.ticket,
+            author=contact.user,
+            body=body,
+            uploads=uploads,
+            channel=event.platform,
+            external_id=event.key,
+        )
+    else:
+        what = "mention" if event.kind == EventKind.MENTION else "comment"
+        platform = Platform(event.platform).label
+        first_line = body.splitlines()[0] if body else ""
+        ticket = ticket_services.ticket_open(
+            requester=contact.user,
+            channel=event.platform,
+            body=body,
+            uploads=uploads,
+            external_id=event.key,
+            author_name=contact.name,
+            subject=f"Public {what} on {platform}: {first_line}",
+        )
+        conversation = SocialConversation.objects.create(
+            ticket=ticket, contact=contact, kind=ConversationKind.COMMENTS, post_id=event.post_id
+        )
+        message = ticket.messages.get(external_id=event.key)
+    PublicComment.objects.create(
+        conversation=conversation,
+        message=message,
+        kind=event.kind,
+        comment_id=event.comment_id,
+        post_id=event.post_id,
+        parent_id=event.parent_id,
+        commented_at=event.sent_at or timezone.now(),
+    )
+    _record_not_kept(record=record, message=message, event=event, account=account, refused=refused)
+
+
+class CommentReplyRefused(TicketError):
+    code = "comment_reply_refused"
+
+
+def social_comment_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    visibility: ReplyVisibility | str,
+    status: TicketStatus | str | None = None,
+    uploads: Sequence[CheckedUpload] = (),
+) -> Message:
+    """An agent answers a public-comment conversation: in public under the latest
+    comment, or privately (one direct message per comment, within 7 days of it: Meta's
+    private replies). Delivered by the outbox like any reply (``transports``)."""
+    if uploads:
+        raise CommentReplyRefused(
+            "Replies to comments carry text only: describe the file, or answer privately "
+            "and send it once the customer writes back.",
+            field="photos",
+        )
+    with transaction.atomic():
+        conversation = (
+            SocialConversation.objects.select_for_update()
+            .filter(ticket=ticket, kind=ConversationKind.COMMENTS)
+            .first()
+        )
+        comment = (
+            conversation.comments.order_by("-commented_at", "-pk").first()
+            if conversation is not None
+            else None
+        )
+        if comment is None:
+            raise CommentReplyRefused("This ticket is not a public-comment conversation.")
+        if visibility == ReplyVisibility.PRIVATE:
+            _private_reply_check(comment)
+        message = ticket_services.ticket_reply(
+            ticket=ticket, author=author, body=body, status=status
+        )
+        CommentReply.objects.create(
+            message=message, comment=comment, visibility=ReplyVisibility(visibility)
+        )
+        return message
+
+
+def _private_reply_check(comment: PublicComment) -> None:
+    if comment.kind == EventKind.MENTION:
+        raise CommentReplyRefused(
+            "A mention can only be answered in public: Meta's private replies are for "
+            "comments on our own posts.",
+            field="visibility",
+        )
+    answered = (
+        CommentReply.objects.filter(comment=comment, visibility=ReplyVisibility.PRIVATE)
+        .exclude(message__outbound__status=OutboundStatus.FAILED)
+        .exists()
+    )
+    if answered or comment.private_reply_at:
+        raise CommentReplyRefused(
+            "This comment has already been answered privately: Meta accepts one private "
+            "reply per comment. Answer in public, or wait for the customer to write back.",
+            field="visibility",
+        )
+    if timezone.now() - comment.commented_at > PRIVATE_REPLY_WINDOW:
+        raise CommentReplyRefused(
+            "Meta accepts a private reply only within 7 days of the comment; this one is "
+            "older. Answer in public instead.",
+            field="visibility",
+        )
 
 
 # --- Questions with quick replies
@@ -562,8 +759,8 @@ def social_ask_rating(ticket: Ticket) -> Message | None:
     Izonie's policy) on the ticket's social channel. Returns the question's message, or
     None when the ticket is not a social conversation. The feedback app calls this."""
     conversation = SocialConversation.objects.filter(ticket=ticket).first()
-    if conversation is None:
-        return None
+    if conversation is None or conversation.kind == ConversationKind.COMMENTS:
+        return None  # never posted under a public comment
     feedback = get_policy().feedback
     SocialConversation.objects.filter(pk=conversation.pk).update(rating_asked_at=timezone.now())
     scores = range(feedback.scale_min, feedback.scale_max + 1)
@@ -606,11 +803,30 @@ class RetryResult:
     reason: str
 
 
+def social_attachment_retry_queue(*, attachment: Attachment) -> bool:
+    """An agent asks for the download again: the worker tries it (a platform that is slow
+    to answer never holds the agent's page). Returns False when a retry is already
+    waiting, so a second click queues nothing more."""
+    from social.tasks import retry_attachment_download
+
+    queued = SocialMediaLink.objects.filter(
+        attachment=attachment, retry_queued_at__isnull=True
+    ).update(retry_queued_at=timezone.now())
+    if queued:
+        transaction.on_commit(
+            partial(retry_attachment_download.enqueue, attachment_id=attachment.pk)
+        )
+    return bool(queued)
+
+
 def social_attachment_retry(*, attachment: Attachment) -> RetryResult:
     """Download a customer's attachment that was not kept, again (the platform was down,
     the file was briefly unavailable, an allow-list entry was added). On success the
     same attachment row holds the file, so the thread shows it where it was."""
     link = SocialMediaLink.objects.select_related("account").get(attachment=attachment)
+    if attachment.kept:
+        SocialMediaLink.objects.filter(pk=link.pk).update(retry_queued_at=None)
+        return RetryResult(kept=True, reason="")
     try:
         url, checked = _download(
             account=link.account,
@@ -634,8 +850,12 @@ def social_attachment_retry(*, attachment: Attachment) -> RetryResult:
             locked.kept, locked.not_kept_reason = True, ""
             locked.file.save(checked.filename, checked.upload, save=False)
             locked.save()
-            SocialMediaLink.objects.filter(pk=link.pk).update(url=url, retried_at=timezone.now())
+            SocialMediaLink.objects.filter(pk=link.pk).update(
+                url=url, retried_at=timezone.now(), retry_queued_at=None
+            )
         return RetryResult(kept=True, reason="")
     Attachment.objects.filter(pk=attachment.pk, kept=False).update(not_kept_reason=reason[:200])
-    SocialMediaLink.objects.filter(pk=link.pk).update(retried_at=timezone.now())
+    SocialMediaLink.objects.filter(pk=link.pk).update(
+        retried_at=timezone.now(), retry_queued_at=None
+    )
     return RetryResult(kept=False, reason=reason)

@@ -20,3 +20,12 @@ def process_received_deliveries() -> None:
     )
     if not drained.finished:
         process_received_deliveries.enqueue()
+
+
+@task()
+def retry_attachment_download(*, attachment_id: int) -> None:
+    from tickets.models import Attachment
+
+    attachment = Attachment.objects.filter(pk=attachment_id).first()
+    if attachment is not None:  # deleted since: nothing to do
+        services.social_attachment_retry(attachment=attachment)

@@ -13,7 +13,17 @@ from typing import Any
 from django.utils import timezone
 
 from social import clients
-from social.models import Platform, QuickReplyOffer, SentPart, SocialConversation
+from social.models import (
+    CommentReply,
+    ConversationKind,
+    EventKind,
+    Platform,
+    PublicComment,
+    QuickReplyOffer,
+    ReplyVisibility,
+    SentPart,
+    SocialConversation,
+)
 from social.windows import WindowState, messaging_window
 from tickets.delivery import DeliveryError
 from tickets.models import OutboundMessage
@@ -63,8 +73,52 @@ def _quick_replies(outbound: OutboundMessage) -> list[dict[str, str]]:
     return list(offer.options[:MAX_QUICK_REPLIES]) if offer else []
 
 
+def _comment_transport(outbound: OutboundMessage, conversation: SocialConversation) -> None:
+    """A reply on a public-comment conversation: under the comment (public reply) or as
+    Meta's one private reply to it, as the agent chose (``CommentReply``). An agent's
+    reply without a choice (the API) is public; automatic messages (escalation notices,
+    reminders) are never posted under a public comment."""
+    account = conversation.contact.account
+    message = outbound.message
+    route = CommentReply.objects.select_related("comment").filter(message=message).first()
+    if route is not None:
+        comment, visibility = route.comment, route.visibility
+    else:
+        if message.author_id is None:
+            raise DeliveryError(
+                "Automatic messages are not posted under public comments: this one stays on "
+                "the ticket for the team only.",
+                permanent=True,
+            )
+        latest = conversation.comments.order_by("-commented_at", "-pk").first()
+        if latest is None:
+            raise DeliveryError("There is no comment on this ticket to answer.", permanent=True)
+        comment, visibility = latest, ReplyVisibility.PUBLIC
+    if SentPart.objects.filter(outbound=outbound, part="comment-reply").exists():
+        return
+    try:
+        if visibility == ReplyVisibility.PRIVATE:
+            sent_id = clients.comment_private_reply(
+                account=account, comment_id=comment.comment_id, text=message.body_text[:2000]
+            )
+            PublicComment.objects.filter(pk=comment.pk).update(private_reply_at=timezone.now())
+        else:
+            sent_id = clients.comment_public_reply(
+                account=account,
+                comment_id=comment.comment_id,
+                text=message.body_text[:2000],
+                mention_media_id=comment.post_id if comment.kind == EventKind.MENTION else "",
+            )
+    except clients.PlatformError as exc:
+        raise DeliveryError(exc.reason, permanent=exc.permanent) from exc
+    SentPart.objects.create(outbound=outbound, part="comment-reply", platform_message_id=sent_id)
+
+
 def meta_transport(outbound: OutboundMessage) -> None:
     conversation = _conversation(outbound)
+    if conversation.kind == ConversationKind.COMMENTS:
+        _comment_transport(outbound, conversation)
+        return
     contact = conversation.contact
     window = messaging_window(
         platform=contact.account.platform,

@@ -16,7 +16,7 @@ from tickets.models import Attachment, Ticket
 @agent_required
 @require_POST
 def attachment_retry(request: HttpRequest, ticket_id: int, attachment_id: int) -> HttpResponse:
-    """Try again to download a customer's attachment that was not kept."""
+    """Queue another download of a customer's attachment that was not kept."""
     try:
         ticket = selectors.ticket_get_for_viewer(viewer=current_user(request), ticket_id=ticket_id)
     except Ticket.DoesNotExist:
@@ -28,12 +28,12 @@ def attachment_retry(request: HttpRequest, ticket_id: int, attachment_id: int) -
         raise Http404("No such attachment.")
     if attachment.kept:
         messages.info(request, f"{attachment.filename} is already kept.")
+    elif services.social_attachment_retry_queue(attachment=attachment):
+        messages.success(
+            request, "The download will be tried again in the background: reload in a moment."
+        )
     else:
-        result = services.social_attachment_retry(attachment=attachment)
-        if result.kept:
-            messages.success(request, "The attachment was downloaded and is now kept.")
-        else:
-            messages.error(request, f"Still not kept: {result.reason}")
+        messages.info(request, "A download of this attachment is already waiting.")
     response = redirect("console:ticket", ticket_id=ticket.pk)
     response["Location"] += f"#message-{attachment.message_id}"
     return response

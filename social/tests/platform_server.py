@@ -159,6 +159,9 @@ class PlatformServer:
             return Answer(
                 200, json.dumps({"recipient_id": recipient, "message_id": "m_sent_1"}).encode()
             )
+        if record.method == "POST" and record.path.endswith(("/comments", "/replies", "/mentions")):
+            # Public replies to comments and mentions: the new comment's id.
+            return Answer(200, json.dumps({"id": "c_reply_1"}).encode())
         if record.path.endswith("/business/message/send/"):
             data = {"message": {"message_id": "tt_sent_1"}}
             return Answer(200, json.dumps({"code": 0, "message": "OK", "data": data}).encode())
