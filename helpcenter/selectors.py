@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -11,12 +10,13 @@ from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.http import Http404
 
+from helpcenter import ranking
 from helpcenter.choices import ArticleKind, ArticleStatus, DeflectionSource
 from helpcenter.models import Article, Deflection, SearchGap, Section
+from helpcenter.ranking import plan_query
 from helpcenter.rendering import QuestionAnswer, faq_pairs, render_markdown
 from helpcenter.search import backend
-from helpcenter.search.query import normalise_query, query_terms, significant_terms
-from helpcenter.search.vocabulary import correct_terms
+from helpcenter.search.query import normalise_query
 from policy.loader import get_policy
 from policy.schema import SupportPolicy
 
@@ -131,60 +131,63 @@ class SearchResults:
         return not self.hits
 
 
+# Articles the engine hands over for ranking; more costs time, fewer loses good answers
+# that only the synonyms or the title weights bring up.
+SEARCH_CANDIDATES = 40
+
+
 def search_articles(
     *, query: str | None, locale: str, limit: int = 10, offset: int = 0
 ) -> SearchResults:
-    """Published articles matching ``query``, best first.
+    """Published articles answering ``query``, best first (see helpcenter.ranking).
 
-    All words (stemmed; the last may be half-typed) first, then any word, then the same
-    with unknown words replaced by the nearest word the articles use.
+    The same for the search page, the suggestions under the search box, the contact form
+    and the chat widget.
     """
     text = normalise_query(query)
-    terms = query_terms(text)
-    if not terms:
+    plan = plan_query(text, locale=locale)
+    if plan.empty:
         return SearchResults(query=text, hits=[])
     engine = backend()
-
-    def attempts() -> Iterator[tuple[list[str], bool, bool]]:
-        """(words, any word may match, words were spelling-corrected), cheapest first."""
-        words = significant_terms(terms)
-        yield words, False, False
-        fixed = correct_terms(terms, locale=locale)  # only paid for when nothing matched
-        if fixed != terms:
-            yield significant_terms(fixed), False, True
-        if len(words) > 1:
-            yield words, True, False
-            if fixed != terms:
-                yield significant_terms(fixed), True, True
-
-    raw_hits: list = []
-    corrected: str | None = None
-    for attempt, any_term, is_corrected in attempts():
-        raw_hits = engine.match(
-            attempt,
-            locale=locale,
-            # A one-letter prefix would expand to most of the vocabulary.
-            prefix_last=len(attempt[-1]) > 1,
-            any_term=any_term,
-            limit=limit + 1,
-            offset=offset,
-        )
-        if raw_hits:
-            corrected = " ".join(attempt) if is_corrected else None
-            break
-    has_next = len(raw_hits) > limit
-    raw_hits = raw_hits[:limit]
-    articles = (
-        published_articles(locale=locale)
-        .select_related("section")
-        .in_bulk([hit.article_id for hit in raw_hits])
+    wanted = max(SEARCH_CANDIDATES, offset + limit + 1)
+    found = engine.candidates(
+        plan.engine_terms, locale=locale, prefix_last=plan.prefix_last, limit=wanted
     )
+    if not found and plan.prefix_last:
+        # A whole word the stemmer shortens ("escalat" is indexed as "escal") is no prefix
+        # of anything: read it as a finished word, which the correction may then fix.
+        plan = plan_query(text, locale=locale, typing=False)
+        found = engine.candidates(plan.engine_terms, locale=locale, prefix_last=False, limit=wanted)
+    popularity = {
+        row[0]: row[1:]
+        for row in published_articles(locale=locale)
+        .filter(pk__in=[hit.article_id for hit in found])
+        .values_list("pk", "view_count", "helpful_yes", "helpful_no", "position")
+    }
+    ranked = ranking.rank(
+        plan,
+        [
+            ranking.Candidate(hit.article_id, hit.title, hit.summary, *popularity[hit.article_id])
+            for hit in found
+            if hit.article_id in popularity  # published, in this locale
+        ],
+    )
+    page_ids = ranked[offset : offset + limit]
+    marked = engine.highlight(
+        page_ids, plan.engine_terms, locale=locale, prefix_last=plan.prefix_last
+    )
+    articles = published_articles(locale=locale).select_related("section").in_bulk(page_ids)
     hits = [
-        SearchHit(articles[hit.article_id], hit.title_html, hit.snippet_html)
-        for hit in raw_hits
-        if hit.article_id in articles
+        SearchHit(
+            articles[article_id], marked[article_id].title_html, marked[article_id].snippet_html
+        )
+        for article_id in page_ids
+        if article_id in articles and article_id in marked
     ]
-    return SearchResults(query=text, hits=hits, corrected_query=corrected, has_next=has_next)
+    corrected = plan.corrected if hits else None
+    return SearchResults(
+        query=text, hits=hits, corrected_query=corrected, has_next=len(ranked) > offset + limit
+    )
 
 
 # --- Report for the content team

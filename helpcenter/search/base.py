@@ -32,6 +32,13 @@ class RawHit:
     snippet_html: str
 
 
+@dataclass(frozen=True)
+class EngineHit:
+    article_id: int
+    title: str
+    summary: str
+
+
 class SearchBackend(Protocol):
     def index(self, document: IndexedArticle) -> None: ...
 
@@ -39,15 +46,15 @@ class SearchBackend(Protocol):
 
     def clear(self) -> None: ...
 
-    def match(
-        self,
-        terms: list[str],
-        *,
-        locale: str,
-        prefix_last: bool,
-        any_term: bool,
-        limit: int,
-        offset: int,
-    ) -> list[RawHit]:
-        """Hits best first. ``any_term``: OR the terms instead of requiring all of them."""
+    def candidates(
+        self, terms: list[str], *, locale: str, prefix_last: bool, limit: int
+    ) -> list[EngineHit]:
+        """Articles holding any of ``terms``, in the engine's order: title or summary
+        matches first (ranked over all of them), then body-only matches."""
+        ...
+
+    def highlight(
+        self, article_ids: list[int], terms: list[str], *, locale: str, prefix_last: bool
+    ) -> dict[int, RawHit]:
+        """Title and snippet with the matches marked, for the page of hits only."""
         ...

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from django.db import connection
 
-from helpcenter.search.base import MARK_END, MARK_START, IndexedArticle, RawHit, marks_to_html
+from helpcenter.search.base import (
+    MARK_END,
+    MARK_START,
+    EngineHit,
+    IndexedArticle,
+    RawHit,
+    marks_to_html,
+)
 
 TABLE = "helpcenter_article_search"
 CREATE_SQL = [
@@ -86,60 +93,69 @@ class PostgresFullTextBackend:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
 
-    def match(
-        self,
-        terms: list[str],
-        *,
-        locale: str,
-        prefix_last: bool,
-        any_term: bool,
-        limit: int,
-        offset: int,
-    ) -> list[RawHit]:
-        # One round trip. The page is cut from the concatenation of the two tiers in the
-        # order PostgreSQL's Append produces them (all of tier 1, then tier 2); the LIMIT
-        # stops reading before tier 2 is ranked at all when tier 1 fills the page.
+    def candidates(
+        self, terms: list[str], *, locale: str, prefix_last: bool, limit: int
+    ) -> list[EngineHit]:
+        # One round trip: all of tier 1 in rank order, then tier 2 (PostgreSQL's Append
+        # keeps the order of the branches); the LIMIT stops reading before tier 2 is
+        # ranked at all when tier 1 fills it.
         sql = f"""
-            WITH q AS MATERIALIZED (SELECT to_tsquery(%(config)s::regconfig, %(query)s) AS query),
-            ranked AS (
-                (SELECT s.article_id, 1 AS tier, ts_rank_cd(s.head, q.query) AS rank
+            WITH q AS MATERIALIZED (SELECT to_tsquery(%(config)s::regconfig, %(query)s) AS query)
+            SELECT article_id, title, summary FROM (
+                (SELECT s.article_id, s.title, s.summary
                    FROM {TABLE} s, q
                   WHERE s.locale = %(locale)s AND s.head @@ q.query
-                  ORDER BY rank DESC, s.article_id LIMIT %(wanted)s)
+                  ORDER BY ts_rank_cd(s.head, q.query) DESC, s.article_id LIMIT %(wanted)s)
                 UNION ALL
-                (SELECT body.article_id, 2, body.rank FROM (
-                    SELECT s.article_id, ts_rank_cd(s.document, q.query) AS rank,
-                           s.head @@ q.query AS in_head
+                (SELECT body.article_id, body.title, body.summary FROM (
+                    SELECT s.article_id, s.title, s.summary,
+                           ts_rank_cd(s.document, q.query) AS rank, s.head @@ q.query AS in_head
                       FROM {TABLE} s, q
                      WHERE s.locale = %(locale)s AND s.document @@ q.query
                      LIMIT %(window)s) body
                   WHERE NOT body.in_head
                   ORDER BY body.rank DESC, body.article_id LIMIT %(wanted)s)
-            ),
-            page AS (
-                SELECT article_id, tier, rank, row_number() OVER () AS position
-                  FROM (SELECT * FROM ranked LIMIT %(wanted)s) cut
-            )
-            SELECT page.article_id,
-                   ts_headline(s.config, s.title, q.query, %(title_opts)s),
-                   ts_headline(s.config, s.body, q.query, %(body_opts)s)
-              FROM page JOIN {TABLE} s USING (article_id), q
-             WHERE page.position > %(offset)s
-             ORDER BY page.position
+            ) tiers LIMIT %(wanted)s
         """
         with connection.cursor() as cursor:
             cursor.execute(
                 sql,
                 {
                     "config": config_for(locale),
-                    "query": _tsquery(terms, prefix_last=prefix_last, any_term=any_term),
+                    "query": _tsquery(terms, prefix_last=prefix_last, any_term=True),
                     "locale": locale,
-                    "wanted": offset + limit,
-                    "offset": offset,
+                    "wanted": limit,
                     "window": BODY_TIER_WINDOW,
+                },
+            )
+            rows = cursor.fetchall()
+        return [EngineHit(row[0], row[1], row[2]) for row in rows]
+
+    def highlight(
+        self, article_ids: list[int], terms: list[str], *, locale: str, prefix_last: bool
+    ) -> dict[int, RawHit]:
+        if not article_ids:
+            return {}
+        sql = f"""
+            WITH q AS MATERIALIZED (SELECT to_tsquery(%(config)s::regconfig, %(query)s) AS query)
+            SELECT s.article_id,
+                   ts_headline(s.config, s.title, q.query, %(title_opts)s),
+                   ts_headline(s.config, s.body, q.query, %(body_opts)s)
+              FROM {TABLE} s, q
+             WHERE s.article_id = ANY(%(ids)s)
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "config": config_for(locale),
+                    "query": _tsquery(terms, prefix_last=prefix_last, any_term=True),
+                    "ids": list(article_ids),
                     "title_opts": _TITLE_HEADLINE,
                     "body_opts": _BODY_HEADLINE,
                 },
             )
             rows = cursor.fetchall()
-        return [RawHit(row[0], marks_to_html(row[1]), marks_to_html(row[2])) for row in rows]
+        return {
+            row[0]: RawHit(row[0], marks_to_html(row[1]), marks_to_html(row[2])) for row in rows
+        }

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from django.db import connection
 
-from helpcenter.search.base import MARK_END, MARK_START, IndexedArticle, RawHit, marks_to_html
+from helpcenter.search.base import (
+    MARK_END,
+    MARK_START,
+    EngineHit,
+    IndexedArticle,
+    RawHit,
+    marks_to_html,
+)
 
 TABLE = "helpcenter_article_fts"
 CREATE_SQL = (
@@ -62,36 +69,35 @@ class SqliteFts5Backend:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
 
-    def match(
-        self,
-        terms: list[str],
-        *,
-        locale: str,
-        prefix_last: bool,
-        any_term: bool,
-        limit: int,
-        offset: int,
-    ) -> list[RawHit]:
-        query = _fts_query(terms, prefix_last=prefix_last, any_term=any_term)
-        wanted = offset + limit
+    def candidates(
+        self, terms: list[str], *, locale: str, prefix_last: bool, limit: int
+    ) -> list[EngineHit]:
+        query = _fts_query(terms, prefix_last=prefix_last, any_term=True)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s AND locale = %s "
-                f"ORDER BY {_BM25} LIMIT %s",
-                [f"{{title summary}} : ({query})", locale, wanted],
+                f"SELECT rowid, title, summary FROM {TABLE} WHERE {TABLE} MATCH %s "
+                f"AND locale = %s ORDER BY {_BM25} LIMIT %s",
+                [f"{{title summary}} : ({query})", locale, limit],
             )
-            ids = [row[0] for row in cursor.fetchall()]
-            if len(ids) < wanted:
+            rows = cursor.fetchall()
+            if len(rows) < limit:
                 cursor.execute(
-                    f"SELECT rowid FROM (SELECT rowid, {_BM25} AS score FROM {TABLE} "
-                    f"WHERE {TABLE} MATCH %s AND locale = %s LIMIT %s) "
-                    "ORDER BY score LIMIT %s",
-                    [query, locale, BODY_TIER_WINDOW, wanted + len(ids)],
+                    f"SELECT rowid, title, summary FROM (SELECT rowid, title, summary, "
+                    f"{_BM25} AS score FROM {TABLE} WHERE {TABLE} MATCH %s AND locale = %s "
+                    "LIMIT %s) ORDER BY score LIMIT %s",
+                    [query, locale, BODY_TIER_WINDOW, limit + len(rows)],
                 )
-                seen = set(ids)
-                ids += [row[0] for row in cursor.fetchall() if row[0] not in seen]
-            hits = []
-            for article_id in ids[offset:wanted]:
+                seen = {row[0] for row in rows}
+                rows += [row for row in cursor.fetchall() if row[0] not in seen]
+        return [EngineHit(row[0], row[1], row[2]) for row in rows[:limit]]
+
+    def highlight(
+        self, article_ids: list[int], terms: list[str], *, locale: str, prefix_last: bool
+    ) -> dict[int, RawHit]:
+        query = _fts_query(terms, prefix_last=prefix_last, any_term=True)
+        hits = {}
+        with connection.cursor() as cursor:
+            for article_id in article_ids:
                 # One row by rowid: FTS5 seeks it, so snippets cost the page, not the matches.
                 cursor.execute(
                     f"SELECT highlight({TABLE}, 0, %s, %s), "
@@ -101,5 +107,7 @@ class SqliteFts5Backend:
                 )
                 row = cursor.fetchone()
                 if row is not None:
-                    hits.append(RawHit(article_id, marks_to_html(row[0]), marks_to_html(row[1])))
+                    hits[article_id] = RawHit(
+                        article_id, marks_to_html(row[0]), marks_to_html(row[1])
+                    )
         return hits
