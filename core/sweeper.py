@@ -50,11 +50,11 @@ def _sweep_lock() -> bool:
     return bool(row and row[0])
 
 
-def social_requeue_orphans(*, grace: dt.timedelta) -> int:
-    """Queue a drain when deliveries older than ``grace`` wait unprocessed and no drain
-    is queued or running. Returns how many deliveries were waiting."""
+def social_orphans(*, grace: dt.timedelta) -> int:
+    """How many deliveries have waited unprocessed longer than ``grace`` with no drain
+    queued or running (0 while a drain is on its way). The sweep queues a drain for them;
+    bench/chaos.py counts them."""
     from social.models import DeliveryStatus, WebhookDelivery
-    from social.tasks import process_received_deliveries
 
     waiting = WebhookDelivery.objects.filter(
         status=DeliveryStatus.RECEIVED, received_at__lt=timezone.now() - grace
@@ -64,9 +64,16 @@ def social_requeue_orphans(*, grace: dt.timedelta) -> int:
     draining = DBTaskResult.objects.filter(
         task_path=DRAIN_TASK, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
     ).exists()
-    if draining:
-        return 0
-    process_received_deliveries.enqueue()
+    return 0 if draining else waiting
+
+
+def social_requeue_orphans(*, grace: dt.timedelta) -> int:
+    """Queue a drain for ``social_orphans``. Returns how many deliveries were waiting."""
+    from social.tasks import process_received_deliveries
+
+    waiting = social_orphans(grace=grace)
+    if waiting:
+        process_received_deliveries.enqueue()
     return waiting
 
 

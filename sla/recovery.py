@@ -22,9 +22,9 @@ from sla.services import _schedule_timers
 TIMER_TASK = "sla.tasks.sla_clock_fire"
 
 
-def clocks_reschedule_orphans(*, grace: dt.timedelta) -> int:
-    """Schedule the next timer of each running clock, set longer than ``grace`` ago and not
-    yet breached, that has no timer waiting or running. Returns how many."""
+def clock_orphans(*, grace: dt.timedelta) -> list[SlaClock]:
+    """Running clocks, set longer than ``grace`` ago and not yet breached, with no timer
+    waiting or running. The sweep reschedules them; bench/chaos.py counts them."""
     cutoff = timezone.now() - grace
     clocks = list(
         SlaClock.objects.filter(
@@ -35,9 +35,14 @@ def clocks_reschedule_orphans(*, grace: dt.timedelta) -> int:
         )
     )
     if not clocks:
-        return 0
+        return []
     timed = live_task_ids(task_path=TIMER_TASK, key="clock_id")
-    orphans = [clock for clock in clocks if clock.pk not in timed]
+    return [clock for clock in clocks if clock.pk not in timed]
+
+
+def clocks_reschedule_orphans(*, grace: dt.timedelta) -> int:
+    """Schedule the next timer of each of ``clock_orphans``. Returns how many."""
+    orphans = clock_orphans(grace=grace)
     for clock in orphans:
         _schedule_timers(clock)
     return len(orphans)

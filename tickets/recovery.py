@@ -21,11 +21,9 @@ from tickets.models import OutboundMessage
 DELIVER_TASK = "tickets.tasks.deliver_outbound"
 
 
-def outbox_requeue_orphans(*, grace: dt.timedelta) -> int:
-    """Enqueue ``deliver_outbound`` for each pending delivery older than ``grace`` (its
-    hook had time to run) that has no task waiting or running. Returns how many."""
-    from tickets.tasks import deliver_outbound
-
+def outbox_orphans(*, grace: dt.timedelta) -> list[int]:
+    """Ids of pending deliveries older than ``grace`` (their hook had time to run) that
+    have no task waiting or running. The sweep queues them; bench/chaos.py counts them."""
     cutoff = timezone.now() - grace
     pending: set[int] = set(
         OutboundMessage.objects.filter(status=DeliveryStatus.PENDING, created_at__lt=cutoff)
@@ -33,9 +31,16 @@ def outbox_requeue_orphans(*, grace: dt.timedelta) -> int:
         .values_list("pk", flat=True)
     )
     if not pending:
-        return 0
+        return []
     live = live_task_ids(task_path=DELIVER_TASK, key="outbound_id")
-    orphans = sorted(pk for pk in pending if pk not in live)
+    return sorted(pk for pk in pending if pk not in live)
+
+
+def outbox_requeue_orphans(*, grace: dt.timedelta) -> int:
+    """Enqueue ``deliver_outbound`` for each of ``outbox_orphans``. Returns how many."""
+    from tickets.tasks import deliver_outbound
+
+    orphans = outbox_orphans(grace=grace)
     for outbound_id in orphans:
         deliver_outbound.enqueue(outbound_id=outbound_id)
     return len(orphans)
