@@ -98,6 +98,8 @@ MIDDLEWARE = [
     # Staff sessions: signed out when idle too long, then held at the second factor.
     "accounts.middleware.StaffIdleTimeoutMiddleware",
     "accounts.middleware.StaffTwoFactorMiddleware",
+    # Presence for ticket work: a console request opens or refreshes the agent's shift.
+    "workload.middleware.ShiftSeenMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import dispute_views, triage_views, views, workload_views
+from console import dispute_views, shift_views, triage_views, views, workload_views
 
 app_name = "console"
 
@@ -52,6 +52,8 @@ urlpatterns = [
         name="dispute_notice_retry",
     ),
     path("workload/", workload_views.workload, name="workload"),
+    path("shift/end", shift_views.shift_end, name="shift_end"),
+    path("shift/start", shift_views.shift_start, name="shift_start"),
     path(
         "workload/tickets/<int:ticket_id>/override",
         workload_views.override,

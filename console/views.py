@@ -14,6 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
+from console import selectors as console_selectors
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
@@ -97,7 +98,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
     context: dict[str, object] = {
         "ticket": ticket,
         "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
-        "events": ticket.events.select_related("actor").order_by("-created_at", "-id")[:50],
+        "history": console_selectors.ticket_history(ticket=ticket),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "note_form": forms.get("note_form") or NoteForm(),
         "update_form": forms.get("update_form")
