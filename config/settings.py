@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "feedback",
     "disputes",
     "workload",
+    "macros",
     "social",
     "reports",
     "dataprotection",

@@ -18,6 +18,7 @@ from console import selectors as console_selectors
 from console.forms import EscalationContactForm, NoteForm, ReplyForm, TicketUpdateForm
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
+from macros.services import macro_reply
 from mail.display import remote_images_allowed
 from notifications.models import Notification
 from notifications.services import notifications_mark_read
@@ -164,12 +165,13 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ticket,
         ReplyForm(request.POST, request.FILES),
         form_name="reply_form",
-        action=lambda data: services.ticket_reply(
+        action=lambda data: macro_reply(
             ticket=ticket,
             author=current_user(request),
             body=data["body"],
             uploads=data["photos"],
             status=data["status"] or None,
+            macro_id=request.POST.get("macro", ""),
         ),
         done="Reply queued for delivery.",
     )
