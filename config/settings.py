@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "feedback",
     "disputes",
     "workload",
+    "macros",
     "social",
     "reports",
     "dataprotection",
@@ -98,6 +99,8 @@ MIDDLEWARE = [
     # Staff sessions: signed out when idle too long, then held at the second factor.
     "accounts.middleware.StaffIdleTimeoutMiddleware",
     "accounts.middleware.StaffTwoFactorMiddleware",
+    # Presence for ticket work: a console request opens or refreshes the agent's shift.
+    "workload.middleware.ShiftSeenMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import dispute_views, triage_views, views, workload_views
+from console import dispute_views, macro_views, shift_views, triage_views, views, workload_views
 
 app_name = "console"
 
@@ -52,6 +52,12 @@ urlpatterns = [
         name="dispute_notice_retry",
     ),
     path("workload/", workload_views.workload, name="workload"),
+    path("macros/", macro_views.macros, name="macros"),
+    path("macros.json", macro_views.macros_json, name="macros_json"),
+    path("macros/<int:macro_id>/", macro_views.macro_edit, name="macro_edit"),
+    path("macros/<int:macro_id>/delete", macro_views.macro_remove, name="macro_delete"),
+    path("shift/end", shift_views.shift_end, name="shift_end"),
+    path("shift/start", shift_views.shift_start, name="shift_start"),
     path(
         "workload/tickets/<int:ticket_id>/override",
         workload_views.override,

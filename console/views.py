@@ -14,6 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
+from console import selectors as console_selectors
 from console.forms import (
     CommentReplyForm,
     EscalationContactForm,
@@ -23,6 +24,7 @@ from console.forms import (
 )
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
+from macros.services import macro_reply
 from mail.display import remote_images_allowed
 from notifications.models import Notification
 from notifications.services import notifications_mark_read
@@ -105,7 +107,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
     context: dict[str, object] = {
         "ticket": ticket,
         "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
-        "events": ticket.events.select_related("actor").order_by("-created_at", "-id")[:50],
+        "history": console_selectors.ticket_history(ticket=ticket),
         "reply_form": forms.get("reply_form") or _reply_form(ticket),
         "note_form": forms.get("note_form") or NoteForm(),
         "update_form": forms.get("update_form")
@@ -194,12 +196,13 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ticket,
         form,
         form_name="reply_form",
-        action=lambda data: services.ticket_reply(
+        action=lambda data: macro_reply(
             ticket=ticket,
             author=current_user(request),
             body=data["body"],
             uploads=data["photos"],
             status=data["status"] or None,
+            macro_id=request.POST.get("macro", ""),
         ),
         done="Reply queued for delivery.",
     )

@@ -457,6 +457,9 @@ def seed_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
     from social.demo import seed_social_demo
 
     seed_social_demo(progress=progress)
+    from macros.demo import seed_macros_demo
+
+    seed_macros_demo(progress=progress)
     from reports.demo import seed_reports_demo
 
     seed_reports_demo(progress=progress)

@@ -599,6 +599,17 @@ class Retention(StrictModel):
     webhook_deliveries: Duration = Field(default_factory=lambda: Duration(amount=30, unit="days"))
 
 
+class Workload(StrictModel):
+    """How the agents' ticket work follows their shift (not their live-chat status)."""
+
+    # An agent's email, form and social tickets move to a colleague only when the agent
+    # signs out, ends the shift, or has not been seen in the console for this long.
+    # Going offline for chats never moves them.
+    reassign_after_absence: Duration = Field(
+        default_factory=lambda: Duration(amount=30, unit="minutes")
+    )
+
+
 class SupportPolicy(StrictModel):
     # Increase it with every published change.
     version: int = Field(ge=1)
@@ -632,6 +643,8 @@ class SupportPolicy(StrictModel):
     reports: PublicReports = Field(default_factory=PublicReports)
     # How long personal data no longer needed is kept.
     retention: Retention = Field(default_factory=Retention)
+    # When agents' tickets move to colleagues.
+    workload: Workload = Field(default_factory=Workload)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> SupportPolicy:

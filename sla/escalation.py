@@ -67,7 +67,8 @@ def escalation_request(
     policy = get_policy()
     now = timezone.now()
     if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-        ticket_services._set_status(ticket=ticket, actor=requested_by, status=TicketStatus.OPEN)
+        with events.acting_rule("escalation"):
+            ticket_services._set_status(ticket=ticket, actor=requested_by, status=TicketStatus.OPEN)
     targets = [t for t in policy.response_targets if t.measure == Measure.ESCALATION_CONTACT]
     clock = sla.clock_start(ticket=ticket, target=targets[0], at=now) if targets else None
     due = (
@@ -82,7 +83,8 @@ def escalation_request(
         reason=reason[:2000],
         contact_due_at=due,
     )
-    ticket_services._set_team(ticket=ticket, actor=requested_by, team=SUPERVISORS_TEAM)
+    with events.acting_rule("escalation"):
+        ticket_services._set_team(ticket=ticket, actor=requested_by, team=SUPERVISORS_TEAM)
     events.field_changed(
         ticket=ticket,
         kind=EventKind.ESCALATED,

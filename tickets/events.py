@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 # events through ``post_save`` (the reports' dirty marks) listen to both.
 events_written_together = Signal()
 
+# The automatic rule acting in this thread or task (``acting_rule``), if any.
+_rule: ContextVar[str | None] = ContextVar("tickets_events_rule", default=None)
+
+# The rules that change tickets on their own, as the history names them.
+RULES = {
+    "escalation": "the escalation rule",
+    "reassignment": "the reassignment rule",
+    "routing": "the routing rule",
+}
+
 # The events kept by the innermost ``recorded_together`` block of this thread or task.
 _kept: ContextVar[list[TicketEvent] | None] = ContextVar("tickets_events_kept", default=None)
 
@@ -53,9 +63,33 @@ def recorded_together() -> Iterator[None]:
         events_written_together.send(sender=TicketEvent, events=kept)
 
 
+@contextmanager
+def acting_rule(rule: str) -> Iterator[None]:
+    """Events recorded inside the block were made by an automatic rule (a key of
+    ``RULES``), not by the person whose action set it off: they get no actor, and
+    ``data["rule"]`` names the rule and ``data["triggered_by"]`` that person's id.
+
+    Without it, a customer who writes "escalate" would read in the history that they
+    changed the ticket's team themselves.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}")
+    token = _rule.set(rule)
+    try:
+        yield
+    finally:
+        _rule.reset(token)
+
+
 def _record(
     *, ticket: Ticket, kind: EventKind, actor: User | None, data: dict[str, Any]
 ) -> TicketEvent:
+    rule = _rule.get()
+    if rule is not None:
+        data = {**data, "rule": rule}
+        if actor is not None:
+            data["triggered_by"] = actor.pk
+        actor = None
     event = TicketEvent(ticket=ticket, kind=kind, actor=actor, data=data)
     kept = _kept.get()
     if kept is None:

@@ -10,8 +10,12 @@ from tickets.models import Ticket
 
 
 class Reason(models.TextChoices):
+    # Before shifts (2026-12): chat presence moved tickets. Kept for the history they wrote.
     AGENT_OFFLINE = "agent_offline", _("Agent went offline")
     HEARTBEAT_LOST = "heartbeat_lost", _("Agent's console stopped answering")
+    SHIFT_ENDED = "shift_ended", _("Agent ended the shift")
+    SIGNED_OUT = "signed_out", _("Agent signed out")
+    ABSENT = "absent", _("Agent away longer than the policy allows")
     OVER_CAPACITY = "over_capacity", _("Agent over the team's capacity")
     SUPERVISOR_OVERRIDE = "supervisor_override", _("Supervisor override")
 
@@ -67,3 +71,43 @@ class PresenceWatch(models.Model):
 
     def __str__(self) -> str:
         return f"watch {self.agent_id} at {self.due_at}"
+
+
+class ShiftEnd(models.TextChoices):
+    ENDED = "ended", _("Ended by the agent")
+    SIGNED_OUT = "signed_out", _("Signed out")
+    ABSENT = "absent", _("Away longer than the policy allows")
+
+
+class Shift(models.Model):
+    """An agent at work on tickets, from the first console request to sign-out, the
+    "End shift" button or an absence longer than ``workload.reassign_after_absence``.
+
+    This, not live-chat presence, is what keeps an agent's email, form and social
+    tickets with them: going offline for chats never ends a shift.
+    """
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shifts"
+    )
+    started_at = models.DateTimeField()
+    # Updated at most once a minute by ``ShiftSeenMiddleware`` and the chat desk's heartbeat.
+    last_seen_at = models.DateTimeField()
+    # The moment the absence check is armed for; a timer task for another moment was
+    # superseded and does nothing.
+    check_due_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=ShiftEnd.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent"],
+                condition=models.Q(ended_at__isnull=True),
+                name="shift_one_open_per_agent",
+            )
+        ]
+        indexes = [models.Index(fields=["agent", "-started_at"], name="shift_agent_recent")]
+
+    def __str__(self) -> str:
+        return f"shift {self.agent_id} from {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,11 +1,13 @@
 """Reassignment: an agent's open, unanswered tickets go back through ``triage.routing`` to
-another available agent of the ticket's team when the agent goes offline (or their console
-stops sending heartbeats) or holds more than the team's capacity.
+another available agent of the ticket's team when the agent's shift ends (signed out,
+"End shift", or away longer than the policy's ``workload.reassign_after_absence``) or
+when the agent holds more than the team's capacity.
 
-"Available" is live-chat presence: online with a heartbeat within
-``IZONIE_CHAT_PRESENCE_TIMEOUT_SECONDS``. When nobody of the team is available, the ticket
-goes back to its team's unassigned queue rather than stay with someone who is away.
-Live chats are left to chat's own queue; a supervisor's pin is never overridden.
+"Available" for ticket work is being on shift (``workload.shifts``), not live-chat
+presence: an agent who goes offline for chats keeps their email, form and social
+tickets. When nobody of the team is on shift, the ticket goes back to its team's
+unassigned queue rather than stay with someone who left. Live chats are left to chat's
+own queue; a supervisor's pin is never overridden.
 """
 
 from __future__ import annotations
@@ -39,14 +41,10 @@ MIN_WATCH_SECONDS = 5
 
 
 def available_agent_ids(*, now: dt.datetime | None = None) -> set[int]:
-    now = now or timezone.now()
-    return set(
-        AgentPresence.objects.filter(
-            status=Presence.ONLINE,
-            last_seen_at__gte=online_cutoff(now),
-            agent__is_active=True,
-        ).values_list("agent_id", flat=True)
-    )
+    """Agents on shift now: an open shift seen within the policy's absence limit."""
+    from workload.shifts import on_shift_agent_ids
+
+    return on_shift_agent_ids(now=now)
 
 
 def unanswered_tickets(*, agent: User) -> QuerySet[Ticket]:
@@ -75,7 +73,13 @@ def _move(
     old = ticket.assignee_id
     ticket.assignee_id = to_agent_id
     ticket.save(update_fields=["assignee"])
-    events.reassigned(ticket=ticket, actor=actor, old=old, new=to_agent_id, reason=str(reason))
+    if actor is None:
+        with events.acting_rule("reassignment"):
+            events.reassigned(
+                ticket=ticket, actor=None, old=old, new=to_agent_id, reason=str(reason)
+            )
+    else:
+        events.reassigned(ticket=ticket, actor=actor, old=old, new=to_agent_id, reason=str(reason))
     transaction.on_commit(partial(realtime.ticket_changed, ticket_id=ticket.pk))
     return Reassignment.objects.create(
         ticket=ticket, from_agent_id=old, to_agent_id=to_agent_id, reason=reason, actor=actor
@@ -156,21 +160,21 @@ def assignment_override(*, ticket: Ticket, supervisor: User, agent: User) -> Rea
 
 
 def presence_changed(*, agent_id: int, status: str) -> None:
-    """Called by ``chat.services.presence_set`` on commit. Going offline moves the agent's
-    waiting tickets at once; online or away (still at the console) arms the heartbeat
-    watch."""
-    from workload.tasks import reassign_from_agent
-
+    """Called by ``chat.services.presence_set`` on commit. Chat presence only arms or
+    disarms the heartbeat watch (which checks capacity): going offline for chats
+    never moves the agent's tickets; the shift decides that (``workload.shifts``)."""
     if status in (Presence.ONLINE, Presence.AWAY):
         watch_arm(agent_id=agent_id)
     else:
         PresenceWatch.objects.filter(agent_id=agent_id).delete()
-        reassign_from_agent.enqueue(agent_id=agent_id, reason=str(Reason.AGENT_OFFLINE))
 
 
 def heartbeat_seen(*, agent_id: int) -> None:
-    """Called on every console heartbeat: arms the watch when none is armed (an agent who
-    was online before a restart). One indexed lookup; the watch re-arms itself after."""
+    """Called on every chat desk heartbeat: the agent is at work (the shift is seen),
+    and the watch is armed when none is (an agent online since before a restart)."""
+    from workload.shifts import shift_seen
+
+    shift_seen(agent_id=agent_id)
     if PresenceWatch.objects.filter(agent_id=agent_id).exists():
         return
     if AgentPresence.objects.filter(
@@ -206,7 +210,9 @@ def watch_arm(*, agent_id: int, last_seen_at: dt.datetime | None = None) -> Pres
 
 def presence_check(*, agent_id: int, expected_due: str) -> str:
     """The watch fires: a fresh heartbeat re-arms it (and checks capacity); a lost one
-    moves the agent's waiting tickets. Returns what it did, for tests and logs."""
+    disarms it. A lost heartbeat is the chat desk's business (the chat queue already
+    treats the agent as away); the tickets wait for the shift's own absence limit.
+    Returns what it did, for tests and logs."""
     watch = PresenceWatch.objects.filter(agent_id=agent_id).first()
     if watch is None or watch.due_at.isoformat() != expected_due:
         return "superseded"
@@ -224,7 +230,4 @@ def presence_check(*, agent_id: int, expected_due: str) -> str:
         watch_arm(agent_id=agent_id, last_seen_at=presence.last_seen_at)
         return "online"
     watch.delete()
-    agent = User.objects.filter(pk=agent_id).first()
-    if agent is not None:
-        tickets_reassign_from(agent=agent, reason=Reason.HEARTBEAT_LOST)
     return "lost"

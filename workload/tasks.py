@@ -7,6 +7,7 @@ from workload import services
 from workload.models import Reason
 
 
+# Queued by chat presence before shifts existed; kept so such tasks still run.
 @task()
 def reassign_from_agent(*, agent_id: int, reason: str) -> None:
     agent = User.objects.filter(pk=agent_id).first()
@@ -17,3 +18,10 @@ def reassign_from_agent(*, agent_id: int, reason: str) -> None:
 @task()
 def presence_check(*, agent_id: int, expected_due: str) -> None:
     services.presence_check(agent_id=agent_id, expected_due=expected_due)
+
+
+@task()
+def shift_absence_check(*, shift_id: int, expected_due: str) -> None:
+    from workload import shifts
+
+    shifts.shift_absence_check(shift_id=shift_id, expected_due=expected_due)

@@ -1,4 +1,4 @@
-"""Reassignment when an agent goes offline, loses the heartbeat or is over capacity."""
+"""Reassignment when an agent's shift ends (not when chats go offline) or is over capacity."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ from chat.models import AgentPresence, Presence
 from tickets import services as tickets
 from tickets.choices import Channel, EventKind, TicketStatus
 from tickets.models import Ticket
-from workload import services
-from workload.models import PresenceWatch, Reason, Reassignment
+from workload import services, shifts
+from workload.models import PresenceWatch, Reason, Reassignment, Shift, ShiftEnd
 
 pytestmark = pytest.mark.django_db
 
 
 def _online(*agents):
+    """Online for chats and on shift for tickets, as an agent at the console is."""
     for agent in agents:
         chat.presence_set(agent=agent, status=Presence.ONLINE)
+        shifts.shift_seen(agent_id=agent.pk, start=True)
 
 
 def _waiting_ticket(agent, *, body="The app crashes at checkout.", channel=Channel.WEB_FORM):
@@ -35,14 +37,28 @@ def _waiting_ticket(agent, *, body="The app crashes at checkout.", channel=Chann
 @pytest.fixture
 def team():
     # Technical Support assigns to the least loaded agent (capacity 25).
-    leaving = AgentFactory(username="ada", teams=["technical"])
-    staying = AgentFactory(username="tunde", teams=["technical"])
+    leaving = AgentFactory(username="ada", display_name="Ada Obi", teams=["technical"])
+    staying = AgentFactory(username="tunde", display_name="Tunde Bello", teams=["technical"])
     return leaving, staying
 
 
-def test_going_offline_moves_waiting_tickets_to_an_available_agent(
-    team, client, run_tasks, django_capture_on_commit_callbacks
+def test_going_offline_for_chats_keeps_the_tickets(
+    team, run_tasks, django_capture_on_commit_callbacks
 ):
+    leaving, staying = team
+    _online(leaving, staying)
+    waiting = [_waiting_ticket(leaving, channel=c) for c in (Channel.EMAIL, Channel.WEB_FORM)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        chat.presence_set(agent=leaving, status=Presence.OFFLINE)
+    run_tasks()
+
+    assert Ticket.objects.filter(assignee=leaving).count() == 2
+    assert not Reassignment.objects.exists()
+    assert {t.pk for t in waiting} == {t.pk for t in Ticket.objects.filter(assignee=leaving)}
+
+
+def test_ending_the_shift_moves_waiting_tickets_to_a_colleague_on_shift(team, client):
     leaving, staying = team
     _online(leaving, staying)
     waiting = _waiting_ticket(leaving)
@@ -50,39 +66,51 @@ def test_going_offline_moves_waiting_tickets_to_an_available_agent(
     tickets.ticket_reply(ticket=answered, author=leaving, body="It ships today.")
     on_hold_chat = _waiting_ticket(leaving, channel=Channel.LIVE_CHAT)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        chat.presence_set(agent=leaving, status=Presence.OFFLINE)
-    run_tasks()
+    shifts.shift_end(agent=leaving, reason=ShiftEnd.ENDED)
 
     waiting.refresh_from_db()
     assert waiting.assignee == staying
     event = waiting.events.filter(kind=EventKind.ASSIGNED).order_by("-pk").first()
-    assert event.data == {"old": leaving.pk, "new": staying.pk, "reason": "agent_offline"}
+    assert event.actor is None
+    assert event.data == {
+        "old": leaving.pk,
+        "new": staying.pk,
+        "reason": "shift_ended",
+        "rule": "reassignment",
+    }
     # an answered ticket waits on the customer, and chats follow the chat queue
     answered.refresh_from_db()
     on_hold_chat.refresh_from_db()
     assert answered.assignee == leaving and on_hold_chat.assignee == leaving
     assert list(Reassignment.objects.values_list("ticket_id", "reason")) == [
-        (waiting.pk, Reason.AGENT_OFFLINE)
+        (waiting.pk, Reason.SHIFT_ENDED)
     ]
-    # the ticket's history says why
+    # the ticket's history says truthfully what happened and which rule did it
     client.force_login(staying)
     page = client.get(reverse("console:ticket", args=[waiting.pk])).content.decode()
-    assert "Assigned (agent went offline)" in page
+    assert (
+        "Reassigned from Ada Obi to Tunde Bello by the reassignment rule (agent ended the shift)"
+        in page
+    )
 
 
-def test_with_nobody_available_the_ticket_goes_back_to_the_team_queue(team):
-    leaving, _staying = team
+def test_with_nobody_on_shift_the_ticket_goes_back_to_the_team_queue(team, client):
+    leaving, staying = team
     _online(leaving)
     ticket = _waiting_ticket(leaving)
-    chat.presence_set(agent=leaving, status=Presence.OFFLINE)
-    services.tickets_reassign_from(agent=leaving, reason=Reason.AGENT_OFFLINE)
+    shifts.shift_end(agent=leaving, reason=ShiftEnd.SIGNED_OUT)
     ticket.refresh_from_db()
     assert ticket.assignee is None and ticket.team == "technical"
     assert Reassignment.objects.get().to_agent is None
+    client.force_login(staying)
+    page = client.get(reverse("console:ticket", args=[ticket.pk])).content.decode()
+    assert (
+        "Unassigned from Ada Obi by the reassignment rule (agent signed out); "
+        "back in the Technical Support queue" in page
+    )
 
 
-def test_a_lost_heartbeat_moves_the_tickets_when_the_watch_fires(
+def test_a_lost_heartbeat_leaves_the_tickets_to_the_absence_limit(
     team, settings, django_capture_on_commit_callbacks
 ):
     leaving, staying = team
@@ -97,21 +125,37 @@ def test_a_lost_heartbeat_moves_the_tickets_when_the_watch_fires(
     assert services.presence_check(agent_id=leaving.pk, expected_due=watch.due_at.isoformat()) == (
         "online"
     )
-    ticket.refresh_from_db()
-    assert ticket.assignee == leaving
     # a timer task for a moment the watch no longer holds (superseded) does nothing
     assert services.presence_check(agent_id=leaving.pk, expected_due="2000-01-01") == ("superseded")
 
-    # the laptop closes: no heartbeat for longer than the timeout
+    # the laptop closes: the chat desk loses the heartbeat, the tickets stay for now
     AgentPresence.objects.filter(agent=leaving).update(
         last_seen_at=timezone.now() - timeout - dt.timedelta(seconds=10)
     )
     due = PresenceWatch.objects.get(agent=leaving).due_at.isoformat()
     assert services.presence_check(agent_id=leaving.pk, expected_due=due) == "lost"
     ticket.refresh_from_db()
+    assert ticket.assignee == leaving and not Reassignment.objects.exists()
+
+    # the absence check fires while the agent was seen recently: re-armed, nothing moves
+    shift = Shift.objects.get(agent=leaving, ended_at__isnull=True)
+    assert shifts.shift_absence_check(
+        shift_id=shift.pk, expected_due=shift.check_due_at.isoformat()
+    ) == ("present")
+    # gone longer than the policy's 30 minutes: the shift ends and the ticket moves
+    Shift.objects.filter(pk=shift.pk).update(last_seen_at=timezone.now() - dt.timedelta(minutes=31))
+    shift.refresh_from_db()
+    assert shifts.shift_absence_check(shift_id=shift.pk, expected_due="2000-01-01") == (
+        "superseded"
+    )
+    assert shifts.shift_absence_check(
+        shift_id=shift.pk, expected_due=shift.check_due_at.isoformat()
+    ) == ("absent")
+    ticket.refresh_from_db()
     assert ticket.assignee == staying
-    assert Reassignment.objects.get().reason == Reason.HEARTBEAT_LOST
-    assert not PresenceWatch.objects.filter(agent=leaving).exists()
+    assert Reassignment.objects.get().reason == Reason.ABSENT
+    shift.refresh_from_db()
+    assert shift.end_reason == ShiftEnd.ABSENT and shift.ended_at is not None
 
 
 def test_an_agent_over_capacity_gives_back_the_excess(team, settings, tmp_path):
@@ -142,14 +186,13 @@ def test_a_supervisor_override_is_kept(team, client):
     leaving, staying = team
     _online(leaving, staying)
     ticket = _waiting_ticket(leaving)
-    chat.presence_set(agent=leaving, status=Presence.OFFLINE)
-    services.tickets_reassign_from(agent=leaving, reason=Reason.AGENT_OFFLINE)
+    shifts.shift_end(agent=leaving, reason=ShiftEnd.ENDED)
 
     # the console shows the move and its reason
     supervisor = SupervisorFactory()
     client.force_login(supervisor)
     page = client.get(reverse("console:workload")).content.decode()
-    assert ticket.reference in page and "Agent went offline" in page
+    assert ticket.reference in page and "Agent ended the shift" in page
 
     # the supervisor gives it back to the first agent and pins it there
     response = client.post(
@@ -158,7 +201,7 @@ def test_a_supervisor_override_is_kept(team, client):
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.assignee == leaving
-    services.tickets_reassign_from(agent=leaving, reason=Reason.AGENT_OFFLINE)
+    services.tickets_reassign_from(agent=leaving, reason=Reason.ABSENT)
     ticket.refresh_from_db()
     assert ticket.assignee == leaving
     last = ticket.events.filter(kind=EventKind.ASSIGNED).order_by("-pk").first()
@@ -182,11 +225,11 @@ def test_only_supervisors_override(team, client):
     assert ticket.assignee == leaving
 
 
-def test_back_online_before_the_task_runs_keeps_the_tickets(team):
+def test_an_agent_still_on_shift_keeps_the_tickets(team):
     leaving, staying = team
     _online(leaving, staying)
     ticket = _waiting_ticket(leaving)
-    assert services.tickets_reassign_from(agent=leaving, reason=Reason.AGENT_OFFLINE) == []
+    assert services.tickets_reassign_from(agent=leaving, reason=Reason.ABSENT) == []
     ticket.refresh_from_db()
     assert ticket.assignee == leaving
     assert ticket.status in (TicketStatus.NEW, TicketStatus.OPEN)
