@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from functools import partial
 
 from django.db import transaction
@@ -57,10 +58,28 @@ def block_check(*, customer: User, channel: str) -> None:
     if not customer.is_customer:
         return
     block = block_active(customer=customer, channel=channel)
-    if block is None:
-        return
+    if block is not None:
+        raise block_refusal(block)
+
+
+def blocks_active_for(*, pairs: Iterable[tuple[User, str]]) -> dict[tuple[int, str], ConductBlock]:
+    """``block_active`` for a batch of (customer, channel) pairs in one query: the latest
+    active block of each pair that has one (support staff are never blocked)."""
+    customer_ids = {customer.pk for customer, _channel in pairs if customer.is_customer}
+    if not customer_ids:
+        return {}
+    blocks: dict[tuple[int, str], ConductBlock] = {}
+    for block in ConductBlock.objects.filter(
+        customer_id__in=customer_ids, lifted_at__isnull=True, ends_at__gt=timezone.now()
+    ).order_by("-ends_at"):
+        blocks.setdefault((block.customer_id, block.channel), block)
+    return blocks
+
+
+def block_refusal(block: ConductBlock) -> ConductBlocked:
+    """The error a blocked customer's new session gets, naming when the block ends."""
     until = team_time_text(block.ends_at)
-    raise ConductBlocked(
+    return ConductBlocked(
         get_policy().conduct.blocked_message.replace("{until}", until), until=block.ends_at
     )
 
@@ -263,6 +282,13 @@ def ticket_end_for_conduct(*, ticket: Ticket, actor: User, reason: str) -> Ticke
 # --- Clear communication: photos
 
 
+def photos_wanted(*, ticket: Ticket) -> bool:
+    """Whether the ticket's category asks a customer for photos (claimed once)."""
+    if not ticket.category or not ticket.requester.is_customer:
+        return False
+    return get_policy().category(ticket.category).asks_for_photos
+
+
 def photo_request_claim(*, ticket: Ticket, new_ticket_photos: bool | None = None) -> bool:
     """Claim the one photo request of a ticket whose category asks for photos and which
     has none yet. Returns whether the caller should ask now.
@@ -270,9 +296,7 @@ def photo_request_claim(*, ticket: Ticket, new_ticket_photos: bool | None = None
     ``new_ticket_photos``: for a ticket created in this transaction, whether its first
     message brought photos; the database need not be asked, and no one else can claim.
     """
-    if not ticket.category or not ticket.requester.is_customer:
-        return False
-    if not get_policy().category(ticket.category).asks_for_photos:
+    if not photos_wanted(ticket=ticket):
         return False
     if new_ticket_photos is not None:
         if new_ticket_photos:

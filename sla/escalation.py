@@ -68,7 +68,7 @@ def escalation_request(
     now = timezone.now()
     if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         with events.acting_rule("escalation"):
-            ticket_services._set_status(ticket=ticket, actor=requested_by, status=TicketStatus.OPEN)
+            ticket_services.set_status(ticket=ticket, actor=requested_by, status=TicketStatus.OPEN)
     targets = [t for t in policy.response_targets if t.measure == Measure.ESCALATION_CONTACT]
     clock = sla.clock_start(ticket=ticket, target=targets[0], at=now) if targets else None
     due = (

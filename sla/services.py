@@ -7,13 +7,18 @@ when they run, so a late, duplicated or stale timer does nothing wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from core.task_rows import PlannedTask, tasks_enqueue_many
 from notifications.services import notify_ticket_owner
 from policy.loader import get_policy
 from policy.schema import ClockKind, Measure, ResponseTarget
@@ -79,8 +84,8 @@ def _plan(clock: SlaClock) -> None:
 MOMENT_FLAGS = {"warn": "warned_at", "target": "target_missed_at", "breach": "breached_at"}
 
 
-def _schedule_timers(clock: SlaClock, *, after: str | None = None) -> None:
-    """Enqueue a timer for the clock's next moment that has not fired yet.
+def next_timer(clock: SlaClock, *, after: str | None = None) -> PlannedTask | None:
+    """The timer for the clock's next moment that has not fired yet, or ``None``.
 
     Timers are chained (warning, then target, then breach), so starting a clock costs
     one task row, and each timer schedules the next one when it runs.
@@ -94,15 +99,19 @@ def _schedule_timers(clock: SlaClock, *, after: str | None = None) -> None:
         when = getattr(clock, MOMENT_FIELDS[moment])
         if when is None or getattr(clock, MOMENT_FLAGS[moment]) is not None:
             continue
-        transaction.on_commit(
-            partial(
-                sla_clock_fire.using(run_after=when).enqueue,
-                clock_id=clock.pk,
-                moment=moment,
-                expected_at=when.isoformat(),
-            )
+        return PlannedTask(
+            task=sla_clock_fire,
+            kwargs={"clock_id": clock.pk, "moment": moment, "expected_at": when.isoformat()},
+            run_after=when,
         )
-        return
+    return None
+
+
+def _schedule_timers(clock: SlaClock, *, after: str | None = None) -> None:
+    """Enqueue ``next_timer`` on commit."""
+    timer = next_timer(clock, after=after)
+    if timer is not None:
+        transaction.on_commit(partial(tasks_enqueue_many, [timer]))
 
 
 def _sync_ticket_deadlines(ticket: Ticket, clocks: list[SlaClock] | None = None) -> None:
@@ -287,14 +296,13 @@ def first_reply_clocks_planned(*, ticket: Ticket, at: dt.datetime) -> list[SlaCl
     return clocks
 
 
-def clocks_start_planned(*, ticket: Ticket, clocks: list[SlaClock]) -> None:
-    """Save the clocks ``first_reply_clocks_planned`` gave for ``ticket`` (now saved) in
-    one INSERT and schedule their timers on commit."""
-    for clock in clocks:
-        clock.ticket = ticket
-    SlaClock.objects.bulk_create(clocks)
-    for clock in clocks:
-        _schedule_timers(clock)
+def first_reply_clocks_start(
+    *, tickets: Sequence[Ticket], clocks: Sequence[SlaClock]
+) -> list[PlannedTask]:
+    """Save the clocks ``first_reply_clocks_planned`` gave for ``tickets`` (now saved) in one
+    INSERT; returns their timers, for the caller to enqueue on commit in bulk."""
+    SlaClock.objects.bulk_create(list(clocks))
+    return [timer for clock in clocks if (timer := next_timer(clock)) is not None]
 
 
 def on_ticket_opened(*, ticket: Ticket, at: dt.datetime, new_ticket: bool = False) -> None:
@@ -333,19 +341,78 @@ def on_agent_reply(*, ticket: Ticket, at: dt.datetime) -> None:
     _sync_ticket_deadlines(ticket, _running(clocks))
 
 
+@dataclass
+class ClockChanges:
+    """What customer messages did to a batch's clocks: the timers of clocks started (to
+    enqueue on commit) and each ticket's deadline fields that changed (to write with the
+    batch's one UPDATE of its tickets; already set on the ticket objects)."""
+
+    timers: list[PlannedTask] = dataclasses.field(default_factory=list)
+    deadlines: dict[int, dict[str, dt.datetime | None]] = dataclasses.field(default_factory=dict)
+
+
+def on_customer_messages(*, arrivals: Sequence[tuple[Ticket, dt.datetime]]) -> ClockChanges:
+    """``on_customer_message`` for a batch (each ticket once, at its first new message):
+    one query reads every live clock, new next-reply clocks are written in one INSERT."""
+    changes = ClockChanges()
+    live: dict[int, list[SlaClock]] = defaultdict(list)
+    tickets = [ticket for ticket, _at in arrivals]
+    for clock in SlaClock.objects.filter(
+        ticket_id__in=[ticket.pk for ticket in tickets],
+        status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
+    ).order_by("pk"):
+        live[clock.ticket_id].append(clock)
+    started: list[SlaClock] = []
+    for ticket, at in arrivals:
+        clocks = live[ticket.pk]
+        for clock in clocks:
+            clock.ticket = ticket
+            if clock.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY, Measure.RESOLUTION):
+                clock_resume(clock=clock, at=at)
+        if ticket.first_replied_at is not None:
+            for target in targets_for(ticket=ticket, measure=Measure.NEXT_REPLY):
+                if any(c.target_id == target.id and c.is_live for c in clocks):
+                    continue
+                clock = _clock_planned(ticket=ticket, target=target, at=at)
+                started.append(clock)
+                clocks.append(clock)
+        changed = {}
+        for name, value in _deadlines(_running(clocks)).items():
+            if getattr(ticket, name) != value:
+                setattr(ticket, name, value)
+                changed[name] = value
+        if changed:
+            changes.deadlines[ticket.pk] = changed
+    SlaClock.objects.bulk_create(started)
+    changes.timers = [timer for clock in started if (timer := next_timer(clock)) is not None]
+    return changes
+
+
+def deadlines_update_values(
+    deadlines: dict[int, dict[str, dt.datetime | None]],
+) -> dict[str, Case]:
+    """``update()`` keyword arguments writing each ticket's changed deadlines in one
+    statement (the other tickets keep theirs)."""
+    values: dict[str, Case] = {}
+    for name in DEADLINE_FIELDS.values():
+        whens = [
+            When(pk=ticket_id, then=Value(changed[name]))
+            for ticket_id, changed in deadlines.items()
+            if name in changed
+        ]
+        if whens:
+            values[name] = Case(*whens, default=F(name))
+    return values
+
+
 def on_customer_message(*, ticket: Ticket, at: dt.datetime) -> None:
     """A new customer message owes a reply: the next-reply clock starts (if a first
     reply was already given), and clocks paused while waiting on the customer resume."""
-    clocks = _live_clocks(ticket)
-    for clock in clocks:
-        if clock.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY, Measure.RESOLUTION):
-            clock_resume(clock=clock, at=at)
-    if ticket.first_replied_at is not None:
-        for target in targets_for(ticket=ticket, measure=Measure.NEXT_REPLY):
-            clock = clock_start(ticket=ticket, target=target, at=at, live_clocks=clocks)
-            if clock not in clocks:
-                clocks.append(clock)
-    _sync_ticket_deadlines(ticket, _running(clocks))
+    changes = on_customer_messages(arrivals=[(ticket, at)])
+    if changes.deadlines:
+        Ticket.objects.filter(pk=ticket.pk).update(**changes.deadlines[ticket.pk])
+    if changes.timers:
+        transaction.on_commit(partial(tasks_enqueue_many, changes.timers))
 
 
 def on_status_changed(*, ticket: Ticket, old: str, new: str, at: dt.datetime) -> None:

@@ -37,3 +37,21 @@ def ticket_changed(*, ticket_id: int) -> None:
     except Exception:
         # A lost hint costs a refresh, never a reply: log it and carry on.
         logger.warning("Could not broadcast change of ticket %s", ticket_id, exc_info=True)
+
+
+def tickets_changed(*, ticket_ids: list[int]) -> None:
+    """``ticket_changed`` for a batch: one hop into async code for every hint."""
+    layer = get_channel_layer()
+    if layer is None or not ticket_ids:
+        return
+
+    async def send_all() -> None:
+        for ticket_id in ticket_ids:
+            event = {"type": "ticket.changed", "ticket_id": ticket_id}
+            await layer.group_send(INBOX_GROUP, event)
+            await layer.group_send(ticket_group(ticket_id), event)
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:
+        logger.warning("Could not broadcast changes of %s tickets", len(ticket_ids), exc_info=True)

@@ -16,12 +16,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from conduct import services as conduct
 from conduct.screening import Finding
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
-from sla.escalation import asks_for_escalation, escalation_request
 from tickets import events, realtime
 from tickets.attachments import CheckedUpload
 from tickets.choices import (
@@ -30,9 +28,7 @@ from tickets.choices import (
     Direction,
     EventKind,
     MessageKind,
-    PartyRole,
     Priority,
-    RequesterIdentity,
     TicketStatus,
 )
 from tickets.exceptions import (
@@ -46,8 +42,7 @@ from tickets.exceptions import (
     TicketError,
     UnknownOrder,
 )
-from tickets.models import Attachment, Message, OutboundMessage, Party, Ticket
-from triage import routing
+from tickets.models import Attachment, Message, OutboundMessage, Ticket
 from triage import services as triage
 
 logger = logging.getLogger(__name__)
@@ -124,7 +119,7 @@ def order_number_check(*, raw: str, customer: User | None, verified: bool = True
     return number
 
 
-def _clean_body(body: str) -> str:
+def clean_body(body: str) -> str:
     body = body.replace("\x00", "").strip()
     if len(body) > MAX_BODY_CHARS:
         raise TicketError(
@@ -139,7 +134,7 @@ def sanitise_html(html: str) -> str:
     return nh3.clean(html, link_rel="noopener noreferrer nofollow") if html else ""
 
 
-def _subject_from(body: str) -> str:
+def subject_from(body: str) -> str:
     first_line = next((line.strip() for line in body.splitlines() if line.strip()), "")
     return (first_line or "New request")[:SUBJECT_MAX]
 
@@ -148,7 +143,7 @@ def _on_commit_changed(ticket: Ticket) -> None:
     transaction.on_commit(partial(realtime.ticket_changed, ticket_id=ticket.pk))
 
 
-def _store_attachments(*, message: Message, uploads: Sequence[CheckedUpload]) -> None:
+def store_attachments(*, message: Message, uploads: Sequence[CheckedUpload]) -> None:
     for checked in uploads:
         attachment = Attachment(
             message=message,
@@ -180,7 +175,7 @@ def _touch(ticket: Ticket, *, messages: int = 0) -> None:
         ticket.updated_at, ticket.message_count = now, row[0]
 
 
-# --- Opening a ticket
+# --- Opening a ticket and customer messages: batches of one through the write path
 
 
 def ticket_open(
@@ -199,40 +194,24 @@ def ticket_open(
     created_by: User | None = None,
     screened: list[Finding] | None = None,
 ) -> Ticket:
-    """Open a conversation with its first customer message.
+    """Open a conversation with its first customer message: ``write_path.tickets_open``
+    with one item, raising its error.
 
     ``category`` may be blank only for channels whose triage predicts it later; the
     portal and the API require it before calling this. ``screened``: the conduct
     verdict on ``body`` when the caller screened it before its own transaction.
     """
-    body = _clean_body(body)
-    if not body and not uploads:
-        raise EmptyMessage("Tell us what happened: the message is empty.", field="body")
-    # Screening is pure computation on the customer's text: done before the transaction,
-    # which on SQLite (IMMEDIATE) holds the database's write lock from its first line.
-    if screened is None:
-        screened = conduct.text_screened(text=body, author=requester)
-    with transaction.atomic():
-        # A customer blocked for conduct on this channel cannot start a new conversation.
-        conduct.block_check(customer=requester, channel=str(channel))
-        category_key = category_check(key=category, requester=requester) if category else ""
-        # A typed, unproven address files the ticket under an unverified contact (never the
-        # account with that address): its order number is kept aside, not looked up.
-        unverified = requester.unverified_contact
-        number = order_number_check(raw=order_number, customer=requester, verified=not unverified)
-        number, unverified_number = ("", number) if unverified else (number, "")
-        team = get_policy().category(category_key).team if category_key else ""
-        # Opening records four or more events; they are written in one INSERT at the end.
-        with events.recorded_together():
-            return _ticket_insert(
+    from tickets.write_path import TicketToOpen, tickets_open
+
+    (outcome,) = tickets_open(
+        [
+            TicketToOpen(
                 requester=requester,
                 channel=channel,
                 body=body,
-                category_key=category_key,
-                team=team,
+                category=category,
                 subject=subject,
-                number=number,
-                unverified_number=unverified_number,
+                order_number=order_number,
                 uploads=uploads,
                 body_html=body_html,
                 external_id=external_id,
@@ -241,99 +220,9 @@ def ticket_open(
                 created_by=created_by,
                 screened=screened,
             )
-
-
-def _ticket_insert(
-    *,
-    requester: User,
-    channel: Channel | str,
-    body: str,
-    category_key: str,
-    team: str,
-    subject: str,
-    number: str,
-    uploads: Sequence[CheckedUpload],
-    body_html: str,
-    external_id: str | None,
-    author_name: str,
-    priority: Priority | str,
-    created_by: User | None,
-    screened: list[Finding],
-    unverified_number: str = "",
-) -> Ticket:
-    ticket = Ticket(
-        # NUL like the body's: PostgreSQL text cannot hold it (a 500 on the API, a
-        # quarantined mail), and it means nothing in a subject.
-        subject=(subject.replace("\x00", "").strip() or _subject_from(body))[:SUBJECT_MAX],
-        requester=requester,
-        requester_identity=(
-            RequesterIdentity.UNVERIFIED
-            if requester.unverified_contact
-            else RequesterIdentity.ACCOUNT
-        ),
-        channel=channel,
-        category=category_key,
-        team=team,
-        order_number=number,
-        unverified_order_number=unverified_number,
-        priority=priority,
-        message_count=1,
+        ]
     )
-    # With the category known, nothing below changes what the first-reply clocks and the
-    # assignment depend on: both are decided before the INSERT, which then carries the
-    # deadline and the assignee (no UPDATE of the new row follows).
-    clocks = (
-        sla.first_reply_clocks_planned(ticket=ticket, at=timezone.now()) if category_key else None
-    )
-    assignee_id = routing.agent_for_new_ticket(team_key=team) if team else None
-    ticket.assignee_id = assignee_id
-    ticket.save(force_insert=True)
-    Party.objects.create(
-        ticket=ticket,
-        user=requester,
-        role=PartyRole.REQUESTER,
-        name=str(requester),
-        email=requester.email,
-    )
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=MessageKind.REPLY,
-        direction=Direction.INBOUND,
-        author=requester,
-        author_name=author_name or str(requester),
-        channel=channel,
-        body_text=body,
-        body_html=sanitise_html(body_html),
-        external_id=external_id,
-    )
-    _store_attachments(message=message, uploads=uploads)
-    # Free text without a category is categorised here (or left for the triage view), and
-    # an order number written in the message is linked, before the events and clocks.
-    triage_record = triage.ticket_triage_on_open(ticket=ticket, text=f"{ticket.subject}\n{body}")
-    events.ticket_created(ticket=ticket, actor=created_by or requester)
-    events.message_received(ticket=ticket, message=message, actor=requester)
-    conduct.message_screened(message=message, findings=screened)
-    if clocks is not None:
-        sla.clocks_start_planned(ticket=ticket, clocks=clocks)
-    else:
-        sla.on_ticket_opened(ticket=ticket, at=message.created_at, new_ticket=True)
-    if assignee_id is not None:
-        events.field_changed(
-            ticket=ticket, kind=EventKind.ASSIGNED, actor=None, old=None, new=assignee_id
-        )
-    triage.ticket_after_open(
-        ticket=ticket,
-        triage=triage_record,
-        photos=any(upload.content_type.startswith("image/") for upload in uploads),
-        route=not team,
-    )
-    if asks_for_escalation(body):
-        escalation_request(ticket=ticket, requested_by=requester, channel=str(channel))
-    _on_commit_changed(ticket)
-    return ticket
-
-
-# --- Messages on an existing ticket
+    return outcome.unwrap()
 
 
 def ticket_customer_message(
@@ -347,44 +236,26 @@ def ticket_customer_message(
     external_id: str | None = None,
     screened: list[Finding] | None = None,
 ) -> Message:
-    """A customer writes again; a resolved or waiting ticket comes back to the team.
-    ``screened``: the conduct verdict on ``body`` when the caller screened it before its
-    own transaction."""
-    body = _clean_body(body)
-    if not body and not uploads:
-        raise EmptyMessage("The message is empty.", field="body")
-    # Before the ticket's row lock (and SQLite's write lock): see ticket_open.
-    if screened is None:
-        screened = conduct.text_screened(text=body, author=author)
-    with transaction.atomic():
-        ticket = _lock(ticket)
-        if ticket.is_closed:
-            raise TicketClosed(
-                f"Request {ticket.reference} is closed. Please open a new request.", field=None
+    """A customer writes again; a resolved or waiting ticket comes back to the team:
+    ``write_path.messages_append`` with one item, raising its error. ``screened``: the
+    conduct verdict on ``body`` when the caller screened it before its own transaction."""
+    from tickets.write_path import MessageToAppend, messages_append
+
+    (outcome,) = messages_append(
+        [
+            MessageToAppend(
+                ticket=ticket,
+                author=author,
+                body=body,
+                uploads=uploads,
+                channel=channel,
+                body_html=body_html,
+                external_id=external_id,
+                screened=screened,
             )
-        message = Message.objects.create(
-            ticket=ticket,
-            kind=MessageKind.REPLY,
-            direction=Direction.INBOUND,
-            author=author,
-            author_name=str(author),
-            channel=channel or ticket.channel,
-            body_text=body,
-            body_html=sanitise_html(body_html),
-            external_id=external_id,
-        )
-        _store_attachments(message=message, uploads=uploads)
-        triage.customer_message_received(ticket=ticket, text=body)
-        events.message_received(ticket=ticket, message=message, actor=author)
-        conduct.message_screened(message=message, findings=screened)
-        if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
-            _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
-        sla.on_customer_message(ticket=ticket, at=message.created_at)
-        if asks_for_escalation(body):
-            escalation_request(ticket=ticket, requested_by=author, channel=message.channel)
-        _touch(ticket, messages=1)
-        _on_commit_changed(ticket)
-        return message
+        ]
+    )
+    return outcome.unwrap()
 
 
 @transaction.atomic
@@ -404,7 +275,7 @@ def ticket_reply(
     """
     from tickets.tasks import deliver_outbound
 
-    body = _clean_body(body)
+    body = clean_body(body)
     if not body and not uploads:
         raise EmptyMessage("The reply is empty.", field="body")
     ticket = _lock(ticket)
@@ -419,7 +290,7 @@ def ticket_reply(
         channel=ticket.channel,
         body_text=body,
     )
-    _store_attachments(message=message, uploads=uploads)
+    store_attachments(message=message, uploads=uploads)
     outbound = (
         OutboundMessage.objects.create(message=message, channel=ticket.channel)
         if through_outbox
@@ -433,9 +304,9 @@ def ticket_reply(
     if ticket.assignee_id is None and author.is_agent:
         _assign(ticket=ticket, actor=author, assignee=author)
     if status:
-        _set_status(ticket=ticket, actor=author, status=TicketStatus(status))
+        set_status(ticket=ticket, actor=author, status=TicketStatus(status))
     elif ticket.status == TicketStatus.NEW:
-        _set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
+        set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
     _touch(ticket, messages=1)
     if outbound is not None:
         transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
@@ -469,7 +340,7 @@ def ticket_add_note(
     *, ticket: Ticket, author: User, body: str, uploads: Sequence[CheckedUpload] = ()
 ) -> Message:
     """An internal note: seen by the support team only, never delivered."""
-    body = _clean_body(body)
+    body = clean_body(body)
     if not body and not uploads:
         raise EmptyMessage("The note is empty.", field="body")
     ticket = _lock(ticket)
@@ -482,7 +353,7 @@ def ticket_add_note(
         channel=ticket.channel,
         body_text=body,
     )
-    _store_attachments(message=message, uploads=uploads)
+    store_attachments(message=message, uploads=uploads)
     events.note_added(ticket=ticket, message=message, actor=author)
     _touch(ticket, messages=1)
     _on_commit_changed(ticket)
@@ -492,7 +363,7 @@ def ticket_add_note(
 # --- Field changes. Each writes an event with the old and new value.
 
 
-def _set_status(*, ticket: Ticket, actor: User | None, status: TicketStatus) -> None:
+def set_status(*, ticket: Ticket, actor: User | None, status: TicketStatus) -> None:
     old = ticket.status
     if old == status:
         return
@@ -612,7 +483,7 @@ def ticket_update(
         assert assignee is None or isinstance(assignee, User)
         _assign(ticket=ticket, actor=actor, assignee=assignee)
     if status is not None:
-        _set_status(ticket=ticket, actor=actor, status=TicketStatus(status))
+        set_status(ticket=ticket, actor=actor, status=TicketStatus(status))
     _touch(ticket)
     _on_commit_changed(ticket)
     return ticket

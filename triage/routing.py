@@ -7,6 +7,8 @@ to live chat and is not consulted here yet; ``team_agents`` is the one place to 
 from __future__ import annotations
 
 import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 from django.core.cache import cache
 from django.db import connection
@@ -157,8 +159,76 @@ def agent_for_new_ticket(*, team_key: str) -> int | None:
     strategy), so its INSERT carries the assignee; ``None`` as for ``choose_agent``, or
     when the team is not in the policy. The caller records the assignment event once the
     ticket has its row (``ticket_route`` then leaves the ticket alone)."""
-    team = get_policy().team(team_key)
-    return choose_agent(team=team) if team is not None else None
+    return agents_for_new_tickets(team_keys=[team_key])[0]
+
+
+def agents_for_new_tickets(*, team_keys: Sequence[str]) -> list[int | None]:
+    """``agent_for_new_ticket`` for a batch of tickets about to be created, in order, as
+    if they were created one after the other: per team, one read of the loads (and for
+    round robin one lock and one update of the rotation), the choices made in memory."""
+    chosen: list[int | None] = [None] * len(team_keys)
+    positions: dict[str, list[int]] = defaultdict(list)
+    for index, key in enumerate(team_keys):
+        if key:
+            positions[key].append(index)
+    policy = get_policy()
+    for key, indexes in positions.items():
+        team = policy.team(key)
+        if team is None or team.assignment == "manual":
+            continue
+        agents = team_agents(team=key)
+        if not agents:
+            continue
+        if team.assignment == "least_loaded":
+            picks = _least_loaded_many(team, agents, len(indexes))
+        else:
+            picks = _round_robin_many(team, agents, len(indexes))
+        for index, pick in zip(indexes, picks, strict=True):
+            chosen[index] = pick
+    return chosen
+
+
+def _least_loaded_many(team: Team, agents: list[int], count: int) -> list[int | None]:
+    loads = _team_loads(team=team.key, agents=agents)
+    picks: list[int | None] = []
+    for _ in range(count):
+        free = [pk for pk in agents if team.capacity is None or loads[pk] < team.capacity]
+        if not free:
+            picks.append(None)
+            continue
+        pick = min(free, key=lambda pk: (loads[pk], pk))
+        loads[pick] += 1
+        picks.append(pick)
+    counted = Counter(pick for pick in picks if pick is not None)
+    snapshot = cache.get(_snapshot_key(team.key))
+    if snapshot is not None and counted:
+        for agent_id, n in counted.items():
+            if agent_id in snapshot["loads"]:
+                snapshot["loads"][agent_id] += n
+        cache.set(_snapshot_key(team.key), snapshot, LOAD_SNAPSHOT_SECONDS * 3)
+    return picks
+
+
+def _round_robin_many(team: Team, agents: list[int], count: int) -> list[int | None]:
+    rotation, _ = TeamRotation.objects.select_for_update().get_or_create(team=team.key)
+    last = rotation.last_agent_id or 0
+    loads = agent_loads(agent_ids=agents) if team.capacity is not None else {}
+    picks: list[int | None] = []
+    for _ in range(count):
+        start = next((index for index, pk in enumerate(agents) if pk > last), 0)
+        in_turn = agents[start:] + agents[:start]
+        pick = next(
+            (pk for pk in in_turn if team.capacity is None or loads[pk] < team.capacity), None
+        )
+        picks.append(pick)
+        if pick is not None:
+            last = pick
+            if team.capacity is not None:
+                loads[pick] += 1
+    if last != (rotation.last_agent_id or 0):
+        rotation.last_agent_id = last
+        rotation.save(update_fields=["last_agent"])
+    return picks
 
 
 def ticket_route(*, ticket: Ticket) -> int | None:

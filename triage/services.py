@@ -1,8 +1,9 @@
 """Writes for triage: categorising new tickets, agents' labels, retraining, orders in text.
 
-``tickets.services`` calls in here at two points of ``ticket_open`` and from
-``ticket_update`` and ``ticket_customer_message``; nothing here calls back into
-``tickets.services`` at import time.
+The write path (``tickets.write_path``) asks here how a new ticket is filed
+(``opening_category``), whether to ask for an order number and which order a message
+names; ``tickets.services.ticket_update`` calls ``category_labelled``. Nothing here calls
+back into ``tickets.services`` at import time.
 """
 
 from __future__ import annotations
@@ -185,80 +186,66 @@ def _may_use(category_key: str, requester: User, policy: SupportPolicy) -> bool:
     )
 
 
-def ticket_triage_on_open(*, ticket: Ticket, text: str) -> TicketTriage | None:
-    """Categorise a ticket opened without a category (when confident enough) and link an
-    order number found in the text. Runs inside ``ticket_open``'s transaction, before the
-    created event, so the event and the SLA clocks see the category. Returns the
-    prediction's record, or ``None`` when the customer chose the category."""
+@dataclass(frozen=True)
+class OpeningCategory:
+    """How a ticket opened without a category is filed: ``category`` ("" when it waits in
+    triage) and the prediction's record (unsaved; ``None`` for a registered seller)."""
+
+    category: str
+    record: TicketTriage | None
+
+
+def opening_category(
+    *, requester: User, channel: str, text: str, active: ActiveClassifier
+) -> OpeningCategory:
+    """Categorise a ticket about to be opened without a category, when confident enough.
+    Pure but for the marketplace's seller check on email: the write path stores the
+    record with the ticket, whose INSERT carries the category and team."""
+    from disputes.seller_support import category_for_requester
+
     policy = get_policy()
-    record = None
-    if not ticket.category:
-        from disputes.seller_support import category_for_requester
-
-        # A registered seller writing on any channel is Seller Support (issue 7, point 6).
-        seller_category = category_for_requester(requester=ticket.requester, channel=ticket.channel)
-        if seller_category:
-            ticket.category = seller_category
-            ticket.team = policy.category(seller_category).team
-            ticket.save(update_fields=["category", "team"])
-    if not ticket.category:
-        active = classifier_active(bootstrap=True)
-        prediction = classifier.predict(policy=policy, pipeline=active.pipeline, text=text)
-        applied = (
-            bool(prediction.best)
-            and prediction.confidence >= policy.triage.confidence_threshold
-            and _may_use(prediction.best, ticket.requester, policy)
-        )
-        if prediction.used_model and prediction.used_rules:
-            source = PredictionSource.RULES_AND_MODEL
-        elif prediction.used_model:
-            source = PredictionSource.MODEL
-        elif prediction.used_rules:
-            source = PredictionSource.RULES
-        else:
-            source = PredictionSource.NONE
-        record = TicketTriage.objects.create(
-            ticket=ticket,
-            predicted_category=prediction.best,
-            confidence=prediction.confidence,
-            applied=applied,
-            source=source,
-            classifier=active.version if prediction.used_model else None,
-            fallback_reason=active.problem[:300] if active.pipeline is None else "",
-        )
-        if applied:
-            ticket.category = prediction.best
-            ticket.team = policy.category(prediction.best).team
-            ticket.save(update_fields=["category", "team"])
-    if not ticket.order_number:
-        order_link_from_text(ticket=ticket, text=text)
-    return record
-
-
-def ticket_after_open(
-    *,
-    ticket: Ticket,
-    triage: TicketTriage | None = None,
-    photos: bool | None = None,
-    route: bool = True,
-) -> None:
-    """What follows a new ticket's events and clocks: assignment by the team's strategy,
-    then the one request for a missing order number.
-
-    ``ticket_open`` passes what it knows of the ticket it has just created, which saves
-    the look-ups: ``triage`` (the record ``ticket_triage_on_open`` made, or ``None`` when
-    there is none) and ``photos`` (whether the first message brought photos); ``route``
-    is false when it already chose the assignee (``routing.agent_for_new_ticket``).
-    """
-    new = photos is not None
-    if route:
-        routing.ticket_route(ticket=ticket)
-    asked = order_number_request_once(
-        ticket=ticket, new_ticket=new, triage=triage, photos=bool(photos)
+    # A registered seller writing on any channel is Seller Support (issue 7, point 6).
+    seller_category = category_for_requester(requester=requester, channel=channel)
+    if seller_category:
+        return OpeningCategory(seller_category, None)
+    prediction = classifier.predict(policy=policy, pipeline=active.pipeline, text=text)
+    applied = (
+        bool(prediction.best)
+        and prediction.confidence >= policy.triage.confidence_threshold
+        and _may_use(prediction.best, requester, policy)
     )
-    # Asking for the order number already settled the photos of a new ticket.
-    if not (asked and new):
-        conduct_services.photo_request_once(ticket=ticket, new_ticket_photos=photos)
+    if prediction.used_model and prediction.used_rules:
+        source = PredictionSource.RULES_AND_MODEL
+    elif prediction.used_model:
+        source = PredictionSource.MODEL
+    elif prediction.used_rules:
+        source = PredictionSource.RULES
+    else:
+        source = PredictionSource.NONE
+    record = TicketTriage(
+        predicted_category=prediction.best,
+        confidence=prediction.confidence,
+        applied=applied,
+        source=source,
+        classifier=active.version if prediction.used_model else None,
+        fallback_reason=active.problem[:300] if active.pipeline is None else "",
+    )
+    return OpeningCategory(prediction.best if applied else "", record)
+
+
+def order_number_wanted(*, ticket: Ticket) -> bool:
+    """Whether the customer should be asked for the order number the ticket's category
+    needs (claimed once per ticket by the caller)."""
+    if not ticket.category or ticket.order_number or not ticket.requester.is_customer:
+        return False
+    if ticket.unverified_order_number:
+        return False  # given, and set aside until the requester proves their address
+    return get_policy().category(ticket.category).needs_order_number
+
+
+def order_number_request_text() -> str:
+    policy = get_policy()
+    return policy.triage.order_number_request.replace("{example}", policy.order_numbers.example)
 
 
 @transaction.atomic
@@ -272,56 +259,26 @@ def ticket_categorise_from_triage(*, ticket: Ticket, actor: User, category: str)
     return ticket
 
 
-def order_number_request_once(
-    *,
-    ticket: Ticket,
-    new_ticket: bool = False,
-    triage: TicketTriage | None = None,
-    photos: bool = False,
-) -> bool:
+def order_number_request_once(*, ticket: Ticket) -> bool:
     """Ask the customer, politely and once per ticket, for the order number their category
-    needs. Caller holds the ticket's lock (or just created it). Returns whether it asked.
-
-    ``new_ticket``: the ticket was created in this transaction, so no one else can ask at
-    the same time, its triage record is ``triage`` (``None``: it has none yet) and
-    ``photos`` says whether its first message brought photos.
-    """
+    needs. Caller holds the ticket's lock. Returns whether it asked. (A ticket being
+    opened is asked by the write path, ``tickets.write_path``.)"""
     from tickets.services import ticket_system_reply
 
-    policy = get_policy()
-    if not ticket.category or ticket.order_number or not ticket.requester.is_customer:
+    if not order_number_wanted(ticket=ticket):
         return False
-    if ticket.unverified_order_number:
-        return False  # given, and set aside until the requester proves their address
-    if not policy.category(ticket.category).needs_order_number:
+    record, _ = TicketTriage.objects.get_or_create(
+        ticket=ticket, defaults={"source": PredictionSource.CUSTOMER, "applied": True}
+    )
+    # Claimed with a conditional update, so two concurrent callers cannot both ask.
+    claimed = TicketTriage.objects.filter(
+        pk=record.pk, order_number_requested_at__isnull=True
+    ).update(order_number_requested_at=timezone.now())
+    if not claimed:
         return False
-    if new_ticket:
-        # No other transaction sees this ticket yet: no claim to race for.
-        if triage is None:
-            TicketTriage.objects.create(
-                ticket=ticket,
-                source=PredictionSource.CUSTOMER,
-                applied=True,
-                order_number_requested_at=timezone.now(),
-            )
-        else:
-            triage.order_number_requested_at = timezone.now()
-            triage.save(update_fields=["order_number_requested_at"])
-    else:
-        record, _ = TicketTriage.objects.get_or_create(
-            ticket=ticket, defaults={"source": PredictionSource.CUSTOMER, "applied": True}
-        )
-        # Claimed with a conditional update, so two concurrent callers cannot both ask.
-        claimed = TicketTriage.objects.filter(
-            pk=record.pk, order_number_requested_at__isnull=True
-        ).update(order_number_requested_at=timezone.now())
-        if not claimed:
-            return False
-    body = policy.triage.order_number_request.replace("{example}", policy.order_numbers.example)
+    body = order_number_request_text()
     # One message asks for both when the category also wants photos.
-    if conduct_services.photo_request_claim(
-        ticket=ticket, new_ticket_photos=photos if new_ticket else None
-    ):
+    if conduct_services.photo_request_claim(ticket=ticket):
         body += "\n\n" + conduct_services.photo_request_text(ticket=ticket)
     ticket_system_reply(ticket=ticket, body=body)
     return True
@@ -343,14 +300,17 @@ def order_numbers_in(text: str, *, policy: SupportPolicy) -> list[str]:
     return found
 
 
-def order_link_from_text(*, ticket: Ticket, text: str) -> str:
-    """Link the first order number in ``text`` that the marketplace confirms (for a
-    customer: one of their own orders). Orders of other customers are never linked nor
-    mentioned. Returns the linked number, or ""."""
+def order_number_in_text(*, ticket: Ticket, text: str) -> str:
+    """The first order number in ``text`` that the marketplace confirms (for a customer:
+    one of their own orders), or "". Orders of other customers are never linked nor
+    mentioned. The marketplace is asked only when the text holds order-shaped strings."""
     policy = get_policy()
+    numbers = order_numbers_in(text, policy=policy)
+    if not numbers:
+        return ""
     marketplace = get_marketplace()
     requester = ticket.requester
-    for number in order_numbers_in(text, policy=policy):
+    for number in numbers:
         try:
             if requester.is_customer:
                 order = marketplace.order_for_customer(number=number, customer_id=requester.pk)
@@ -360,16 +320,18 @@ def order_link_from_text(*, ticket: Ticket, text: str) -> str:
             logger.warning("Order %s on ticket %s not checked: %s", number, ticket.pk, exc)
             return ""
         if order is not None:
-            ticket.order_number = number
-            ticket.save(update_fields=["order_number"])
             return number
     return ""
 
 
-def customer_message_received(*, ticket: Ticket, text: str) -> None:
-    """A later customer message may carry the order number the ticket still lacks."""
-    if not ticket.order_number:
-        order_link_from_text(ticket=ticket, text=text)
+def order_link_from_text(*, ticket: Ticket, text: str) -> str:
+    """Link the first order number in ``text`` that the marketplace confirms. Returns the
+    linked number, or ""."""
+    number = order_number_in_text(ticket=ticket, text=text)
+    if number:
+        ticket.order_number = number
+        ticket.save(update_fields=["order_number"])
+    return number
 
 
 # --- Agents' labels

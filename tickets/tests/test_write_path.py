@@ -1,0 +1,250 @@
+"""The write path takes batches (issue 22): a batch costs as many statements as one item,
+stores what the same items would store one by one, and sets a bad item aside alone."""
+
+import re
+from collections import Counter
+
+import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from accounts.tests.factories import AgentFactory, BuyerFactory
+from conduct.models import ConductFlag, PhotoRequest
+from sla.models import ClockStatus, Escalation, SlaClock
+from tickets import services
+from tickets.choices import Channel, TicketStatus
+from tickets.exceptions import InvalidCategory, TicketClosed
+from tickets.models import Message, OutboundMessage, Ticket, TicketEvent
+from tickets.tests.factories import TicketFactory
+from tickets.write_path import MessageToAppend, TicketToOpen, messages_append, tickets_open
+from triage.models import TicketTriage
+
+pytestmark = pytest.mark.django_db
+
+# One of each kind a channel sends: an order question (asks for the order number), a
+# return (asks for the number and photos), a technical problem (photos only), a payment
+# question (least-loaded team), an insult (conduct flag and reminder) and a request for
+# a supervisor (escalation).
+KINDS = [
+    ("order_status", "Where is my order? It is late."),
+    ("returns", "The blender arrived broken, I want to send it back."),
+    ("technical_support", "The app crashes when I open my orders."),
+    ("payments", "I was charged twice for one order."),
+    ("returns", "You are a f*cking idiot, where is my refund"),
+    ("order_status", "Nobody answers. I want to escalate this to a manager."),
+]
+
+
+def _requests(count: int, *, kinds=KINDS) -> list[TicketToOpen]:
+    return [
+        TicketToOpen(
+            requester=BuyerFactory(),
+            channel=Channel.API,
+            category=kinds[index % len(kinds)][0],
+            body=kinds[index % len(kinds)][1],
+        )
+        for index in range(count)
+    ]
+
+
+# A ticket's reference and the minute a deadline falls on differ between two runs.
+_VARYING = re.compile(r"IZS-\d+|, by [^(]*\(")
+
+
+def _snapshot(tickets: list[Ticket]) -> list[tuple]:
+    """What an agent and the reports see of each ticket, without ids and times."""
+    rows = []
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        rows.append(
+            (
+                ticket.category,
+                ticket.team,
+                ticket.assignee_id is not None,
+                ticket.status,
+                ticket.message_count,
+                ticket.first_reply_due_at is not None,
+                # Sorted: messages that arrive together are stored before the answers the
+                # system gives them (a conduct reminder), not in between.
+                tuple(
+                    sorted(
+                        (direction, _VARYING.sub("~", body))
+                        for direction, body in ticket.messages.values_list("direction", "body_text")
+                    )
+                ),
+                tuple(
+                    sorted(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
+                ),
+                tuple(
+                    SlaClock.objects.filter(ticket=ticket)
+                    .order_by("target_id")
+                    .values_list("target_id", "status")
+                ),
+                OutboundMessage.objects.filter(message__ticket=ticket).count(),
+                TicketTriage.objects.filter(
+                    ticket=ticket, order_number_requested_at__isnull=False
+                ).exists(),
+                PhotoRequest.objects.filter(ticket=ticket).exists(),
+                ConductFlag.objects.filter(ticket=ticket).count(),
+                Escalation.objects.filter(ticket=ticket).count(),
+            )
+        )
+    return rows
+
+
+def _task_paths() -> Counter:
+    """Tasks queued, but the reports' refresh: one process plans one for a whole burst."""
+    return Counter(
+        DBTaskResult.objects.exclude(task_path__startswith="reports.").values_list(
+            "task_path", flat=True
+        )
+    )
+
+
+def test_a_batch_stores_what_the_same_requests_store_one_by_one(
+    django_capture_on_commit_callbacks,
+):
+    AgentFactory(teams=["customer_care"]), AgentFactory(teams=["customer_care"])
+    AgentFactory(teams=["payments", "technical"])
+
+    # given the same twelve requests, opened one by one and then in one batch
+    with django_capture_on_commit_callbacks(execute=True):
+        singles = [
+            services.ticket_open(
+                requester=item.requester,
+                channel=item.channel,
+                category=item.category,
+                body=item.body,
+            )
+            for item in _requests(12)
+        ]
+    tasks_after_singles = _task_paths()
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = [outcome.unwrap() for outcome in tickets_open(_requests(12))]
+
+    # then every ticket has the same fields, messages, events, clocks, outbox rows,
+    # requests, conduct flags and escalations, and the same tasks are queued
+    assert _snapshot(batch) == _snapshot(singles)
+    assert _task_paths() == tasks_after_singles
+    # and assignment went round the team in turn as it would have one by one
+    assert Counter(t.assignee_id for t in batch) == Counter(t.assignee_id for t in singles)
+
+
+def test_messages_in_a_batch_land_as_they_would_one_by_one(django_capture_on_commit_callbacks):
+    replied = timezone.now()
+
+    def conversations() -> list[Ticket]:
+        waiting = TicketFactory(status=TicketStatus.PENDING, first_replied_at=replied)
+        answered = TicketFactory(status=TicketStatus.OPEN, first_replied_at=replied)
+        fresh = TicketFactory(status=TicketStatus.NEW)
+        return [waiting, answered, fresh]
+
+    def items(tickets: list[Ticket]) -> list[MessageToAppend]:
+        waiting, answered, fresh = tickets
+        return [
+            MessageToAppend(ticket=waiting, author=waiting.requester, body="Any news?"),
+            MessageToAppend(ticket=answered, author=answered.requester, body="Thanks, but no."),
+            MessageToAppend(ticket=answered, author=answered.requester, body="Still broken."),
+            MessageToAppend(ticket=fresh, author=fresh.requester, body="You useless idiot"),
+            MessageToAppend(ticket=fresh, author=fresh.requester, body="Escalate this now"),
+        ]
+
+    one_by_one, together = conversations(), conversations()
+    with django_capture_on_commit_callbacks(execute=True):
+        for item in items(one_by_one):
+            services.ticket_customer_message(ticket=item.ticket, author=item.author, body=item.body)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = messages_append(items(together))
+
+    assert all(outcome.error is None for outcome in outcomes)
+    assert _snapshot(together) == _snapshot(one_by_one)
+    # the waiting ticket came back to the team with a next-reply clock
+    assert together[0].status == TicketStatus.OPEN
+    assert SlaClock.objects.filter(
+        ticket=together[1], status=ClockStatus.RUNNING, measure="next_reply"
+    ).exists()
+
+
+def _statements(run) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    return len(captured)
+
+
+def test_statements_per_batch_do_not_grow_with_its_size(django_assert_max_num_queries):
+    """Issue 22: at most one statement per message in batches of 100. A batch costs what
+    one item costs: one query per kind of look-up, one INSERT per table."""
+    AgentFactory(teams=["customer_care"]), AgentFactory(teams=["payments", "technical"])
+    everyday = KINDS[:4]  # no flags, no escalations: the rare steps run per item
+    # one of each kind reads the team lists once (they are cached) and sets the baseline
+    tickets_open(_requests(4, kinds=everyday))
+    small, forty = _requests(4, kinds=everyday), _requests(40, kinds=everyday)
+    hundred = _requests(100, kinds=everyday)
+    baseline = _statements(lambda: tickets_open(small))
+    with django_assert_max_num_queries(baseline):
+        tickets_open(forty)
+    with django_assert_max_num_queries(baseline):
+        outcomes = tickets_open(hundred)
+
+    assert all(outcome.error is None for outcome in outcomes)
+    assert Message.objects.filter(ticket__in=[o.value for o in outcomes]).count() == 200
+
+    answered = [TicketFactory(first_replied_at=timezone.now()) for _ in range(101)]
+
+    def append(tickets: list[Ticket]):
+        return lambda: messages_append(
+            [MessageToAppend(ticket=t, author=t.requester, body="Any news?") for t in tickets]
+        )
+
+    one = _statements(append(answered[:1]))
+    with django_assert_max_num_queries(one):
+        append(answered[1:])()
+    assert SlaClock.objects.filter(ticket__in=answered, measure="next_reply").count() == 101
+
+
+def test_a_refused_item_is_answered_alone_and_the_others_are_stored():
+    requests = _requests(3, kinds=KINDS[:1])
+    requests[1].category = "no_such_category"
+
+    outcomes = tickets_open(requests)
+
+    assert isinstance(outcomes[1].error, InvalidCategory)
+    assert [o.error for o in (outcomes[0], outcomes[2])] == [None, None]
+    assert Ticket.objects.count() == 2
+
+
+def test_a_poisoned_item_is_set_aside_and_every_other_item_is_stored_once():
+    # given a batch whose third item breaks a database constraint (an email Message-ID
+    # already stored by the first)
+    requests = _requests(4, kinds=KINDS[:1])
+    for item in requests:
+        item.channel = Channel.EMAIL
+    requests[0].external_id = requests[2].external_id = "<same@example.com>"
+
+    outcomes = tickets_open(requests)
+
+    # then the batch is retried item by item: the poisoned one alone fails
+    assert [o.error is None for o in outcomes] == [True, True, False, True]
+    assert isinstance(outcomes[2].error, IntegrityError)
+    assert Ticket.objects.count() == 3
+    assert Message.objects.filter(external_id="<same@example.com>").count() == 1
+
+
+def test_a_closed_ticket_refuses_its_message_and_the_rest_of_the_batch_lands():
+    closed = TicketFactory(status=TicketStatus.CLOSED)
+    open_ticket = TicketFactory()
+
+    outcomes = messages_append(
+        [
+            MessageToAppend(ticket=closed, author=closed.requester, body="Hello?"),
+            MessageToAppend(ticket=open_ticket, author=open_ticket.requester, body="Hello?"),
+        ]
+    )
+
+    assert isinstance(outcomes[0].error, TicketClosed)
+    assert outcomes[1].unwrap().body_text == "Hello?"
+    open_ticket.refresh_from_db()
+    assert open_ticket.message_count == 2

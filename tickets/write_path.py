@@ -1,0 +1,558 @@
+"""The write path: conversations opened and customer messages appended, a batch at a time.
+
+Every channel ends here (``tickets.services.ticket_open`` and
+``ticket_customer_message`` are batches of one). For a batch, the steps below run in
+this order, each over the whole batch (docs/write_path.md):
+
+1. checks that need no database: the body, the conduct verdict (screening);
+2. one query per kind of look-up (conduct blocks, the rows to lock, live SLA clocks,
+   the classifier in use), the rules computed in memory: category and team, order
+   numbers, assignee, SLA deadlines, the order-number and photo requests;
+3. one multi-row INSERT per table (tickets, parties, messages, triage records, clocks,
+   acknowledgements and their outbox rows, photo requests, events) or one UPDATE
+   (tickets touched by messages), in one transaction;
+4. after the commit: every task row in one INSERT, the agents' screens told in one hop.
+
+Rare steps run per item inside the same transaction, after the bulk writes: files,
+conduct flags (a reminder, a block), a request for a supervisor, a ticket reopened by
+its customer. A batch whose transaction fails is retried item by item, so a bad item
+(a database constraint, a bug in one step) is set aside alone with its error; the
+rules' refusals (a blocked customer, an unknown category, a closed ticket) are per-item
+results and never fail the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Generic, TypeVar
+
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from accounts.models import User
+from conduct import services as conduct
+from conduct.models import PhotoRequest
+from conduct.screening import Finding
+from core.task_rows import PlannedTask, tasks_enqueue_many
+from policy.loader import get_policy
+from sla import services as sla
+from sla.escalation import asks_for_escalation, escalation_request
+from tickets import events, realtime
+from tickets.attachments import CheckedUpload
+from tickets.choices import (
+    Channel,
+    Direction,
+    EventKind,
+    MessageKind,
+    PartyRole,
+    Priority,
+    RequesterIdentity,
+    TicketStatus,
+)
+from tickets.exceptions import EmptyMessage, TicketClosed, TicketError
+from tickets.models import Message, OutboundMessage, Party, Ticket
+from triage import routing
+from triage import services as triage
+from triage.models import PredictionSource, TicketTriage
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """One item's result: what was written, or why it was set aside."""
+
+    value: T | None = None
+    error: Exception | None = None
+
+    def unwrap(self) -> T:
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+@dataclass
+class TicketToOpen:
+    """A conversation to open with its first customer message (``ticket_open``'s
+    arguments). ``screened``: the conduct verdict, when the caller screened the body
+    before its own transaction."""
+
+    requester: User
+    channel: Channel | str
+    body: str
+    category: str = ""
+    subject: str = ""
+    order_number: str = ""
+    uploads: Sequence[CheckedUpload] = ()
+    body_html: str = ""
+    external_id: str | None = None
+    author_name: str = ""
+    priority: Priority | str = Priority.NORMAL
+    created_by: User | None = None
+    screened: list[Finding] | None = None
+
+
+@dataclass
+class MessageToAppend:
+    """A customer's message on an existing conversation (``ticket_customer_message``)."""
+
+    ticket: Ticket
+    author: User
+    body: str
+    uploads: Sequence[CheckedUpload] = ()
+    channel: Channel | str | None = None
+    body_html: str = ""
+    external_id: str | None = None
+    screened: list[Finding] | None = None
+
+
+@dataclass
+class _AfterCommit:
+    """What a batch leaves for after its commit: task rows and screens to tell."""
+
+    tasks: list[PlannedTask] = field(default_factory=list)
+    ticket_ids: list[int] = field(default_factory=list)
+
+    def schedule(self) -> None:
+        tasks, ticket_ids = self.tasks, list(dict.fromkeys(self.ticket_ids))
+        if tasks:
+            transaction.on_commit(partial(tasks_enqueue_many, tasks))
+        if ticket_ids:
+            transaction.on_commit(partial(realtime.tickets_changed, ticket_ids=ticket_ids))
+
+
+def _item_by_item(
+    items: Sequence[T], write: Callable[[Sequence[T]], list[Outcome]]
+) -> list[Outcome]:
+    """The batch failed as a whole: each item alone, so only the bad one is set aside."""
+    outcomes: list[Outcome] = []
+    for item in items:
+        try:
+            outcomes.extend(write([item]))
+        except Exception as exc:
+            logger.warning("Batch item set aside: %s", exc, exc_info=True)
+            outcomes.append(Outcome(error=exc))
+    return outcomes
+
+
+def _checked(
+    *,
+    body: str,
+    uploads: Sequence[CheckedUpload],
+    author: User,
+    screened: list[Finding] | None,
+    empty: str,
+) -> tuple[str, list[Finding]]:
+    """The checks before the transaction: the body's size and emptiness, then the
+    conduct verdict (pure computation on the customer's text, never under a lock)."""
+    from tickets.services import clean_body
+
+    body = clean_body(body)
+    if not body and not uploads:
+        raise EmptyMessage(empty, field="body")
+    if screened is None:
+        screened = conduct.text_screened(text=body, author=author)
+    return body, screened
+
+
+# --- Opening tickets
+
+
+@dataclass
+class _Opening:
+    item: TicketToOpen
+    body: str
+    screened: list[Finding]
+    ticket: Ticket | None = None
+    message: Message | None = None
+    triage: TicketTriage | None = None
+    error: Exception | None = None
+
+    @property
+    def new_ticket(self) -> Ticket:
+        assert self.ticket is not None
+        return self.ticket
+
+    @property
+    def first_message(self) -> Message:
+        assert self.message is not None
+        return self.message
+
+
+def tickets_open(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
+    """Open a conversation for each item, in one transaction; results in order."""
+    try:
+        return _open_batch(items)
+    except Exception:
+        if len(items) == 1:
+            raise
+        logger.warning("Opening %s tickets together failed; one by one now", len(items))
+        return _item_by_item(items, _open_batch)
+
+
+def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
+    from tickets.services import category_check, order_number_check
+
+    openings: list[_Opening] = []
+    for item in items:
+        opening = _Opening(item=item, body="", screened=[])
+        try:
+            opening.body, opening.screened = _checked(
+                body=item.body,
+                uploads=item.uploads,
+                author=item.requester,
+                screened=item.screened,
+                empty="Tell us what happened: the message is empty.",
+            )
+        except TicketError as exc:
+            opening.error = exc
+        openings.append(opening)
+    after = _AfterCommit()
+    with transaction.atomic(), events.recorded_together():
+        live = [o for o in openings if o.error is None]
+        blocks = conduct.blocks_active_for(
+            pairs=[(o.item.requester, str(o.item.channel)) for o in live]
+        )
+        active: triage.ActiveClassifier | None = None
+        for opening in live:
+            item = opening.item
+            try:
+                block = blocks.get((item.requester.pk, str(item.channel)))
+                if block is not None and item.requester.is_customer:
+                    raise conduct.block_refusal(block)
+                category = (
+                    category_check(key=item.category, requester=item.requester)
+                    if item.category
+                    else ""
+                )
+                # A typed, unproven address files the ticket under an unverified contact:
+                # its order number is kept aside, not looked up.
+                unverified = item.requester.unverified_contact
+                number = order_number_check(
+                    raw=item.order_number, customer=item.requester, verified=not unverified
+                )
+            except TicketError as exc:
+                opening.error = exc
+                continue
+            number, unverified_number = ("", number) if unverified else (number, "")
+            ticket = Ticket(
+                subject=_subject(item.subject, opening.body),
+                requester=item.requester,
+                requester_identity=(
+                    RequesterIdentity.UNVERIFIED if unverified else RequesterIdentity.ACCOUNT
+                ),
+                channel=item.channel,
+                category=category,
+                order_number=number,
+                unverified_order_number=unverified_number,
+                priority=item.priority,
+                message_count=1,
+            )
+            text = f"{ticket.subject}\n{opening.body}"
+            if not category:
+                # Free text without a category is categorised here (or left for triage).
+                if active is None:
+                    active = triage.classifier_active(bootstrap=True)
+                filed = triage.opening_category(
+                    requester=item.requester, channel=str(item.channel), text=text, active=active
+                )
+                ticket.category, opening.triage = filed.category, filed.record
+            ticket.team = get_policy().category(ticket.category).team if ticket.category else ""
+            if not ticket.order_number:
+                ticket.order_number = triage.order_number_in_text(ticket=ticket, text=text)
+            opening.ticket = ticket
+        opened = [o for o in openings if o.ticket is not None]
+        if opened:
+            _open_write(opened, after)
+    after.schedule()
+    return [
+        Outcome(value=o.ticket) if o.error is None else Outcome(error=o.error) for o in openings
+    ]
+
+
+def _subject(subject: str, body: str) -> str:
+    from tickets.services import SUBJECT_MAX, subject_from
+
+    # NUL like the body's: PostgreSQL text cannot hold it, and it means nothing in a subject.
+    return (subject.replace("\x00", "").strip() or subject_from(body))[:SUBJECT_MAX]
+
+
+def _open_write(opened: list[_Opening], after: _AfterCommit) -> None:
+    from tickets.services import sanitise_html, store_attachments
+
+    now = timezone.now()
+    tickets = [o.new_ticket for o in opened]
+    # Deadlines and assignees are decided before the INSERT, which carries them.
+    clocks = [
+        clock
+        for ticket in tickets
+        for clock in sla.first_reply_clocks_planned(ticket=ticket, at=now)
+    ]
+    assignees = routing.agents_for_new_tickets(team_keys=[ticket.team for ticket in tickets])
+    for ticket, assignee_id in zip(tickets, assignees, strict=True):
+        ticket.assignee_id = assignee_id
+    # The order-number and photo requests a new ticket gets, decided from its fields.
+    asks: dict[int, str] = {}
+    photo_requests: list[Ticket] = []
+    for index, opening in enumerate(opened):
+        ticket = opening.new_ticket
+        photos = any(u.content_type.startswith("image/") for u in opening.item.uploads)
+        wants_photos = conduct.photos_wanted(ticket=ticket) and not photos
+        body = ""
+        if triage.order_number_wanted(ticket=ticket):
+            body = triage.order_number_request_text()
+            if opening.triage is None:
+                opening.triage = TicketTriage(source=PredictionSource.CUSTOMER, applied=True)
+            opening.triage.order_number_requested_at = now
+            if wants_photos:
+                body += "\n\n" + conduct.photo_request_text(ticket=ticket)
+        elif wants_photos:
+            body = conduct.photo_request_text(ticket=ticket)
+        if wants_photos:
+            photo_requests.append(ticket)
+        if body:
+            asks[index] = body
+            ticket.message_count += 1
+    Ticket.objects.bulk_create(tickets)
+    Party.objects.bulk_create(
+        [
+            Party(
+                ticket=ticket,
+                user=ticket.requester,
+                role=PartyRole.REQUESTER,
+                name=str(ticket.requester),
+                email=ticket.requester.email,
+            )
+            for ticket in tickets
+        ]
+    )
+    for opening in opened:
+        item = opening.item
+        opening.message = Message(
+            ticket=opening.ticket,
+            kind=MessageKind.REPLY,
+            direction=Direction.INBOUND,
+            author=item.requester,
+            author_name=item.author_name or str(item.requester),
+            channel=item.channel,
+            body_text=opening.body,
+            body_html=sanitise_html(item.body_html),
+            external_id=item.external_id,
+        )
+    Message.objects.bulk_create([o.first_message for o in opened])
+    records = []
+    for opening in opened:
+        if opening.item.uploads:
+            store_attachments(message=opening.first_message, uploads=opening.item.uploads)
+        if opening.triage is not None:
+            opening.triage.ticket = opening.new_ticket
+            records.append(opening.triage)
+    TicketTriage.objects.bulk_create(records)
+    for opening in opened:
+        ticket, message = opening.new_ticket, opening.first_message
+        events.ticket_created(
+            ticket=ticket, actor=opening.item.created_by or opening.item.requester
+        )
+        events.message_received(ticket=ticket, message=message, actor=opening.item.requester)
+        if ticket.assignee_id is not None:
+            events.field_changed(
+                ticket=ticket, kind=EventKind.ASSIGNED, actor=None, old=None, new=ticket.assignee_id
+            )
+    after.tasks += sla.first_reply_clocks_start(tickets=tickets, clocks=clocks)
+    # Rare steps, per item: a flagged first message (the reminder, maybe a block).
+    for opening in opened:
+        if opening.screened:
+            conduct.message_screened(message=opening.first_message, findings=opening.screened)
+    _system_replies(
+        [(opened[index].new_ticket, body) for index, body in asks.items()],
+        after,
+    )
+    PhotoRequest.objects.bulk_create([PhotoRequest(ticket=ticket) for ticket in photo_requests])
+    for opening in opened:
+        if asks_for_escalation(opening.body):
+            escalation_request(
+                ticket=opening.new_ticket,
+                requested_by=opening.item.requester,
+                channel=str(opening.item.channel),
+            )
+    after.ticket_ids += [ticket.pk for ticket in tickets]
+
+
+def _system_replies(replies: list[tuple[Ticket, str]], after: _AfterCommit) -> None:
+    """Acknowledgements from the system, delivered through the outbox like an agent's
+    reply: one INSERT for the messages, one for their outbox rows. The tickets' message
+    counts already include them."""
+    from tickets.tasks import deliver_outbound
+
+    if not replies:
+        return
+    author_name = f"{get_policy().organisation.name} Support"
+    messages = [
+        Message(
+            ticket=ticket,
+            kind=MessageKind.REPLY,
+            direction=Direction.OUTBOUND,
+            author=None,
+            author_name=author_name,
+            channel=ticket.channel,
+            body_text=body,
+        )
+        for ticket, body in replies
+    ]
+    Message.objects.bulk_create(messages)
+    outbounds = OutboundMessage.objects.bulk_create(
+        [OutboundMessage(message=message, channel=message.channel) for message in messages]
+    )
+    for message in messages:
+        events.message_sent(ticket=message.ticket, message=message, actor=None)
+    after.tasks += [
+        PlannedTask(task=deliver_outbound, kwargs={"outbound_id": outbound.pk})
+        for outbound in outbounds
+    ]
+
+
+# --- Customer messages on existing tickets
+
+
+@dataclass
+class _Arrival:
+    item: MessageToAppend
+    body: str
+    screened: list[Finding]
+    message: Message | None = None
+    error: Exception | None = None
+
+
+def messages_append(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
+    """Append each customer message to its ticket (several may share one), in order and
+    in one transaction; a resolved or waiting ticket comes back to the team."""
+    try:
+        return _append_batch(items)
+    except Exception:
+        if len(items) == 1:
+            raise
+        logger.warning("Appending %s messages together failed; one by one now", len(items))
+        return _item_by_item(items, _append_batch)
+
+
+def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
+    from tickets.services import sanitise_html
+
+    arrivals: list[_Arrival] = []
+    for item in items:
+        arrival = _Arrival(item=item, body="", screened=[])
+        try:
+            arrival.body, arrival.screened = _checked(
+                body=item.body,
+                uploads=item.uploads,
+                author=item.author,
+                screened=item.screened,
+                empty="The message is empty.",
+            )
+        except TicketError as exc:
+            arrival.error = exc
+        arrivals.append(arrival)
+    after = _AfterCommit()
+    with transaction.atomic(), events.recorded_together():
+        live = [a for a in arrivals if a.error is None]
+        locked = {
+            ticket.pk: ticket
+            for ticket in Ticket.objects.select_for_update()
+            .filter(pk__in={a.item.ticket.pk for a in live})
+            .order_by("pk")
+        }
+        for arrival in live:
+            ticket = locked.get(arrival.item.ticket.pk)
+            if ticket is None:
+                arrival.error = TicketError("This request no longer exists.")
+            elif ticket.is_closed:
+                arrival.error = TicketClosed(
+                    f"Request {ticket.reference} is closed. Please open a new request.", field=None
+                )
+            else:
+                arrival.message = Message(
+                    ticket=ticket,
+                    kind=MessageKind.REPLY,
+                    direction=Direction.INBOUND,
+                    author=arrival.item.author,
+                    author_name=str(arrival.item.author),
+                    channel=arrival.item.channel or ticket.channel,
+                    body_text=arrival.body,
+                    body_html=sanitise_html(arrival.item.body_html),
+                    external_id=arrival.item.external_id,
+                )
+        stored = [a for a in live if a.message is not None]
+        if stored:
+            Message.objects.bulk_create([a.message for a in stored if a.message is not None])
+            _append_write(stored, after)
+    after.schedule()
+    return [
+        Outcome(value=a.message) if a.error is None else Outcome(error=a.error) for a in arrivals
+    ]
+
+
+def _append_write(stored: list[_Arrival], after: _AfterCommit) -> None:
+    from tickets.services import set_status, store_attachments
+
+    linked: dict[int, str] = {}
+    first: dict[int, tuple[Ticket, Message]] = {}
+    for arrival in stored:
+        message = arrival.message
+        assert message is not None
+        ticket = message.ticket
+        if arrival.item.uploads:
+            store_attachments(message=message, uploads=arrival.item.uploads)
+        # A later customer message may carry the order number the ticket still lacks.
+        if not ticket.order_number:
+            number = triage.order_number_in_text(ticket=ticket, text=arrival.body)
+            if number:
+                ticket.order_number = linked[ticket.pk] = number
+        events.message_received(ticket=ticket, message=message, actor=arrival.item.author)
+        first.setdefault(ticket.pk, (ticket, message))
+    for arrival in stored:
+        if arrival.screened:
+            assert arrival.message is not None
+            conduct.message_screened(message=arrival.message, findings=arrival.screened)
+    for ticket, message in first.values():
+        if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
+            set_status(ticket=ticket, actor=message.author, status=TicketStatus.OPEN)
+    clocks = sla.on_customer_messages(
+        arrivals=[(ticket, message.created_at) for ticket, message in first.values()]
+    )
+    after.tasks += clocks.timers
+    for arrival in stored:
+        if asks_for_escalation(arrival.body):
+            assert arrival.message is not None
+            escalation_request(
+                ticket=arrival.message.ticket,
+                requested_by=arrival.item.author,
+                channel=arrival.message.channel,
+            )
+    # One UPDATE for every ticket: the time, the message count, an order number found in
+    # a message, the deadlines the clocks moved.
+    counts = Counter(a.message.ticket_id for a in stored if a.message is not None)
+    now = timezone.now()
+    values: dict[str, object] = {
+        "updated_at": Value(now),
+        "message_count": F("message_count")
+        + Case(*[When(pk=pk, then=Value(n)) for pk, n in counts.items()], default=Value(0)),
+        **sla.deadlines_update_values(clocks.deadlines),
+    }
+    if linked:
+        values["order_number"] = Case(
+            *[When(pk=pk, then=Value(number)) for pk, number in linked.items()],
+            default=F("order_number"),
+        )
+    Ticket.objects.filter(pk__in=list(counts)).update(**values)
+    for ticket, _message in first.values():
+        ticket.updated_at = now
+        ticket.message_count += counts[ticket.pk]
+    after.ticket_ids += list(counts)
