@@ -1,13 +1,28 @@
 """Demo data for the social channels: the three accounts, and each demo conversation
 opened on Facebook, Instagram or TikTok linked to a contact, so the console shows the
-account and the messaging window (open, human-agent tag only, or closed)."""
+account and the messaging window (open, human-agent tag only, or closed); and one public
+Instagram comment, answered in public or privately from the console."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from social.models import Platform, SocialAccount, SocialContact, SocialConversation
+from django.utils import timezone
+
+from accounts.models import Role, User
+from social.models import (
+    ConversationKind,
+    EventKind,
+    Platform,
+    PublicComment,
+    SocialAccount,
+    SocialContact,
+    SocialConversation,
+)
+from tickets import services as ticket_services
 from tickets.models import Ticket
+
+DEMO_COMMENT = "Does the X12 Pro come in blue? Mine arrived with a scratch on the back 😕"
 
 DEMO_ACCOUNTS = {
     Platform.FACEBOOK: ("100000000000001", "Izonie"),
@@ -44,3 +59,36 @@ def seed_social_demo(*, progress: Callable[[str], None] = lambda _: None) -> Non
         SocialConversation.objects.create(ticket=ticket, contact=contact)
         linked += 1
     progress(f"{linked} social conversations linked to Facebook, Instagram and TikTok contacts")
+    if _seed_public_comment(accounts[Platform.INSTAGRAM]):
+        progress("1 public Instagram comment")
+
+
+def _seed_public_comment(account: SocialAccount) -> bool:
+    if SocialConversation.objects.filter(kind=ConversationKind.COMMENTS).exists():
+        return False
+    user = User(username="instagram-demo-commenter", display_name="tobi.reviews", role=Role.BUYER)
+    user.set_unusable_password()
+    user.save()
+    contact = SocialContact.objects.create(
+        account=account, sender_id="demo-igsid-commenter", user=user, name="tobi.reviews"
+    )
+    ticket = ticket_services.ticket_open(
+        requester=user,
+        channel=Platform.INSTAGRAM,
+        body=DEMO_COMMENT,
+        subject=f"Public comment on Instagram: {DEMO_COMMENT}",
+        external_id="comment:demo-ig-comment-1",
+        author_name=contact.name,
+    )
+    conversation = SocialConversation.objects.create(
+        ticket=ticket, contact=contact, kind=ConversationKind.COMMENTS, post_id="demo-media-1"
+    )
+    PublicComment.objects.create(
+        conversation=conversation,
+        message=ticket.messages.get(),
+        kind=EventKind.COMMENT,
+        comment_id="demo-ig-comment-1",
+        post_id="demo-media-1",
+        commented_at=timezone.now(),
+    )
+    return True

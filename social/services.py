@@ -573,8 +573,9 @@ def _read_mention(*, account: SocialAccount, event: IncomingEvent) -> None:
     found = clients.instagram_mentioned_comment(
         account=account, comment_id=event.comment_id, media_id=event.post_id
     )
-    if found is not None:
-        event.text, event.sender_name = found.text, found.username
+    if found is not None:  # NUL stripped as for the webhook's own fields (PostgreSQL)
+        event.text = found.text.replace("\x00", "")
+        event.sender_name = found.username.replace("\x00", "")
     if not event.text:
         event.text = (
             "(An Instagram mention of our account; its text could not be read through the "

@@ -328,3 +328,13 @@ def test_a_comment_photo_not_downloaded_keeps_its_link_and_a_retry(
     page = agent_client().get(f"/console/tickets/{ticket.pk}/").content.decode()
     assert f'<a href="{platform.url}/cdn/comment.png"' in page
     assert "Retry download" in page
+
+
+def test_the_demo_has_a_public_instagram_comment():
+    from core.demo import seed_demo
+
+    seed_demo()
+    conversation = SocialConversation.objects.get(kind=ConversationKind.COMMENTS)
+    page = agent_client().get(f"/console/tickets/{conversation.ticket_id}/").content.decode()
+    assert "Public Instagram comments" in page and "come in blue?" in page
+    assert 'value="private"' in page

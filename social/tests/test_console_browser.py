@@ -69,3 +69,52 @@ def test_after_24_hours_the_agent_sees_the_human_agent_window(page, login, live_
     page.goto(f"{live_server.url}/console/tickets/{ticket.pk}/")
     panel = page.get_by_role("region", name="Facebook Messenger conversation")
     assert "human agent" in panel.inner_text()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_agent_answers_a_public_comment_privately(page, login, live_server, platform, width):
+    from conftest import run_queued_tasks
+    from social.models import ConversationKind, PublicComment
+
+    page.set_viewport_size({"width": width, "height": 900})
+    account = SocialAccount.objects.create(
+        platform=Platform.INSTAGRAM, external_id="1784", name="@izonie", access_token="t"
+    )
+    from social.services import _customer_for
+
+    user = _customer_for(account=account, sender_id="igsid-5", name="ada.k")
+    contact = SocialContact.objects.create(
+        account=account, sender_id="igsid-5", user=user, name="ada.k"
+    )
+    ticket = services.ticket_open(
+        requester=user,
+        channel=Channel.INSTAGRAM,
+        body="My screen cracked after a week",
+        subject="Public comment on Instagram: My screen cracked after a week",
+    )
+    conversation = SocialConversation.objects.create(
+        ticket=ticket, contact=contact, kind=ConversationKind.COMMENTS, post_id="media-1"
+    )
+    PublicComment.objects.create(
+        conversation=conversation,
+        message=ticket.messages.get(),
+        comment_id="c-77",
+        post_id="media-1",
+        commented_at=timezone.now(),
+    )
+    login(page, AgentFactory())
+    page.goto(f"{live_server.url}/console/tickets/{ticket.pk}/")
+    panel = page.get_by_role("region", name="Public Instagram comments")
+    assert "By ada.k on @izonie" in panel.inner_text()
+    page.get_by_label("Private reply (a direct message to the commenter)").check()
+    page.get_by_label("Reply to the customer").fill("Sorry! Please send us your order number.")
+    page.screenshot(path=screenshot_path(f"social-comment-reply-{width}"), full_page=True)
+    page.get_by_role("button", name="Send reply").click()
+    assert page.get_by_text("Reply queued for delivery.").is_visible()
+
+    run_queued_tasks()
+    [sent] = platform.sent("/1784/messages")
+    assert sent.body == {
+        "recipient": {"comment_id": "c-77"},
+        "message": {"text": "Sorry! Please send us your order number."},
+    }

@@ -112,6 +112,34 @@ def meta_event(draw) -> Any:
 
 
 @st.composite
+def meta_change(draw) -> Any:
+    """An ``entry[].changes[]`` item: Instagram comments and mentions, Page feed changes."""
+    field = draw(anything_or(st.sampled_from(["comments", "mentions", "feed", "live_comments"])))
+    value = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "id": anything_or(st.text(max_size=20)),
+                "comment_id": anything_or(st.text(max_size=20)),
+                "media_id": anything_or(st.text(max_size=20)),
+                "post_id": anything_or(st.text(max_size=20)),
+                "parent_id": anything_or(st.text(max_size=20)),
+                "text": anything_or(texts),
+                "message": anything_or(texts),
+                "from": anything_or(st.fixed_dictionaries({"id": ids, "username": texts})),
+                "media": anything_or(st.fixed_dictionaries({"id": ids})),
+                "item": anything_or(st.sampled_from(["comment", "reaction", "post"])),
+                "verb": anything_or(st.sampled_from(["add", "edited", "remove"])),
+                "created_time": anything_or(st.integers(0, 2**53) | st.text(max_size=25)),
+                # Never a real host: only malformed or refused schemes.
+                "photo": anything_or(st.sampled_from(["", "not a url", "ftp://x"])),
+            },
+        )
+    )
+    return draw(st.one_of(st.just({"field": field, "value": value}), json_values))
+
+
+@st.composite
 def meta_delivery(draw) -> Any:
     entries = draw(
         st.lists(
@@ -121,7 +149,8 @@ def meta_delivery(draw) -> Any:
                         "id": ids,
                         "time": anything_or(st.integers(0, 2**53)),
                         "messaging": anything_or(st.lists(meta_event(), max_size=3)),
-                    }
+                    },
+                    optional={"changes": anything_or(st.lists(meta_change(), max_size=3))},
                 )
             ),
             max_size=3,
@@ -235,6 +264,33 @@ def test_any_body_and_signature_get_a_clear_answer(accounts, source, body, how):
                                 "timestamp": 1,
                                 "message": {"mid": "m_\x00", "text": "a\x00b"},
                             }
+                        ],
+                    }
+                ],
+            },
+        )
+    ]
+)
+@example(
+    deliveries=[
+        (
+            "meta",
+            {
+                "object": "instagram",
+                "entry": [
+                    {
+                        "id": IG_ID,
+                        "changes": [
+                            {
+                                "field": "comments",
+                                "value": {
+                                    "id": "c\x001",
+                                    "from": {"id": "igsid-\x00", "username": "a\x00b"},
+                                    "text": "cracked\x00screen",
+                                    "media": {"id": "m\x001"},
+                                },
+                            },
+                            {"field": "mentions", "value": {"media_id": "m2", "comment_id": 5}},
                         ],
                     }
                 ],
