@@ -75,6 +75,17 @@ class QueryPlan:
     def stems(self) -> frozenset[str]:
         return frozenset().union(*(concept.stems for concept in self.concepts))
 
+    @property
+    def groups(self) -> list[list[str]]:
+        """The words of each concept that counts fully: an article holding one word of
+        every group is a candidate before those holding any word."""
+        strong = [concept for concept in self.concepts if concept.weight >= 1] or self.concepts
+        return [list(concept.words) for concept in strong]
+
+    @property
+    def prefix(self) -> str | None:
+        return self.engine_terms[-1] if self.prefix_last else None
+
 
 def _content(words: tuple[str, ...], lex: Lexicon) -> tuple[str, ...]:
     return tuple(word for word in words if word not in STOP_WORDS and word not in lex.ignore)
@@ -170,7 +181,7 @@ def rank(plan: QueryPlan, candidates: list[Candidate]) -> list[int]:
         return []
     query_stems = plan.stems
     most_views = max(candidate.view_count for candidate in candidates)
-    last_typed = plan.engine_terms[-1] if plan.prefix_last else None
+    last_typed = plan.prefix
     sellers_asked = bool(query_stems & lexicon().seller)
     scored = []
     for position, candidate in enumerate(candidates):

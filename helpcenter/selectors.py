@@ -151,13 +151,15 @@ def search_articles(
     engine = backend()
     wanted = max(SEARCH_CANDIDATES, offset + limit + 1)
     found = engine.candidates(
-        plan.engine_terms, locale=locale, prefix_last=plan.prefix_last, limit=wanted
+        plan.groups, plan.engine_terms, locale=locale, prefix=plan.prefix, limit=wanted
     )
     if not found and plan.prefix_last:
         # A whole word the stemmer shortens ("escalat" is indexed as "escal") is no prefix
         # of anything: read it as a finished word, which the correction may then fix.
         plan = plan_query(text, locale=locale, typing=False)
-        found = engine.candidates(plan.engine_terms, locale=locale, prefix_last=False, limit=wanted)
+        found = engine.candidates(
+            plan.groups, plan.engine_terms, locale=locale, prefix=None, limit=wanted
+        )
     popularity = {
         row[0]: row[1:]
         for row in published_articles(locale=locale)
@@ -173,9 +175,7 @@ def search_articles(
         ],
     )
     page_ids = ranked[offset : offset + limit]
-    marked = engine.highlight(
-        page_ids, plan.engine_terms, locale=locale, prefix_last=plan.prefix_last
-    )
+    marked = engine.highlight(page_ids, plan.engine_terms, locale=locale, prefix=plan.prefix)
     articles = published_articles(locale=locale).select_related("section").in_bulk(page_ids)
     hits = [
         SearchHit(

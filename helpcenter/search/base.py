@@ -47,14 +47,23 @@ class SearchBackend(Protocol):
     def clear(self) -> None: ...
 
     def candidates(
-        self, terms: list[str], *, locale: str, prefix_last: bool, limit: int
+        self,
+        groups: list[list[str]],
+        terms: list[str],
+        *,
+        locale: str,
+        prefix: str | None,
+        limit: int,
     ) -> list[EngineHit]:
-        """Articles holding any of ``terms``, in the engine's order: title or summary
-        matches first (ranked over all of them), then body-only matches."""
+        """Up to ``limit`` articles, in the engine's order, in three tiers: title or summary
+        holding a word of every group (ranked over all of them); then title or summary
+        holding any of ``terms``; then the body. The last two rank a bounded window of
+        matches, so their cost does not grow with the articles that mention a word.
+        ``prefix``: a word that may be half-typed, matched as a prefix."""
         ...
 
     def highlight(
-        self, article_ids: list[int], terms: list[str], *, locale: str, prefix_last: bool
+        self, article_ids: list[int], terms: list[str], *, locale: str, prefix: str | None
     ) -> dict[int, RawHit]:
         """Title and snippet with the matches marked, for the page of hits only."""
         ...

@@ -1,9 +1,10 @@
 """PostgreSQL full-text search: weighted tsvectors in a GIN-indexed table, ts_rank_cd
 ranking, ts_headline snippets for the page of hits only.
 
-Two tiers, as on SQLite (see helpcenter.search.sqlite): articles matching in title or
-summary (``head``, ranked over all of them), then body-only matches ranked among the first
-``BODY_TIER_WINDOW``, so ranking cost does not grow with every article that mentions a word.
+Three tiers of candidates, as on SQLite (see helpcenter.search.sqlite): title or summary
+(``head``) holding a word of every group, ranked over all of them; then head matches of
+any word and body-only matches, each ranked among the first ``BODY_TIER_WINDOW``, so
+ranking cost does not grow with every article that mentions a word.
 """
 
 # The only string formatting in this module's SQL is the TABLE constant; every value is a
@@ -50,12 +51,17 @@ def config_for(locale: str) -> str:
     return _CONFIGS.get(locale.split("-")[0], "simple")
 
 
-def _tsquery(terms: list[str], *, prefix_last: bool, any_term: bool) -> str:
+def _ts_term(term: str, prefix: str | None) -> str:
     # Letters/digits only (query_terms), so nothing here is tsquery syntax but our own.
-    parts = list(terms)
-    if prefix_last:
-        parts[-1] += ":*"
-    return (" | " if any_term else " & ").join(parts)
+    return f"{term}:*" if term == prefix else term
+
+
+def _ts_any(terms: list[str], prefix: str | None) -> str:
+    return " | ".join(_ts_term(term, prefix) for term in terms)
+
+
+def _ts_all(groups: list[list[str]], prefix: str | None) -> str:
+    return " & ".join(f"({_ts_any(group, prefix)})" for group in groups)
 
 
 class PostgresFullTextBackend:
@@ -94,45 +100,69 @@ class PostgresFullTextBackend:
             cursor.execute(f"DELETE FROM {TABLE}")
 
     def candidates(
-        self, terms: list[str], *, locale: str, prefix_last: bool, limit: int
+        self,
+        groups: list[list[str]],
+        terms: list[str],
+        *,
+        locale: str,
+        prefix: str | None,
+        limit: int,
     ) -> list[EngineHit]:
-        # One round trip: all of tier 1 in rank order, then tier 2 (PostgreSQL's Append
-        # keeps the order of the branches); the LIMIT stops reading before tier 2 is
-        # ranked at all when tier 1 fills it.
+        # One round trip: the tiers in order (PostgreSQL's Append keeps the order of the
+        # branches), and the LIMIT stops reading as soon as it has enough rows.
         sql = f"""
-            WITH q AS MATERIALIZED (SELECT to_tsquery(%(config)s::regconfig, %(query)s) AS query)
+            WITH q AS MATERIALIZED (
+                SELECT to_tsquery(%(config)s::regconfig, %(all)s) AS every,
+                       to_tsquery(%(config)s::regconfig, %(any)s) AS query
+            )
             SELECT article_id, title, summary FROM (
                 (SELECT s.article_id, s.title, s.summary
                    FROM {TABLE} s, q
-                  WHERE s.locale = %(locale)s AND s.head @@ q.query
-                  ORDER BY ts_rank_cd(s.head, q.query) DESC, s.article_id LIMIT %(wanted)s)
+                  WHERE s.locale = %(locale)s AND s.head @@ q.every
+                  ORDER BY ts_rank_cd(s.head, q.every) DESC, s.article_id LIMIT %(wanted)s)
                 UNION ALL
-                (SELECT body.article_id, body.title, body.summary FROM (
+                (SELECT w.article_id, w.title, w.summary FROM (
+                    SELECT s.article_id, s.title, s.summary, ts_rank_cd(s.head, q.query) AS rank
+                      FROM {TABLE} s, q
+                     WHERE s.locale = %(locale)s AND s.head @@ q.query
+                     LIMIT %(window)s) w
+                  ORDER BY w.rank DESC, w.article_id LIMIT %(wanted)s)
+                UNION ALL
+                (SELECT w.article_id, w.title, w.summary FROM (
                     SELECT s.article_id, s.title, s.summary,
                            ts_rank_cd(s.document, q.query) AS rank, s.head @@ q.query AS in_head
                       FROM {TABLE} s, q
                      WHERE s.locale = %(locale)s AND s.document @@ q.query
-                     LIMIT %(window)s) body
-                  WHERE NOT body.in_head
-                  ORDER BY body.rank DESC, body.article_id LIMIT %(wanted)s)
-            ) tiers LIMIT %(wanted)s
+                     LIMIT %(window)s) w
+                  WHERE NOT w.in_head
+                  ORDER BY w.rank DESC, w.article_id LIMIT %(wanted)s)
+            ) tiers LIMIT %(fetch)s
         """
         with connection.cursor() as cursor:
             cursor.execute(
                 sql,
                 {
                     "config": config_for(locale),
-                    "query": _tsquery(terms, prefix_last=prefix_last, any_term=True),
+                    "all": _ts_all(groups, prefix),
+                    "any": _ts_any(terms, prefix),
                     "locale": locale,
                     "wanted": limit,
+                    # Tier 2 repeats tier 1's articles; they are dropped here.
+                    "fetch": 2 * limit,
                     "window": BODY_TIER_WINDOW,
                 },
             )
             rows = cursor.fetchall()
-        return [EngineHit(row[0], row[1], row[2]) for row in rows]
+        seen: set[int] = set()
+        hits = []
+        for row in rows:
+            if row[0] not in seen:
+                seen.add(row[0])
+                hits.append(EngineHit(row[0], row[1], row[2]))
+        return hits[:limit]
 
     def highlight(
-        self, article_ids: list[int], terms: list[str], *, locale: str, prefix_last: bool
+        self, article_ids: list[int], terms: list[str], *, locale: str, prefix: str | None
     ) -> dict[int, RawHit]:
         if not article_ids:
             return {}
@@ -149,7 +179,7 @@ class PostgresFullTextBackend:
                 sql,
                 {
                     "config": config_for(locale),
-                    "query": _tsquery(terms, prefix_last=prefix_last, any_term=True),
+                    "query": _ts_any(terms, prefix),
                     "ids": list(article_ids),
                     "title_opts": _TITLE_HEADLINE,
                     "body_opts": _BODY_HEADLINE,

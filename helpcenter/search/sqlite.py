@@ -1,10 +1,10 @@
 """SQLite FTS5: porter stemming, bm25 ranking, snippet()/highlight() for the page of hits.
 
 Ranking every match costs time in proportion to the matches (about 5 ms for 5,000 of
-them), so hits come in two tiers: articles whose title or summary match, ranked by bm25
-over all of them (titles are short and few match), then articles that match only in the
-body, ranked by bm25 among the first ``BODY_TIER_WINDOW`` body matches in index order.
-A title match always outranks a body-only match, as readers of a help center expect.
+them), so candidates come in tiers: articles whose title or summary hold a word of every
+group, ranked by bm25 over all of them (few hold them all), then those holding any word in
+title or summary, then body matches, each of these two ranked among the first
+``BODY_TIER_WINDOW`` matches in index order. helpcenter.ranking orders the candidates.
 """
 
 # The only string formatting in this module's SQL is the TABLE constant; every value is a
@@ -36,13 +36,18 @@ BODY_TIER_WINDOW = 250
 _BM25 = f"bm25({TABLE}, 10.0, 4.0, 1.0)"
 
 
-def _fts_query(terms: list[str], *, prefix_last: bool, any_term: bool) -> str:
+def _fts_term(term: str, prefix: str | None) -> str:
     # Every term is letters/digits only (query_terms); quoting makes words like "near",
     # "and" or "not" plain words instead of FTS5 operators.
-    quoted = [f'"{term}"' for term in terms]
-    if prefix_last:
-        quoted[-1] += "*"
-    return (" OR " if any_term else " ").join(quoted)
+    return f'"{term}"*' if term == prefix else f'"{term}"'
+
+
+def _fts_any(terms: list[str], prefix: str | None) -> str:
+    return " OR ".join(_fts_term(term, prefix) for term in terms)
+
+
+def _fts_all(groups: list[list[str]], prefix: str | None) -> str:
+    return " AND ".join(f"({_fts_any(group, prefix)})" for group in groups)
 
 
 class SqliteFts5Backend:
@@ -70,17 +75,25 @@ class SqliteFts5Backend:
             cursor.execute(f"DELETE FROM {TABLE}")
 
     def candidates(
-        self, terms: list[str], *, locale: str, prefix_last: bool, limit: int
+        self,
+        groups: list[list[str]],
+        terms: list[str],
+        *,
+        locale: str,
+        prefix: str | None,
+        limit: int,
     ) -> list[EngineHit]:
-        query = _fts_query(terms, prefix_last=prefix_last, any_term=True)
+        any_term = _fts_any(terms, prefix)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT rowid, title, summary FROM {TABLE} WHERE {TABLE} MATCH %s "
                 f"AND locale = %s ORDER BY {_BM25} LIMIT %s",
-                [f"{{title summary}} : ({query})", locale, limit],
+                [f"{{title summary}} : ({_fts_all(groups, prefix)})", locale, limit],
             )
             rows = cursor.fetchall()
-            if len(rows) < limit:
+            for query in (f"{{title summary}} : ({any_term})", any_term):
+                if len(rows) >= limit:
+                    break
                 cursor.execute(
                     f"SELECT rowid, title, summary FROM (SELECT rowid, title, summary, "
                     f"{_BM25} AS score FROM {TABLE} WHERE {TABLE} MATCH %s AND locale = %s "
@@ -92,9 +105,9 @@ class SqliteFts5Backend:
         return [EngineHit(row[0], row[1], row[2]) for row in rows[:limit]]
 
     def highlight(
-        self, article_ids: list[int], terms: list[str], *, locale: str, prefix_last: bool
+        self, article_ids: list[int], terms: list[str], *, locale: str, prefix: str | None
     ) -> dict[int, RawHit]:
-        query = _fts_query(terms, prefix_last=prefix_last, any_term=True)
+        query = _fts_any(terms, prefix)
         hits = {}
         with connection.cursor() as cursor:
             for article_id in article_ids:
