@@ -192,8 +192,11 @@ class Sender:
         deadline = time.monotonic() + patience
         while True:
             self.attempts += 1
-            if self.send_one(number):
-                return True
+            try:
+                if self.send_one(number):
+                    return True
+            except OSError as error:
+                self.refused[type(error).__name__] += 1
             if stop.is_set() or time.monotonic() > deadline:
                 return False
             time.sleep(0.3)
@@ -311,6 +314,7 @@ def inject(rig: Rig, faults: list[Fault], *, outage: float, rng: random.Random, 
     layout = rig.layout
     started = time.monotonic()
     pending_restarts: list[tuple[float, Process]] = []
+    killed: set[int] = set()  # pids: a killed process may look alive until it is reaped
 
     def restart_due(until: float) -> None:
         while time.monotonic() < until:
@@ -328,11 +332,12 @@ def inject(rig: Rig, faults: list[Fault], *, outage: float, rng: random.Random, 
             restart_due(time.monotonic() + outage)
             rig.proxy.up()
             continue
-        alive = [p for p in layout.named(fault.kind) if p.alive()]
+        alive = [p for p in layout.named(fault.kind) if p.alive() and p.pid not in killed]
         if not alive:
             continue
         victim = rng.choice(alive)
         os.kill(victim.pid, signal.SIGKILL)
+        killed.add(victim.pid)
         log(f"  {fault.at:5.1f} s  SIGKILL {victim.name} (pid {victim.pid})")
         pending_restarts.append((time.monotonic() + RESTART_DELAY, victim))
     restart_due(time.monotonic() + RESTART_DELAY + 0.1)
@@ -517,16 +522,18 @@ def run_chaos(
     tickets, token = seed(run=run, rig=rig, tickets=5)
     load = senders(rig, run=run, tickets=tickets, token=token)
     stop = threading.Event()
-    threads = [threading.Thread(target=s.load, kwargs={"stop": stop}) for s in load]
+    threads = [threading.Thread(target=s.load, kwargs={"stop": stop}, daemon=True) for s in load]
     log(f"Load for {seconds:g} s; faults:")
     for thread in threads:
         thread.start()
-    faults = schedule(seconds=seconds, kills=kills, rng=rng)
-    inject(rig, faults, outage=outage, rng=rng, log=log)
-    time.sleep(max(0.0, started + seconds - time.monotonic()))
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        faults = schedule(seconds=seconds, kills=kills, rng=rng)
+        inject(rig, faults, outage=outage, rng=rng, log=log)
+        time.sleep(max(0.0, started + seconds - time.monotonic()))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
     log(f"{time.monotonic() - started:5.1f} s  load stopped; starting again what is not running")
     rig.layout.restart()
     log(f"{time.monotonic() - started:5.1f} s  delivering everything again")
@@ -578,10 +585,10 @@ def main() -> None:
     started = time.monotonic()
     with rig(database_url=url) as chaos_rig:
         django_setup()
-        print(f"Layout up in {time.monotonic() - started:.1f} s ({chaos_rig.layout.run_dir})")
+        print(f"Layout up in {time.monotonic() - started:.1f} s", flush=True)
         report = run_chaos(
             chaos_rig, seconds=args.seconds, kills=args.kills, outage=args.outage,
-            seed_value=args.seed,
+            seed_value=args.seed, log=lambda line: print(line, flush=True),
         )  # fmt: skip
     for line in report.lines():
         print(line)

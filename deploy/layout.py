@@ -227,6 +227,8 @@ class Layout:
         chosen = [p for p in self.processes if not p.alive()] if processes is None else processes
         restarted = []
         for old in chosen:
+            if old not in self.processes:
+                continue  # restarted already
             if old.alive():
                 assert old.popen is not None
                 old.popen.kill()
