@@ -148,9 +148,15 @@ class Layout:
     smtp: tuple[str, int] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     worker_args: list[str] = field(default_factory=list)
+    # The migrate unit (migrate, collectstatic); a test whose database is migrated already
+    # and that needs no static files skips its two process starts.
+    prepare: bool = True
     run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="izonie-layout-")))
     port: int = field(default_factory=free_port)
     processes: list[Process] = field(default_factory=list)
+    # Set by up(): what restart() starts processes again with.
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    web_ports: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -190,10 +196,10 @@ class Layout:
         return env
 
     def up(self, *, timeout: float = 120) -> Layout:
-        env = self.environment()
-        for command in unit_commands("izonie-migrate.service"):
+        env = self.env = self.environment()
+        for command in unit_commands("izonie-migrate.service") if self.prepare else []:
             subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
-        web_ports = [free_port() for _ in range(self.web_count)]
+        web_ports = self.web_ports = [free_port() for _ in range(self.web_count)]
         for web in web_ports:
             [command] = unit_commands("izonie-web@.service", instance=str(web))
             self._start(f"web-{web}", command, env)
@@ -210,6 +216,32 @@ class Layout:
             self._wait_http(f"http://127.0.0.1:{web}/healthz", deadline)
         self._wait_http(f"{self.url}/healthz", deadline)
         return self
+
+    def restart(
+        self, processes: list[Process] | None = None, *, wait: bool = True, timeout: float = 120
+    ) -> list[Process]:
+        """Start again, with the same command and environment, the given processes (by
+        default every one that is not running), as systemd's ``Restart=always`` does;
+        one still running is killed first. With ``wait``, return once every restarted web
+        process answers /healthz. Returns the new processes."""
+        chosen = [p for p in self.processes if not p.alive()] if processes is None else processes
+        restarted = []
+        for old in chosen:
+            if old not in self.processes:
+                continue  # restarted already
+            if old.alive():
+                assert old.popen is not None
+                old.popen.kill()
+            if old.popen is not None:
+                old.popen.wait()
+            self.processes.remove(old)
+            restarted.append(self._start(old.name, old.command, self.env))
+        if wait:
+            deadline = time.monotonic() + timeout
+            for process in restarted:
+                if process.name.startswith("web-"):
+                    self._wait_http(f"http://127.0.0.1:{process.name[4:]}/healthz", deadline)
+        return restarted
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> Process:
         log = self.run_dir / f"{name}.log"
