@@ -1,6 +1,14 @@
 from django.urls import path
 
-from console import dispute_views, macro_views, shift_views, triage_views, views, workload_views
+from console import (
+    collision_views,
+    dispute_views,
+    macro_views,
+    shift_views,
+    triage_views,
+    views,
+    workload_views,
+)
 
 app_name = "console"
 
@@ -17,6 +25,9 @@ urlpatterns = [
     ),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/reply", views.ticket_reply, name="reply"),
+    path(
+        "tickets/<int:ticket_id>/presence", collision_views.ticket_presence, name="ticket_presence"
+    ),
     path("tickets/<int:ticket_id>/note", views.ticket_note, name="note"),
     path("tickets/<int:ticket_id>/update", views.ticket_update, name="update"),
     path("tickets/<int:ticket_id>/escalate", views.ticket_escalate, name="escalate"),

@@ -34,7 +34,7 @@ from sla.escalation import EscalationError, escalation_record_contact, escalatio
 from sla.models import Escalation, EscalationStatus, SlaClock
 from social import selectors as social_selectors
 from social import services as social_services
-from tickets import selectors, services
+from tickets import collisions, selectors, services
 from tickets.choices import Channel, DeliveryStatus, TicketStatus
 from tickets.exceptions import TicketError
 from tickets.models import OutboundMessage, Ticket
@@ -108,6 +108,9 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "ticket": ticket,
         "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
         "history": console_selectors.ticket_history(ticket=ticket),
+        # The newest message the page shows: a reply sent after others wrote asks first.
+        "seen_message_id": collisions.last_message_id(ticket=ticket),
+        "colleagues": collisions.colleagues_on(ticket_id=ticket.pk, agent=current_user(request)),
         "reply_form": forms.get("reply_form") or _reply_form(ticket),
         "note_form": forms.get("note_form") or NoteForm(),
         "update_form": forms.get("update_form")
@@ -175,6 +178,17 @@ def _reply_form(ticket: Ticket, *args: Any) -> ReplyForm:
 @require_POST
 def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
+    seen = request.POST.get("seen_message", "")
+    if seen.isdigit() and not request.POST.get("confirm_newer"):
+        newer = collisions.written_since(
+            ticket=ticket, seen_id=int(seen), agent=current_user(request)
+        )
+        if newer:
+            # Someone wrote since the page was loaded: show it and ask before sending.
+            context = _ticket_context(
+                request, ticket, reply_form=_reply_form(ticket, request.POST), written_since=newer
+            )
+            return render(request, "console/ticket.html", context, status=409)
     form = _reply_form(ticket, request.POST, request.FILES)
     if isinstance(form, CommentReplyForm):
         return _submit(
