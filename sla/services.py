@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from core.task_rows import PlannedTask, tasks_enqueue_many
@@ -285,7 +285,7 @@ def _live(ticket: Ticket, measure: Measure) -> list[SlaClock]:
 def first_reply_clocks_planned(*, ticket: Ticket, at: dt.datetime) -> list[SlaClock]:
     """The first-reply clocks of a ticket about to be created, planned but not saved, with
     their due times already set on ``ticket``: its INSERT carries the deadlines and no
-    UPDATE follows. Save them with ``clocks_start_planned`` once the ticket has its row.
+    UPDATE follows. Save them with ``first_reply_clocks_start`` once the ticket has its row.
     Only for standard tickets (a dispute also starts its resolution clock)."""
     clocks = [
         _clock_planned(ticket=ticket, target=target, at=at)
@@ -396,12 +396,12 @@ def deadlines_update_values(
     values: dict[str, Case] = {}
     for name in DEADLINE_FIELDS.values():
         whens = [
-            When(pk=ticket_id, then=Value(changed[name]))
+            When(pk=ticket_id, then=Value(changed[name], output_field=DateTimeField()))
             for ticket_id, changed in deadlines.items()
             if name in changed
         ]
         if whens:
-            values[name] = Case(*whens, default=F(name))
+            values[name] = Case(*whens, default=F(name), output_field=DateTimeField())
     return values
 
 

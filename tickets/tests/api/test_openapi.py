@@ -13,6 +13,7 @@ def test_openapi_document_describes_every_operation_and_the_error_shape():
     }
     assert {key: op["operationId"] for key, op in operations.items()} == {
         ("/api/v1/tickets", "post"): "ticket_create",
+        ("/api/v1/tickets/create_many", "post"): "ticket_create_many",
         ("/api/v1/tickets", "get"): "ticket_list",
         ("/api/v1/tickets/{ticket_id}", "get"): "ticket_detail",
         ("/api/v1/tickets/{ticket_id}", "patch"): "ticket_update",
