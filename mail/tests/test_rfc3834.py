@@ -82,7 +82,13 @@ def test_rule_x_auto_response_suppress(deliver, smtp_server):
 
 
 @pytest.mark.parametrize(
-    "address", ["postmaster@shop.example", "MAILER-DAEMON@shop.example", "ndr@shop.example"]
+    "address",
+    [
+        "postmaster@shop.example",
+        "MAILER-DAEMON@shop.example",
+        "ndr@shop.example",
+        "imss@shop.example",
+    ],
 )
 def test_rule_mail_system_senders_are_machine_mail(deliver, smtp_server, address):
     # The mail system's own senders write bounces and notices, not requests (issue 17):
