@@ -4,6 +4,7 @@
     .venv/bin/python bench/mail_ingest.py --backends postgresql --no-imap
     .venv/bin/python bench/mail_ingest.py --messages 2000 --profile
     .venv/bin/python bench/mail_ingest.py --messages 1000 --no-imap --count-statements
+    .venv/bin/python bench/mail_ingest.py --corpus      # the real-world corpus instead
 
 A generator writes the messages as .eml files: new requests (plain, HTML with a text
 part, HTML only, some with a photo or PDF, some Cc'ing someone), replies threaded by
@@ -17,6 +18,12 @@ messages are appended to a throw-away Dovecot and fetched by the IMAP fetcher.
 
 Printed per backend and source: messages per second, peak memory (max RSS of the
 process), the size of the messages and of the database afterwards.
+
+``--corpus`` delivers the real-world corpus instead (mail/tests/corpus: bounces of
+real servers, client replies, newsletters, broken mail; see its README), one mail per
+transaction as they arrive, and prints per backend the count of each outcome (ticket,
+bounce, machine, duplicate, quarantined) and the automatic messages (acknowledgements,
+order-number requests) that would go to a machine sender: the target is 0.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import BENCH_PG, ROOT, django_setup
 
 PG_DATABASE = "izonie_bench_mail"
+PG_CORPUS_DATABASE = "izonie_bench_mail_corpus"
 SUBJECTS = [
     "My order has not arrived",
     "Refund for order {order}",
@@ -267,7 +275,7 @@ def generate(directory: Path, total: int, seed: int = 4) -> dict:
 # --- One backend in its own process (Django settings are fixed per process)
 
 
-def _fresh_database(backend: str, workdir: Path) -> str:
+def _fresh_database(backend: str, workdir: Path, name: str = PG_DATABASE) -> str:
     if backend == "sqlite":
         path = workdir / "bench.sqlite3"
         path.unlink(missing_ok=True)
@@ -275,9 +283,9 @@ def _fresh_database(backend: str, workdir: Path) -> str:
     import psycopg
 
     with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return f"{BENCH_PG}/{PG_DATABASE}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{BENCH_PG}/{name}"
 
 
 def _database_bytes(backend: str, workdir: Path) -> int:
@@ -458,6 +466,57 @@ def _child(backend: str, source: str, workdir: Path, mail_dir: Path, profile: bo
     print(json.dumps(result))
 
 
+def _corpus_child(backend: str, workdir: Path) -> None:
+    os.environ["DATABASE_URL"] = _fresh_database(backend, workdir, PG_CORPUS_DATABASE)
+    os.environ["IZONIE_VAR_DIR"] = str(workdir / "var")
+    django_setup()
+    from django.core.management import call_command
+
+    from mail.tests.corpus_run import CORPUS_DIR, corpus_files, run_corpus
+    from triage.services import classifier_active
+
+    call_command("migrate", verbosity=0)
+    classifier_active(bootstrap=True)  # trained once on a new installation: not timed
+    files = corpus_files()
+    started = time.perf_counter()
+    run = run_corpus()
+    elapsed = time.perf_counter() - started
+    result = {
+        "backend": backend,
+        "messages": len(files),
+        "mail_mb": round(sum((CORPUS_DIR / f).stat().st_size for f in files) / 1e6, 2),
+        "seconds": round(elapsed, 1),
+        "counts": run.counts(),
+        "machine_replies": run.machine_replies,
+    }
+    print(json.dumps(result))
+
+
+def _corpus(backends: list[str]) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="izonie-mail-corpus-"))
+    try:
+        for backend in backends:
+            output = subprocess.run(
+                [sys.executable, __file__, "--corpus-child", backend, str(workdir)],
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            ).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            counts = ", ".join(f"{n} {outcome}" for outcome, n in result["counts"].items())
+            print(
+                f"{backend}: {result['messages']} real messages ({result['mail_mb']} MB) in "
+                f"{result['seconds']} s: {counts}; automatic replies to machine senders: "
+                f"{len(result['machine_replies'])}",
+                flush=True,
+            )
+            for address, first_line in result["machine_replies"]:
+                print(f"  to {address}: {first_line}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
@@ -469,8 +528,20 @@ def main() -> None:
         action="store_true",
         help="count SQL statements by kind (slightly slower) and print them per message",
     )
+    parser.add_argument(
+        "--corpus",
+        action="store_true",
+        help="deliver the real-world corpus (mail/tests/corpus) and count the outcomes",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--corpus-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.corpus_child:
+        _corpus_child(args.corpus_child[0], Path(args.corpus_child[1]))
+        return
+    if args.corpus:
+        _corpus(args.backends)
+        return
     if args.count_statements:
         os.environ["MAIL_BENCH_COUNT"] = "1"
     if args.child:

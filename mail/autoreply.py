@@ -21,7 +21,8 @@ from mail.authentication import header_values
 # Local parts nobody reads (RFC 3834 section 2, and common practice). Anchored literal
 # alternatives on at most 64 characters: linear, whatever the address.
 _UNREAD_LOCAL_RE = re.compile(
-    r"(no|do[-_.]?not)[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?|"
+    r"(no|do[-_.]?not)[-_.]?reply|mail(er)?[-_.]?daemon|mdaemon|postmaster|bounces?|"
+    r"ndr$|imss$|mail[-_.]?delivery[-_.]?(system|subsystem)$|"
     r"auto[-_.]?(reply|responder|confirm)|listserv|majordomo|owner-|.*-(owner|request|bounces?)$",
     re.IGNORECASE,
 )

@@ -580,7 +580,13 @@ def _receive(raw: bytes, provider_id: str, source: str, evidence: Evidence | Non
     if evidence is None:
         evidence = evidence_from_headers(raw)
     check = sender_check(evidence, from_address=parsed.sender_email)
-    screened = screen_text(_body(parsed.text), screening=get_policy().conduct.screening)
+    # Machine mail (bounces, auto-replies, lists, newsletters, feed gateways) opens no
+    # ticket and is not a customer's conduct: it is never screened, so never blocked.
+    screened = (
+        None
+        if parsed.bounce is not None or parsed.automatic or machine_mail_reason(raw)
+        else screen_text(_body(parsed.text), screening=get_policy().conduct.screening)
+    )
     external_id = _external_id(raw, parsed, provider_id)
     return _Received(raw, source, parsed, external_id, check=check, screened=screened)
 

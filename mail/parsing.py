@@ -6,11 +6,12 @@ import email.errors
 import email.policy
 import re
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
-from mail.bounces import Bounce, bounce_report
+from mail.bounces import Bounce, bounce_report, mail_system_sender
+from mail.charsets import decode_bytes, decode_words, storable
 from mail.html_text import html_to_text
 from mail.slimming import OMITTED_HEADER, cap_parts, slim_raw
 
@@ -41,7 +42,7 @@ class _TextHeaders(email.policy.EmailPolicy):
         # read needs more than this (the subject keeps 300, addresses 4,000).
         text = text[:MAX_ENCODED_HEADER_CHARS]
         try:
-            return str(make_header(decode_header(text))).replace("\x00", "")
+            return decode_words(decode_header(text))
         except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
             return text
 
@@ -105,7 +106,67 @@ MAX_ADDRESS_HEADER_CHARS = 4_000
 
 
 def _address_header(message: EmailMessage, name: str) -> str:
-    return _clean_header(message.get(name))[:MAX_ADDRESS_HEADER_CHARS]
+    """The header as sent, RFC 2047 words still encoded: an encoded display name may
+    hold a comma ("=?iso-8859-1?Q?Doe=2C_John?="), which decoded first would split the
+    address in two. Raw 8-bit bytes are read as UTF-8, as in ``_TextHeaders``."""
+    wanted = name.lower()
+    for key, value in message.raw_items():
+        if key.lower() == wanted:
+            text = _clean_header(value)[:MAX_ADDRESS_HEADER_CHARS]
+            if not text.isascii():
+                text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+            return text
+    return ""
+
+
+def _display_name(name: str) -> str:
+    if "=?" not in name:
+        return storable(name)
+    try:
+        return _clean_header(decode_words(decode_header(name[:MAX_ENCODED_HEADER_CHARS])))
+    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
+        return storable(name)
+
+
+def _addresses(message: EmailMessage, name: str) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) of an address header, names decoded."""
+    return [
+        (_display_name(display), address.lower())
+        for display, address in getaddresses([_address_header(message, name)])
+        if address
+    ]
+
+
+def _sender(message: EmailMessage) -> tuple[str, str, str]:
+    """(display name, address, why it is machine mail) of the From. A mail-system
+    sender without a usable address (From: <>, "MAILER-DAEMON", "Mail Delivery
+    System <>") is named by its Return-Path, else as the mail system: it is a bounce or
+    machine mail, never a mail without a sender."""
+    header = _address_header(message, "From")
+    found = getaddresses([header])
+    display, address = found[0] if found else ("", "")
+    display = _display_name(display)
+    if "@" in address:
+        local = address.rpartition("@")[0]
+        if mail_system_sender(local):
+            return display, address, f"mail-system sender ({local[:64]})"
+        return display, address, ""
+    words = re.sub(r"[^a-z]+", " ", f"{display} {address} {header}".lower())
+    return_path = getaddresses([_address_header(message, "Return-Path")])
+    system = (
+        re.search(r"<\s*>", header)
+        or re.search(r"\b(mailer daemon|mail daemon|postmaster|mail delivery)\b", words)
+        or (address.strip() and mail_system_sender(address))
+        # No From at all: a delivery report, or one the mail system's address sent.
+        or (not header and message.get_content_type() == "multipart/report")
+        or (not header and any(mail_system_sender(a) for _n, a in return_path if a))
+    )
+    if not system:
+        return display, "", ""
+    fallback = return_path[0][1] if return_path else ""
+    if "@" not in fallback:
+        fallback = "mailer-daemon@unknown.invalid"
+    return display, fallback, "mail-system sender (no address in From)"
 
 
 def _automatic(message: EmailMessage) -> str:
@@ -122,7 +183,20 @@ def _automatic(message: EmailMessage) -> str:
             return f"{header} present"
     if message.get_content_type() == "multipart/report":
         return "delivery status notification"
+    if message.get("X-Mailman-Version"):
+        return "X-Mailman-Version: mailing-list software"
     return ""
+
+
+# The addresses of mailing-list software itself (digests, confirmations, notices).
+_LIST_SOFTWARE_RE = re.compile(
+    r"^(owner-.+|.+-(request|owner|bounces?)|listserv|majordomo|mailman|sympa)$", re.I
+)
+
+
+def _list_software(address: str) -> str:
+    local = address.rpartition("@")[0][:64]
+    return f"mailing-list software ({local})" if _LIST_SOFTWARE_RE.match(local) else ""
 
 
 def _forward_header(part: EmailMessage) -> str:
@@ -140,6 +214,11 @@ def _forward_header(part: EmailMessage) -> str:
 def _payload(part: EmailMessage) -> bytes:
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
+
+
+def _text(part: EmailMessage) -> str:
+    """A text part in its charset, as a mail client shows it (``mail.charsets``)."""
+    return decode_bytes(_payload(part), part.get_param("charset", ""))
 
 
 def _attachment(
@@ -187,7 +266,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
     except Exception as exc:  # the parser is lenient; this is a last resort
         raise UnparseableEmail(f"not an email: {exc}") from exc
     assert isinstance(message, EmailMessage)
-    sender_name, sender_email = parseaddr(_address_header(message, "From"))
+    sender_name, sender_email, system_sender = _sender(message)
     if not sender_email or "@" not in sender_email:
         raise UnparseableEmail("no usable From address")
     text_parts: list[str] = []
@@ -218,9 +297,9 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
                     )
                 )
             elif content_type == "text/plain":
-                text_parts.append(part.get_content())
+                text_parts.append(_text(part))
             elif content_type == "text/html":
-                html_parts.append(part.get_content())
+                html_parts.append(_text(part))
             elif not content_type.startswith(("text/", "multipart/")):
                 attachments.append(
                     _attachment(
@@ -230,16 +309,11 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
                         max_attachment_bytes,
                     )
                 )
-        except (LookupError, UnicodeError, ValueError):
-            # An unknown or lying charset: keep the bytes, decoded as well as we can.
-            payload = _payload(part)
-            text_parts.append(payload.decode("utf-8", errors="replace"))
-    html = "\n".join(html_parts).replace("\x00", "")  # NUL: see _TextHeaders
-    to_named = [
-        (name, addr.lower())
-        for name, addr in getaddresses([_address_header(message, "To")])
-        if addr
-    ]
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            # A malformed part (its filename or parameters): keep its bytes as text.
+            text_parts.append(decode_bytes(_payload(part)))
+    html = storable("\n".join(html_parts))
+    to_named = _addresses(message, "To")
     text = "\n".join(p.strip() for p in text_parts if p.strip()) or html_to_text(html)
     return ParsedEmail(
         message_id=(_ids(message.get("Message-ID")) or [""])[0],
@@ -250,15 +324,11 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         sender_name=sender_name[:150],
         to=[addr for _name, addr in to_named],
         to_named=to_named,
-        cc=[
-            (name, addr.lower())
-            for name, addr in getaddresses([_address_header(message, "Cc")])
-            if addr
-        ],
+        cc=_addresses(message, "Cc"),
         text=text,
         html=html,
         attachments=attachments,
         skipped_parts=skipped,
-        bounce=bounce_report(message, raw),
-        automatic=_automatic(message),
+        bounce=bounce_report(message, raw, sender_email, system_sender=bool(system_sender)),
+        automatic=_automatic(message) or system_sender or _list_software(sender_email),
     )

@@ -86,6 +86,20 @@ def test_rule_x_auto_response_suppress(deliver, smtp_server):
     [
         "postmaster@shop.example",
         "MAILER-DAEMON@shop.example",
+        "ndr@shop.example",
+        "imss@shop.example",
+    ],
+)
+def test_rule_mail_system_senders_are_machine_mail(deliver, smtp_server, address):
+    # The mail system's own senders write bounces and notices, not requests (issue 17):
+    # kept for agents to read, but no ticket, so nothing automatic answers them.
+    record = deliver(mail(sender=address, body="Your message could not be scanned."))
+    assert_kept_but_unanswered(record, smtp_server, "mail-system sender")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
         "no-reply@shop.example",
         "noreply@shop.example",
         "do_not_reply@shop.example",
@@ -94,8 +108,8 @@ def test_rule_x_auto_response_suppress(deliver, smtp_server):
 def test_rule_unread_addresses_get_a_ticket_but_nothing_automatic(
     deliver, smtp_server, run_tasks, django_capture_on_commit_callbacks, address
 ):
-    # A postmaster may really write to support: the ticket opens, a person may answer,
-    # but no acknowledgement, photo request, rating request or other automatic message.
+    # A no-reply address may front a real shop's system: the ticket opens, a person may
+    # answer, but no acknowledgement, photo request, rating request or other automatic message.
     record = deliver(mail(sender=address, body="My order 1234 arrived broken."))
     assert record.status == InboundStatus.PROCESSED
     ticket = record.ticket
