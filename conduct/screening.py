@@ -163,12 +163,30 @@ def _spaced_runs(normalised: str) -> list[str]:
     return runs
 
 
+def _without_phrases(normalised: str, phrases: list[str]) -> str:
+    """``normalised`` without the whole-word occurrences of ``phrases``: one pass over the
+    words per phrase, each compared with the phrase's first word first (linear time)."""
+    if not phrases:
+        return normalised
+    words = normalised.split()
+    keep = [True] * len(words)
+    for phrase in phrases:
+        wanted = normalise(phrase).split()
+        if not wanted:
+            continue
+        width = len(wanted)
+        for index, word in enumerate(words):
+            if word == wanted[0] and words[index : index + width] == wanted:
+                keep[index : index + width] = [False] * width
+    return " ".join(word for word, kept in zip(words, keep, strict=True) if kept)
+
+
 def list_findings(text: str, *, screening: ConductScreening) -> list[Finding]:
     terms = tuple((t.term, str(t.severity), t.match) for t in screening.terms)
     if not terms:
         return []
     compiled = _compile(terms)
-    normalised = normalise(text[:MAX_SCREENED_CHARS])
+    normalised = _without_phrases(normalise(text[:MAX_SCREENED_CHARS]), screening.not_abuse)
     hits = set(compiled.exact.Match(normalised) or ())
     runs = _spaced_runs(normalised)
     if runs and compiled.loose is not None:
@@ -267,6 +285,12 @@ _INSULT_BEFORE = frozenset(
 )
 
 
+# A request ("can you shiit my pickup"): a word of _ASKING, "you", the misspelling, then a
+# word of _DETERMINERS reads as the verb it stands for.
+_ASKING = frozenset(["can", "could", "will", "would", "please", "pls", "kindly", "abeg"])
+_DETERMINERS = frozenset(["my", "the", "our", "your", "his", "her", "their", "this", "that"])
+
+
 def read_as_meant(text: str, *, screening: ConductScreening) -> str:
     """``text`` with the policy's everyday misspellings read as meant ("hoe can i get my
     refund" → "how can i get …") where the next word shows the meaning, so neither the
@@ -284,7 +308,11 @@ def read_as_meant(text: str, *, screening: ConductScreening) -> str:
         if meaning is None or index + 1 >= len(plain):
             continue
         means, before = meaning
-        if plain[index + 1] in before and (index == 0 or plain[index - 1] not in _INSULT_BEFORE):
+        # "you hoe" is an insult, but "can you shiit my pickup" is a request.
+        asked = index >= 2 and plain[index - 2] in _ASKING and plain[index + 1] in _DETERMINERS
+        if plain[index + 1] in before and (
+            index == 0 or plain[index - 1] not in _INSULT_BEFORE or asked
+        ):
             words[index] = means
             changed = True
     return " ".join(words) if changed else text

@@ -469,6 +469,9 @@ class ConductScreening(StrictModel):
     terms: list[ConductTerm] = Field(default_factory=list)
     # Misspellings of everyday words that are read as those words before screening.
     everyday_words: list[ConductEverydayWord] = Field(default_factory=list)
+    # Phrases holding a listed term that are not abuse ("i no be mumu": I am no fool);
+    # removed from the text before the word list is matched (the model still reads it).
+    not_abuse: list[str] = Field(default_factory=list)
 
 
 class ConductRepeat(StrictModel):

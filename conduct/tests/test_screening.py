@@ -12,8 +12,8 @@ def screening():
 
 
 def test_the_sets_are_big_enough_to_mean_something():
-    assert len(civil_messages()) >= 40
-    assert len(abusive_messages()) >= 40
+    assert len(civil_messages()) >= 300
+    assert len(abusive_messages()) >= 300
 
 
 def test_no_angry_but_civil_message_is_flagged(screening):
@@ -25,7 +25,42 @@ def test_abusive_messages_are_caught(screening):
     messages = abusive_messages()
     missed = [text for text in messages if not screen_text(text, screening=screening)]
     recall = 1 - len(missed) / len(messages)
+    # Measured 0.981 (6 of 309 missed: threats without a listed phrase, "your papa").
     assert recall >= 0.95, missed
+
+
+@pytest.mark.parametrize(
+    ("civil", "abusive"),
+    [
+        ("hoe can i get my refund", "you hoe, refund me now"),
+        ("Can you shiit my pickup to Friday?", "shit service"),
+        ("I no be mumu, I saw the debit alert", "you be mumu agent"),
+        ("Dem dey treat me like mugu", "You be mugu"),
+        ("I don see shege for this order", "Shege, answer me"),
+        ("You fool me with fake original phone, I want refund", "You fool, answer me"),
+        ("I wrote an ode to my lost parcel", "Ode ni e"),
+        ("Werey dey disguise, the seller swapped it", "Werey agent, read my message"),
+    ],
+)
+def test_context_decides_between_a_typo_or_saying_and_an_insult(screening, civil, abusive):
+    assert screen_text(civil, screening=screening) == []
+    assert screen_text(abusive, screening=screening) != []
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "severity"),
+    [
+        ("mumu agent", "mumu", ConductSeverity.LOW),
+        ("you are a werey", "werey", ConductSeverity.MEDIUM),
+        ("ashawo", "ashawo", ConductSeverity.HIGH),
+        ("oloshi ni e", "oloshi", ConductSeverity.MEDIUM),
+        ("Dan iska, why you close my ticket?", "dan iska", ConductSeverity.MEDIUM),
+        ("m.u.m.u", "mumu", ConductSeverity.LOW),
+    ],
+)
+def test_nigerian_insults_carry_the_policys_severity(screening, text, label, severity):
+    severities = {f.label: f.severity for f in screen_text(text, screening=screening)}
+    assert severities.get(label) == severity
 
 
 @pytest.mark.parametrize(
