@@ -353,6 +353,7 @@ class ChannelCount:
     stored: int
     duplicated: int
     attempts: int
+    refused: str = ""  # why attempts failed: HTTP status (0: no answer) or error, counted
 
     @property
     def lost(self) -> int:
@@ -378,11 +379,12 @@ class Report:
         return sum(c.duplicated for c in self.channels) + self.mailed_twice
 
     def lines(self) -> list[str]:
-        out = [f"{'channel':<8} {'sent':>6} {'stored':>7} {'dup':>5} {'lost':>5} {'posts':>6}"]
+        header = f"{'channel':<8} {'sent':>6} {'stored':>7} {'dup':>5} {'lost':>5} {'posts':>6}"
+        out = [f"{header}  refused"]
         for c in self.channels:
             out.append(
                 f"{c.name:<8} {c.sent:>6} {c.stored:>7} {c.duplicated:>5} {c.lost:>5}"
-                f" {c.attempts:>6}"
+                f" {c.attempts:>6}  {c.refused}"
             )
         out.append(
             f"API replies mailed: {self.mailed}; mailed under two Message-IDs: "
@@ -436,6 +438,7 @@ def count(rig: Rig, *, run: str, load: list[Sender]) -> tuple[list[ChannelCount]
             stored=len(found),
             duplicated=sum(n - 1 for n in found.values()),
             attempts=sender.attempts,
+            refused=", ".join(f"{why}: {n}" for why, n in sender.refused.most_common()),
         )
         for sender, found in ((mail, mails), (api, replies), (social, posts))
     ]
@@ -478,7 +481,7 @@ def _requeued(layout: Layout) -> dict[str, int]:
     return {
         "sweep log lines": text.count("Queued again work that lost its task"),
         "tasks of dead workers queued again": text.count("queued again"),
-        "outage log lines": text.count("Database unreachable"),
+        "'Database unreachable' lines": text.count("Database unreachable"),
     }
 
 
