@@ -508,6 +508,19 @@ def _settled(rig: Rig, *, run: str, load: list[Sender]) -> bool:
     return mailed >= load[1].sent
 
 
+def _wait_ready(layout: Layout, *, timeout: float) -> None:
+    """Until every web process answers /healthz: those restarted during the load may
+    still be starting, and the redelivery should meet the layout whole."""
+    deadline = time.monotonic() + timeout
+    for port in layout.web_ports:
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -543,6 +556,7 @@ def run_chaos(
             thread.join()
     log(f"{time.monotonic() - started:5.1f} s  load stopped; starting again what is not running")
     rig.layout.restart()
+    _wait_ready(rig.layout, timeout=settle_timeout)
     log(f"{time.monotonic() - started:5.1f} s  delivering everything again")
     for sender in load:
         missed = sender.redeliver()
