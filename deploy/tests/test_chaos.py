@@ -7,9 +7,9 @@ stored or mailed twice, no follow-up work left without its task.
 Marked slow, PostgreSQL only (the suite's second run); ``python -m bench.chaos`` is the
 long form. Its time is almost all Python processes starting: six at first, three again
 after the kills (each imports Django and scikit-learn, 8 CPU-seconds). Measured on this
-2-core machine shared with other jobs (load average 12-14): 350 s, of which 158 s until the
-layout answered and 84 s waiting for the restarted processes; the load, the outage and
-the redelivery take about 25 s.
+2-core machine shared with other jobs: 251 s at load average 11 (112 s until the layout
+answered, 68 s until the restarted web process answered again), 350 s at 12-14; the load,
+the outage, the redelivery and the count take about 40 s.
 """
 
 from __future__ import annotations
