@@ -4,6 +4,7 @@ from console import (
     collision_views,
     dispute_views,
     macro_views,
+    search_views,
     shift_views,
     triage_views,
     views,
@@ -14,6 +15,7 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("search", search_views.search, name="search"),
     path("escalations/", views.escalations, name="escalations"),
     path("sla/", views.sla_board, name="sla_board"),
     path("notifications/", views.notifications, name="notifications"),
