@@ -1,0 +1,73 @@
+"""The dense inbox: priority, escalation, reply due state, and what the customer wrote
+since the agent last looked; at least 15 tickets on a 1280 x 800 screen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import AgentFactory, BuyerFactory
+from conftest import screenshot_path
+from tickets import services
+from tickets.choices import Channel
+from tickets.models import Ticket
+from tickets.tests.factories import TicketFactory
+
+
+def _row(page: str, ticket: Ticket) -> str:
+    start = page.index(f"<strong>{ticket.reference}</strong>")
+    return page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
+
+
+@pytest.mark.django_db
+def test_rows_mark_escalation_overdue_and_the_customer_writing_since(client):
+    agent = AgentFactory()
+    now = timezone.now()
+    overdue = TicketFactory(status="open", first_reply_due_at=now - dt.timedelta(minutes=5))
+    soon = TicketFactory(
+        status="open", priority="urgent", first_reply_due_at=now + dt.timedelta(minutes=20)
+    )
+    escalated = services.ticket_open(
+        requester=BuyerFactory(),
+        channel=Channel.WEB_FORM,
+        category="order_status",
+        body="Where is my order? I want a supervisor, escalate this.",
+    )
+    client.force_login(agent)
+    page = client.get(reverse("console:inbox")).content.decode()
+    assert "Overdue: " in _row(page, overdue) and "due-overdue" in _row(page, overdue)
+    assert "Due soon: " in _row(page, soon) and "Urgent" in _row(page, soon)
+    assert "Escalated" in _row(page, escalated)
+    assert "Customer wrote since you looked" in _row(page, escalated)
+
+    # opening the ticket clears the marker until the customer writes again
+    client.get(reverse("console:ticket", args=[escalated.pk]))
+    page = client.get(reverse("console:inbox")).content.decode()
+    assert "Customer wrote since you looked" not in _row(page, escalated)
+    services.ticket_customer_message(ticket=escalated, author=escalated.requester, body="Any news?")
+    page = client.get(reverse("console:inbox")).content.decode()
+    assert "Customer wrote since you looked" in _row(page, escalated)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_fifteen_tickets_fit_on_a_laptop_screen(page, login, live_server, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    for index in range(20):
+        TicketFactory(
+            status="open",
+            subject=f"Phone {index} arrived with a cracked screen and a long subject line",
+            first_reply_due_at=timezone.now() + dt.timedelta(hours=index - 3),
+        )
+    login(page, AgentFactory())
+    page.goto(f"{live_server.url}/console/?view=open")
+    page.screenshot(path=screenshot_path(f"inbox-dense-{width}"))
+    if width == 1280:
+        rows = page.locator(".inbox-table tbody tr")
+        visible = [rows.nth(i).bounding_box() for i in range(rows.count())]
+        on_screen = [box for box in visible if box and box["y"] + box["height"] <= 800]
+        assert len(on_screen) >= 15
