@@ -1,6 +1,7 @@
 from django.urls import path
 
 from console import (
+    bulk_views,
     collision_views,
     dispute_views,
     macro_views,
@@ -16,6 +17,7 @@ app_name = "console"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("search", search_views.search, name="search"),
+    path("bulk", bulk_views.bulk_update, name="bulk"),
     path("escalations/", views.escalations, name="escalations"),
     path("sla/", views.sla_board, name="sla_board"),
     path("notifications/", views.notifications, name="notifications"),

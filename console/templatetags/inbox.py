@@ -91,3 +91,10 @@ def short_time(value: dt.datetime | None) -> str:
         date_format(local, "D j M Y, H:i T"),
         date_format(local, "j M H:i"),
     )
+
+
+@register.simple_tag
+def assignable_agents() -> list[User]:
+    from tickets.selectors import agents_for_assignment
+
+    return list(agents_for_assignment())

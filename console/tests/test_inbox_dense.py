@@ -71,3 +71,34 @@ def test_fifteen_tickets_fit_on_a_laptop_screen(page, login, live_server, width)
         visible = [rows.nth(i).bounding_box() for i in range(rows.count())]
         on_screen = [box for box in visible if box and box["y"] + box["height"] <= 800]
         assert len(on_screen) >= 15
+
+
+@pytest.mark.django_db
+def test_bulk_assign_and_status_in_one_submit(client):
+    agent, colleague = AgentFactory(), AgentFactory(display_name="Tunde Bello")
+    chosen = [TicketFactory(status="open") for _ in range(3)]
+    left = TicketFactory(status="open")
+    client.force_login(agent)
+    page = client.get(reverse("console:inbox")).content.decode()
+    assert f'aria-label="Select {chosen[0].reference}"' in page
+    response = client.post(
+        reverse("console:bulk"),
+        {
+            "ticket": [t.pk for t in chosen],
+            "assignee": colleague.pk,
+            "status": "on_hold",
+            "next": "/console/?view=open",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/console/?view=open"
+    for ticket in chosen:
+        ticket.refresh_from_db()
+        assert (ticket.assignee, ticket.status) == (colleague, "on_hold")
+    left.refresh_from_db()
+    assert left.assignee is None and left.status == "open"
+    # an outside "next" is not followed
+    response = client.post(
+        reverse("console:bulk"),
+        {"ticket": [left.pk], "assignee": "none", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("console:inbox")
