@@ -102,3 +102,26 @@ def test_bulk_assign_and_status_in_one_submit(client):
         {"ticket": [left.pk], "assignee": "none", "next": "https://evil.example/"},
     )
     assert response["Location"] == reverse("console:inbox")
+
+
+@pytest.mark.django_db
+def test_next_ticket_goes_to_my_most_urgent_then_the_queue(client):
+    agent = AgentFactory()
+    now = timezone.now()
+    current = TicketFactory(status="open", assignee=agent)
+    later = TicketFactory(
+        status="open", assignee=agent, first_reply_due_at=now + dt.timedelta(hours=3)
+    )
+    sooner = TicketFactory(
+        status="open", assignee=agent, first_reply_due_at=now + dt.timedelta(hours=1)
+    )
+    queued = TicketFactory(status="open", first_reply_due_at=now)
+    client.force_login(agent)
+    page = client.get(reverse("console:ticket", args=[current.pk])).content.decode()
+    assert f"/console/next?after={current.pk}" in page
+    url = reverse("console:next_ticket")
+    assert client.get(url, {"after": current.pk})["Location"] == f"/console/tickets/{sooner.pk}/"
+    sooner.status = later.status = current.status = "resolved"
+    for t in (sooner, later, current):
+        t.save()
+    assert client.get(url, {"after": current.pk})["Location"] == f"/console/tickets/{queued.pk}/"
