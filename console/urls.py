@@ -1,9 +1,12 @@
 from django.urls import path
 
 from console import (
+    bulk_views,
     collision_views,
     dispute_views,
     macro_views,
+    next_views,
+    search_views,
     shift_views,
     triage_views,
     views,
@@ -14,6 +17,9 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("search", search_views.search, name="search"),
+    path("bulk", bulk_views.bulk_update, name="bulk"),
+    path("next", next_views.next_ticket, name="next_ticket"),
     path("escalations/", views.escalations, name="escalations"),
     path("sla/", views.sla_board, name="sla_board"),
     path("notifications/", views.notifications, name="notifications"),

@@ -39,6 +39,7 @@ from tickets.choices import Channel, DeliveryStatus, TicketStatus
 from tickets.exceptions import TicketError
 from tickets.models import OutboundMessage, Ticket
 from triage import selectors as triage_selectors
+from workload.shifts import ticket_seen
 
 PAGE_SIZE = 25
 
@@ -138,6 +139,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     audit_ticket_viewed(actor=current_user(request), ticket=ticket)
+    ticket_seen(agent=current_user(request), ticket=ticket)
     return render(request, "console/ticket.html", _ticket_context(request, ticket))
 
 

@@ -12,7 +12,14 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from marketplace.adapters import OrderInfo, get_marketplace
-from tickets.choices import ACTIVE_STATUSES, Direction, MessageKind, PartyRole, TicketStatus
+from tickets.choices import (
+    ACTIVE_STATUSES,
+    UNRESOLVED_STATUSES,
+    Direction,
+    MessageKind,
+    PartyRole,
+    TicketStatus,
+)
 from tickets.models import Message, Party, Ticket
 
 
@@ -144,6 +151,7 @@ class InboxView:
 INBOX_VIEWS = [
     InboxView("mine", "Assigned to me"),
     InboxView("unassigned", "Unassigned"),
+    # Every unresolved ticket, those waiting on the customer included.
     InboxView("open", "All active"),
     InboxView("pending", "Waiting on customer"),
     InboxView("triage", "Needs a category"),
@@ -163,7 +171,7 @@ def inbox_filters(*, agent: User, view: str) -> TicketFilters:
         return TicketFilters(status=active, category="")
     if view == "resolved":
         return TicketFilters(status=[TicketStatus.RESOLVED, TicketStatus.CLOSED])
-    return TicketFilters(status=active)
+    return TicketFilters(status=[str(s) for s in UNRESOLVED_STATUSES])
 
 
 INBOX_COUNTS_TTL_SECONDS = 30
@@ -189,7 +197,7 @@ def _inbox_counts(*, agent: User) -> dict[str, int]:
     counts = Ticket.objects.aggregate(
         mine=Count("pk", filter=active & Q(assignee=agent)),
         unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
-        open=Count("pk", filter=active),
+        open=Count("pk", filter=Q(status__in=UNRESOLVED_STATUSES)),
         pending=Count("pk", filter=Q(status=TicketStatus.PENDING)),
         triage=Count("pk", filter=active & Q(category="")),
         resolved=Count("pk", filter=Q(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED])),

@@ -111,3 +111,20 @@ class Shift(models.Model):
 
     def __str__(self) -> str:
         return f"shift {self.agent_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TicketSeen(models.Model):
+    """When an agent last opened a ticket: the inbox marks tickets whose customer wrote
+    since then."""
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "ticket"], name="ticket_seen_once_per_agent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} saw {self.ticket_id} at {self.seen_at}"

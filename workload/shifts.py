@@ -135,3 +135,12 @@ def shift_absence_check(*, shift_id: int, expected_due: str) -> str:
         return "present"
     shift_end(agent=shift.agent, reason=ShiftEnd.ABSENT, now=now)
     return "absent"
+
+
+def ticket_seen(*, agent: User, ticket: Ticket) -> None:
+    """The agent opened the ticket now (the inbox's "customer wrote since" marker)."""
+    from workload.models import TicketSeen
+
+    TicketSeen.objects.update_or_create(
+        agent=agent, ticket=ticket, defaults={"seen_at": timezone.now()}
+    )

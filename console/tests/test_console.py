@@ -34,7 +34,8 @@ def test_inbox_views_counts_and_filters():
     client = signed_in(agent)
     page = client.get("/console/").content.decode()
     assert "Card charged twice" in page and "Cracked screen" in page
-    assert "Waiting for photo" not in page  # not active
+    # "All active" is every unresolved ticket: waiting on the customer included
+    assert "Waiting for photo" in page
     assert 'aria-label="1 tickets"' in page  # "Assigned to me" count
     mine_page = client.get("/console/?view=mine").content.decode()
     assert "Card charged twice" in mine_page and "Cracked screen" not in mine_page

@@ -1,0 +1,49 @@
+"""The requester card beside the conversation: other requests, ratings, conduct."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.db.models import Avg, Case, Count, IntegerField, Value, When
+
+from conduct.models import ConductBlock, ConductFlag
+from feedback.models import Rating
+from tickets.choices import UNRESOLVED_STATUSES
+from tickets.models import Ticket
+
+register = template.Library()
+
+
+@register.simple_tag
+def requester_card(ticket: Ticket) -> dict[str, Any]:
+    """Five queries, whatever the customer's history. The requester is the ticket's own
+    (an unverified contact is a separate person), so nothing of another account shows."""
+    customer = ticket.requester
+    others = (
+        Ticket.objects.filter(requester=customer)
+        .exclude(pk=ticket.pk)
+        .annotate(
+            unresolved=Case(
+                When(status__in=UNRESOLVED_STATUSES, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("unresolved", "-updated_at")
+    )
+    ratings = Rating.objects.filter(ticket__requester=customer)
+    summary = ratings.aggregate(average=Avg("score"), count=Count("pk"))
+    return {
+        "others": list(others[:6]),
+        "others_total": others.count(),
+        "ratings": list(ratings.select_related("ticket").order_by("-created_at")[:3]),
+        "rating_average": summary["average"],
+        "rating_count": summary["count"],
+        "flags": ConductFlag.objects.filter(customer=customer, dismissed_at__isnull=True).count(),
+        "blocks": [
+            block
+            for block in ConductBlock.objects.filter(customer=customer).order_by("-ends_at")[:5]
+            if block.is_active
+        ],
+    }
