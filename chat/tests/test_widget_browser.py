@@ -115,4 +115,16 @@ def test_a_signed_in_buyer_is_not_asked_who_they_are(browser, asgi_server, clock
     expect(dialog.get_by_role("log", name="Conversation")).to_contain_text("Return my headphones")
     customer.screenshot(path=screenshot_path("chat-widget-signed-in"))
     assert Message.objects.get(body_text="Return my headphones").ticket.requester == buyer
+
+    # Escalating asks for the reason, shows it back, and marks the chat on the desk.
+    desk.get_by_role("button", name="Accept offered chat with Ngozi Buyer").click()
+    dialog.get_by_role("button", name="Escalate to a Supervisor").click()
+    dialog.get_by_label("What should the supervisor know? (optional)").fill("Third time asking")
+    dialog.get_by_role("button", name="Send to a supervisor").click()
+    log = dialog.get_by_role("log", name="Conversation")
+    expect(log).to_contain_text("You asked for a supervisor: “Third time asking”")
+    expect(desk.get_by_role("log", name="Messages")).to_contain_text(
+        "The customer asked for a supervisor: Third time asking"
+    )
+    expect(desk.locator("#mine .badge.escalated")).to_have_text("Escalated")
     desk.close()

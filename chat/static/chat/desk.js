@@ -212,7 +212,11 @@
   function unreadTotal() {
     return snapshot.mine.reduce(function (n, s) { return n + (current && current.session === s.session && !document.hidden ? 0 : (s.unread || 0)); }, 0);
   }
-  function offered() { return snapshot.mine.filter(function (s) { return s.state === "assigned"; }); }
+  // Offers to this agent, longest waiting first.
+  function offered() {
+    return snapshot.mine.filter(function (s) { return s.state === "assigned"; })
+      .sort(function (a, b) { return Date.parse(a.queued_at) - Date.parse(b.queued_at); });
+  }
 
   function renderOffers() {
     var box = $("offers"); box.textContent = "";

@@ -463,10 +463,19 @@
         if (state.status && state.status.can_start) showPrechat();
         return;
       }
-      var delay = Math.min(30000, 500 * Math.pow(2, state.retry++));
-      reconnecting(true);
-      setTimeout(connect, delay);
+      retryLater();
     };
+  }
+  function retryLater() {
+    reconnecting(true);
+    setTimeout(connect, Math.min(30000, 500 * Math.pow(2, state.retry++)));
+  }
+  // A connection found dead (no frame for too long, the browser offline): a close
+  // handshake on a dead connection can take minutes, so it is dropped at once.
+  function drop(ws) {
+    ws.onclose = null; ws.onmessage = null;
+    try { ws.close(); } catch (e) { /* already closed */ }
+    if (state.ws === ws && !state.ended) retryLater();
   }
   function reconnecting(on) {
     panel.classList.toggle("izc-reconnecting", on);
@@ -475,10 +484,11 @@
   setInterval(function () {
     var ws = state.ws;
     if (!ws || ws.readyState !== 1 || state.ended) return;
-    if (Date.now() - state.lastFrameAt > HEARTBEAT_MS + PONG_GRACE_MS) { ws.close(); return; }
-    frame({ type: "ping" });
+    var now = Date.now();
+    if (now - state.lastFrameAt > HEARTBEAT_MS + PONG_GRACE_MS) { drop(ws); return; }
+    if (now - (state.pingAt || 0) >= HEARTBEAT_MS) { state.pingAt = now; frame({ type: "ping" }); }
   }, HEARTBEAT_MS / 3);
-  window.addEventListener("offline", function () { if (state.ws && state.token && !state.ended) { reconnecting(true); state.ws.close(); } });
+  window.addEventListener("offline", function () { if (state.ws && state.token && !state.ended) drop(state.ws); });
 
   function handle(f) {
     switch (f.type) {
@@ -519,6 +529,7 @@
         break;
       case "escalated":
         setStatus(f.new ? "Escalated to a supervisor. You'll see their promise here." : "Your request is already with a supervisor.");
+        if (f.new && log) log.appendChild(el("li", { class: "izc-system", text: "You asked for a supervisor" + (state.escalationReason ? ": “" + state.escalationReason + "”" : ".") }));
         break;
       case "verify_sent":
         state.codeTtl = f.expires_in;
@@ -680,8 +691,25 @@
       .catch(function () { setStatus("The upload failed. Try again."); });
   }
 
+  // "Escalate to a Supervisor" asks what the supervisor should know (optional), then
+  // shows the customer's own words back in the conversation.
   function escalate() {
-    frame({ type: "escalate" });
+    if (state.ended || body.querySelector(".izc-escalate")) return;
+    var reason = el("textarea", { name: "reason", rows: "2", maxlength: "500" });
+    var form = el("form", { class: "izc-form izc-escalate", novalidate: "" }, [
+      field("What should the supervisor know? (optional)", reason),
+      el("div", { class: "izc-verify-actions" }, [
+        el("button", { type: "submit", class: "izc-primary", text: "Send to a supervisor" }),
+        el("button", { type: "button", class: "izc-link", text: "Cancel", onclick: function () { form.remove(); } }),
+      ]),
+    ]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      state.escalationReason = reason.value.trim();
+      if (frame({ type: "escalate", reason: state.escalationReason })) form.remove();
+    });
+    actions.parentNode.insertBefore(form, actions.nextSibling);
+    reason.focus();
   }
 
   function showEnded(f) {
