@@ -228,6 +228,13 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers") or []:
+        if key == name:
+            return str(value.decode("latin-1"))[:300]
+    return ""
+
+
 def _ref(text: str) -> str | None:
     try:
         return _str(json.loads(text).get("client_id"))
@@ -331,6 +338,9 @@ class CustomerChatConsumer(_FrameConsumer):
             client_id=frame.get("client_id"),  # type: ignore[arg-type]
             order_number=_str(frame.get("order_number")) or "",
             platform=_str(frame.get("platform")) or "web",
+            page_url=_str(frame.get("page_url")) or "",
+            referrer=_str(frame.get("referrer")) or "",
+            user_agent=_header(self.scope, b"user-agent"),
         )
         signed_in = user if isinstance(user, User) and user.is_authenticated else None
         if signed_in is None:
@@ -790,6 +800,7 @@ class AgentChatConsumer(_FrameConsumer):
             by=self.agent,
             to_agent_id=frame.get("to_agent"),
             to_team=_str(frame.get("to_team")) or "",
+            note=_str(frame.get("note")) or "",
         )
 
     async def on_end(self, frame: Frame) -> None:

@@ -69,6 +69,15 @@ class ChatSession(models.Model):
     # Agents who let an offer of this chat lapse (or went away with it): it goes to
     # someone else first, and back to them only when nobody else can take it.
     passed_agent_ids = models.JSONField(default=list, blank=True)
+    # Where the visitor was when the chat started, as the widget reports it (shown to
+    # agents as context, never trusted for anything).
+    page_url = models.CharField(max_length=500, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    # What the agent who transferred the chat wrote for the next one (never shown to
+    # the customer); cleared when the chat is transferred again without a note.
+    handover_note = models.CharField(max_length=500, blank=True)
+    handover_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         indexes = [
@@ -172,3 +181,19 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}: {self.title}"
+
+
+class OfflineMessage(models.Model):
+    """A message left with the chat widget while chat was unavailable ("Live chat,
+    offline message"). Its ticket is answered by email (its channel is email); this
+    row says where it came from, for the agents."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="chat_offline_message"
+    )
+    page_url = models.CharField(max_length=500, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Offline chat message on ticket {self.ticket_id}"

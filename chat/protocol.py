@@ -79,3 +79,23 @@ def entry_frame(entry: ChatEntry, *, attachments: list[Attachment] | None = None
         if entry.data.get("transferred"):
             frame["transferred"] = True
     return frame
+
+
+PREVIEW_CHARS = 120
+
+
+def activity_frame(entry: dict[str, Any]) -> dict[str, Any]:
+    """What the handling agent's desk is told of a new message in one of their chats,
+    open or not: enough for an unread count, a preview and the list's order."""
+    text = entry.get("text") or ""
+    names = [a["name"] for a in entry.get("attachments") or []]
+    preview = text[:PREVIEW_CHARS] if text else ("📎 " + ", ".join(names))[:PREVIEW_CHARS]
+    return {
+        "type": "activity",
+        "session": entry["session"],
+        "seq": entry["seq"],
+        "sender": entry["sender"],
+        "author": entry["author"],
+        "preview": preview,
+        "sent_at": entry["sent_at"],
+    }

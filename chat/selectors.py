@@ -6,12 +6,17 @@ import threading
 import time
 from typing import Any
 
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from chat import protocol, tokens
-from chat.models import AgentPresence, ChatSession, Presence, SessionState
-from chat.services import entries_after, presence_for
+from chat.availability import current_time
+from chat.models import ChatEntry, ChatSession, EntryKind, Sender, SessionState
+from chat.services import agent_loads, entries_after, presence_for
+from conduct.models import ConductFlag
+from sla.models import Escalation, EscalationStatus
 
 
 def entry_frames_after(session: ChatSession, seq: int) -> list[dict[str, Any]]:
@@ -56,22 +61,67 @@ def _summary(session: ChatSession, now: Any) -> dict[str, Any]:
         "wait_seconds": int((now - session.queued_at).total_seconds()),
         "wanted_team": session.wanted_team,
         "verified": session.ticket.requester_verified,
+        "order_number": session.ticket.order_number or session.ticket.unverified_order_number,
+        # What the desk list shows beside the name (annotated by ``_listed``: the
+        # snapshot stays one query per list however many chats it holds).
+        "last_text": getattr(session, "last_text", None) or "",
+        "last_sender": getattr(session, "last_sender", None) or "",
+        "last_at": _iso(getattr(session, "last_at", None)) or session.queued_at.isoformat(),
+        "unread": getattr(session, "unread", 0) or 0,
+        "escalated": bool(getattr(session, "escalated", False)),
+        "conduct": bool(getattr(session, "conduct", False)),
+        "handover": (
+            {"by": session.handover_by, "note": session.handover_note}
+            if session.handover_note
+            else None
+        ),
     }
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _listed(chats: QuerySet[ChatSession]) -> QuerySet[ChatSession]:
+    """The desk list's columns as subqueries of the one list query."""
+    messages = ChatEntry.objects.filter(session=OuterRef("pk"), kind=EntryKind.MESSAGE)
+    last = messages.order_by("-seq")
+    unread = (
+        messages.filter(sender=Sender.CUSTOMER, seq__gt=OuterRef("agent_read_seq"))
+        .order_by()
+        .values("session")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return chats.select_related("ticket", "customer", "agent").annotate(
+        last_text=Subquery(last.values("text")[:1]),
+        last_sender=Subquery(last.values("sender")[:1]),
+        last_at=Subquery(last.values("created_at")[:1]),
+        unread=Coalesce(Subquery(unread), 0),
+        escalated=Exists(
+            Escalation.objects.filter(ticket=OuterRef("ticket"), status=EscalationStatus.OPEN)
+        ),
+        conduct=Q(ended_for_conduct=True)
+        | Exists(ConductFlag.objects.filter(ticket=OuterRef("ticket"), dismissed_at=None)),
+    )
 
 
 def queue(*, limit: int = 100) -> list[ChatSession]:
     return list(
-        ChatSession.objects.select_related("ticket", "customer", "agent")
-        .filter(state__in=(SessionState.WAITING, SessionState.ASSIGNED))
-        .order_by("queued_at", "pk")[:limit]
+        _listed(
+            ChatSession.objects.filter(state__in=(SessionState.WAITING, SessionState.ASSIGNED))
+        ).order_by("queued_at", "pk")[:limit]
     )
 
 
 def agent_chats(agent: User) -> list[ChatSession]:
+    # Newest activity first: the chat the customer just wrote in comes to the top.
     return list(
-        ChatSession.objects.select_related("ticket", "customer", "agent")
-        .filter(agent=agent, state__in=(SessionState.ASSIGNED, SessionState.ACTIVE))
-        .order_by("queued_at", "pk")
+        _listed(
+            ChatSession.objects.filter(
+                agent=agent, state__in=(SessionState.ASSIGNED, SessionState.ACTIVE)
+            )
+        ).order_by(F("last_at").desc(nulls_last=True), "-queued_at", "pk")
     )
 
 
@@ -81,7 +131,7 @@ def agent_chats(agent: User) -> list[ChatSession]:
 # another process is seen when the copy expires, before that process's snapshot delay.
 SHARED_QUEUE_TTL_SECONDS = 0.2
 _shared_lock = threading.Lock()
-_shared: tuple[float, list[ChatSession], int] | None = None
+_shared: tuple[float, list[ChatSession], list[dict[str, Any]]] | None = None
 
 
 def forget_shared_queue() -> None:
@@ -90,15 +140,30 @@ def forget_shared_queue() -> None:
         _shared = None
 
 
-def _shared_queue() -> tuple[list[ChatSession], int]:
+def _shared_queue() -> tuple[list[ChatSession], list[dict[str, Any]]]:
     global _shared
     with _shared_lock:
         if _shared is not None and time.monotonic() - _shared[0] < SHARED_QUEUE_TTL_SECONDS:
             return _shared[1], _shared[2]
         waiting = queue()
-        online = AgentPresence.objects.filter(status=Presence.ONLINE).count()
+        online = online_agents()
         _shared = (time.monotonic(), waiting, online)
         return waiting, online
+
+
+def online_agents() -> list[dict[str, Any]]:
+    """Agents online for chat (heartbeat fresh) with their load: whom a chat can be
+    transferred to. One query."""
+    return [
+        {
+            "id": presence.agent_id,
+            "name": presence.agent.display_name or str(presence.agent),
+            "load": load,
+            "max_chats": presence.max_chats,
+            "teams": list(presence.agent.teams or []),
+        }
+        for presence, load in agent_loads(current_time())
+    ]
 
 
 def agent_snapshot(agent: User) -> dict[str, Any]:
@@ -109,7 +174,9 @@ def agent_snapshot(agent: User) -> dict[str, Any]:
         "type": "queue",
         "presence": presence.status,
         "max_chats": presence.max_chats,
-        "agents_online": online,
+        "agents_online": len(online),
+        # Transfer targets: online, with their load (the desk offers those with room).
+        "agents": online,
         "waiting": [_summary(s, now) for s in waiting],
         "mine": [_summary(s, now) for s in agent_chats(agent)],
     }
@@ -124,3 +191,74 @@ def agent_handles(*, session: ChatSession, agent: User) -> bool:
     if agent.is_supervisor:
         return True
     return ChatSession.objects.filter(pk=session.pk, agent_id=agent.pk).exists()
+
+
+# --- The desk's visitor panel
+
+
+def device_label(user_agent: str) -> str:
+    """A rough "Phone · Chrome" from the browser's User-Agent (linear-time substring
+    checks only: the header is the visitor's)."""
+    ua = user_agent[:300]
+    if not ua:
+        return ""
+    kind = "Tablet" if "iPad" in ua or "Tablet" in ua else "Phone" if "Mobi" in ua else "Computer"
+    browser = next(
+        (
+            name
+            for token, name in (
+                ("Edg/", "Edge"),
+                ("OPR/", "Opera"),
+                ("SamsungBrowser", "Samsung Internet"),
+                ("Firefox/", "Firefox"),
+                ("Chrome/", "Chrome"),
+                ("Chromium/", "Chromium"),
+                ("Safari/", "Safari"),
+            )
+            if token in ua
+        ),
+        "another browser",
+    )
+    system = next(
+        (
+            name
+            for token, name in (
+                ("Android", "Android"),
+                ("iPhone", "iOS"),
+                ("iPad", "iPadOS"),
+                ("Windows", "Windows"),
+                ("Mac OS X", "macOS"),
+                ("CrOS", "ChromeOS"),
+                ("Linux", "Linux"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    return " · ".join(part for part in (kind, browser, system) if part)
+
+
+def visitor_context(*, session: ChatSession) -> dict[str, Any]:
+    """What the desk shows about the chat's visitor. Earlier requests and the order
+    are shown only for a signed-in or proven requester (ARCHITECTURE.md, "Identity is
+    a level"): for a typed address they could be a stranger's."""
+    from triage.selectors import order_panel
+
+    ticket = session.ticket
+    customer = session.customer
+    earlier: list[Any] = []
+    if ticket.requester_verified:
+        earlier = list(
+            customer.requested_tickets.exclude(pk=ticket.pk)
+            .only("pk", "subject", "status", "channel", "created_at")
+            .order_by("-created_at")[:5]
+        )
+    return {
+        "session": session,
+        "ticket": ticket,
+        "customer": customer,
+        "signed_in": ticket.requester_identity == "account",
+        "device": device_label(session.user_agent),
+        "order_panel": order_panel(ticket=ticket, now=timezone.now()),
+        "earlier": earlier,
+    }

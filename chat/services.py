@@ -34,6 +34,7 @@ from chat.models import (
     ChatEntry,
     ChatSession,
     EntryKind,
+    OfflineMessage,
     Platform,
     Presence,
     Sender,
@@ -50,7 +51,7 @@ from tickets import services as tickets
 from tickets.attachments import CheckedUpload
 from tickets.choices import Channel, TicketStatus
 from tickets.exceptions import TicketError
-from tickets.models import Attachment, Ticket
+from tickets.models import Attachment, Tag, Ticket
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 MAX_TEXT_CHARS = 5_000
@@ -157,6 +158,7 @@ def _append(
     client_id: str = "",
     data: dict[str, Any] | None = None,
     attachments: list[Attachment] | None = None,
+    notify_agent_id: int | None = None,
 ) -> ChatEntry:
     """Next numbered entry of a locked session; relayed to everyone once committed.
 
@@ -164,6 +166,8 @@ def _append(
     next one is taken here, on a session the caller has locked.
     ``attachments``: the message's files when the caller has them (none for a typed
     message), so building the frame costs no query.
+    ``notify_agent_id``: the agent handling the chat, told of the new message with an
+    ``activity`` frame even when the chat is not open on their desk (unread counts).
     """
     if seq is None:
         session.last_seq += 1
@@ -180,7 +184,12 @@ def _append(
         client_id=client_id,
         data=data or {},
     )
-    _relay_on_commit(session, protocol.entry_frame(entry, attachments=attachments))
+    frame = protocol.entry_frame(entry, attachments=attachments)
+    _relay_on_commit(session, frame)
+    if notify_agent_id is not None:
+        transaction.on_commit(
+            partial(relay.send, relay.agent_group(notify_agent_id), protocol.activity_frame(frame))
+        )
     return entry
 
 
@@ -219,6 +228,11 @@ class StartRequest:
     client_id: str
     order_number: str = ""
     platform: str = Platform.WEB
+    # Context the widget reports (the page, where the visitor came from, the browser):
+    # shown to agents, capped, never trusted.
+    page_url: str = ""
+    referrer: str = ""
+    user_agent: str = ""
 
 
 def _start_external_id(client_id: str) -> str:
@@ -329,6 +343,9 @@ def _open(
         state=SessionState.WAITING,
         platform=platform,
         visitor_name=request.name.strip()[:150],
+        page_url=_url_or_blank(request.page_url),
+        referrer=_url_or_blank(request.referrer),
+        user_agent=(request.user_agent or "")[:300],
         queued_at=timezone.now(),
         last_seq=1,  # the first message, appended below
     )
@@ -347,6 +364,14 @@ def _open(
     )
     _queue_changed_on_commit()
     return session
+
+
+def _url_or_blank(value: str) -> str:
+    """An http(s) URL the widget reported, or nothing: agents open these links."""
+    value = (value or "").strip()
+    if len(value) > 500 or not value.lower().startswith(("http://", "https://")):
+        return ""
+    return value
 
 
 def chat_customer_message(
@@ -405,6 +430,7 @@ def chat_customer_message(
                 message_id=message.pk,
                 client_id=client_id,
                 attachments=list(message.attachments.all()) if uploads else [],
+                notify_agent_id=claim.agent_id,
             )
     except (IntegrityError, TicketError):
         # A retry of a message stored before (perhaps before the chat ended) is
@@ -455,6 +481,11 @@ def chat_escalate(*, session: ChatSession, reason: str = "") -> bool:
         channel=Channel.LIVE_CHAT,
         reason=reason,
     )
+    if created:
+        # The desks show the marker in their lists; the agent in the chat sees it at once.
+        frame = {"type": "escalated", "session": str(session.public_id), "reason": reason[:500]}
+        transaction.on_commit(partial(relay.send, relay.watch_group(session.public_id), frame))
+        _queue_changed_on_commit()
     return created
 
 
@@ -491,19 +522,41 @@ def chat_rate(*, session: ChatSession, score: object, comment: object = "") -> C
     return locked
 
 
+OFFLINE_TAG = "live-chat-offline"
+
+
 def chat_leave_message(
-    *, name: str, email: str, category: str, text: str, order_number: str = ""
+    *,
+    name: str,
+    email: str,
+    category: str,
+    text: str,
+    order_number: str = "",
+    page_url: str = "",
+    referrer: str = "",
+    user: User | None = None,
 ) -> Ticket:
     """Offline mode: the message becomes a ticket answered by email, under the email
-    response target."""
-    customer = _customer(name, email)
+    response target. It is tagged ``live-chat-offline`` and carries an internal note
+    saying so, with the page it was left on, so agents know where it came from (the
+    reply still goes by email: the ticket's channel is email). The page is kept in an
+    ``OfflineMessage`` row beside the ticket."""
+    if user is not None and user.is_authenticated and user.is_customer:
+        customer = user
+    else:
+        customer = _customer(name, email)
     ticket = tickets.ticket_open(
         requester=customer,
         channel=Channel.EMAIL,
         body=_text_check(text),
         category=category,
         order_number=order_number,
-        author_name=name.strip()[:150],
+        author_name=(name.strip() or customer.display_name or str(customer))[:150],
+    )
+    tag, _created = Tag.objects.get_or_create(name=OFFLINE_TAG)
+    ticket.tags.add(tag)
+    OfflineMessage.objects.create(
+        ticket=ticket, page_url=_url_or_blank(page_url), referrer=_url_or_blank(referrer)
     )
     # The answer goes by email anyway; the link lets the customer prove the address so
     # their orders can be looked at. An address over its hourly quota just gets no link.
@@ -575,7 +628,7 @@ def presence_heartbeat(*, agent: User) -> None:
     heartbeat_seen(agent_id=agent.pk)
 
 
-def _agent_loads(now: dt.datetime) -> list[tuple[AgentPresence, int]]:
+def agent_loads(now: dt.datetime) -> list[tuple[AgentPresence, int]]:
     presences = (
         AgentPresence.objects.select_related("agent")
         .filter(status=Presence.ONLINE, last_seen_at__gte=online_cutoff(now), agent__is_active=True)
@@ -607,7 +660,7 @@ def chat_assign_waiting() -> int:
     )
     if not waiting:
         return 0
-    loads = _agent_loads(now)
+    loads = agent_loads(now)
     for session in waiting:
         candidates = [
             (load, i)
@@ -822,15 +875,24 @@ def chat_agent_note(*, session: ChatSession, agent: User, text: str) -> None:
 
 
 def chat_transfer(
-    *, session: ChatSession, by: User, to_agent: User | None = None, to_team: str = ""
+    *,
+    session: ChatSession,
+    by: User,
+    to_agent: User | None = None,
+    to_team: str = "",
+    note: str = "",
 ) -> ChatSession:
     """Hand the chat to another agent (offered to them) or to a team (back to the
-    queue for that team's agents)."""
+    queue for that team's agents). ``note``: the handover note the receiver sees on
+    the desk (and the team on the ticket); never the customer."""
+    note = (note or "").replace("\x00", "").strip()[:500]
     _team_member(by)
     if (to_agent is None) == (not to_team):
         raise InvalidFrame("Transfer to one agent or one team.", field="to")
     if to_agent is not None and (not to_agent.is_agent or not to_agent.is_active):
         raise InvalidFrame(f"{to_agent} is not an active agent.", field="to")
+    if to_agent is not None:
+        _room_check(to_agent)
     if to_team and to_team not in {t.key for t in get_policy().teams}:
         raise InvalidFrame(f"{to_team!r} is not a support team.", field="to")
     with transaction.atomic():
@@ -853,12 +915,34 @@ def chat_transfer(
         else:
             locked.state, locked.agent, locked.wanted_team = SessionState.WAITING, None, to_team
             tickets.ticket_update(ticket=locked.ticket, actor=by, team=to_team, assignee=None)
+        locked.handover_note = note
+        locked.handover_by = (by.display_name or str(by)) if note else ""
+        if note:
+            tickets.ticket_add_note(ticket=locked.ticket, author=by, body=f"Handover: {note}")
         locked.save(
-            update_fields=["state", "agent", "assigned_at", "wanted_team", "passed_agent_ids"]
+            update_fields=[
+                "state",
+                "agent",
+                "assigned_at",
+                "wanted_team",
+                "passed_agent_ids",
+                "handover_note",
+                "handover_by",
+            ]
         )
         _queue_changed_on_commit()
     chat_assign_waiting()
     return locked
+
+
+def _room_check(agent: User) -> None:
+    """A chat is handed only to an agent who is online and has room for it."""
+    loads = {p.agent_id: (p, load) for p, load in agent_loads(current_time())}
+    if agent.pk not in loads:
+        raise InvalidFrame(f"{agent} is not online for chat.", field="to")
+    presence, load = loads[agent.pk]
+    if load >= presence.max_chats:
+        raise InvalidFrame(f"{agent} has no room for another chat.", field="to")
 
 
 def chat_end(
@@ -918,7 +1002,12 @@ def chat_get(public_id: uuid.UUID | str) -> ChatSession | None:
 
 
 def chat_transfer_by_keys(
-    *, session: ChatSession, by: User, to_agent_id: object = None, to_team: str = ""
+    *,
+    session: ChatSession,
+    by: User,
+    to_agent_id: object = None,
+    to_team: str = "",
+    note: str = "",
 ) -> ChatSession:
     to_agent = None
     if to_agent_id not in (None, ""):
@@ -928,7 +1017,7 @@ def chat_transfer_by_keys(
             to_agent = None
         if to_agent is None:
             raise InvalidFrame("No such agent.", field="to")
-    return chat_transfer(session=session, by=by, to_agent=to_agent, to_team=to_team)
+    return chat_transfer(session=session, by=by, to_agent=to_agent, to_team=to_team, note=note)
 
 
 def chat_transcript_request(*, session: ChatSession) -> str:

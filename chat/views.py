@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import agent_required, current_user
-from accounts.models import STAFF_ROLES, User
+from accounts.models import Role, User
 from chat import protocol, selectors, services, tokens
 from chat.availability import chat_availability
 from chat.models import CannedResponse, ChatSession
@@ -31,6 +31,7 @@ from tickets.models import Attachment
 logger = logging.getLogger(__name__)
 
 ATTACHMENT_PLACEHOLDER = 987654321
+CANNED_PLACEHOLDERS = ["{customer_name}", "{agent_name}", "{ticket}", "{order_number}"]
 
 
 def _error(exc: TicketError) -> JsonResponse:
@@ -48,6 +49,10 @@ def status(request: HttpRequest) -> JsonResponse:
     categories, the order-number format and the attachment limits, from the policy."""
     policy = get_policy()
     available = chat_availability()
+    me = _signed_in_customer(request)
+    # A signed-in buyer is never offered the sellers' topics.
+    buyer = me is not None and me.role == Role.BUYER
+    categories = [c for c in policy.categories if not (buyer and c.audience == "sellers")]
     data: dict[str, Any] = {
         "open_now": available.open_now,
         "can_start": available.can_start,
@@ -57,9 +62,13 @@ def status(request: HttpRequest) -> JsonResponse:
         "holiday": available.hours.holiday,
         "time_zone": policy.calendar.time_zone,
         "hours": hours_sentences(policy.hours_for("live_chat")),
-        "categories": [
-            {"key": c.key, "name": c.name, "audience": c.audience} for c in policy.categories
-        ],
+        "categories": [{"key": c.key, "name": c.name, "audience": c.audience} for c in categories],
+        # Who is signed in on this site (the widget on our own pages): not asked again.
+        "signed_in": (
+            {"name": me.display_name or me.get_full_name() or me.username, "email": me.email}
+            if me
+            else None
+        ),
         "order_number": {
             "pattern": policy.order_numbers.pattern,
             "example": policy.order_numbers.example,
@@ -76,6 +85,7 @@ def status(request: HttpRequest) -> JsonResponse:
     }
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
+    response["Vary"] = "Cookie"
     return response
 
 
@@ -131,6 +141,9 @@ def offline_message(request: HttpRequest) -> JsonResponse:
             category=str(data.get("category", "")),
             text=str(data.get("text", "")),
             order_number=str(data.get("order_number", "")),
+            page_url=str(data.get("page_url", "")),
+            referrer=str(data.get("referrer", "")),
+            user=_signed_in_customer(request),
         )
     except TicketError as exc:
         return _error(exc)
@@ -143,6 +156,15 @@ def offline_message(request: HttpRequest) -> JsonResponse:
         },
         status=201,
     )
+
+
+def _signed_in_customer(request: HttpRequest) -> User | None:
+    """The buyer or seller signed in on this site (the widget on our own pages sends
+    the session cookie; embedded elsewhere it does not)."""
+    user = getattr(request, "user", None)
+    if isinstance(user, User) and user.is_authenticated and user.is_customer:
+        return user
+    return None
 
 
 def _session_for(request: HttpRequest, public_id: str) -> ChatSession | JsonResponse:
@@ -256,20 +278,35 @@ def desk(request: HttpRequest) -> HttpResponse:
     """The agents' chat desk: presence, queue, my chats, the conversation panes."""
     agent = current_user(request)
     policy = get_policy()
-    colleagues = User.objects.filter(is_active=True, role__in=STAFF_ROLES).exclude(pk=agent.pk)
+    canned = list(CannedResponse.objects.all())
     return render(
         request,
         "chat/desk.html",
         {
             "presence": services.presence_for(agent),
-            "canned": CannedResponse.objects.all(),
-            "colleagues": colleagues.order_by("display_name", "username"),
+            "canned": canned,
+            "canned_json": [
+                {"shortcut": c.shortcut, "title": c.title, "body": c.body} for c in canned
+            ],
+            # Placeholders a canned response may use; the desk fills them in.
+            "placeholders": CANNED_PLACEHOLDERS,
             "teams": policy.teams,
+            "time_zone": policy.calendar.time_zone,
             "ws_path": "/ws/console/chat/",
             # The agents' file URL with a placeholder id the page's script replaces.
             "attachment_url": reverse("portal:attachment", args=[ATTACHMENT_PLACEHOLDER]),
         },
     )
+
+
+@agent_required
+@require_GET
+def visitor(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The desk's visitor panel for one chat (an HTML fragment)."""
+    session = services.chat_get(public_id)
+    if session is None:
+        return problem_response(404, "not_found", "No such chat.")
+    return render(request, "chat/_visitor.html", selectors.visitor_context(session=session))
 
 
 @agent_required

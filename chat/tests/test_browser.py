@@ -113,6 +113,8 @@ def test_customer_and_agent_chat_with_typing_upload_and_reconnect(
     expect(log.get_by_text("Here is your return label")).to_have_count(1)
 
     # The agent ends the chat; the customer is asked for a rating.
+    # Ending asks for confirmation first.
+    desk.once("dialog", lambda dialog: dialog.accept())
     desk.get_by_role("button", name="End chat").click()
     expect(dialog.get_by_role("group", name="How did we do?")).to_be_visible()
     dialog.get_by_label("5 (excellent)").check()

@@ -16,8 +16,13 @@
   var state = {
     status: null, ws: null, token: null, session: null, lastSeq: 0, pending: {},
     agentRead: 0, ended: false, retry: 0, typingSentAt: 0, typingTimer: null,
-    closedByUs: false, rated: false,
+    closedByUs: false, rated: false, view: null, lastFrameAt: 0, unread: 0, readSeq: 0,
   };
+  // How often the status is asked again while the panel waits (offline or pre-chat),
+  // and the socket's heartbeat: a ping every HEARTBEAT_MS; no frame at all for
+  // HEARTBEAT_MS + PONG_GRACE_MS means the connection is dead, even if the browser
+  // has not noticed (a laptop lid, a lost Wi-Fi).
+  var STATUS_POLL_MS = 15000, HEARTBEAT_MS = 15000, PONG_GRACE_MS = 8000;
 
   // --- Small DOM helpers
   function el(tag, attrs, children) {
@@ -34,13 +39,26 @@
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
   }
+  // Times are in the team's zone (the policy's, e.g. Africa/Lagos) everywhere in the
+  // widget, with the viewer's own beside them when it differs.
+  function teamZone() { return (state.status && state.status.time_zone) || undefined; }
+  function fmt(iso, opts, zone) {
+    var o = {}; Object.keys(opts).forEach(function (k) { o[k] = opts[k]; });
+    if (zone) o.timeZone = zone;
+    try { return new Date(iso).toLocaleString("en-GB", o); } catch (e) { delete o.timeZone; return new Date(iso).toLocaleString("en-GB", o); }
+  }
+  function zonesDiffer(iso) {
+    var opts = { hour: "2-digit", minute: "2-digit", weekday: "short" };
+    return teamZone() && fmt(iso, opts, teamZone()) !== fmt(iso, opts);
+  }
   function localTime(iso) {
-    var d = new Date(iso);
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var t = fmt(iso, { hour: "2-digit", minute: "2-digit" }, teamZone());
+    return zonesDiffer(iso) ? t + " (" + fmt(iso, { hour: "2-digit", minute: "2-digit" }) + " your time)" : t;
   }
   function localMoment(iso) {
-    var d = new Date(iso);
-    return d.toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+    var opts = { weekday: "long", hour: "2-digit", minute: "2-digit" };
+    var team = fmt(iso, opts, teamZone()) + (teamZone() ? " (" + teamZone() + ")" : "");
+    return zonesDiffer(iso) ? team + ", " + fmt(iso, opts) + " your time" : team;
   }
   function save() {
     try {
@@ -51,6 +69,20 @@
   function saved() {
     try { return JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { return null; }
   }
+  // This tab's own memory (sessionStorage): whether the panel was open, what was read,
+  // and messages not yet acknowledged, so a reload loses none of them; they are sent
+  // again once, with their client ids, when the socket is back.
+  function tabGet(key, fallback) {
+    try { var v = sessionStorage.getItem(STORE + ":" + key); return v === null ? fallback : JSON.parse(v); } catch (e) { return fallback; }
+  }
+  function tabSet(key, value) {
+    try { sessionStorage.setItem(STORE + ":" + key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  }
+  function saveOutbox() {
+    tabSet("outbox", Object.keys(state.pending).map(function (id) {
+      var p = state.pending[id]; return { client_id: id, text: p.frame.text, at: p.at };
+    }));
+  }
 
   // --- Styles and the shell
   var css = el("link", { rel: "stylesheet", href: new URL("widget.css", base).href });
@@ -59,7 +91,19 @@
   var launcher = el("button", {
     type: "button", class: "izc-launcher", "aria-haspopup": "dialog", "aria-expanded": "false",
     onclick: function () { toggle(true); },
-  }, [el("span", { class: "izc-dot", "aria-hidden": "true" }), el("span", { text: "Chat with us" })]);
+  }, [el("span", { class: "izc-dot", "aria-hidden": "true" }), el("span", { text: "Chat with us" }),
+       el("span", { class: "izc-sr" }), el("span", { class: "izc-unread", hidden: "" })]);
+  // The dot says whether chat is open now; the badge counts agent messages unseen.
+  function renderLauncher() {
+    var dot = launcher.querySelector(".izc-dot"), sr = launcher.querySelector(".izc-sr"), badge = launcher.querySelector(".izc-unread");
+    var s = state.status, live = state.token && !state.ended;
+    var stateName = live ? "chat" : !s ? "unknown" : s.can_start ? "open" : "closed";
+    dot.setAttribute("data-state", stateName);
+    sr.textContent = live ? " (chat in progress)" : stateName === "open" ? " (online)" : stateName === "closed" ? " (leave a message)" : "";
+    badge.hidden = !state.unread;
+    badge.textContent = state.unread ? String(state.unread) : "";
+    badge.setAttribute("aria-label", state.unread + " unread");
+  }
   var title = el("h2", { id: "izc-title", class: "izc-title", text: "Izonie Support chat" });
   var statusLine = el("p", { class: "izc-status", role: "status", "aria-live": "polite" });
   var closeBtn = el("button", {
@@ -77,8 +121,11 @@
   function toggle(open) {
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    tabSet("open", open);
     if (open) {
-      if (!state.status) boot();
+      state.unread = 0; renderLauncher();
+      if (state.lastSeq) { state.readSeq = state.lastSeq; tabSet("read", state.readSeq); frame({ type: "read", seq: state.lastSeq }); }
+      if (!state.status || !state.view) boot(); else if (!state.token) recheck();
       var first = panel.querySelector("input, select, textarea, button:not(.izc-close)");
       (first || closeBtn).focus();
     } else {
@@ -95,12 +142,49 @@
   }
 
   function boot() {
-    api("/chat/status").then(function (r) {
+    if (state.booting) return;
+    state.booting = true;
+    api("/chat/status", { credentials: "same-origin" }).then(function (r) {
+      state.booting = false;
       state.status = r.data;
       var stored = saved();
-      if (stored && stored.token) { state.token = stored.token; showConversation(); connect(); return; }
+      if (stored && stored.token) {
+        state.token = stored.token; state.readSeq = tabGet("read", 0);
+        showConversation(); restoreOutbox(); connect(); renderLauncher(); return;
+      }
+      renderLauncher();
       if (r.data.can_start) showPrechat(); else showOffline();
-    }).catch(function () { setStatus("Chat could not load. Check your connection and try again."); });
+    }).catch(function () { state.booting = false; setStatus("Chat could not load. Check your connection and try again."); });
+  }
+
+  // Availability changes while the panel waits (an agent comes online, chat hours
+  // begin or end): asked again every STATUS_POLL_MS, when the tab comes back into view,
+  // and when the server says so ("chat_closed" / "no_agents" on start). What was typed
+  // is kept across the switch.
+  function recheck() {
+    if (state.token || state.startFrame) return;
+    api("/chat/status", { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok || state.token || state.startFrame) return;
+      var was = state.status && state.status.can_start;
+      state.status = r.data;
+      renderLauncher();
+      if (state.view === "offline" && r.data.can_start) showPrechat(typed());
+      else if (state.view === "prechat" && !r.data.can_start) showOffline(typed());
+      else if (state.view === "offline" && !was) refreshOfflineStatus();
+    }).catch(function () { /* next time */ });
+  }
+  setInterval(function () { if (!document.hidden) recheck(); }, STATUS_POLL_MS);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) recheck(); });
+  function typed() {
+    var values = {};
+    body.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (n) { values[n.name] = n.value; });
+    return values;
+  }
+  function restore(form, values) {
+    Object.keys(values || {}).forEach(function (k) {
+      var n = form.querySelector("[name='" + k + "']");
+      if (n && values[k]) n.value = values[k];
+    });
   }
 
   // --- Forms
@@ -117,12 +201,37 @@
     state.status.categories.forEach(function (c) { select.appendChild(el("option", { value: c.key, text: c.name })); });
     return select;
   }
+  // A signed-in customer is not asked who they are.
+  function whoFields() {
+    var me = state.status.signed_in;
+    if (me) return [el("p", { class: "izc-signed-in", text: "Signed in as " + me.name + (me.email ? " (" + me.email + ")" : "") + "." })];
+    return [
+      field("Your name", el("input", { name: "name", autocomplete: "name", required: "" })),
+      field("Email", el("input", { name: "email", type: "email", autocomplete: "email", required: "" }), "For the transcript, and our reply if the chat drops."),
+    ];
+  }
+  // Every field's problem at once, before anything is sent.
+  function checkForm(form) {
+    var problems = {};
+    var value = function (name) { var n = form.querySelector("[name='" + name + "']"); return n ? n.value.trim() : null; };
+    if (value("name") === "") problems.name = "Tell us your name.";
+    var email = value("email");
+    if (email === "") problems.email = "Enter your email address.";
+    else if (email !== null && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problems.email = "Enter a valid email address.";
+    if (value("category") === "") problems.category = "Choose a topic.";
+    if (value("text") === "") problems.text = "Write your message.";
+    var order = form.querySelector("[name='order_number']");
+    if (order && !orderCheck(order)) problems.order_number = "Izonie order numbers look like " + state.status.order_number.example + ".";
+    return problems;
+  }
   function showErrors(form, data) {
     form.querySelectorAll(".izc-error").forEach(function (n) { n.textContent = ""; });
     form.querySelectorAll("[aria-invalid]").forEach(function (n) { n.removeAttribute("aria-invalid"); });
     var fields = (data && data.fields) || {};
     var shown = false;
-    Object.keys(fields).forEach(function (name) {
+    var names = Object.keys(fields);
+    if (names.length > 1) setStatus("Please fix " + names.length + " fields below.");
+    names.forEach(function (name) {
       var input = form.querySelector("[name='" + name + "']");
       var slot = form.querySelector("#izc-" + name + "-error");
       if (input && slot) { slot.textContent = fields[name]; input.setAttribute("aria-invalid", "true"); if (!shown) input.focus(); shown = true; }
@@ -135,33 +244,34 @@
     return new RegExp("^(?:" + state.status.order_number.pattern + ")$").test(value);
   }
 
-  function showPrechat() {
+  function showPrechat(values) {
     clear();
+    state.view = "prechat";
     setStatus("We're online. An agent usually answers within a few minutes.");
-    var orderInput = el("input", { name: "order_number", autocomplete: "off", inputmode: "text", placeholder: state.status.order_number.example });
+    var orderInput = el("input", { name: "order_number", autocomplete: "off", inputmode: "text", placeholder: "e.g. " + state.status.order_number.example });
     var question = el("textarea", { name: "text", rows: "3", required: "" });
     var help = el("div", { class: "izc-suggest", hidden: "", "aria-live": "polite" });
     suggestWhileTyping(question, help, "pre_chat");
-    var form = el("form", { class: "izc-form", novalidate: "" }, [
-      field("Your name", el("input", { name: "name", autocomplete: "name", required: "" })),
-      field("Email", el("input", { name: "email", type: "email", autocomplete: "email", required: "" }), "For the transcript, and our reply if the chat drops."),
+    var form = el("form", { class: "izc-form", novalidate: "" }, whoFields().concat([
       field("Topic", categorySelect()),
-      field("Order number (optional)", orderInput, "Looks like " + state.status.order_number.example),
+      field("Order number (optional)", orderInput, "Format example: " + state.status.order_number.example),
       field("How can we help?", question),
       help,
       el("button", { type: "submit", class: "izc-primary", text: "Start chat" }),
-    ]);
+    ]));
+    restore(form, values);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      if (!orderCheck(orderInput)) {
-        showErrors(form, { fields: { order_number: "Izonie order numbers look like " + state.status.order_number.example + "." } });
-        return;
-      }
+      var problems = checkForm(form);
+      if (Object.keys(problems).length) { showErrors(form, { fields: problems }); return; }
       var data = new FormData(form);
+      var me = state.status.signed_in || {};
       state.startFrame = {
         type: "start", client_id: uid(), platform: platform,
-        name: data.get("name"), email: data.get("email"), category: data.get("category"),
+        name: data.get("name") || me.name || "", email: data.get("email") || me.email || "", category: data.get("category"),
         order_number: data.get("order_number"), text: data.get("text"),
+        // Context for the agent: the page the chat starts from and where the visitor came from.
+        page_url: location.href.slice(0, 500), referrer: (document.referrer || "").slice(0, 500),
       };
       state.prechatForm = form;
       setStatus("Connecting…");
@@ -206,14 +316,19 @@
     });
   }
 
-  function showOffline() {
-    clear();
+  function refreshOfflineStatus() {
     var s = state.status;
     var why = s.reason === "closed"
       ? "Live chat is closed now." + (s.holiday ? " Today is " + s.holiday + "." : "")
       : "No agent is available right now.";
     var next = s.next_open_at ? " It opens again " + localMoment(s.next_open_at) + "." : "";
     setStatus(why + next);
+  }
+  function showOffline(values) {
+    clear();
+    state.view = "offline";
+    var s = state.status;
+    refreshOfflineStatus();
     body.appendChild(el("div", { class: "izc-offline" }, [
       el("p", { class: "izc-hours", text: "Chat hours: " + s.hours.join("; ") + " (" + s.time_zone + ")." }),
       el("p", { text: "Leave a message and we will answer by email. " + (s.offline_reply_promise || "") }),
@@ -221,24 +336,26 @@
     var help = el("div", { class: "izc-suggest", hidden: "", "aria-live": "polite" });
     var text = el("textarea", { name: "text", rows: "4", required: "" });
     suggestWhileTyping(text, help, "chat_offline");
-    var form = el("form", { class: "izc-form", novalidate: "" }, [
-      field("Your name", el("input", { name: "name", autocomplete: "name", required: "" })),
-      field("Email", el("input", { name: "email", type: "email", autocomplete: "email", required: "" })),
+    var form = el("form", { class: "izc-form", novalidate: "" }, whoFields().concat([
       field("Topic", categorySelect()),
-      field("Order number (optional)", el("input", { name: "order_number", autocomplete: "off" })),
+      field("Order number (optional)", el("input", { name: "order_number", autocomplete: "off", placeholder: "e.g. " + s.order_number.example }), "Format example: " + s.order_number.example),
       field("Your message", text),
       help,
       el("button", { type: "submit", class: "izc-primary", text: "Leave a message" }),
-    ]);
+    ]));
+    restore(form, values);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var data = {};
+      var problems = checkForm(form);
+      if (Object.keys(problems).length) { showErrors(form, { fields: problems }); return; }
+      var data = { page_url: location.href.slice(0, 500), referrer: (document.referrer || "").slice(0, 500) };
       new FormData(form).forEach(function (v, k) { data[k] = v; });
       api("/chat/offline-message", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data), credentials: "same-origin",
       }).then(function (r) {
         if (!r.ok) { showErrors(form, r.data); return; }
         clear();
+        state.view = "done";
         setStatus("Message received.");
         body.appendChild(el("div", { class: "izc-done" }, [
           el("p", { text: "Thank you. Your request is " + r.data.reference + "." }),
@@ -289,6 +406,7 @@
 
   function showConversation() {
     clear();
+    state.view = "chat";
     log = el("ol", { class: "izc-log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
     typingLine = el("p", { class: "izc-typing", "aria-live": "polite" });
     composer = el("textarea", { name: "message", rows: "2", "aria-label": "Type your message", placeholder: "Type your message…" });
@@ -303,7 +421,7 @@
       el("label", { for: "izc-file", class: "izc-attach", text: "Attach photo" }), fileInput,
       el("button", { type: "button", text: "Escalate to a Supervisor", onclick: escalate }),
       el("button", { type: "button", text: "Email me the transcript", onclick: function () { frame({ type: "transcript" }); } }),
-      el("button", { type: "button", text: "End chat", onclick: function () { frame({ type: "end" }); } }),
+      el("button", { type: "button", text: "End chat", onclick: function () { if (window.confirm("End this chat?")) frame({ type: "end" }); } }),
     ]);
     verifyBox = el("div", { class: "izc-verify", hidden: "", "aria-live": "polite" });
     body.appendChild(verifyBox);
@@ -327,10 +445,12 @@
     state.ws = ws;
     ws.onopen = function () {
       state.retry = 0;
+      state.lastFrameAt = Date.now();
       if (state.token) frame({ type: "resume", token: state.token, last_seq: state.lastSeq });
       else if (state.startFrame) frame(state.startFrame);
     };
     ws.onmessage = function (e) {
+      state.lastFrameAt = Date.now();
       var data;
       try { data = JSON.parse(e.data); } catch (err) { return; }
       handle(data);
@@ -343,11 +463,32 @@
         if (state.status && state.status.can_start) showPrechat();
         return;
       }
-      var delay = Math.min(30000, 500 * Math.pow(2, state.retry++));
-      setStatus("Connection lost. Reconnecting…");
-      setTimeout(connect, delay);
+      retryLater();
     };
   }
+  function retryLater() {
+    reconnecting(true);
+    setTimeout(connect, Math.min(30000, 500 * Math.pow(2, state.retry++)));
+  }
+  // A connection found dead (no frame for too long, the browser offline): a close
+  // handshake on a dead connection can take minutes, so it is dropped at once.
+  function drop(ws) {
+    ws.onclose = null; ws.onmessage = null;
+    try { ws.close(); } catch (e) { /* already closed */ }
+    if (state.ws === ws && !state.ended) retryLater();
+  }
+  function reconnecting(on) {
+    panel.classList.toggle("izc-reconnecting", on);
+    if (on) setStatus("Reconnecting… Messages you send now go out when the connection is back.");
+  }
+  setInterval(function () {
+    var ws = state.ws;
+    if (!ws || ws.readyState !== 1 || state.ended) return;
+    var now = Date.now();
+    if (now - state.lastFrameAt > HEARTBEAT_MS + PONG_GRACE_MS) { drop(ws); return; }
+    if (now - (state.pingAt || 0) >= HEARTBEAT_MS) { state.pingAt = now; frame({ type: "ping" }); }
+  }, HEARTBEAT_MS / 3);
+  window.addEventListener("offline", function () { if (state.ws && state.token && !state.ended) drop(state.ws); });
 
   function handle(f) {
     switch (f.type) {
@@ -357,12 +498,14 @@
         if (f.state === "ended") { state.ended = true; showEnded({}); }
         else if (f.verified === false && verifyBox.hidden) showVerify("offer");
         else if (f.verified) verifyBox.hidden = true;
+        reconnecting(false);
         setStatus(f.agent ? "You're chatting with " + f.agent + "." : "You're in the queue. An agent will join shortly.");
+        renderLauncher();
         Object.keys(state.pending).forEach(function (id) { frame(state.pending[id].frame); });
         break;
       case "ack":
         var pending = state.pending[f.client_id];
-        if (pending) { pending.node.setAttribute("data-seq", f.seq); mark(pending.node, "Sent"); delete state.pending[f.client_id]; }
+        if (pending) { pending.node.setAttribute("data-seq", f.seq); mark(pending.node, "Sent"); delete state.pending[f.client_id]; saveOutbox(); }
         break;
       case "message":
       case "agent_joined":
@@ -386,6 +529,7 @@
         break;
       case "escalated":
         setStatus(f.new ? "Escalated to a supervisor. You'll see their promise here." : "Your request is already with a supervisor.");
+        if (f.new && log) log.appendChild(el("li", { class: "izc-system", text: "You asked for a supervisor" + (state.escalationReason ? ": “" + state.escalationReason + "”" : ".") }));
         break;
       case "verify_sent":
         state.codeTtl = f.expires_in;
@@ -414,7 +558,9 @@
       state.startFrame = null; state.closedByUs = true; state.ws.close();
       state.status.can_start = false; state.status.reason = f.code === "chat_closed" ? "closed" : "no_agents";
       if (f.next_open_at) state.status.next_open_at = f.next_open_at;
-      showOffline();
+      var values = state.prechatForm ? (function () { var v = {}; state.prechatForm.querySelectorAll("[name]").forEach(function (n) { v[n.name] = n.value; }); return v; })() : {};
+      renderLauncher();
+      showOffline(values);
       return;
     }
     if (state.prechatForm && !state.session) {
@@ -426,6 +572,7 @@
     if (f.ref && state.pending[f.ref] && f.code !== "rate_limited") {
       mark(state.pending[f.ref].node, "Not sent: " + f.detail);
       delete state.pending[f.ref];
+      saveOutbox();
     }
     setStatus(f.detail);
   }
@@ -435,7 +582,7 @@
     state.lastSeq = f.seq;
     if (f.type === "message" && f.sender === "customer" && f.client_id) {
       var existing = log.querySelector("li[data-client-id='" + f.client_id + "']");
-      if (existing) { existing.setAttribute("data-seq", f.seq); mark(existing, "Sent"); delete state.pending[f.client_id]; frame({ type: "delivered", seq: f.seq }); return; }
+      if (existing) { existing.setAttribute("data-seq", f.seq); mark(existing, "Sent"); delete state.pending[f.client_id]; saveOutbox(); frame({ type: "delivered", seq: f.seq }); return; }
     }
     if (f.type === "message") {
       log.appendChild(bubble(f.sender === "customer", f.author, f.text, f.sent_at, f.attachments, f.seq, f.client_id));
@@ -452,7 +599,8 @@
     }
     log.scrollTop = log.scrollHeight;
     frame({ type: "delivered", seq: f.seq });
-    if (!document.hidden && !panel.hidden) frame({ type: "read", seq: f.seq });
+    if (!document.hidden && !panel.hidden) { frame({ type: "read", seq: f.seq }); state.readSeq = f.seq; tabSet("read", f.seq); }
+    else if (f.type === "message" && f.sender !== "customer" && f.seq > state.readSeq) { state.unread += 1; renderLauncher(); }
   }
 
   function bubble(mine, author, text, iso, attachments, seq, clientId) {
@@ -500,10 +648,22 @@
     var li = bubble(true, "You", text, new Date().toISOString(), [], 0, id);
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
-    state.pending[id] = { frame: f, node: li };
+    state.pending[id] = { frame: f, node: li, at: new Date().toISOString() };
+    saveOutbox();
     composer.value = "";
     frame({ type: "typing", state: false });
     frame(f); // if the socket is down, the welcome after reconnecting resends it
+  }
+
+  // After a reload: the messages not acknowledged before it, shown as "Sending…" and
+  // sent again (once, by client id) when the socket is back.
+  function restoreOutbox() {
+    tabGet("outbox", []).forEach(function (p) {
+      if (!p || !p.client_id || !p.text || state.pending[p.client_id]) return;
+      var li = bubble(true, "You", p.text, p.at, [], 0, p.client_id);
+      log.appendChild(li);
+      state.pending[p.client_id] = { frame: { type: "message", client_id: p.client_id, text: p.text }, node: li, at: p.at };
+    });
   }
 
   function typing() {
@@ -531,11 +691,29 @@
       .catch(function () { setStatus("The upload failed. Try again."); });
   }
 
+  // "Escalate to a Supervisor" asks what the supervisor should know (optional), then
+  // shows the customer's own words back in the conversation.
   function escalate() {
-    frame({ type: "escalate" });
+    if (state.ended || body.querySelector(".izc-escalate")) return;
+    var reason = el("textarea", { name: "reason", rows: "2", maxlength: "500" });
+    var form = el("form", { class: "izc-form izc-escalate", novalidate: "" }, [
+      field("What should the supervisor know? (optional)", reason),
+      el("div", { class: "izc-verify-actions" }, [
+        el("button", { type: "submit", class: "izc-primary", text: "Send to a supervisor" }),
+        el("button", { type: "button", class: "izc-link", text: "Cancel", onclick: function () { form.remove(); } }),
+      ]),
+    ]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      state.escalationReason = reason.value.trim();
+      if (frame({ type: "escalate", reason: state.escalationReason })) form.remove();
+    });
+    actions.parentNode.insertBefore(form, actions.nextSibling);
+    reason.focus();
   }
 
   function showEnded(f) {
+    renderLauncher();
     composer.disabled = true;
     actions.querySelectorAll("button").forEach(function (b) { if (b.textContent !== "Email me the transcript") b.disabled = true; });
     var text = f.for_conduct
@@ -563,6 +741,15 @@
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && state.lastSeq && !panel.hidden) frame({ type: "read", seq: state.lastSeq });
   });
+
+  // On every page: the launcher shows whether chat is open; a chat in progress (this
+  // browser's) reconnects at once, and the panel reopens if it was open before a reload.
+  if (saved() && saved().token) { boot(); if (tabGet("open", false)) toggle(true); }
+  else {
+    api("/chat/status", { credentials: "same-origin" }).then(function (r) {
+      if (r.ok && !state.status) { state.status = r.data; renderLauncher(); }
+    }).catch(function () { /* the launcher stays neutral */ });
+  }
 
   window.IzonieChat = { open: function () { toggle(true); }, close: function () { toggle(false); }, _state: state };
 })();

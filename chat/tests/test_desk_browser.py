@@ -1,0 +1,122 @@
+"""The chat desk in Chromium with three chats at once: unread counts, previews and
+order, the title badge, offer banners, slash commands with placeholders, transfer
+targets, confirmation and the read-only state of an ended chat."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.tests.factories import AgentFactory
+from chat.models import AgentPresence, CannedResponse, ChatSession, Presence
+from chat.tests.test_browser import PRODUCT, agent_online, new_page
+from conftest import screenshot_path
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def customer_starts(browser, server, name, text, width=1280):
+    page = new_page(browser, width=width, height=844)
+    page.goto(f"{server.url}{PRODUCT}")
+    page.get_by_role("button", name="Chat with us").click()
+    dialog = page.get_by_role("dialog", name="Izonie Support chat")
+    dialog.get_by_label("Your name").fill(name)
+    dialog.get_by_label("Email").fill(f"{name.split()[0].lower()}@example.com")
+    dialog.get_by_label("Topic").select_option(label="Returns")
+    dialog.get_by_label("Order number (optional)").fill("IZ-20461187")
+    dialog.get_by_label("How can we help?").fill(text)
+    dialog.get_by_role("button", name="Start chat").click()
+    expect(dialog.get_by_role("log", name="Conversation")).to_contain_text(text)
+    return page, dialog
+
+
+def test_a_desk_with_three_chats_misses_nobody(browser, asgi_server, clock):
+    CannedResponse.objects.create(
+        shortcut="greeting",
+        title="Greeting",
+        body="Hello {customer_name}, I'm {agent_name}. Let me look at {order_number}.",
+    )
+    agent = AgentFactory(display_name="Ada Agent")
+    colleague = AgentFactory(display_name="Bola Busy")
+    AgentPresence.objects.create(agent=colleague, status=Presence.OFFLINE)
+    desk = agent_online(browser, asgi_server, agent)
+
+    customers = [
+        customer_starts(browser, asgi_server, name, text)
+        for name, text in (
+            ("Chidi Eze", "Screen cracked"),
+            ("Funmi Ade", "Wrong colour"),
+            ("Kemi Obi", "Charger missing"),
+        )
+    ]
+    # Each offer is a banner with its wait time, until accepted.
+    offers = desk.locator(".offer-banner")
+    expect(offers).to_have_count(3)
+    expect(offers.first).to_contain_text(re.compile(r"waiting \d+ s"))
+    expect(desk).to_have_title(re.compile(r"^\(\d+\) "))
+    desk.screenshot(path=screenshot_path("chat-desk-offers"))
+    for name in ("Chidi Eze", "Funmi Ade", "Kemi Obi"):
+        desk.get_by_role("button", name=f"Accept offered chat with {name}").click()
+        expect(desk.get_by_role("log", name="Messages")).to_contain_text("joined")
+    expect(offers).to_have_count(0)
+
+    # Kemi's chat is open; Chidi writes: his chat counts it, shows it, comes first.
+    _chidi_page, chidi = customers[0]
+    chidi.get_by_label("Type your message").fill("Hello? Anyone there?")
+    chidi.get_by_label("Type your message").press("Enter")
+    mine = desk.locator("#mine > li")
+    expect(mine.first).to_contain_text("Chidi Eze")
+    expect(mine.first).to_contain_text("Hello? Anyone there?")
+    expect(mine.first.locator(".badge.count")).to_have_text(re.compile(r"[1-9]"))
+    expect(desk).to_have_title(re.compile(r"^\([1-9]\d*\) Live chat"))
+    desk.screenshot(path=screenshot_path("chat-desk-three-chats"))
+
+    # Opening it clears the count and the title badge for it.
+    desk.get_by_role("button", name="Open chat with Chidi Eze").click()
+    expect(mine.first.locator(".badge.count")).to_have_count(0)
+    expect(desk.get_by_role("log", name="Messages")).to_contain_text("Hello? Anyone there?")
+
+    # The visitor panel: email, unverified guest, the page the chat started on.
+    visitor = desk.get_by_role("complementary", name="Visitor")
+    expect(visitor).to_contain_text("chidi@example.com")
+    expect(visitor).to_contain_text("Guest · email not verified")
+    expect(visitor).to_contain_text(PRODUCT)
+    expect(visitor).to_contain_text("IZ-20461187")
+
+    # "/gre" + Tab expands the canned response with the chat's placeholders filled.
+    text = desk.get_by_label("Message", exact=True)
+    text.press_sequentially("/gre", delay=20)
+    expect(desk.get_by_role("listbox", name="Canned responses")).to_contain_text("/greeting")
+    text.press("Tab")
+    expect(text).to_have_value("Hello Chidi Eze, I'm Ada Agent. Let me look at IZ-20461187.")
+    text.press("Enter")
+    expect(chidi.get_by_role("log", name="Conversation")).to_contain_text("Hello Chidi Eze")
+
+    # Only agents online with room are transfer targets: the offline colleague is not.
+    expect(desk.locator("#transfer-agents option")).to_have_text(["Nobody else online has room"])
+    assert "Bola Busy" not in desk.locator("#transfer-to").inner_text()
+
+    # Ending asks first; dismissing it keeps the chat going.
+    desk.once("dialog", lambda d: d.dismiss())
+    desk.get_by_role("button", name="End chat").click()
+    desk.wait_for_timeout(300)
+    assert ChatSession.objects.get(visitor_name="Chidi Eze").state == "active"
+    desk.once("dialog", lambda d: d.accept())
+    desk.get_by_role("button", name="End chat").click()
+    # Read-only at once: nothing can be sent, transferred or ended again.
+    expect(desk.locator("#conv-ended")).to_contain_text("read-only")
+    expect(text).to_be_disabled()
+    expect(desk.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+    expect(desk.get_by_role("button", name="Transfer")).to_be_disabled()
+    expect(desk.get_by_role("button", name="End for conduct")).to_be_disabled()
+    expect(chidi.get_by_role("group", name="How did we do?")).to_be_visible()
+    expect(mine).to_have_count(2)
+    desk.screenshot(path=screenshot_path("chat-desk-ended"), full_page=True)
+
+    # On a narrow screen the desk stacks, nothing cut off.
+    desk.set_viewport_size({"width": 390, "height": 844})
+    desk.screenshot(path=screenshot_path("chat-desk-phone"), full_page=True)
+    for page, _dialog in customers:
+        page.close()

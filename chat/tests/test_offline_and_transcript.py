@@ -1,0 +1,58 @@
+"""The widget's offline message says where it came from; the transcript names and
+links files and says "transferred" as the chat did."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from chat import services
+from chat.models import OfflineMessage
+from chat.tests.test_desk import accepted
+from chat.transcript import transcript_text
+from conftest import png_bytes
+from tickets.attachments import check_uploads
+from tickets.choices import Channel
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_offline_message_is_marked_as_left_with_the_chat_widget(client, clock):
+    response = client.post(
+        "/chat/offline-message",
+        {
+            "name": "Chidi",
+            "email": "chidi@example.com",
+            "category": "payments",
+            "text": "I was charged twice",
+            "page_url": "https://izonie.example/p/x12",
+            "referrer": "javascript:void(0)",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    offline = OfflineMessage.objects.select_related("ticket").get()
+    # Answered by email as before; marked so agents know it came from the widget.
+    assert offline.ticket.channel == Channel.EMAIL
+    assert list(offline.ticket.tags.values_list("name", flat=True)) == ["live-chat-offline"]
+    assert offline.page_url == "https://izonie.example/p/x12" and offline.referrer == ""
+
+
+def test_the_transcript_names_and_links_photos_and_says_transferred(clock, online_agent, settings):
+    settings.IZONIE_PUBLIC_URL = "https://support.izonie.example"
+    first = online_agent()
+    session = accepted(first, 1)
+    photo = SimpleUploadedFile("crack.png", png_bytes((20, 20)), content_type="image/png")
+    services.chat_customer_message(
+        session=session, client_id="photo-0001", text="", uploads=check_uploads([photo])
+    )
+    second = online_agent()
+    services.chat_transfer(session=session, by=first, to_agent=second)
+    text = transcript_text(session)
+    name = first.display_name or str(first)
+    assert f"{name} transferred you to a colleague." in text
+    assert f"{name} left the chat." not in text
+    line = next(line for line in text.splitlines() if "crack.png" in line)
+    assert line.strip().startswith("Photo: crack.png (")
+    assert "https://support.izonie.example/attachments/" in line
+    assert f"https://support.izonie.example/requests/{session.ticket_id}/" in text
