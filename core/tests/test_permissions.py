@@ -183,6 +183,15 @@ TABLE: dict[str, Row] = {
         json_body=True,
     ),
     "api-v1:ticket_list": Row("GET", "/api/v1/tickets", (401, 200, 200, 200, 200, 200, 200)),
+    # Answered item by item: the support team's items without a requester are refused
+    # inside a 200 answer (tickets/tests/api/test_ticket_create_many.py).
+    "api-v1:ticket_create_many": Row(
+        "POST",
+        "/api/v1/tickets/create_many",
+        (401, 200, 200, 200, 200, 200, 200),
+        body={"tickets": [{"category": "payments", "body": "Refund?"}]},
+        json_body=True,
+    ),
     "api-v1:ticket_detail": Row(
         "GET", "/api/v1/tickets/{ticket}", (401, 200, 404, 404, 200, 200, 200)
     ),
@@ -288,6 +297,35 @@ TABLE: dict[str, Row] = {
         (L, 403, 403, 403, L, L, L),
     ),
     "console:workload": Row("GET", "/console/workload/", (L, 403, 403, 403, 200, 200, 200)),
+    # The agent workspace: search, bulk changes, next ticket, presence on a ticket, shifts.
+    "console:search": Row("GET", "/console/search?q=IZS", (L, 403, 403, 403, 200, 200, 200)),
+    "console:bulk": Row(
+        "POST",
+        "/console/bulk",
+        (L, 403, 403, 403, L, L, L),
+        body={"ticket": "{ticket}", "status": "open"},
+    ),
+    "console:next_ticket": Row("GET", "/console/next", (L, 403, 403, 403, L, L, L)),
+    "console:ticket_presence": Row(
+        "POST",
+        "/console/tickets/{ticket}/presence",
+        (L, 403, 403, 403, 200, 200, 200),
+        body={"state": "viewing"},
+    ),
+    "console:shift_end": Row("GET", "/console/shift/end", (L, 403, 403, 403, 200, 200, 200)),
+    "console:shift_start": Row("GET", "/console/shift/start", (L, 403, 403, 403, L, L, L)),
+    # Macros: a shared one is the supervisors' to edit; a personal one is its owner's only
+    # (another agent, even a supervisor, does not find it).
+    "console:macros": Row("GET", "/console/macros/", (L, 403, 403, 403, 200, 200, 200)),
+    "console:macros_json": Row(
+        "GET", "/console/macros.json?ticket={ticket}", (L, 403, 403, 403, 200, 200, 200)
+    ),
+    "console:macro_edit": Row(
+        "GET", "/console/macros/{shared_macro}/", (L, 403, 403, 403, 404, 200, 200)
+    ),
+    "console:macro_delete": Row(
+        "POST", "/console/macros/{personal_macro}/delete", (L, 403, 403, 403, L, 404, 404)
+    ),
     "console:workload_override": Row(
         "POST",
         "/console/workload/tickets/{ticket}/override",
@@ -387,6 +425,14 @@ def world(django_capture_on_commit_callbacks):
         "notice": notice.pk,
         "agent_id": users["agent"].pk,
     }
+    from macros.models import Macro
+
+    ids["shared_macro"] = Macro.objects.create(
+        title="Greeting", body="Hello {{ customer.first_name }}", owner=None
+    ).pk
+    ids["personal_macro"] = Macro.objects.create(
+        title="Mine", body="Thanks", owner=users["agent"]
+    ).pk
     return users, ids
 
 

@@ -84,7 +84,7 @@ def _forbidden(index: int, detail: str) -> TicketCreateResultOut:
 
 @router.post(
     "/create_many",
-    response={200: TicketCreateManyOut, **problems(403)},
+    response={200: TicketCreateManyOut, **problems(400, 403)},
     summary="Open up to 100 tickets",
     operation_id="ticket_create_many",
 )
