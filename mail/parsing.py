@@ -254,6 +254,26 @@ def _attachment(
     return ParsedAttachment(filename=filename, content_type=content_type, payload=_payload(part))
 
 
+def _other_plain_alternatives(message: EmailMessage) -> set[int]:
+    """The text/plain parts of a multipart/alternative after its first one: versions of
+    the same text (some senders label their HTML version text/plain), of which a mail
+    client shows one; joining them would show the customer's text twice."""
+    others: set[int] = set()
+    for part in message.walk():
+        if part.get_content_type() != "multipart/alternative":
+            continue
+        payload = part.get_payload()
+        plain = [
+            child
+            for child in (payload if isinstance(payload, list) else [])
+            if isinstance(child, EmailMessage)
+            and child.get_content_type() == "text/plain"
+            and child.get_content_disposition() != "attachment"
+        ]
+        others.update(id(child) for child in plain[1:])
+    return others
+
+
 def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> ParsedEmail:
     if not re.search(rb"\S", raw[:65536]) and not re.search(rb"\S", raw):  # no copy of raw
         raise UnparseableEmail("the message is empty")
@@ -273,6 +293,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
     html_parts: list[str] = []
     attachments: list[ParsedAttachment] = []
     skipped = cut_parts
+    other_alternatives = _other_plain_alternatives(message)
     for index, part in enumerate(message.walk()):
         if index >= MAX_PARTS:
             skipped += 1
@@ -297,7 +318,8 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
                     )
                 )
             elif content_type == "text/plain":
-                text_parts.append(_text(part))
+                if id(part) not in other_alternatives:
+                    text_parts.append(_text(part))
             elif content_type == "text/html":
                 html_parts.append(_text(part))
             elif not content_type.startswith(("text/", "multipart/")):

@@ -119,3 +119,18 @@ def test_a_mail_system_sender_without_an_address_is_machine_mail(sender):
     record = ingest_raw(raw=raw)
     assert record.status == InboundStatus.IGNORED
     assert "mail-system sender" in record.reason
+
+
+def test_only_the_first_plain_alternative_is_the_text():
+    """flanker/quoted-printable.eml: a multipart/alternative whose HTML version is labelled
+    text/plain. A mail client shows one alternative; the ticket shows the first, once."""
+    raw = (
+        b"From: Bob <bob@example.com>\r\nTo: help@example.com\r\nSubject: links\r\n"
+        b"Message-ID: <alt-1@example.com>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nHello Bob, see a&b.\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+        b"<div>Hello Bob, see a&amp;b.</div>\r\n--b--\r\n"
+    )
+    parsed = parse_email(raw)
+    assert parsed.text == "Hello Bob, see a&b."
