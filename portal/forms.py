@@ -55,11 +55,13 @@ class ContactForm(forms.Form):
         category.choices = [(c.key, f"{c.name}: {', '.join(c.examples)}") for c in offered]
         category.error_messages["required"] = "Choose what your request is about."
         needing = [c.name for c in offered if c.needs_order_number]
-        self.fields["order_number"].help_text = f"Looks like {policy.order_numbers.example}." + (
-            f" We need it for {', '.join(needing)}." if needing else ""
+        example = policy.order_numbers.example
+        self.fields["order_number"].help_text = (
+            f"It is in your order confirmation and looks like {example} (an example, "
+            "not your order)." + (f" We need it for {', '.join(needing)}." if needing else "")
         )
         self.fields["order_number"].widget.attrs.update(
-            {"placeholder": policy.order_numbers.example, "autocomplete": "off"}
+            {"placeholder": f"e.g. {example}", "autocomplete": "off"}
         )
         limits = policy.attachments
         types = ", ".join(t.split("/")[1].upper() for t in limits.allowed_types)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("requests/", views.requests_list, name="requests"),
     path("requests/<int:ticket_id>/", views.request_detail, name="request"),
     path("requests/<int:ticket_id>/escalate", views.request_escalate, name="escalate"),
+    path("requests/<int:ticket_id>/rate", views.request_rate, name="rate"),
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("seller/", seller_views.home, name="seller_home"),
     path(

@@ -7,16 +7,21 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import current_user, customer_required
 from accounts.services import contact_for_typed_email
 from core.forms import apply_service_error
 from core.throttle import Throttled, request_ip, throttle
+from feedback.exceptions import InvalidRating, RatingLocked
+from feedback.requests import resolution_interaction
+from feedback.services import feedback_record
 from identity import services as identity
 from identity.models import Method
 from policy.loader import get_policy
 from portal.forms import ContactForm, CustomerReplyForm
+from portal.selectors import rating_open, ratings_by_ticket, ticket_url, with_open_escalation
 from sla.escalation import escalation_request
 from sla.models import Escalation, EscalationStatus
 from tickets import selectors, services
@@ -70,7 +75,12 @@ def contact(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/contact.html",
-        {"form": form, "policy": get_policy()},
+        {
+            "form": form,
+            "policy": get_policy(),
+            # A browser cannot be given files back: name them, so nobody sends without.
+            "files_to_attach_again": [f.name for f in request.FILES.getlist("photos")],
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -111,9 +121,22 @@ def thanks(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def requests_list(request: HttpRequest) -> HttpResponse:
-    tickets = selectors.tickets_visible_to(current_user(request)).order_by("-created_at", "-id")
+    tickets = with_open_escalation(
+        selectors.tickets_visible_to(current_user(request)).order_by("-created_at", "-id")
+    )
     page = Paginator(tickets, 20).get_page(request.GET.get("page"))
-    return render(request, "portal/requests.html", {"page": page})
+    ratings = ratings_by_ticket(tickets=list(page.object_list))
+    for ticket in page.object_list:
+        ticket.my_rating = ratings.get(ticket.pk)
+        ticket.rateable = rating_open(ticket=ticket)
+    return render(
+        request, "portal/requests.html", {"page": page, "scores": _scores(), "policy": get_policy()}
+    )
+
+
+def _scores() -> list[int]:
+    feedback = get_policy().feedback
+    return list(range(feedback.scale_min, feedback.scale_max + 1))
 
 
 def _own_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
@@ -152,9 +175,43 @@ def request_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 ticket=ticket, status=EscalationStatus.OPEN
             ).first(),
             "policy": get_policy(),
+            "rateable": rating_open(ticket=ticket),
+            "scores": _scores(),
+            "my_rating": ratings_by_ticket(tickets=[ticket]).get(ticket.pk),
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@customer_required
+@require_POST
+def request_rate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """One tap on a score of a solved request (its page or My requests) records it
+    through the feedback app, as the rating email's links do."""
+    ticket = _own_ticket(request, ticket_id)
+    back = request.POST.get("next") or ""
+    target = back if back == reverse("portal:requests") else ticket_url(ticket)
+    if not rating_open(ticket=ticket):
+        messages.error(request, "This request can be rated once it is solved.")
+        return redirect(target)
+    try:
+        result = feedback_record(
+            ticket=ticket,
+            channel=ticket.channel,
+            score=request.POST.get("score", ""),
+            interaction=resolution_interaction(ticket),
+            actor=current_user(request),
+        )
+    except (InvalidRating, RatingLocked) as exc:
+        messages.error(request, exc.message)
+    else:
+        scale = get_policy().feedback.scale_max
+        verb = "Thank you: your rating" if result.created else "Your rating"
+        messages.success(
+            request,
+            f"{verb} of {result.rating.score} out of {scale} for {ticket.reference} is recorded.",
+        )
+    return redirect(target)
 
 
 @customer_required

@@ -98,6 +98,8 @@ def escalation_request(
             f"Your request {ticket.reference} has been escalated to a supervisor. "
             f"{policy.escalation.reviewer} will review your case and contact you within "
             f"{policy.escalation.contact_within}, by {_contact_deadline_text(escalation)}."
+            # The customer's reason, shown back in the thread for them and the agents.
+            + (f"\n\nYour reason: “{escalation.reason.strip()}”" if reason.strip() else "")
         ),
     )
     notify_supervisors(

@@ -111,8 +111,16 @@ def order_number_check(*, raw: str, customer: User | None, verified: bool = True
             field="order_number",
         ) from exc
     if order is None:
+        if number == order_number_normalise(policy.order_numbers.example):
+            raise UnknownOrder(
+                f"{number} is only the example we show. Type the number from your order "
+                "confirmation, or leave it out.",
+                field="order_number",
+            )
+        # "on this account" only to a signed-in customer: a visitor has no account here.
+        where = " on your account" if customer is not None and customer.is_customer else ""
         raise UnknownOrder(
-            f"We could not find order {number} on this account. Check the number in "
+            f"We could not find order {number}{where}. Check the number in "
             "your order confirmation.",
             field="order_number",
         )

@@ -79,6 +79,7 @@ TABLE: dict[str, Row] = {
     "portal:requests": Row("GET", "/requests/", (L, 200, 200, 200, 403, 403, 403)),
     "portal:request": Row("GET", "/requests/{ticket}/", (L, 200, 404, 404, 403, 403, 403)),
     "portal:escalate": Row("POST", "/requests/{ticket}/escalate", (L, L, 404, 404, 403, 403, 403)),
+    "portal:rate": Row("POST", "/requests/{ticket}/rate", (L, L, 404, 404, 403, 403, 403)),
     "portal:attachment": Row(
         "GET", "/attachments/{attachment}/", (403, 200, 404, 404, 200, 200, 200)
     ),

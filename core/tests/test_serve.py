@@ -22,6 +22,7 @@ def _embedded_env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "IZONIE_VAR_DIR": str(tmp_path / "var")}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    env.pop("IZONIE_PUBLIC_URL", None)  # serve sets it from its host and port
     return env
 
 
@@ -66,6 +67,10 @@ def test_serve_runs_migrations_demo_data_web_and_worker(served):
     # The URLs to open and the demo logins are printed.
     assert f"{base}/console/" in output
     assert "ada.agent" in output and "izonie-demo" in output
+    # Links in emails point at this server's own port, not a fixed 8000.
+    # (https:// in HTTPS mode, which sits behind a TLS proxy on the same host and port.)
+    host_port = base.split("://")[1]
+    assert re.search(rf"Links in emails point at https?://{re.escape(host_port)}/\.", output)
     # SQLite in WAL mode under the configured var directory.
     database = tmp_path / "var" / "izonie.sqlite3"
     assert database.exists()

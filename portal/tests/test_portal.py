@@ -100,7 +100,10 @@ def _field_error(response, field: str, text: str) -> bool:
 
 def test_contact_form_shows_policy_hints():
     page = signed_in(BuyerFactory()).get("/contact").content.decode()
-    assert "Looks like IZ-20461187. We need it for Order Status, Payments, Returns." in page
+    assert (
+        "looks like IZ-20461187 (an example, not your order). "
+        "We need it for Order Status, Payments, Returns."
+    ) in page
     assert 'value="returns" id="id_category_3" required data-needs-order="true"' in page
     assert 'value="technical_support" id="id_category_2" required data-asks-photos' in page
     assert page.count("order number needed</span>") == 3
