@@ -162,6 +162,7 @@ def tickets_merge(*, target: Ticket, sources: Sequence[Ticket], actor: User) -> 
 
     ConductFlag.objects.filter(ticket_id__in=source_ids).update(ticket=target)
     _move_parties(target=target, source_ids=source_ids)
+    _move_escalations(target=target, source_ids=source_ids)
     target.tags.add(*Tag.objects.filter(tickets__in=source_ids).distinct())
     # Tickets merged earlier into a source now point at the target: one hop, always.
     Ticket.objects.filter(merged_into_id__in=source_ids).update(merged_into=target)
@@ -222,6 +223,25 @@ def _move_parties(*, target: Ticket, source_ids: list[int]) -> None:
         moving.append(party.pk)
     if moving:
         Party.objects.filter(pk__in=moving).update(ticket=target)
+
+
+def _move_escalations(*, target: Ticket, source_ids: list[int]) -> None:
+    """The sources' escalations follow the conversation; a supervisor's open promise to
+    contact the customer too, unless the target already has one (one open per ticket)."""
+    from sla.models import Escalation, EscalationStatus
+
+    Escalation.objects.filter(ticket_id__in=source_ids).exclude(
+        status=EscalationStatus.OPEN
+    ).update(ticket=target)
+    if not Escalation.objects.filter(ticket=target, status=EscalationStatus.OPEN).exists():
+        first_open = (
+            Escalation.objects.filter(ticket_id__in=source_ids, status=EscalationStatus.OPEN)
+            .order_by("contact_due_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if first_open is not None:
+            Escalation.objects.filter(pk=first_open).update(ticket=target)
 
 
 def _owed_since(ticket: Ticket) -> dt.datetime | None:

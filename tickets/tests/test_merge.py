@@ -227,3 +227,17 @@ def test_the_portal_leads_the_old_address_to_the_surviving_request(client):
     # One conversation in the list.
     listing = client.get(reverse("portal:requests")).content.decode()
     assert target.reference in listing and old.reference not in listing
+
+
+def test_an_open_escalation_follows_the_conversation():
+    from sla.escalation import escalation_request
+    from sla.models import Escalation
+
+    buyer, agent = BuyerFactory(), AgentFactory()
+    source = _open(buyer, "Charged twice.")
+    target = _open(buyer, "Charged twice, again.")
+    escalation, _created = escalation_request(
+        ticket=source, requested_by=buyer, channel=Channel.WEB_FORM, reason="Nobody answers"
+    )
+    tickets_merge(target=target, sources=[source], actor=agent)
+    assert Escalation.objects.get(pk=escalation.pk).ticket_id == target.pk
