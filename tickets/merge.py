@@ -139,8 +139,9 @@ def tickets_merge(*, target: Ticket, sources: Sequence[Ticket], actor: User) -> 
     if target.pk not in locked:
         raise MergeRefused("That ticket no longer exists.")
     target = locked[target.pk]
-    merged = [locked[s.pk] for s in sources if s.pk in locked and s.pk != target.pk]
-    if len(merged) != len({s.pk for s in sources}):
+    wanted = {s.pk for s in sources}
+    merged = [locked[pk] for pk in wanted if pk in locked and pk != target.pk]
+    if len(merged) != len(wanted):
         raise MergeRefused(
             f"{target.reference} cannot be merged into itself."
             if any(s.pk == target.pk for s in sources)
