@@ -43,6 +43,11 @@ def _what(event: TicketEvent, names: dict[int, str]) -> str:
         return f"Team changed from {team_name(old or '')} to {team_name(new)}"
     if event.kind == EventKind.STATUS_CHANGED and new in TicketStatus.values:
         return f"Status changed to {TicketStatus(new).label}"
+    if event.kind == EventKind.MERGED_INTO and data.get("into_reference"):
+        return f"Merged into {data['into_reference']} ({data.get('messages', 0)} messages moved)"
+    if event.kind == EventKind.MERGED_FROM and data.get("from_references"):
+        references = ", ".join(str(r) for r in data["from_references"])
+        return f"Merged in {references} ({data.get('messages', 0)} messages)"
     return str(event.get_kind_display())
 
 

@@ -136,10 +136,15 @@ class _Lookups:
                 found.accounts[account.address] = account
         ticket_pks = {t for _m, t in found.messages.values()} | set(found.referenced.values())
         for chunk in _chunks(sorted(ticket_pks | candidates)):
-            for ticket in Ticket.objects.filter(pk__in=chunk).select_related("requester"):
-                found.tickets[ticket.pk] = ticket
-                found.parties[ticket.pk] = {ticket.requester.email.lower()}
-        for chunk in _chunks(sorted(found.tickets)):
+            for ticket in Ticket.objects.filter(pk__in=chunk).select_related(
+                "requester", "merged_into__requester"
+            ):
+                # A ticket merged into another (tickets/merge.py): mail naming it, by
+                # subject token or plus-address, joins the surviving conversation.
+                live = ticket.merged_into or ticket
+                found.tickets[ticket.pk] = found.tickets[live.pk] = live
+                found.parties[live.pk] = {live.requester.email.lower()}
+        for chunk in _chunks(sorted({t.pk for t in found.tickets.values()})):
             for ticket_pk, address in Party.objects.filter(ticket_id__in=chunk).values_list(
                 "ticket_id", "email"
             ):

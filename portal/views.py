@@ -27,7 +27,8 @@ from sla.models import Escalation, EscalationStatus
 from tickets import selectors, services
 from tickets.choices import Channel
 from tickets.exceptions import TicketError
-from tickets.models import Attachment, Ticket
+from tickets.merge import surviving
+from tickets.models import TICKET_REFERENCE_PREFIX, Attachment, Ticket
 
 
 def contact(request: HttpRequest) -> HttpResponse:
@@ -121,8 +122,11 @@ def thanks(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def requests_list(request: HttpRequest) -> HttpResponse:
+    # A request merged into another is part of that conversation; it is listed once.
     tickets = with_open_escalation(
-        selectors.tickets_visible_to(current_user(request)).order_by("-created_at", "-id")
+        selectors.tickets_visible_to(current_user(request))
+        .filter(merged_into__isnull=True)
+        .order_by("-created_at", "-id")
     )
     page = Paginator(tickets, 20).get_page(request.GET.get("page"))
     ratings = ratings_by_ticket(tickets=list(page.object_list))
@@ -140,15 +144,25 @@ def _scores() -> list[int]:
 
 
 def _own_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+    """The request, or the one it was merged into: an old link (or a reply written in a
+    tab opened before the merge) lands on the surviving conversation."""
     try:
-        return selectors.ticket_get_for_viewer(viewer=current_user(request), ticket_id=ticket_id)
+        ticket = selectors.ticket_get_for_viewer(viewer=current_user(request), ticket_id=ticket_id)
     except Ticket.DoesNotExist:
         raise Http404("No such request.") from None
+    return surviving(ticket)
 
 
 @customer_required
 def request_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _own_ticket(request, ticket_id)
+    if ticket.pk != ticket_id and request.method != "POST":
+        messages.info(
+            request,
+            f"{TICKET_REFERENCE_PREFIX}{ticket_id} is now part of {ticket.reference}: "
+            "the whole conversation is here.",
+        )
+        return redirect("portal:request", ticket_id=ticket.pk)
     form = CustomerReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

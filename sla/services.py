@@ -440,6 +440,38 @@ def on_dispute_started(*, ticket: Ticket, at: dt.datetime) -> None:
     _sync_ticket_deadlines(ticket)
 
 
+def on_conversation_merged(
+    *, ticket: Ticket, owed_since: dt.datetime | None, at: dt.datetime
+) -> None:
+    """Other conversations were merged into ``ticket`` (tickets/merge.py): its reply
+    clocks are recomputed from the merged thread. ``owed_since``: the first customer
+    message after the last public reply (None: nothing is owed).
+
+    A live reply clock that started at or before ``owed_since`` keeps running (its
+    promise is the older one); otherwise the clock of the right measure (first reply
+    if the conversation never had one, else next reply) starts at ``owed_since``, so a
+    customer who wrote on the duplicate earlier is answered by that earlier deadline.
+    Moments already past fire at once through the usual timers.
+    """
+    measure = Measure.FIRST_REPLY if ticket.first_replied_at is None else Measure.NEXT_REPLY
+    clocks = _live_clocks(ticket)
+    kept: set[str] = set()
+    for clock in clocks:
+        if clock.measure not in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
+            continue
+        if owed_since is not None and clock.measure == measure and clock.started_at <= owed_since:
+            kept.add(clock.target_id)
+        else:
+            clock_cancel(clock=clock, at=at)
+    if owed_since is not None:
+        for target in targets_for(ticket=ticket, measure=measure):
+            if target.id not in kept:
+                clock = _clock_planned(ticket=ticket, target=target, at=owed_since)
+                clock.save()
+                _schedule_timers(clock)
+    _sync_ticket_deadlines(ticket)
+
+
 # --- Timers
 
 

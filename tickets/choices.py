@@ -97,3 +97,5 @@ class EventKind(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     RATED = "rated", _("Rated")
     REQUESTER_VERIFIED = "requester_verified", _("Requester verified")
+    MERGED_INTO = "merged_into", _("Merged into another ticket")
+    MERGED_FROM = "merged_from", _("Tickets merged in")

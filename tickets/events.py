@@ -369,3 +369,31 @@ def requester_verified(
             "order_number": order_number,
         },
     )
+
+
+def merged_into(
+    *, ticket: Ticket, target: Ticket, actor: User | None, messages: int
+) -> TicketEvent:
+    """``ticket`` was merged into ``target``: its ``messages`` moved there, it closed."""
+    return _record(
+        ticket=ticket,
+        kind=EventKind.MERGED_INTO,
+        actor=actor,
+        data={"into": target.pk, "into_reference": target.reference, "messages": messages},
+    )
+
+
+def merged_from(
+    *, ticket: Ticket, sources: list[Ticket], actor: User | None, messages: int
+) -> TicketEvent:
+    """``sources`` were merged into ``ticket``, bringing ``messages`` messages."""
+    return _record(
+        ticket=ticket,
+        kind=EventKind.MERGED_FROM,
+        actor=actor,
+        data={
+            "from": [source.pk for source in sources],
+            "from_references": [source.reference for source in sources],
+            "messages": messages,
+        },
+    )

@@ -77,6 +77,15 @@ class Ticket(models.Model):
     # The order number an unverified requester gave: format-checked only, never looked
     # up, and linked once they prove their address (if the order is theirs).
     unverified_order_number = models.CharField(max_length=32, blank=True)
+    # Set when this ticket was merged into another (tickets/merge.py): its conversation
+    # lives there now, and mail, portal links and the console lead to that ticket.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+    )
 
     class Meta:
         indexes = [

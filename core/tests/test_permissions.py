@@ -307,6 +307,11 @@ TABLE: dict[str, Row] = {
         body={"ticket": "{ticket}", "status": "open"},
     ),
     "console:next_ticket": Row("GET", "/console/next", (L, 403, 403, 403, L, L, L)),
+    # Merging: agents only; without tickets chosen, back to the inbox.
+    "console:merge": Row(
+        "GET", "/console/tickets/{ticket}/merge", (L, 403, 403, 403, 200, 200, 200)
+    ),
+    "console:merge_selected": Row("GET", "/console/merge", (L, 403, 403, 403, L, L, L)),
     "console:ticket_presence": Row(
         "POST",
         "/console/tickets/{ticket}/presence",
