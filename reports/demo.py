@@ -1,4 +1,5 @@
-"""Demo ratings and rollups, so every report page has something to show."""
+"""Demo history, realistic timings, ratings and rollups, so every report page has
+something a supervisor would recognise to show."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
+from accounts.models import Role, User
 from chat.models import ChatSession
 from reports import rollups
 from sla import services as sla_services
@@ -168,11 +171,73 @@ def spread_timings(*, rng: random.Random) -> int:
     return stretched
 
 
-def seed_reports_demo(*, progress: Callable[[str], None] = lambda _: None) -> None:
+_HISTORY = [
+    ("order_status", "When will my order arrive? The tracking has not moved for days."),
+    ("order_status", "My parcel shows delivered but I never received it."),
+    ("returns", "The shoes are too small, how do I return them?"),
+    ("returns", "I sent the blender back last week, has the return been accepted?"),
+    ("payments", "I was charged twice for the same order."),
+    ("payments", "My refund has not reached my bank account yet."),
+    ("technical_support", "The app logs me out every time I open my cart."),
+    ("technical_support", "I cannot reset my password, the code never arrives."),
+]
+_HISTORY_CHANNELS = (
+    [Channel.EMAIL] * 4
+    + [Channel.LIVE_CHAT] * 3
+    + [
+        Channel.WEB_FORM,
+        Channel.WEB_FORM,
+        Channel.FACEBOOK,
+        Channel.INSTAGRAM,
+    ]
+)
+_HISTORY_REPLY = (
+    "Thank you for your patience. I have looked into this and sorted it: you will see "
+    "the update on your order page shortly."
+)
+
+
+def seed_history(*, count: int, rng: random.Random) -> int:
+    """Solved conversations over the past six weeks, through the same services as live
+    traffic, so the trends and per-agent figures have more than a handful of points."""
+    from core.demo import _CATEGORY_AGENT, _backdate
+    from tickets import services
+    from tickets.models import OutboundMessage
+
+    buyers = list(User.objects.filter(role=Role.BUYER).order_by("pk"))
+    agents = {u.username: u for u in User.objects.filter(username__in=_CATEGORY_AGENT.values())}
+    if not buyers or not agents:
+        return 0
+    now = timezone.now()
+    for n in range(count):
+        category, body = rng.choice(_HISTORY)
+        ticket = services.ticket_open(
+            requester=buyers[n % len(buyers)],
+            channel=rng.choice(_HISTORY_CHANNELS),
+            body=body,
+            category=category,
+        )
+        agent = agents[_CATEGORY_AGENT[category]]
+        services.ticket_reply(ticket=ticket, author=agent, body=_HISTORY_REPLY)
+        OutboundMessage.objects.filter(message__ticket=ticket).update(
+            status="sent", sent_at=timezone.now(), attempts=1
+        )
+        services.ticket_update(ticket=ticket, actor=agent, status=TicketStatus.RESOLVED)
+        # Solved at varied times of day over six weeks, at least two hours ago.
+        day = rng.randint(1, 42)
+        solved = now - dt.timedelta(days=day, hours=rng.randint(-8, 8))
+        _backdate(ticket, min(solved, now - dt.timedelta(hours=2)))
+    return count
+
+
+def seed_reports_demo(
+    *, progress: Callable[[str], None] = lambda _: None, history: int = 60
+) -> None:
     """Give the demo conversations realistic response and resolution times, rate the
     solved ones (at the time they were solved), then build the rollups once the demo
     transaction commits."""
     rng = random.Random(9)
+    progress(f"{seed_history(count=history, rng=rng)} solved conversations in the past weeks")
     progress(f"{spread_timings(rng=rng)} demo conversations given realistic timings")
     solved = Ticket.objects.filter(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED])
     rated = 0

@@ -33,7 +33,7 @@ def _median(metric: str, **where: str) -> float:
 def test_the_demo_data_fills_every_report_with_plausible_figures(
     client, django_capture_on_commit_callbacks
 ):
-    """One demo seeding for every demo check here: it takes about 15 s."""
+    """One demo seeding for every demo check here: it takes about 18 s."""
     from core.demo import seed_demo
 
     with django_capture_on_commit_callbacks(execute=True):
