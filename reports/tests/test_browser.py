@@ -53,7 +53,7 @@ def test_supervisor_reads_the_compliance_report_with_charts_and_tables(
     login(page, supervisor)
 
     page.get_by_role("link", name="Reports").click()
-    page.get_by_role("link", name="Policy compliance").click()
+    page.get_by_role("link", name="Policy compliance", exact=True).click()
 
     page.get_by_role("heading", name="Policy compliance", level=1).wait_for()
     # Chart.js drew on the canvas (it sets the canvas size when it renders)
