@@ -20,6 +20,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
 
+from accounts.models import STAFF_ROLES
 from helpcenter.models import Deflection
 from policy.loader import get_policy
 from reports import histogram
@@ -313,7 +314,8 @@ def _timings_and_agents(ranges: Ranges, zone: zoneinfo.ZoneInfo) -> None:
         TicketEvent.objects.filter(
             _within("created_at", ranges),
             kind__in=[EventKind.MESSAGE_OUT, EventKind.NOTE_ADDED],
-            actor_id__isnull=False,
+            # Sellers answering disputes write replies too; only support staff are agents.
+            actor__role__in=STAFF_ROLES,
         )
         .annotate(day=TruncDate("created_at", tzinfo=zone))
         .values("day", "kind", "actor_id")

@@ -16,7 +16,7 @@ import numpy as np
 from django.db.models import Sum
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import STAFF_ROLES, User
 from policy.loader import get_policy
 from reports import histogram
 from reports.models import (
@@ -104,6 +104,12 @@ def category_name(key: str) -> str:
 
 def agent_names(ids: set[int]) -> dict[int, str]:
     return {user.pk: str(user) for user in User.objects.filter(pk__in=ids)}
+
+
+def _staff_ids() -> Any:
+    """Support staff, as a subquery: a seller who answers a dispute in the portal writes
+    replies too, but is never one of the team's agents in a report."""
+    return User.objects.filter(role__in=STAFF_ROLES).values("pk")
 
 
 def period_of(day: dt.date, span: DateRange) -> dt.date:
@@ -747,7 +753,7 @@ def agents_report(span: DateRange) -> Report:
     )
     totals = {
         agent_id: values
-        for agent_id, *values in AgentRollup.objects.filter(**_in(span))
+        for agent_id, *values in AgentRollup.objects.filter(agent_id__in=_staff_ids(), **_in(span))
         .values_list("agent_id")
         .annotate(
             Sum("replies"),
@@ -819,14 +825,18 @@ def agents_report(span: DateRange) -> Report:
 
 def agents_csv(span: DateRange) -> tuple[list[str], Iterator[list[Any]]]:
     rows = (
-        AgentRollup.objects.filter(**_in(span))
+        AgentRollup.objects.filter(agent_id__in=_staff_ids(), **_in(span))
         .order_by("day", "agent_id")
         .values_list(
             "day", "agent_id", "replies", "notes", "assigned", "resolved", "resolution_seconds"
         )
     )
     names = agent_names(
-        set(AgentRollup.objects.filter(**_in(span)).values_list("agent_id", flat=True).distinct())
+        set(
+            AgentRollup.objects.filter(agent_id__in=_staff_ids(), **_in(span))
+            .values_list("agent_id", flat=True)
+            .distinct()
+        )
     )
     header = [
         "day",

@@ -12,6 +12,7 @@ from accounts.decorators import supervisor_required
 from policy.loader import get_policy
 from policy.selectors import zone_label
 from reports import exports, selectors
+from reports.overview import overview
 from reports.ranges import DateRange, RangeError, parse_range
 
 
@@ -33,7 +34,7 @@ def _context(request: HttpRequest) -> dict:
 
 @supervisor_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "reports/index.html", _context(request))
+    return render(request, "reports/index.html", _context(request) | {"o": overview()})
 
 
 def _range_or_error(request: HttpRequest) -> tuple[DateRange | None, str]:

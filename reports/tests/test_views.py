@@ -171,24 +171,6 @@ def test_compliance_shows_share_kept_and_links_the_worst_breaches(client, superv
     assert "2.0 h" in page
 
 
-def test_the_demo_data_fills_every_report(client, django_capture_on_commit_callbacks):
-    from core.demo import seed_demo
-
-    with django_capture_on_commit_callbacks(execute=True):
-        seed_demo()
-    from accounts.models import User
-
-    client.force_login(User.objects.get(username="sam.supervisor"))
-    for slug in REPORTS:
-        page = client.get(reverse("reports:report", args=[slug]))
-        assert page.status_code == 200
-        assert 'class="report-table"' in page.content.decode(), slug
-    csat = client.get(reverse("reports:report", args=["csat"])).content.decode()
-    assert "No ratings in this range." not in csat
-    volume = client.get(reverse("reports:report", args=["volume"])).content.decode()
-    assert "0 tickets opened" not in volume
-
-
 def test_times_report_shows_median_and_p90_from_the_rollups(client, supervisor, buyer):
     import re
 
