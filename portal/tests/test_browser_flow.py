@@ -42,7 +42,7 @@ def test_customer_opens_a_request_and_an_agent_answers(browser, page, live_serve
     agent_page = agent_context.new_page()
     login(agent_page, agent)
     agent_page.goto(f"{live_server.url}/console/")
-    agent_page.get_by_label("Search").fill("screen arrived")
+    agent_page.get_by_label("Search this view").fill("screen arrived")
     agent_page.get_by_role("button", name="Filter").click()
     agent_page.screenshot(path=screenshot_path("console-inbox"), full_page=True)
     agent_page.get_by_role("link", name="The screen arrived cracked").first.click()
