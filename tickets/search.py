@@ -25,7 +25,7 @@ from accounts.models import CUSTOMER_ROLES, User
 from helpcenter.search.base import MARK_END, MARK_START, marks_to_html
 from helpcenter.search.query import normalise_query, query_terms, significant_terms
 from tickets.models import Ticket
-from tickets.selectors import TicketFilters, tickets_visible_to
+from tickets.selectors import TicketFilters, tickets_filtered, tickets_visible_to
 
 # Message matches considered, best first: enough for a page of distinct tickets.
 MESSAGE_WINDOW = 200
@@ -91,22 +91,9 @@ def _snippet(message_id: int, terms: list[str]) -> SafeString:
     return mark_safe(marks_to_html(row[0])) if row else mark_safe("")
 
 
-def _apply(tickets: QuerySet[Ticket], filters: TicketFilters | None) -> QuerySet[Ticket]:
-    if filters is None:
-        return tickets
-    if filters.status:
-        tickets = tickets.filter(status__in=filters.status)
-    if filters.category is not None:
-        tickets = tickets.filter(category=filters.category)
-    if filters.channel:
-        tickets = tickets.filter(channel=filters.channel)
-    if filters.team:
-        tickets = tickets.filter(team=filters.team)
-    if filters.unassigned:
-        tickets = tickets.filter(assignee__isnull=True)
-    elif filters.assignee_id is not None:
-        tickets = tickets.filter(assignee_id=filters.assignee_id)
-    return tickets
+def _visible(viewer: User, filters: TicketFilters | None) -> QuerySet[Ticket]:
+    tickets = tickets_visible_to(viewer)
+    return tickets if filters is None else tickets_filtered(tickets, filters)
 
 
 def ticket_search(
@@ -115,7 +102,7 @@ def ticket_search(
     text = normalise_query(text.replace("\x00", ""))
     if not text:
         return []
-    visible = _apply(tickets_visible_to(viewer), filters).select_related("requester", "assignee")
+    visible = _visible(viewer, filters).select_related("requester", "assignee")
     found: dict[int, tuple[str, SafeString]] = {}
     order: list[int] = []
 

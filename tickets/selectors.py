@@ -99,15 +99,9 @@ class TicketPage:
     next_cursor: str | None
 
 
-def ticket_list(
-    *, viewer: User, filters: TicketFilters, cursor: str | None = None, limit: int = 25
-) -> TicketPage:
-    """Tickets newest activity first, ``limit`` at a time after ``cursor``.
-
-    Keyset pagination on (updated_at, id): a deep page costs the same as the first,
-    and a ticket updated while someone pages is not shown twice on one page.
-    """
-    tickets = tickets_visible_to(viewer)
+def tickets_filtered(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet[Ticket]:
+    """``tickets`` narrowed by every field of ``filters`` except its text (the inbox list
+    and the global search each match text their own way)."""
     if filters.status:
         tickets = tickets.filter(status__in=filters.status)
     if filters.category is not None:
@@ -122,6 +116,18 @@ def ticket_list(
         tickets = tickets.filter(assignee_id=filters.assignee_id)
     if filters.requester_id is not None:
         tickets = tickets.filter(requester_id=filters.requester_id)
+    return tickets
+
+
+def ticket_list(
+    *, viewer: User, filters: TicketFilters, cursor: str | None = None, limit: int = 25
+) -> TicketPage:
+    """Tickets newest activity first, ``limit`` at a time after ``cursor``.
+
+    Keyset pagination on (updated_at, id): a deep page costs the same as the first,
+    and a ticket updated while someone pages is not shown twice on one page.
+    """
+    tickets = tickets_filtered(tickets_visible_to(viewer), filters)
     text = filters.text.strip()
     if text:
         reference = text.upper().removeprefix("IZS-").removeprefix("#")
