@@ -323,6 +323,11 @@ TABLE: dict[str, Row] = {
     # Macros: a shared one is the supervisors' to edit; a personal one is its owner's only
     # (another agent, even a supervisor, does not find it).
     "console:macros": Row("GET", "/console/macros/", (L, 403, 403, 403, 200, 200, 200)),
+    # Mail that became no ticket (machine mail, bounces): the support team only.
+    "console:other_mail": Row("GET", "/console/mail/", (L, 403, 403, 403, 200, 200, 200)),
+    "console:other_mail_detail": Row(
+        "GET", "/console/mail/{machine_mail}/", (L, 403, 403, 403, 200, 200, 200)
+    ),
     "console:macros_json": Row(
         "GET", "/console/macros.json?ticket={ticket}", (L, 403, 403, 403, 200, 200, 200)
     ),
@@ -431,6 +436,15 @@ def world(django_capture_on_commit_callbacks):
         "notice": notice.pk,
         "agent_id": users["agent"].pk,
     }
+    from mail.models import InboundEmail, InboundStatus
+
+    ids["machine_mail"] = InboundEmail.objects.create(
+        raw=b"From: news@shop.example\r\nSubject: Deals\r\n\r\nBig sale\r\n",
+        sender="news@shop.example",
+        subject="Deals",
+        status=InboundStatus.IGNORED,
+        reason="bulk: List-Id",
+    ).pk
     from macros.models import Macro
 
     ids["shared_macro"] = Macro.objects.create(
