@@ -130,7 +130,10 @@ def agent_rebalance(*, agent: User) -> list[Reassignment]:
         ids = list(
             unanswered_tickets(agent=agent).filter(team=team_key).values_list("pk", flat=True)
         )[:excess]
-        for ticket in Ticket.objects.select_for_update().filter(pk__in=ids, assignee=agent):
+        locked = Ticket.objects.select_for_update().filter(pk__in=ids, assignee=agent)
+        by_id = {ticket.pk: ticket for ticket in locked.order_by("pk")}
+        # Oldest waiting first, as chosen above (a locking query returns rows in any order).
+        for ticket in (by_id[pk] for pk in ids if pk in by_id):
             moved.append(
                 _reroute(
                     ticket=ticket, leaving=agent, available=available, reason=Reason.OVER_CAPACITY
