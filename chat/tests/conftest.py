@@ -27,9 +27,15 @@ CLOSED_MOMENT = dt.datetime(2026, 11, 23, 21, 30, tzinfo=LAGOS)
 
 @pytest.fixture(autouse=True)
 def _memory_layer(settings):
+    from chat.selectors import forget_shared_queue
+
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
+    # The queue and agents online are shared for 0.2 s within a process: a test that
+    # starts within that time of the last one would read the last one's agents.
+    forget_shared_queue()
     yield
+    forget_shared_queue()
     channel_layers.backends.clear()
 
 
