@@ -109,6 +109,10 @@ def nginx_config(*, run: Path, port: int, web_ports: list[int]) -> Path:
     for name in ("izonie_locations", "izonie_proxy_params"):
         text = (DEPLOY / "nginx" / name).read_text()
         text = text.replace("/etc/nginx/izonie_proxy_params", str(run / "izonie_proxy_params"))
+        # The processes' own var/ (IZONIE_VAR_DIR, as settings reads it: the PostgreSQL
+        # test run keeps its own), where the migrate unit collects the static files.
+        var_dir = os.environ.get("IZONIE_VAR_DIR") or str(ROOT / "var")
+        text = text.replace(f"{INSTALLED_ROOT}/var/", f"{var_dir.rstrip('/')}/")
         text = text.replace(INSTALLED_ROOT, str(ROOT))
         (run / name).write_text(text)
     servers = "\n".join(
