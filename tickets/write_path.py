@@ -129,6 +129,20 @@ class _AfterCommit:
             transaction.on_commit(partial(realtime.tickets_changed, ticket_ids=ticket_ids))
 
 
+def _together_or_one_by_one(
+    items: Sequence[T], write: Callable[[Sequence[T]], list[Outcome]], what: str
+) -> list[Outcome]:
+    """``write`` the batch in one transaction; if that fails as a whole, each item alone
+    (``what`` names the work in the log)."""
+    try:
+        return write(items)
+    except Exception:
+        if len(items) == 1:
+            raise
+        logger.warning("%s %s together failed; one by one now", what, len(items))
+        return _item_by_item(items, write)
+
+
 def _item_by_item(
     items: Sequence[T], write: Callable[[Sequence[T]], list[Outcome]]
 ) -> list[Outcome]:
@@ -189,13 +203,7 @@ class _Opening:
 
 def tickets_open(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
     """Open a conversation for each item, in one transaction; results in order."""
-    try:
-        return _open_batch(items)
-    except Exception:
-        if len(items) == 1:
-            raise
-        logger.warning("Opening %s tickets together failed; one by one now", len(items))
-        return _item_by_item(items, _open_batch)
+    return _together_or_one_by_one(items, _open_batch, "Opening tickets:")
 
 
 def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
@@ -434,13 +442,7 @@ class _Arrival:
 def messages_append(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
     """Append each customer message to its ticket (several may share one), in order and
     in one transaction; a resolved or waiting ticket comes back to the team."""
-    try:
-        return _append_batch(items)
-    except Exception:
-        if len(items) == 1:
-            raise
-        logger.warning("Appending %s messages together failed; one by one now", len(items))
-        return _item_by_item(items, _append_batch)
+    return _together_or_one_by_one(items, _append_batch, "Appending messages:")
 
 
 def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
