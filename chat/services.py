@@ -42,6 +42,7 @@ from chat.models import (
 )
 from conduct import services as conduct
 from conduct.screening import Finding
+from core.errors import UserError
 from identity import services as identity
 from identity.models import Method
 from policy.loader import get_policy
@@ -50,7 +51,6 @@ from tickets import events
 from tickets import services as tickets
 from tickets.attachments import CheckedUpload
 from tickets.choices import Channel, TicketStatus
-from tickets.exceptions import TicketError
 from tickets.models import Attachment, Tag, Ticket
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
@@ -58,7 +58,7 @@ MAX_TEXT_CHARS = 5_000
 LOAD_STATES = (SessionState.ASSIGNED, SessionState.ACTIVE)
 
 
-class ChatError(TicketError):
+class ChatError(UserError):
     """A chat request that cannot be done; ``code`` is the protocol's error code."""
 
     code = "chat_error"
@@ -432,7 +432,7 @@ def chat_customer_message(
                 attachments=list(message.attachments.all()) if uploads else [],
                 notify_agent_id=claim.agent_id,
             )
-    except (IntegrityError, TicketError):
+    except (IntegrityError, UserError):
         # A retry of a message stored before (perhaps before the chat ended) is
         # acknowledged again with its number; anything else is the caller's error.
         existing = _entry_for(session, Sender.CUSTOMER, client_id)
@@ -513,7 +513,7 @@ def chat_rate(*, session: ChatSession, score: object, comment: object = "") -> C
                 interaction=f"chat:{locked.public_id}",
                 actor=locked.customer,
             )
-        except TicketError as exc:
+        except UserError as exc:
             raise InvalidFrame(exc.message, field="score") from None
         locked.rating, locked.rating_comment = score, result.rating.comment
         if locked.rated_at is None:
@@ -846,7 +846,7 @@ def chat_agent_message(
                 client_id=client_id,
                 attachments=list(message.attachments.all()) if uploads else [],
             )
-    except (IntegrityError, TicketError):
+    except (IntegrityError, UserError):
         existing = _entry_for(session, Sender.AGENT, client_id)
         if existing is None:
             raise

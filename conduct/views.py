@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import agent_required, current_user, supervisor_required
 from conduct import services
 from conduct.models import ConductBlock, ConductFlag
+from core.errors import UserError
 from tickets import selectors
-from tickets.exceptions import TicketError
 from tickets.models import Ticket
 
 
@@ -31,7 +31,7 @@ def end_for_conduct(request: HttpRequest, ticket_id: int) -> HttpResponse:
         services.ticket_end_for_conduct(
             ticket=ticket, actor=current_user(request), reason=request.POST.get("reason", "")
         )
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, f"The conversation was not ended: {exc.message}")
     else:
         messages.success(request, "The conversation was ended for conduct; the customer sees why.")
@@ -65,7 +65,7 @@ def block_lift(request: HttpRequest, block_id: int) -> HttpResponse:
         lifted = services.block_lift(
             block=block, actor=current_user(request), reason=request.POST.get("reason", "")
         )
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, exc.message)
     else:
         if lifted:

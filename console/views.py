@@ -22,6 +22,7 @@ from console.forms import (
     ReplyForm,
     TicketUpdateForm,
 )
+from core.errors import UserError
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
 from macros.services import macro_reply
@@ -36,7 +37,6 @@ from social import selectors as social_selectors
 from social import services as social_services
 from tickets import collisions, selectors, services
 from tickets.choices import Channel, DeliveryStatus, TicketStatus
-from tickets.exceptions import TicketError
 from tickets.models import OutboundMessage, Ticket
 from triage import selectors as triage_selectors
 from workload.shifts import ticket_seen
@@ -157,7 +157,7 @@ def _submit(
     if form.is_valid():
         try:
             action(form.cleaned_data)
-        except TicketError as exc:
+        except UserError as exc:
             apply_service_error(form, exc)
         except EscalationError as exc:
             form.add_error(None, exc.message)

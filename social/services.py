@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from core.coalesce import PlannedRun
+from core.errors import UserError
 from policy.loader import get_policy
 from social import clients
 from social.models import (
@@ -56,7 +57,7 @@ from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
 from tickets.choices import DeliveryStatus as OutboundStatus
 from tickets.choices import TicketStatus
-from tickets.exceptions import AttachmentRejected, TicketError
+from tickets.exceptions import AttachmentRejected
 from tickets.models import Attachment, Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ def event_process(
                     uploads=uploads,
                     refused=refused,
                 )
-        except TicketError as exc:
+        except UserError as exc:
             # A ticket rule said no (a closed ticket, a conduct block...): kept with why.
             record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
             logger.info("Social event %s refused: %s", event.key, record.reason)
@@ -649,7 +650,7 @@ def _public_comment(
     _record_not_kept(record=record, message=message, event=event, account=account, refused=refused)
 
 
-class CommentReplyRefused(TicketError):
+class CommentReplyRefused(UserError):
     code = "comment_reply_refused"
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conduct.screening import Finding
+from core.errors import UserError
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
@@ -39,7 +40,6 @@ from tickets.exceptions import (
     InvalidTeam,
     OrderCheckUnavailable,
     TicketClosed,
-    TicketError,
     UnknownOrder,
 )
 from tickets.models import Attachment, Message, OutboundMessage, Ticket
@@ -130,7 +130,7 @@ def order_number_check(*, raw: str, customer: User | None, verified: bool = True
 def clean_body(body: str) -> str:
     body = body.replace("\x00", "").strip()
     if len(body) > MAX_BODY_CHARS:
-        raise TicketError(
+        raise UserError(
             f"The message is {len(body):,} characters long; the limit is {MAX_BODY_CHARS:,}.",
             field="body",
         )

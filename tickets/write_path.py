@@ -38,6 +38,7 @@ from accounts.models import User
 from conduct import services as conduct
 from conduct.models import PhotoRequest
 from conduct.screening import Finding
+from core.errors import UserError
 from core.task_rows import PlannedTask, tasks_enqueue_many
 from policy.loader import get_policy
 from sla import services as sla
@@ -54,7 +55,7 @@ from tickets.choices import (
     RequesterIdentity,
     TicketStatus,
 )
-from tickets.exceptions import EmptyMessage, TicketClosed, TicketError
+from tickets.exceptions import EmptyMessage, TicketClosed
 from tickets.models import Message, OutboundMessage, Party, Ticket
 from triage import routing
 from triage import services as triage
@@ -220,7 +221,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                 screened=item.screened,
                 empty="Tell us what happened: the message is empty.",
             )
-        except TicketError as exc:
+        except UserError as exc:
             opening.error = exc
         openings.append(opening)
     after = _AfterCommit()
@@ -247,7 +248,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                 number = order_number_check(
                     raw=item.order_number, customer=item.requester, verified=not unverified
                 )
-            except TicketError as exc:
+            except UserError as exc:
                 opening.error = exc
                 continue
             number, unverified_number = ("", number) if unverified else (number, "")
@@ -459,7 +460,7 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
                 screened=item.screened,
                 empty="The message is empty.",
             )
-        except TicketError as exc:
+        except UserError as exc:
             arrival.error = exc
         arrivals.append(arrival)
     after = _AfterCommit()
@@ -474,7 +475,7 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
         for arrival in live:
             ticket = locked.get(arrival.item.ticket.pk)
             if ticket is None:
-                arrival.error = TicketError("This request no longer exists.")
+                arrival.error = UserError("This request no longer exists.")
             elif ticket.is_closed:
                 arrival.error = TicketClosed(
                     f"Request {ticket.reference} is closed. Please open a new request.", field=None
