@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
+from chat.services import ticket_end_for_conduct
 from conduct import services
 from conduct.models import ConductBlock, ConductFlag
 from core.errors import UserError
@@ -28,7 +29,7 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
 def end_for_conduct(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     try:
-        services.ticket_end_for_conduct(
+        ticket_end_for_conduct(
             ticket=ticket, actor=current_user(request), reason=request.POST.get("reason", "")
         )
     except UserError as exc:

@@ -31,12 +31,12 @@ from notifications.models import Notification
 from notifications.services import notifications_mark_read
 from policy.loader import get_policy
 from sla import selectors as sla_selectors
-from sla.escalation import EscalationError, escalation_record_contact, escalation_request
 from sla.models import Escalation, EscalationStatus, SlaClock
 from social import selectors as social_selectors
 from social import services as social_services
 from tickets import collisions, selectors, services
 from tickets.choices import Channel, DeliveryStatus, TicketStatus
+from tickets.escalation import EscalationError, escalation_record_contact, escalation_request
 from tickets.models import OutboundMessage, Ticket
 from triage import selectors as triage_selectors
 from workload.shifts import ticket_seen

@@ -23,10 +23,10 @@ from identity.models import Method
 from policy.loader import get_policy
 from portal.forms import ContactForm, CustomerReplyForm
 from portal.selectors import rating_open, ratings_by_ticket, ticket_url, with_open_escalation
-from sla.escalation import escalation_request
 from sla.models import Escalation, EscalationStatus
 from tickets import selectors, services
 from tickets.choices import Channel
+from tickets.escalation import escalation_request
 from tickets.merge import surviving
 from tickets.models import TICKET_REFERENCE_PREFIX, Attachment, Ticket
 

@@ -484,7 +484,7 @@ def _answer(
     else:
         key = next((c.key for c in categories if c.name.lower() == event.text.strip().lower()), "")
     if key in {c.key for c in categories}:
-        from triage.services import ticket_categorise_from_triage
+        from tickets.workflows import ticket_categorise_from_triage
 
         # The customer's own choice, routed as a choice made in the triage view is.
         ticket_categorise_from_triage(ticket=ticket, actor=ticket.requester, category=key)

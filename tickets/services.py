@@ -480,9 +480,15 @@ def ticket_update(
     if category is not None:
         previous_category = ticket.category
         _set_category(ticket=ticket, actor=actor, category=category)
-        if ticket.category != previous_category:
-            # An agent's categorisation is a labelled example for the classifier.
-            triage.category_labelled(ticket=ticket, actor=actor)
+        # An agent's categorisation is a labelled example for the classifier, and the
+        # category may need an order number or photos: asked once.
+        if (
+            ticket.category != previous_category
+            and triage.category_labelled(ticket=ticket, actor=actor) is not None
+        ):
+            from tickets.workflows import asks_after_category
+
+            asks_after_category(ticket=ticket)
     if team is not None:
         _set_team(ticket=ticket, actor=actor, team=team)
     if priority is not None:

@@ -42,7 +42,6 @@ from core.errors import UserError
 from core.task_rows import PlannedTask, tasks_enqueue_many
 from policy.loader import get_policy
 from sla import services as sla
-from sla.escalation import asks_for_escalation, escalation_request
 from tickets import events, realtime
 from tickets.attachments import CheckedUpload
 from tickets.choices import (
@@ -55,6 +54,7 @@ from tickets.choices import (
     RequesterIdentity,
     TicketStatus,
 )
+from tickets.escalation import asks_for_escalation, escalation_request
 from tickets.exceptions import EmptyMessage, TicketClosed
 from tickets.models import Message, OutboundMessage, Party, Ticket
 from triage import routing
@@ -205,6 +205,20 @@ class _Opening:
 def tickets_open(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
     """Open a conversation for each item, in one transaction; results in order."""
     return _together_or_one_by_one(items, _open_batch, "Opening tickets:")
+
+
+def _conduct_flag(*, message: Message, findings: list[Finding]) -> None:
+    """A stored message the screening flagged: conduct records the flag, the ticket gets
+    the reminder a first flag owes the customer, then conduct's follow-up (a block, the
+    owner's notice). Conduct decides; the ticket services reply."""
+    from tickets.services import ticket_system_reply
+
+    flag = conduct.flag_record(message=message, findings=findings)
+    if flag is None:
+        return
+    if flag.reminded:
+        ticket_system_reply(ticket=message.ticket, body=conduct.reminder_text())
+    conduct.flag_followed_up(flag=flag)
 
 
 def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
@@ -379,7 +393,7 @@ def _open_write(opened: list[_Opening], after: _AfterCommit) -> None:
     # Rare steps, per item: a flagged first message (the reminder, maybe a block).
     for opening in opened:
         if opening.screened:
-            conduct.message_screened(message=opening.first_message, findings=opening.screened)
+            _conduct_flag(message=opening.first_message, findings=opening.screened)
     _system_replies(
         [(opened[index].new_ticket, body) for index, body in asks.items()],
         after,
@@ -523,7 +537,7 @@ def _append_write(stored: list[_Arrival], after: _AfterCommit) -> None:
     for arrival in stored:
         if arrival.screened:
             assert arrival.message is not None
-            conduct.message_screened(message=arrival.message, findings=arrival.screened)
+            _conduct_flag(message=arrival.message, findings=arrival.screened)
     for ticket, message in first.values():
         if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
             set_status(ticket=ticket, actor=message.author, status=TicketStatus.OPEN)
