@@ -5,7 +5,7 @@
 Uses its own PostgreSQL database (``izonie_bench_triage_assign``, rebuilt each run): the
 agents, all in Customer Care (round robin, capacity 30) and Payments (least loaded,
 capacity 25), and active conversations assigned among them at random. Times
-``triage.routing.choose_agent`` per call, inside a transaction as ticket creation runs it.
+``workload.routing.choose_agent`` per call, inside a transaction as ticket creation runs it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
     from policy.loader import get_policy
     from tickets.models import Ticket
     from triage.models import TeamRotation
-    from triage.routing import choose_agent
+    from workload.routing import choose_agent
 
     call_command("migrate", verbosity=0)
     Ticket.objects.all().delete()

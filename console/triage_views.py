@@ -18,6 +18,7 @@ from tickets import workflows
 from tickets.models import Ticket
 from triage import selectors
 from triage import services as triage_services
+from workload import selectors as workload_selectors
 
 PAGE_SIZE = 25
 
@@ -40,7 +41,7 @@ def triage(request: HttpRequest) -> HttpResponse:
             "policy": get_policy(),
             "active": active,
             "history": selectors.classifier_history(),
-            "teams": selectors.team_routing(),
+            "teams": workload_selectors.team_routing(),
         },
     )
 

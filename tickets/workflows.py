@@ -14,9 +14,9 @@ from django.utils import timezone
 from accounts.models import User
 from conduct import services as conduct
 from tickets.models import Ticket
-from triage import routing
 from triage import services as triage
 from triage.models import PredictionSource, TicketTriage
+from workload import routing
 
 
 @transaction.atomic

@@ -57,9 +57,9 @@ from tickets.choices import (
 from tickets.escalation import asks_for_escalation, escalation_request
 from tickets.exceptions import EmptyMessage, TicketClosed
 from tickets.models import Message, OutboundMessage, Party, Ticket
-from triage import routing
 from triage import services as triage
 from triage.models import PredictionSource, TicketTriage
+from workload import routing
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Reassignment: an agent's open, unanswered tickets go back through ``triage.routing`` to
+"""Reassignment: an agent's open, unanswered tickets go back through ``workload.routing`` to
 another available agent of the ticket's team when the agent's shift ends (signed out,
 "End shift", or away longer than the policy's ``workload.reassign_after_absence``) or
 when the agent holds more than the team's capacity.
@@ -29,7 +29,7 @@ from tickets import events, realtime
 from tickets.choices import ACTIVE_STATUSES, Channel, Direction, MessageKind, TicketStatus
 from tickets.exceptions import InvalidAssignee
 from tickets.models import Message, Ticket
-from triage import routing
+from workload import routing
 from workload.models import AssignmentPin, PresenceWatch, Reason, Reassignment
 
 logger = logging.getLogger(__name__)

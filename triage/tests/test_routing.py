@@ -124,7 +124,7 @@ def test_the_triage_view_says_who_got_the_ticket(client):
 
 
 def test_least_loaded_counts_its_own_choices_and_refreshes_the_snapshot(monkeypatch, teams):
-    from triage import routing
+    from workload import routing
 
     teams(payments={"assignment": "least_loaded", "capacity": 1})
     agent = AgentFactory(teams=["payments"])

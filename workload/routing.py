@@ -2,6 +2,10 @@
 
 Agents are the team's active members (``User.teams``). Presence (who is online now) belongs
 to live chat and is not consulted here yet; ``team_agents`` is the one place to add it.
+
+Here, with shifts and reassignment, as the home of "who gets this conversation" (it was
+``triage.routing``; the rotation's rows are still ``triage.models.TeamRotation``). Live
+chat's presence and offers are the part still in ``chat``: docs/architecture.md.
 """
 
 from __future__ import annotations
