@@ -6,10 +6,10 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import Role, User
-from tickets.exceptions import TicketError
+from core.errors import UserError
 
 
-class StaffAddress(TicketError):
+class StaffAddress(UserError):
     code = "staff_address"
 
 

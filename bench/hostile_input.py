@@ -113,7 +113,7 @@ def _functions() -> dict[str, Callable[[str], Any]]:
     from mail.parsing import parse_email
     from mail.quoting import reply_parts
     from policy.loader import get_policy
-    from sla.escalation import asks_for_escalation
+    from tickets.escalation import asks_for_escalation
     from triage.classifier import predict
 
     policy = get_policy()

@@ -24,10 +24,10 @@ from accounts.staff_sessions import staff_socket_check
 from chat import protocol, relay, selectors, services, tokens
 from chat.db import db
 from chat.models import ChatSession, Sender
+from core.errors import UserError
 from core.throttle import Throttled, scope_ip, throttle
 from identity.services import CodeWrong
 from monitoring.metrics import chat_socket_closed, chat_socket_opened
-from tickets.exceptions import TicketError
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class _FrameConsumer(AsyncWebsocketConsumer):
         except services.ChatUnavailable as exc:
             extra = {"next_open_at": exc.next_open_at.isoformat()} if exc.next_open_at else {}
             await self.fail(exc.code, exc.message, ref=_str(frame.get("client_id")), extra=extra)
-        except TicketError as exc:
+        except UserError as exc:
             await self.fail(
                 exc.code,
                 exc.message,

@@ -41,16 +41,18 @@ from chat.models import (
     SessionState,
 )
 from conduct import services as conduct
+from conduct.exceptions import ConductActionError
+from conduct.models import ConductFlag
 from conduct.screening import Finding
+from core.errors import UserError
 from identity import services as identity
 from identity.models import Method
 from policy.loader import get_policy
-from sla.escalation import escalation_request
 from tickets import events
 from tickets import services as tickets
 from tickets.attachments import CheckedUpload
 from tickets.choices import Channel, SubChannel, TicketStatus
-from tickets.exceptions import TicketError
+from tickets.escalation import escalation_request
 from tickets.models import Attachment, Tag, Ticket
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
@@ -58,7 +60,7 @@ MAX_TEXT_CHARS = 5_000
 LOAD_STATES = (SessionState.ASSIGNED, SessionState.ACTIVE)
 
 
-class ChatError(TicketError):
+class ChatError(UserError):
     """A chat request that cannot be done; ``code`` is the protocol's error code."""
 
     code = "chat_error"
@@ -351,6 +353,8 @@ def _open(
     )
     # Triage may already have asked for an order number: take the customer's message.
     message = ticket.messages.get(external_id=_start_external_id(client_id))
+    if screened:
+        transaction.on_commit(partial(_conduct_flag_hint, message_id=message.pk))
     _append(
         session,
         seq=1,
@@ -420,6 +424,8 @@ def chat_customer_message(
                 external_id=f"chat:{session.public_id}:{client_id}",
                 screened=screened,
             )
+            if screened:
+                transaction.on_commit(partial(_conduct_flag_hint, message_id=message.pk))
             entry = _append(
                 session,
                 seq=claim.seq,
@@ -432,7 +438,7 @@ def chat_customer_message(
                 attachments=list(message.attachments.all()) if uploads else [],
                 notify_agent_id=claim.agent_id,
             )
-    except (IntegrityError, TicketError):
+    except (IntegrityError, UserError):
         # A retry of a message stored before (perhaps before the chat ended) is
         # acknowledged again with its number; anything else is the caller's error.
         existing = _entry_for(session, Sender.CUSTOMER, client_id)
@@ -440,6 +446,29 @@ def chat_customer_message(
             raise
         return existing, False
     return entry, True
+
+
+def _conduct_flag_hint(*, message_id: int) -> None:
+    """Tell the agents watching a live chat which message conduct flagged (on commit,
+    when the flag and the chat entry of the message exist)."""
+    flag = ConductFlag.objects.filter(message_id=message_id).first()
+    entry = (
+        ChatEntry.objects.select_related("session").filter(message_id=message_id).first()
+        if flag is not None
+        else None
+    )
+    if flag is None or entry is None:
+        return
+    relay.send(
+        relay.watch_group(entry.session.public_id),
+        {
+            "type": "conduct_flag",
+            "session": str(entry.session.public_id),
+            "message_seq": entry.seq,
+            "severity": flag.severity,
+            "labels": flag.labels,
+        },
+    )
 
 
 def _entry_for(session: ChatSession, sender: Sender, client_id: str) -> ChatEntry | None:
@@ -513,7 +542,7 @@ def chat_rate(*, session: ChatSession, score: object, comment: object = "") -> C
                 interaction=f"chat:{locked.public_id}",
                 actor=locked.customer,
             )
-        except TicketError as exc:
+        except UserError as exc:
             raise InvalidFrame(exc.message, field="score") from None
         locked.rating, locked.rating_comment = score, result.rating.comment
         if locked.rated_at is None:
@@ -847,7 +876,7 @@ def chat_agent_message(
                 client_id=client_id,
                 attachments=list(message.attachments.all()) if uploads else [],
             )
-    except (IntegrityError, TicketError):
+    except (IntegrityError, UserError):
         existing = _entry_for(session, Sender.AGENT, client_id)
         if existing is None:
             raise
@@ -988,6 +1017,40 @@ def chat_end(
         _queue_changed_on_commit()
     chat_assign_waiting()
     return locked
+
+
+def ticket_end_for_conduct(*, ticket: Ticket, actor: User, reason: str) -> Ticket:
+    """End the conversation for conduct on any channel, with a reason the customer sees.
+
+    A live chat still running is ended through ``chat_end`` (the customer's widget shows
+    the reason at once); any other conversation gets the reason as a reply on its
+    channel and is closed. Both record a TERMINATED event. (Here, with the chat, since a
+    live chat is ended through its session; conduct only decides.)
+    """
+    reason = (reason or "").strip()[: conduct.MAX_REASON_CHARS]
+    if not actor.is_agent:
+        raise ConductActionError("Only the support team can end a conversation for conduct.")
+    if not reason:
+        raise ConductActionError(
+            "Tell the customer why the conversation ends: the reason is required.",
+            field="reason",
+        )
+    session = ChatSession.objects.filter(ticket=ticket).first()
+    if session is not None and not session.is_ended:
+        chat_end(session=session, by=actor, reason=reason, for_conduct=True)
+        ticket.refresh_from_db()
+        return ticket
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.is_closed:
+            raise ConductActionError(f"{locked.reference} is already closed.")
+        termination = get_policy().conduct.termination
+        tickets.ticket_system_reply(
+            ticket=locked,
+            body=f"We are ending this conversation: {reason}\n\n{termination}",
+        )
+        events.session_terminated(ticket=locked, actor=actor, channel=locked.channel, reason=reason)
+        return tickets.ticket_update(ticket=locked, actor=actor, status=TicketStatus.CLOSED)
 
 
 def chat_get(public_id: uuid.UUID | str) -> ChatSession | None:

@@ -20,13 +20,13 @@ from accounts.models import Role, User
 from chat import protocol, selectors, services, tokens
 from chat.availability import chat_availability
 from chat.models import ChatSession
+from core.errors import UserError
 from core.http import problem_response
 from core.throttle import Throttled, request_ip, throttle
 from macros.selectors import macros_filled_for
 from policy.loader import get_policy
 from policy.selectors import hours_sentences
 from tickets.attachments import check_uploads
-from tickets.exceptions import TicketError
 from tickets.models import Attachment
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 ATTACHMENT_PLACEHOLDER = 987654321
 
 
-def _error(exc: TicketError) -> JsonResponse:
+def _error(exc: UserError) -> JsonResponse:
     return problem_response(
         403 if isinstance(exc, services.NotYourChat) else 422,
         exc.code,
@@ -145,7 +145,7 @@ def offline_message(request: HttpRequest) -> JsonResponse:
             referrer=str(data.get("referrer", "")),
             user=_signed_in_customer(request),
         )
-    except TicketError as exc:
+    except UserError as exc:
         return _error(exc)
     return JsonResponse(
         {
@@ -238,7 +238,7 @@ def upload(request: HttpRequest, public_id: str) -> JsonResponse:
             text=request.POST.get("text", ""),
             uploads=uploads,
         )
-    except TicketError as exc:
+    except UserError as exc:
         return _error(exc)
     return JsonResponse(
         {"client_id": entry.client_id, "seq": entry.seq, "duplicate": not created},
@@ -335,7 +335,7 @@ def agent_upload(request: HttpRequest, public_id: str) -> JsonResponse:
             text=request.POST.get("text", ""),
             uploads=uploads,
         )
-    except TicketError as exc:
+    except UserError as exc:
         return _error(exc)
     return JsonResponse(
         {"client_id": entry.client_id, "seq": entry.seq, "duplicate": not created},

@@ -1,14 +1,14 @@
-"""Conduct errors; subclasses of ``TicketError`` so every channel shows them as it
+"""Conduct errors; subclasses of ``UserError`` so every channel shows them as it
 shows any refused request (chat error frame, form error, API problem)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from tickets.exceptions import TicketError
+from core.errors import UserError
 
 
-class ConductBlocked(TicketError):
+class ConductBlocked(UserError):
     """New sessions on this channel are paused for this customer after repeated
     violations of the code of conduct."""
 
@@ -19,5 +19,5 @@ class ConductBlocked(TicketError):
         self.until = until
 
 
-class ConductActionError(TicketError):
+class ConductActionError(UserError):
     code = "conduct_action_invalid"

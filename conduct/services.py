@@ -1,12 +1,15 @@
-"""Conduct: screening every inbound customer message, the reminder, blocks, ending a
-conversation for conduct, and the one request for photos.
+"""Conduct: screening every inbound customer message, flags, blocks and the one
+request for photos: decisions and conduct's own rows, never a reply or a channel action.
 
-``text_screened`` is called from ``tickets.services.ticket_open`` and
-``ticket_customer_message`` before they open their transaction (screening is pure
-computation on the customer's text: it never runs under the ticket's lock, nor under
-SQLite's write lock), and ``message_screened`` acts on that verdict once the message is
-stored, so every channel (chat, email, the contact form, the API, social messages) is
-screened the same way.
+``text_screened`` is called by every channel before the write path opens its transaction
+(screening is pure computation on the customer's text: it never runs under the ticket's
+lock, nor under SQLite's write lock). Once the message is stored, the write path records
+the verdict (``flag_record``), sends the reminder a first flag owes the customer, then
+``flag_followed_up`` (a block when the policy says, the notice to the ticket's owner).
+Whoever acts on a conversation does so itself: the reminder and the photo request are sent
+by ``tickets`` (``tickets.write_path``, ``tickets.workflows.photo_request_once``), the
+live chat hint and ending a conversation for conduct by ``chat.services``, the notice to a
+blocked email sender by ``mail.conduct_notice``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from functools import partial
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -27,7 +29,7 @@ from conduct.exceptions import ConductActionError, ConductBlocked
 from conduct.models import ConductBlock, ConductFlag, PhotoRequest
 from policy.loader import get_policy
 from tickets import events
-from tickets.choices import Channel, Direction, TicketStatus
+from tickets.choices import Channel, Direction
 from tickets.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -152,17 +154,15 @@ def text_screened(*, text: str, author: User | None) -> list[screening.Finding]:
     return screening.screen_text(text, screening=get_policy().conduct.screening)
 
 
-def message_screened(*, message: Message, findings: list[screening.Finding]) -> ConductFlag | None:
-    """Act on the verdict (``text_screened``) for a stored inbound customer message:
-    flag it, remind, block as the policy says. Caller holds the ticket's lock (inside
-    ``ticket_open`` or ``ticket_customer_message``)."""
-    from notifications.services import notify_ticket_owner
-    from tickets.services import ticket_system_reply
-
+def flag_record(*, message: Message, findings: list[screening.Finding]) -> ConductFlag | None:
+    """Record the verdict (``text_screened``) on a stored inbound customer message: the
+    flag and its event. Returns the flag, or None when there is nothing to flag; the
+    caller owes the customer the policy's reminder (``reminder_text``) when
+    ``flag.reminded`` (the ticket's first flag), then calls ``flag_followed_up``. Caller
+    holds the ticket's lock (inside the write path)."""
     author = message.author
     if message.direction != Direction.INBOUND or author is None or not author.is_customer:
         return None
-    policy = get_policy()
     if not findings:
         return None
     ticket = message.ticket
@@ -184,8 +184,20 @@ def message_screened(*, message: Message, findings: list[screening.Finding]) -> 
         findings=flag.findings,
         reminded=first_on_ticket,
     )
-    if first_on_ticket:
-        ticket_system_reply(ticket=ticket, body=policy.conduct.reminder)
+    return flag
+
+
+def reminder_text() -> str:
+    """The code-of-conduct reminder a ticket's first flagged message gets."""
+    return get_policy().conduct.reminder
+
+
+def flag_followed_up(*, flag: ConductFlag) -> ConductBlock | None:
+    """After a flag (and its reminder): block the customer on that channel when the
+    policy's repeat rule says, and tell the ticket's owner. Returns the new block."""
+    from notifications.services import notify_ticket_owner
+
+    ticket = flag.ticket
     block = _block_if_repeated(flag=flag)
     text = f"{flag.get_severity_display()} conduct flag on {ticket.reference}: " + ", ".join(
         flag.labels
@@ -195,35 +207,7 @@ def message_screened(*, message: Message, findings: list[screening.Finding]) -> 
             block.ends_at
         )
     notify_ticket_owner(ticket=ticket, kind="conduct", text=text)
-    if message.channel == Channel.LIVE_CHAT:
-        transaction.on_commit(partial(_chat_flag_hint, flag_id=flag.pk))
-    return flag
-
-
-def _chat_flag_hint(*, flag_id: int) -> None:
-    """Tell the agents watching a live chat which message was flagged (on commit, when
-    the chat entry of the message exists)."""
-    from chat import relay
-    from chat.models import ChatEntry
-
-    flag = ConductFlag.objects.filter(pk=flag_id).first()
-    entry = (
-        ChatEntry.objects.select_related("session").filter(message_id=flag.message_id).first()
-        if flag is not None
-        else None
-    )
-    if flag is None or entry is None:
-        return
-    relay.send(
-        relay.watch_group(entry.session.public_id),
-        {
-            "type": "conduct_flag",
-            "session": str(entry.session.public_id),
-            "message_seq": entry.seq,
-            "severity": flag.severity,
-            "labels": flag.labels,
-        },
-    )
+    return block
 
 
 @transaction.atomic
@@ -237,46 +221,6 @@ def flag_dismiss(*, flag: ConductFlag, actor: User) -> bool:
     if updated:
         events.conduct_flag_dismissed(ticket=flag.ticket, actor=actor, message_id=flag.message_id)
     return bool(updated)
-
-
-# --- Ending a conversation for conduct
-
-
-def ticket_end_for_conduct(*, ticket: Ticket, actor: User, reason: str) -> Ticket:
-    """End the conversation for conduct on any channel, with a reason the customer sees.
-
-    A live chat still running is ended through ``chat_end`` (the customer's widget shows
-    the reason at once); any other conversation gets the reason as a reply on its
-    channel and is closed. Both record a TERMINATED event.
-    """
-    from chat.models import ChatSession
-    from chat.services import chat_end
-    from tickets.services import ticket_system_reply, ticket_update
-
-    reason = (reason or "").strip()[:MAX_REASON_CHARS]
-    if not actor.is_agent:
-        raise ConductActionError("Only the support team can end a conversation for conduct.")
-    if not reason:
-        raise ConductActionError(
-            "Tell the customer why the conversation ends: the reason is required.",
-            field="reason",
-        )
-    session = ChatSession.objects.filter(ticket=ticket).first()
-    if session is not None and not session.is_ended:
-        chat_end(session=session, by=actor, reason=reason, for_conduct=True)
-        ticket.refresh_from_db()
-        return ticket
-    with transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if locked.is_closed:
-            raise ConductActionError(f"{locked.reference} is already closed.")
-        termination = get_policy().conduct.termination
-        ticket_system_reply(
-            ticket=locked,
-            body=f"We are ending this conversation: {reason}\n\n{termination}",
-        )
-        events.session_terminated(ticket=locked, actor=actor, channel=locked.channel, reason=reason)
-        return ticket_update(ticket=locked, actor=actor, status=TicketStatus.CLOSED)
 
 
 # --- Clear communication: photos
@@ -317,54 +261,7 @@ def photo_request_text(*, ticket: Ticket) -> str:
     return policy.category(ticket.category).photo_request or policy.conduct.photo_request
 
 
-def photo_request_once(*, ticket: Ticket, new_ticket_photos: bool | None = None) -> bool:
-    """Ask for photos once, unless the order-number request already carried the ask.
-    Caller holds the ticket's lock (or just created it: see ``photo_request_claim``)."""
-    from tickets.services import ticket_system_reply
-
-    if not photo_request_claim(ticket=ticket, new_ticket_photos=new_ticket_photos):
-        return False
-    ticket_system_reply(ticket=ticket, body=photo_request_text(ticket=ticket))
-    return True
-
-
 def blocks_active() -> QuerySet[ConductBlock]:
     return ConductBlock.objects.filter(lifted_at__isnull=True, ends_at__gt=timezone.now()).order_by(
         "ends_at"
     )
-
-
-def block_email_notice(*, customer: User, message: str) -> bool:
-    """Tell a blocked email sender, once per block, that new requests are paused (sent
-    on commit). Returns whether a notice was queued."""
-    from django.conf import settings
-    from django.core.mail import EmailMessage
-
-    from mail.autoreply import auto_reply_refused
-
-    block = block_active(customer=customer, channel=Channel.EMAIL)
-    if block is None or auto_reply_refused(customer.email):
-        return False
-    claimed = ConductBlock.objects.filter(pk=block.pk, email_notice_at__isnull=True).update(
-        email_notice_at=timezone.now()
-    )
-    if not claimed:
-        return False
-    policy = get_policy()
-    email = EmailMessage(
-        subject=f"Your message to {policy.organisation.name} Support",
-        body=f"Hello {customer},\n\n{message}\n\n{policy.conduct.principle}\n\n"
-        f"{policy.organisation.name} Support",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[customer.email],
-        headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
-    )
-
-    def send() -> None:
-        try:
-            email.send()
-        except Exception:  # a lost notice must not undo the recorded mail
-            logger.exception("Conduct notice to %s not sent", customer.pk)
-
-    transaction.on_commit(send)
-    return True

@@ -9,10 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
+from chat.services import ticket_end_for_conduct
 from conduct import services
 from conduct.models import ConductBlock, ConductFlag
+from core.errors import UserError
 from tickets import selectors
-from tickets.exceptions import TicketError
 from tickets.models import Ticket
 
 
@@ -28,10 +29,10 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
 def end_for_conduct(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     try:
-        services.ticket_end_for_conduct(
+        ticket_end_for_conduct(
             ticket=ticket, actor=current_user(request), reason=request.POST.get("reason", "")
         )
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, f"The conversation was not ended: {exc.message}")
     else:
         messages.success(request, "The conversation was ended for conduct; the customer sees why.")
@@ -65,7 +66,7 @@ def block_lift(request: HttpRequest, block_id: int) -> HttpResponse:
         lifted = services.block_lift(
             block=block, actor=current_user(request), reason=request.POST.get("reason", "")
         )
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, exc.message)
     else:
         if lifted:

@@ -15,8 +15,9 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from ninja.parser import Parser
 
 from accounts.auth import ActiveSessionAuth, CsrfFailed, TokenAuth
+from core.errors import UserError
 from tickets.api.schemas import ProblemOut
-from tickets.exceptions import TicketClosed, TicketError
+from tickets.exceptions import TicketClosed
 from tickets.selectors import InvalidCursor
 
 
@@ -111,8 +112,8 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     )
 
 
-@api.exception_handler(TicketError)
-def on_ticket_error(request: HttpRequest, exc: TicketError) -> HttpResponse:
+@api.exception_handler(UserError)
+def on_ticket_error(request: HttpRequest, exc: UserError) -> HttpResponse:
     status = 409 if isinstance(exc, TicketClosed) else 422
     fields = {exc.field: exc.message} if exc.field else None
     return problem(request, status=status, code=exc.code, detail=exc.message, fields=fields)

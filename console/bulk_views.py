@@ -10,9 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user
+from core.errors import UserError
 from tickets import selectors, services
 from tickets.choices import TicketStatus
-from tickets.exceptions import TicketError
 
 MAX_TICKETS = 200
 UNASSIGN = "none"
@@ -48,7 +48,7 @@ def bulk_update(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             for ticket in tickets:
                 services.ticket_update(ticket=ticket, actor=agent, **changes)  # type: ignore[arg-type]
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, f"Nothing was changed: {exc.message}")
     else:
         messages.success(

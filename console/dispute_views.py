@@ -9,11 +9,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user
 from console.views import _submit, _ticket_context, _ticket_or_404
+from core.errors import UserError
 from core.forms import apply_service_error
 from disputes import services
 from disputes.forms import DisputeOpenForm, DisputeSendForm, OutcomeForm, SellerMessageForm
 from disputes.models import Dispute, SellerNotice
-from tickets.exceptions import TicketError
 from tickets.models import Ticket
 
 
@@ -34,7 +34,7 @@ def dispute_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             claim = services.dispute_claim_preview(ticket=ticket, claim=form.cleaned_data["claim"])
-        except TicketError as exc:
+        except UserError as exc:
             apply_service_error(form, exc)
         else:
             send_form = DisputeSendForm(initial={"claim": claim})

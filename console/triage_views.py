@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user
+from core.errors import UserError
 from policy.loader import get_policy
 from tickets import selectors as ticket_selectors
-from tickets.exceptions import TicketError
+from tickets import workflows
 from tickets.models import Ticket
 from triage import selectors
 from triage import services as triage_services
@@ -61,10 +62,10 @@ def triage_categorise(request: HttpRequest, ticket_id: int) -> HttpResponse:
         messages.error(request, f"{ticket.reference}: choose a category.")
         return back
     try:
-        ticket = triage_services.ticket_categorise_from_triage(
+        ticket = workflows.ticket_categorise_from_triage(
             ticket=ticket, actor=current_user(request), category=form.cleaned_data["category"]
         )
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, f"{ticket.reference}: {exc.message} Nothing was changed.")
         return back
     name = get_policy().category(form.cleaned_data["category"]).name

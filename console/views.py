@@ -22,6 +22,7 @@ from console.forms import (
     ReplyForm,
     TicketUpdateForm,
 )
+from core.errors import UserError
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
 from macros.services import macro_reply
@@ -30,13 +31,12 @@ from notifications.models import Notification
 from notifications.services import notifications_mark_read
 from policy.loader import get_policy
 from sla import selectors as sla_selectors
-from sla.escalation import EscalationError, escalation_record_contact, escalation_request
 from sla.models import Escalation, EscalationStatus, SlaClock
 from social import selectors as social_selectors
 from social import services as social_services
 from tickets import collisions, selectors, services
 from tickets.choices import DeliveryStatus, TicketStatus, channel_filter_choices
-from tickets.exceptions import TicketError
+from tickets.escalation import EscalationError, escalation_record_contact, escalation_request
 from tickets.models import OutboundMessage, Ticket
 from triage import selectors as triage_selectors
 from workload.shifts import ticket_seen
@@ -157,7 +157,7 @@ def _submit(
     if form.is_valid():
         try:
             action(form.cleaned_data)
-        except TicketError as exc:
+        except UserError as exc:
             apply_service_error(form, exc)
         except EscalationError as exc:
             form.add_error(None, exc.message)

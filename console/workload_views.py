@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user, supervisor_required
 from accounts.models import STAFF_ROLES, User
-from tickets.exceptions import TicketError
+from core.errors import UserError
 from tickets.models import Ticket
 from tickets.selectors import agents_for_assignment
 from workload import selectors, services
@@ -44,7 +44,7 @@ def override(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return redirect("console:workload")
     try:
         services.assignment_override(ticket=ticket, supervisor=current_user(request), agent=agent)
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{ticket.reference} is with {agent} and stays there.")

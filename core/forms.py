@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
+from core.errors import UserError
 from tickets.attachments import CheckedUpload, check_uploads
-from tickets.exceptions import TicketError
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -32,11 +32,11 @@ class PhotosField(forms.FileField):
         )
         try:
             return check_uploads(files)
-        except TicketError as exc:
+        except UserError as exc:
             raise forms.ValidationError(exc.message) from exc
 
 
-def apply_service_error(form: forms.Form, exc: TicketError) -> None:
+def apply_service_error(form: forms.Form, exc: UserError) -> None:
     """Show a service's error next to the field it names (or above the form)."""
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, exc.message)

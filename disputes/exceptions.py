@@ -1,10 +1,10 @@
-"""Errors a dispute operation raises; ``TicketError`` subclasses, so every view and the API
+"""Errors a dispute operation raises; ``UserError`` subclasses, so every view and the API
 already show them beside the field they name."""
 
-from tickets.exceptions import TicketError
+from core.errors import UserError
 
 
-class DisputeError(TicketError):
+class DisputeError(UserError):
     code = "dispute_error"
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from core.errors import UserError
 from feedback.requests import resolution_interaction
 from feedback.services import feedback_record
 from tickets.api.access import request_user, ticket_for
 from tickets.api.schemas import problems
 from tickets.choices import TicketStatus
-from tickets.exceptions import TicketError
 
 router = Router(tags=["feedback"])
 
 
-class NotSolvedYet(TicketError):
+class NotSolvedYet(UserError):
     code = "not_solved"
 
 
@@ -45,7 +45,7 @@ def rating_record(request: HttpRequest, ticket_id: int, payload: RatingIn) -> St
     # Someone else's ticket is a 404, exactly like a missing one.
     ticket = ticket_for(user, ticket_id)
     if ticket.requester_id != user.pk:
-        raise TicketError("Only the customer who asked can rate a request.", field=None)
+        raise UserError("Only the customer who asked can rate a request.", field=None)
     if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         raise NotSolvedYet(f"{ticket.reference} can be rated once it is solved.", field=None)
     result = feedback_record(

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from tickets.exceptions import TicketError
+from core.errors import UserError
 
 
-class InvalidRating(TicketError):
+class InvalidRating(UserError):
     code = "invalid_rating"
 
 
-class RatingLocked(TicketError):
+class RatingLocked(UserError):
     """The rating window has passed: the score can no longer be changed."""
 
     code = "rating_locked"

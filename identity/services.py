@@ -25,13 +25,13 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import User
 from accounts.services import StaffAddress, customer_for_email
+from core.errors import UserError
 from identity.models import EmailChallenge, Method
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from tickets import events, realtime
 from tickets.choices import DeliveryStatus, PartyRole, RequesterIdentity
 from tickets.email_rows import email_row_send
-from tickets.exceptions import TicketError
 from tickets.models import Message, Party, Ticket
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ CODE_DIGITS = 6
 _CODE_SHAPE = re.compile(r"\d{6}")
 
 
-class VerificationError(TicketError):
+class VerificationError(UserError):
     code = "verification_failed"
 
 

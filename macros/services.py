@@ -10,17 +10,17 @@ from django.db.models import F
 from django.utils.text import slugify
 
 from accounts.models import User
+from core.errors import UserError
 from macros.models import Macro
 from macros.placeholders import unknown_placeholders
 from macros.selectors import macro_can_edit
 from policy.loader import get_policy
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload
-from tickets.exceptions import TicketError
 from tickets.models import Message, Tag, Ticket
 
 
-class MacroError(TicketError):
+class MacroError(UserError):
     code = "invalid_macro"
 
 

@@ -23,11 +23,11 @@ from accounts.models import User
 from accounts.services import contact_for_typed_email, customer_for_email
 from conduct.exceptions import ConductBlocked
 from conduct.screening import Finding, screen_text
-from conduct.services import block_email_notice
 from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
 from mail.authentication import Evidence, SenderCheck, evidence_from_headers, sender_check
 from mail.autoreply import is_our_address, machine_mail_reason, support_address
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
+from mail.conduct_notice import block_email_notice
 from mail.models import (
     AutoAcknowledgement,
     EmailReference,

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 
 from accounts.decorators import current_user, customer_required
 from accounts.models import Role, User
+from core.errors import UserError
 from core.forms import apply_service_error
 from disputes import selectors, services
 from disputes.forms import SellerReplyForm, SellerRequestForm
@@ -16,7 +17,6 @@ from disputes.models import Dispute
 from tickets import selectors as ticket_selectors
 from tickets import services as ticket_services
 from tickets.choices import Channel
-from tickets.exceptions import TicketError
 
 SELLER_CATEGORY = "seller_support"
 
@@ -56,7 +56,7 @@ def dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
             services.dispute_seller_reply(
                 dispute=dispute, seller=seller, body=form.cleaned_data["body"]
             )
-        except TicketError as exc:
+        except UserError as exc:
             apply_service_error(form, exc)
         else:
             messages.success(request, "Reply sent to Izonie Support.")
@@ -89,7 +89,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 subject=f"{data['topic']}: {data['subject']}",
                 body=data["body"],
             )
-        except TicketError as exc:
+        except UserError as exc:
             apply_service_error(form, exc)
         else:
             messages.success(request, f"Request {ticket.reference} is open. We'll reply here.")

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import current_user, customer_required
 from accounts.services import contact_for_typed_email
+from core.errors import UserError
 from core.forms import apply_service_error
 from core.throttle import Throttled, request_ip, throttle
 from feedback.exceptions import InvalidRating, RatingLocked
@@ -22,11 +23,10 @@ from identity.models import Method
 from policy.loader import get_policy
 from portal.forms import ContactForm, CustomerReplyForm
 from portal.selectors import rating_open, ratings_by_ticket, ticket_url, with_open_escalation
-from sla.escalation import escalation_request
 from sla.models import Escalation, EscalationStatus
 from tickets import selectors, services
 from tickets.choices import Channel
-from tickets.exceptions import TicketError
+from tickets.escalation import escalation_request
 from tickets.merge import surviving
 from tickets.models import TICKET_REFERENCE_PREFIX, Attachment, Ticket
 
@@ -64,7 +64,7 @@ def contact(request: HttpRequest) -> HttpResponse:
                 order_number=data["order_number"],
                 uploads=data["photos"],
             )
-        except TicketError as exc:
+        except UserError as exc:
             apply_service_error(form, exc)
         else:
             if user is None:
@@ -173,7 +173,7 @@ def request_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 uploads=form.cleaned_data["photos"],
                 channel=Channel.WEB_FORM,
             )
-        except TicketError as exc:
+        except UserError as exc:
             apply_service_error(form, exc)
         else:
             messages.success(request, "Message sent.")

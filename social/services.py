@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from core.coalesce import PlannedRun
+from core.errors import UserError
 from policy.loader import get_policy
 from social import clients
 from social.models import (
@@ -56,7 +57,7 @@ from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
 from tickets.choices import DeliveryStatus as OutboundStatus
 from tickets.choices import TicketStatus
-from tickets.exceptions import AttachmentRejected, TicketError
+from tickets.exceptions import AttachmentRejected
 from tickets.models import Attachment, Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ def event_process(
                     uploads=uploads,
                     refused=refused,
                 )
-        except TicketError as exc:
+        except UserError as exc:
             # A ticket rule said no (a closed ticket, a conduct block...): kept with why.
             record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
             logger.info("Social event %s refused: %s", event.key, record.reason)
@@ -483,7 +484,7 @@ def _answer(
     else:
         key = next((c.key for c in categories if c.name.lower() == event.text.strip().lower()), "")
     if key in {c.key for c in categories}:
-        from triage.services import ticket_categorise_from_triage
+        from tickets.workflows import ticket_categorise_from_triage
 
         # The customer's own choice, routed as a choice made in the triage view is.
         ticket_categorise_from_triage(ticket=ticket, actor=ticket.requester, category=key)
@@ -649,7 +650,7 @@ def _public_comment(
     _record_not_kept(record=record, message=message, event=event, account=account, refused=refused)
 
 
-class CommentReplyRefused(TicketError):
+class CommentReplyRefused(UserError):
     code = "comment_reply_refused"
 
 

@@ -2,49 +2,42 @@
 
 from __future__ import annotations
 
-
-class TicketError(Exception):
-    code = "ticket_error"
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+from core.errors import UserError
 
 
-class TicketClosed(TicketError):
+class TicketClosed(UserError):
     code = "ticket_closed"
 
 
-class InvalidCategory(TicketError):
+class InvalidCategory(UserError):
     code = "invalid_category"
 
 
-class InvalidOrderNumber(TicketError):
+class InvalidOrderNumber(UserError):
     code = "invalid_order_number"
 
 
-class UnknownOrder(TicketError):
+class UnknownOrder(UserError):
     code = "unknown_order"
 
 
-class OrderCheckUnavailable(TicketError):
+class OrderCheckUnavailable(UserError):
     """The marketplace cannot be asked now, so a given order number cannot be checked."""
 
     code = "order_check_unavailable"
 
 
-class AttachmentRejected(TicketError):
+class AttachmentRejected(UserError):
     code = "attachment_rejected"
 
 
-class InvalidAssignee(TicketError):
+class InvalidAssignee(UserError):
     code = "invalid_assignee"
 
 
-class InvalidTeam(TicketError):
+class InvalidTeam(UserError):
     code = "invalid_team"
 
 
-class EmptyMessage(TicketError):
+class EmptyMessage(UserError):
     code = "empty_message"

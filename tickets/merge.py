@@ -24,6 +24,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from accounts.models import User
+from core.errors import UserError
 from sla import services as sla
 from tickets import events, realtime
 from tickets.choices import (
@@ -34,7 +35,6 @@ from tickets.choices import (
     TicketKind,
     TicketStatus,
 )
-from tickets.exceptions import TicketError
 from tickets.models import Message, Party, Tag, Ticket
 from tickets.services import _set_priority, _touch, set_status
 
@@ -42,7 +42,7 @@ MAX_SOURCES = 20
 PRIORITY_RANK = {p: rank for rank, p in enumerate(Priority.values)}
 
 
-class MergeRefused(TicketError):
+class MergeRefused(UserError):
     code = "merge_refused"
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conduct.screening import Finding
+from core.errors import UserError
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from sla import services as sla
@@ -39,7 +40,6 @@ from tickets.exceptions import (
     InvalidTeam,
     OrderCheckUnavailable,
     TicketClosed,
-    TicketError,
     UnknownOrder,
 )
 from tickets.models import Attachment, Message, OutboundMessage, Ticket
@@ -130,7 +130,7 @@ def order_number_check(*, raw: str, customer: User | None, verified: bool = True
 def clean_body(body: str) -> str:
     body = body.replace("\x00", "").strip()
     if len(body) > MAX_BODY_CHARS:
-        raise TicketError(
+        raise UserError(
             f"The message is {len(body):,} characters long; the limit is {MAX_BODY_CHARS:,}.",
             field="body",
         )
@@ -482,9 +482,15 @@ def ticket_update(
     if category is not None:
         previous_category = ticket.category
         _set_category(ticket=ticket, actor=actor, category=category)
-        if ticket.category != previous_category:
-            # An agent's categorisation is a labelled example for the classifier.
-            triage.category_labelled(ticket=ticket, actor=actor)
+        # An agent's categorisation is a labelled example for the classifier, and the
+        # category may need an order number or photos: asked once.
+        if (
+            ticket.category != previous_category
+            and triage.category_labelled(ticket=ticket, actor=actor) is not None
+        ):
+            from tickets.workflows import asks_after_category
+
+            asks_after_category(ticket=ticket)
     if team is not None:
         _set_team(ticket=ticket, actor=actor, team=team)
     if priority is not None:

@@ -38,10 +38,10 @@ from accounts.models import User
 from conduct import services as conduct
 from conduct.models import PhotoRequest
 from conduct.screening import Finding
+from core.errors import UserError
 from core.task_rows import PlannedTask, tasks_enqueue_many
 from policy.loader import get_policy
 from sla import services as sla
-from sla.escalation import asks_for_escalation, escalation_request
 from tickets import events, realtime
 from tickets.attachments import CheckedUpload
 from tickets.choices import (
@@ -54,7 +54,8 @@ from tickets.choices import (
     RequesterIdentity,
     TicketStatus,
 )
-from tickets.exceptions import EmptyMessage, TicketClosed, TicketError
+from tickets.escalation import asks_for_escalation, escalation_request
+from tickets.exceptions import EmptyMessage, TicketClosed
 from tickets.models import Message, OutboundMessage, Party, Ticket
 from triage import routing
 from triage import services as triage
@@ -207,6 +208,20 @@ def tickets_open(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
     return _together_or_one_by_one(items, _open_batch, "Opening tickets:")
 
 
+def _conduct_flag(*, message: Message, findings: list[Finding]) -> None:
+    """A stored message the screening flagged: conduct records the flag, the ticket gets
+    the reminder a first flag owes the customer, then conduct's follow-up (a block, the
+    owner's notice). Conduct decides; the ticket services reply."""
+    from tickets.services import ticket_system_reply
+
+    flag = conduct.flag_record(message=message, findings=findings)
+    if flag is None:
+        return
+    if flag.reminded:
+        ticket_system_reply(ticket=message.ticket, body=conduct.reminder_text())
+    conduct.flag_followed_up(flag=flag)
+
+
 def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
     from tickets.services import category_check, order_number_check
 
@@ -221,7 +236,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                 screened=item.screened,
                 empty="Tell us what happened: the message is empty.",
             )
-        except TicketError as exc:
+        except UserError as exc:
             opening.error = exc
         openings.append(opening)
     after = _AfterCommit()
@@ -248,7 +263,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                 number = order_number_check(
                     raw=item.order_number, customer=item.requester, verified=not unverified
                 )
-            except TicketError as exc:
+            except UserError as exc:
                 opening.error = exc
                 continue
             number, unverified_number = ("", number) if unverified else (number, "")
@@ -380,7 +395,7 @@ def _open_write(opened: list[_Opening], after: _AfterCommit) -> None:
     # Rare steps, per item: a flagged first message (the reminder, maybe a block).
     for opening in opened:
         if opening.screened:
-            conduct.message_screened(message=opening.first_message, findings=opening.screened)
+            _conduct_flag(message=opening.first_message, findings=opening.screened)
     _system_replies(
         [(opened[index].new_ticket, body) for index, body in asks.items()],
         after,
@@ -461,7 +476,7 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
                 screened=item.screened,
                 empty="The message is empty.",
             )
-        except TicketError as exc:
+        except UserError as exc:
             arrival.error = exc
         arrivals.append(arrival)
     after = _AfterCommit()
@@ -476,7 +491,7 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
         for arrival in live:
             ticket = locked.get(arrival.item.ticket.pk)
             if ticket is None:
-                arrival.error = TicketError("This request no longer exists.")
+                arrival.error = UserError("This request no longer exists.")
             elif ticket.is_closed:
                 arrival.error = TicketClosed(
                     f"Request {ticket.reference} is closed. Please open a new request.", field=None
@@ -524,7 +539,7 @@ def _append_write(stored: list[_Arrival], after: _AfterCommit) -> None:
     for arrival in stored:
         if arrival.screened:
             assert arrival.message is not None
-            conduct.message_screened(message=arrival.message, findings=arrival.screened)
+            _conduct_flag(message=arrival.message, findings=arrival.screened)
     for ticket, message in first.values():
         if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
             set_status(ticket=ticket, actor=message.author, status=TicketStatus.OPEN)

@@ -3,7 +3,8 @@
 The write path (``tickets.write_path``) asks here how a new ticket is filed
 (``opening_category``), whether to ask for an order number and which order a message
 names; ``tickets.services.ticket_update`` calls ``category_labelled``. Nothing here calls
-back into ``tickets.services`` at import time.
+back into the ticket services: the acts on a ticket that follow a decision made here (the
+order-number request, filing from the triage view) are ``tickets.workflows``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,15 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
-from django.utils import timezone
 from sklearn.pipeline import Pipeline
 
 from accounts.models import Role, User
-from conduct import services as conduct_services
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from policy.loader import get_policy
 from policy.schema import SupportPolicy
 from tickets.choices import Direction, MessageKind
 from tickets.models import Ticket
-from triage import classifier, routing
+from triage import classifier
 from triage.models import (
     ClassifierStatus,
     ClassifierVersion,
@@ -201,7 +200,7 @@ def opening_category(
     """Categorise a ticket about to be opened without a category, when confident enough.
     Pure but for the marketplace's seller check on email: the write path stores the
     record with the ticket, whose INSERT carries the category and team."""
-    from disputes.seller_support import category_for_requester
+    from triage.sellers import category_for_requester
 
     policy = get_policy()
     # A registered seller writing on any channel is Seller Support (issue 7, point 6).
@@ -246,42 +245,6 @@ def order_number_wanted(*, ticket: Ticket) -> bool:
 def order_number_request_text() -> str:
     policy = get_policy()
     return policy.triage.order_number_request.replace("{example}", policy.order_numbers.example)
-
-
-@transaction.atomic
-def ticket_categorise_from_triage(*, ticket: Ticket, actor: User, category: str) -> Ticket:
-    """An agent files a waiting conversation: the category (a labelled example), then an
-    agent of that category's team by the team's strategy."""
-    from tickets.services import ticket_update
-
-    ticket = ticket_update(ticket=ticket, actor=actor, category=category)
-    routing.ticket_route(ticket=ticket)
-    return ticket
-
-
-def order_number_request_once(*, ticket: Ticket) -> bool:
-    """Ask the customer, politely and once per ticket, for the order number their category
-    needs. Caller holds the ticket's lock. Returns whether it asked. (A ticket being
-    opened is asked by the write path, ``tickets.write_path``.)"""
-    from tickets.services import ticket_system_reply
-
-    if not order_number_wanted(ticket=ticket):
-        return False
-    record, _ = TicketTriage.objects.get_or_create(
-        ticket=ticket, defaults={"source": PredictionSource.CUSTOMER, "applied": True}
-    )
-    # Claimed with a conditional update, so two concurrent callers cannot both ask.
-    claimed = TicketTriage.objects.filter(
-        pk=record.pk, order_number_requested_at__isnull=True
-    ).update(order_number_requested_at=timezone.now())
-    if not claimed:
-        return False
-    body = order_number_request_text()
-    # One message asks for both when the category also wants photos.
-    if conduct_services.photo_request_claim(ticket=ticket):
-        body += "\n\n" + conduct_services.photo_request_text(ticket=ticket)
-    ticket_system_reply(ticket=ticket, body=body)
-    return True
 
 
 # --- Orders named in free text
@@ -349,7 +312,9 @@ def _ticket_text(ticket: Ticket) -> str:
 
 def category_labelled(*, ticket: Ticket, actor: User | None) -> LabelledExample | None:
     """An agent set the ticket's category: keep it as a training example and schedule a
-    retrain (on commit). Also asks for a missing order number if the category needs one."""
+    retrain (on commit). Returns the example; when there is one, the caller
+    (``tickets.services.ticket_update``) asks for what the category needs
+    (``tickets.workflows.asks_after_category``)."""
     from triage.tasks import retrain_classifier
 
     if actor is None or not actor.is_agent or not ticket.category:
@@ -364,7 +329,5 @@ def category_labelled(*, ticket: Ticket, actor: User | None) -> LabelledExample 
             "labelled_by": actor,
         },
     )
-    order_number_request_once(ticket=ticket)
-    conduct_services.photo_request_once(ticket=ticket)
     transaction.on_commit(partial(retrain_classifier.enqueue))
     return example

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.tests.factories import AgentFactory, BuyerFactory, SupervisorFactory
+from chat.services import ticket_end_for_conduct
 from chat.tests.conftest import Socket, run, session_cookie, start_frame
 from conduct import services
 from conduct.exceptions import ConductBlocked
@@ -159,8 +160,8 @@ def test_end_for_conduct_closes_any_ticket_with_the_reason_sent_to_the_customer(
     buyer = BuyerFactory()
     ticket = open_ticket(buyer)
     with pytest.raises(Exception, match="reason is required"):
-        services.ticket_end_for_conduct(ticket=ticket, actor=agent, reason="  ")
-    services.ticket_end_for_conduct(ticket=ticket, actor=agent, reason="Repeated insults.")
+        ticket_end_for_conduct(ticket=ticket, actor=agent, reason="  ")
+    ticket_end_for_conduct(ticket=ticket, actor=agent, reason="Repeated insults.")
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.CLOSED
     last = system_replies(ticket)[-1]
@@ -171,7 +172,7 @@ def test_end_for_conduct_closes_any_ticket_with_the_reason_sent_to_the_customer(
     with pytest.raises(TicketClosed):
         tickets.ticket_customer_message(ticket=ticket, author=buyer, body="hello?")
     with pytest.raises(Exception, match="already closed"):
-        services.ticket_end_for_conduct(ticket=ticket, actor=agent, reason="again")
+        ticket_end_for_conduct(ticket=ticket, actor=agent, reason="again")
 
 
 # --- Where a blocked customer is told

@@ -2,10 +2,10 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import AgentFactory, BuyerFactory, SupervisorFactory
-from sla.escalation import escalation_request
 from sla.models import EscalationStatus
 from tickets import delivery
 from tickets.choices import Channel, DeliveryStatus, EventKind, TicketStatus
+from tickets.escalation import escalation_request
 from tickets.models import OutboundMessage
 from tickets.tests.factories import TicketFactory
 

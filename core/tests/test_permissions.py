@@ -25,10 +25,10 @@ from accounts.tests.factories import (
 from conftest import png_bytes
 from helpcenter.models import ArticleImage
 from helpcenter.tests.factories import make_article
-from sla.escalation import escalation_request
 from tickets import services
 from tickets.attachments import check_uploads
 from tickets.choices import Channel
+from tickets.escalation import escalation_request
 from tickets.tests.factories import TicketFactory
 
 ROLES = ["anonymous", "owner", "other_buyer", "seller", "agent", "supervisor", "admin"]

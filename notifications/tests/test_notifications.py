@@ -7,9 +7,9 @@ from django.utils import timezone
 from accounts.tests.factories import AgentFactory, SupervisorFactory
 from notifications.models import Notification
 from sla import services as sla
-from sla.escalation import escalation_request
 from sla.models import SlaClock
 from tickets.choices import Channel
+from tickets.escalation import escalation_request
 from tickets.tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db

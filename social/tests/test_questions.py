@@ -8,6 +8,7 @@ import pytest
 from django.test import TestCase
 
 from accounts.tests.factories import AgentFactory
+from core.errors import UserError
 from feedback.models import Rating
 from policy.loader import get_policy
 from social import services
@@ -21,7 +22,6 @@ from social.tests.conftest import (
     tiktok_message,
 )
 from tickets.choices import EventKind, TicketStatus
-from tickets.exceptions import TicketError
 from tickets.models import Ticket
 from tickets.services import ticket_update
 
@@ -139,7 +139,7 @@ def test_solving_a_social_conversation_asks_for_a_rating_with_quick_replies(
 def test_a_rating_outside_the_scale_is_refused(client, fb_page, platform, run_tasks):
     post_meta(client, meta_delivery((PAGE_ID, [text_event("psid-1", "Hello")])))
     run_tasks()
-    with pytest.raises(TicketError, match="from 1 to 5"):
+    with pytest.raises(UserError, match="from 1 to 5"):
         services.social_rating_received(ticket=Ticket.objects.get(), score=9)
 
 

@@ -9,15 +9,15 @@ from ninja import Field, Schema, Status
 from ninja.errors import AuthorizationError
 
 from accounts.models import CUSTOMER_ROLES, User
+from core.errors import UserError
 from tickets import services
 from tickets.api import router
 from tickets.api.access import request_user, require_agent
 from tickets.api.schemas import Body, RowId, TicketOut, problems
 from tickets.choices import Channel, Priority
-from tickets.exceptions import TicketError
 
 
-class InvalidRequester(TicketError):
+class InvalidRequester(UserError):
     code = "invalid_requester"
 
 

@@ -15,12 +15,13 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 
 from accounts.models import CUSTOMER_ROLES, User
+from core.errors import UserError
 from tickets.api import router
 from tickets.api.access import request_user
 from tickets.api.schemas import ProblemOut, TicketOut, problems
 from tickets.api.ticket_create import InvalidRequester, TicketCreateIn
 from tickets.choices import Channel, Priority
-from tickets.exceptions import TicketClosed, TicketError
+from tickets.exceptions import TicketClosed
 from tickets.write_path import TicketToOpen, tickets_open
 
 MAX_ITEMS = 100
@@ -66,7 +67,7 @@ def _invalid(index: int, exc: pydantic.ValidationError) -> TicketCreateResultOut
 
 
 def _refused(index: int, exc: Exception) -> TicketCreateResultOut:
-    if isinstance(exc, TicketError):
+    if isinstance(exc, UserError):
         status = 409 if isinstance(exc, TicketClosed) else 422
         fields = {exc.field: exc.message} if exc.field else {}
         problem = ProblemOut(code=exc.code, detail=exc.message, fields=fields)

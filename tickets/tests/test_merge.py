@@ -230,8 +230,8 @@ def test_the_portal_leads_the_old_address_to_the_surviving_request(client):
 
 
 def test_an_open_escalation_follows_the_conversation():
-    from sla.escalation import escalation_request
     from sla.models import Escalation
+    from tickets.escalation import escalation_request
 
     buyer, agent = BuyerFactory(), AgentFactory()
     source = _open(buyer, "Charged twice.")

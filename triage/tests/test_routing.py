@@ -6,10 +6,9 @@ from django.conf import settings as django_settings
 
 from accounts.tests.factories import AgentFactory, BuyerFactory, SupervisorFactory
 from policy.loader import reset_policy_cache
-from tickets import services
+from tickets import services, workflows
 from tickets.choices import Channel, EventKind, TicketStatus
 from tickets.tests.factories import TicketFactory
-from triage import services as triage_services
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +103,7 @@ def test_an_uncategorised_ticket_waits_unassigned_then_is_routed_when_filed():
         requester=BuyerFactory(), channel=Channel.EMAIL, body="Good afternoon"
     )
     assert (ticket.category, ticket.assignee_id) == ("", None)
-    filed = triage_services.ticket_categorise_from_triage(
+    filed = workflows.ticket_categorise_from_triage(
         ticket=ticket, actor=AgentFactory(teams=["payments"]), category="returns"
     )
     assert (filed.category, filed.team, filed.assignee_id) == ("returns", "customer_care", agent.pk)

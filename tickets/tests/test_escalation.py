@@ -3,15 +3,15 @@ import datetime as dt
 import pytest
 
 from accounts.tests.factories import AgentFactory, BuyerFactory, SupervisorFactory
-from sla.escalation import (
+from sla.models import ClockStatus, Escalation, EscalationStatus, Outcome, SlaClock
+from tickets import services
+from tickets.choices import Channel, Direction, EventKind, TicketStatus
+from tickets.escalation import (
     EscalationError,
     asks_for_escalation,
     escalation_record_contact,
     escalation_request,
 )
-from sla.models import ClockStatus, Escalation, EscalationStatus, Outcome, SlaClock
-from tickets import services
-from tickets.choices import Channel, Direction, EventKind, TicketStatus
 from tickets.tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db

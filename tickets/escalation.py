@@ -1,4 +1,9 @@
-"""The escalation path: "Escalate to a Supervisor" on any channel, answered within 48 h."""
+"""The escalation path: "Escalate to a Supervisor" on any channel, answered within 48 h.
+
+A ticket workflow (it moves the ticket to the supervisors, replies, reopens): it lives
+with the ticket services and uses the SLA app only for its contact clock
+(``sla.services.clock_start`` / ``clock_stop``) and its rows (``sla.models.Escalation``).
+"""
 
 from __future__ import annotations
 
