@@ -147,8 +147,8 @@ def _block_if_repeated(*, flag: ConductFlag) -> ConductBlock | None:
 
 
 def text_screened(*, text: str, author: User | None) -> list[screening.Finding]:
-    """The verdict on a customer's text before it is stored: what ``message_screened``
-    acts on. No database, no lock; empty for anyone but a customer."""
+    """The verdict on a customer's text before it is stored: what ``flag_record``
+    records. No database, no lock; empty for anyone but a customer."""
     if author is None or not author.is_customer:
         return []
     return screening.screen_text(text, screening=get_policy().conduct.screening)
