@@ -225,3 +225,38 @@ def screenshot_path(name: str) -> str:
 
     os.makedirs(ARTIFACTS_DIR, exist_ok=True)
     return os.path.join(ARTIFACTS_DIR, f"{name}.png")
+
+
+# --- The second database engine repeats only what depends on the engine.
+#
+# `scripts/test` runs the suite on SQLite and again on PostgreSQL. A test that never
+# reaches the database behaves the same on both, and a browser test checks what a page
+# shows, which the ORM hides the engine from; the PostgreSQL run (IZONIE_TEST_SCOPE=engine)
+# leaves both out, so the second run costs what it proves. Tests that start their own
+# processes against DATABASE_URL carry the ``engine`` marker and always run.
+
+DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+BROWSER_FIXTURES = frozenset({"page", "browser"})
+
+
+def depends_on_the_engine(item: pytest.Item) -> bool:
+    if item.get_closest_marker("engine"):
+        return True
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if item.get_closest_marker("browser") or fixtures & BROWSER_FIXTURES:
+        return False
+    return bool(item.get_closest_marker("django_db") or fixtures & DATABASE_FIXTURES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import os
+
+    if os.environ.get("IZONIE_TEST_SCOPE") != "engine":
+        return
+    kept = [item for item in items if depends_on_the_engine(item)]
+    left = [item for item in items if not depends_on_the_engine(item)]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
