@@ -236,7 +236,13 @@ def screenshot_path(name: str) -> str:
 # processes against DATABASE_URL carry the ``engine`` marker and always run.
 
 DATABASE_FIXTURES = frozenset(
-    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
 )
 BROWSER_FIXTURES = frozenset({"page", "browser"})
 
