@@ -265,6 +265,8 @@ IZONIE_PUBLIC_URL = env_str("IZONIE_PUBLIC_URL", "http://127.0.0.1:8000")
 # Outbox delivery: attempts before a delivery is marked failed, first back-off in seconds.
 IZONIE_OUTBOX_MAX_ATTEMPTS = env_int("IZONIE_OUTBOX_MAX_ATTEMPTS", 6)
 IZONIE_OUTBOX_BACKOFF_SECONDS = env_int("IZONIE_OUTBOX_BACKOFF_SECONDS", 30)
+# How often an open inbox fetches its list again, so new and changed tickets appear.
+IZONIE_INBOX_LIVE_SECONDS = env_int("IZONIE_INBOX_LIVE_SECONDS", 20)
 # Live chat: how long a resume token lasts, how long an agent counts as online after
 # the console's last heartbeat, how long a customer may change a chat rating.
 IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS = env_int("IZONIE_CHAT_TOKEN_MAX_AGE_SECONDS", 24 * 3600)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from accounts.models import User
 from core.templatetags.izonie import team_name
+from tickets import selectors as ticket_selectors
 from tickets.choices import EventKind, TicketStatus
 from tickets.events import RULES
 from tickets.models import Ticket, TicketEvent
@@ -84,3 +87,46 @@ def ticket_history(*, ticket: Ticket, limit: int = 50) -> list[HistoryLine]:
                 text += f"; back in the {team_name(event.ticket.team)} queue"
         lines.append(HistoryLine(event=event, text=text))
     return lines
+
+
+# --- The inbox's lists: a view, its filters and its sort, from a query string
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    view: str
+    filters: ticket_selectors.TicketFilters
+    sort: str
+
+
+def inbox_query(*, agent: User, params: Mapping[str, str]) -> InboxQuery:
+    """The list a query string asks for (the inbox's, a saved view's): unknown values
+    fall back to the view's own filters."""
+    view = params.get("view", "open")
+    if view not in {v.key for v in ticket_selectors.INBOX_VIEWS}:
+        view = "open"
+    filters = ticket_selectors.inbox_filters(agent=agent, view=view)
+    category = params.get("category", "")
+    if category:
+        filters.category = "" if category == "none" else category
+    filters.channel = params.get("channel") or None
+    filters.team = params.get("team") or None
+    status = params.get("status", "")
+    if status in TicketStatus.values:
+        filters.status = [status]
+    filters.tag = params.get("tag", "")[:50]
+    filters.text = params.get("q", "")[:200]
+    filters.__post_init__()
+    sort = ticket_selectors.sort_valid(params.get("sort", ""))
+    return InboxQuery(view=view, filters=filters, sort=sort)
+
+
+def next_in_view(*, agent: User, query_string: str, current_id: int) -> int | None:
+    """The ticket after ``current_id`` in the list the agent last looked at, in its
+    order; the list's first when the current one is not in it (any more)."""
+    query = inbox_query(agent=agent, params=dict(parse_qsl(query_string)))
+    ids = ticket_selectors.ticket_ids_in_order(viewer=agent, filters=query.filters, sort=query.sort)
+    if current_id in ids:
+        index = ids.index(current_id)
+        return ids[index + 1] if index + 1 < len(ids) else None
+    return ids[0] if ids else None

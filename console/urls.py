@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     path("tickets/<int:ticket_id>/note", views.ticket_note, name="note"),
     path("tickets/<int:ticket_id>/update", views.ticket_update, name="update"),
+    path("tickets/<int:ticket_id>/quick", views.ticket_quick, name="quick"),
     path("tickets/<int:ticket_id>/escalate", views.ticket_escalate, name="escalate"),
     path(
         "tickets/<int:ticket_id>/deliveries/<int:outbound_id>/retry",

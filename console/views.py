@@ -6,12 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.decorators import agent_required, current_user, supervisor_required
 from console import selectors as console_selectors
@@ -43,6 +47,39 @@ from workload.shifts import ticket_seen
 
 PAGE_SIZE = 25
 
+# The inbox's columns: sort key, heading (and the rest of it for screen readers), and
+# the direction of the column's natural order (what an agent wants on top).
+INBOX_COLUMNS = [
+    ("reference", "Ticket", "", "descending"),
+    ("priority", "Prio", "rity", "descending"),
+    ("status", "Status", "", "ascending"),
+    ("requester", "Requester", "", "ascending"),
+    ("category", "Category", "", "ascending"),
+    ("channel", "Channel", "", "ascending"),
+    ("assignee", "Assignee", "", "ascending"),
+    ("updated", "Updated", "", "descending"),
+    ("due", "Reply due", "", "ascending"),
+]
+
+
+def _sort_columns(sort: str) -> tuple[list[dict[str, str]], str]:
+    """Each heading's link (its natural order; the reverse when already sorted by it)
+    and ``aria-sort``; and the current order in words, for the table's caption."""
+    columns, described = [], ""
+    flip = {"ascending": "descending", "descending": "ascending"}
+    for key, label, rest, natural in INBOX_COLUMNS:
+        aria = ""
+        if sort == key:
+            aria, following = natural, f"-{key}"
+        elif sort == f"-{key}":
+            aria, following = flip[natural], key
+        else:
+            following = key
+        if aria:
+            described = f"{label}{rest}, {aria}".lower()
+        columns.append({"label": label, "sr": rest, "aria": aria, "next": following})
+    return columns, described
+
 
 def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
     try:
@@ -51,45 +88,51 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
         raise Http404("No such ticket.") from None
 
 
+# The inbox list the agent last looked at: "next ticket in this view" walks it.
+INBOX_SESSION_KEY = "console.inbox_query"
+
+
 @agent_required
 def inbox(request: HttpRequest) -> HttpResponse:
     agent = current_user(request)
-    view = request.GET.get("view", "open")
-    if view not in {v.key for v in selectors.INBOX_VIEWS}:
-        view = "open"
-    filters = selectors.inbox_filters(agent=agent, view=view)
-    category = request.GET.get("category", "")
-    if category:
-        filters.category = "" if category == "none" else category
-    filters.channel = request.GET.get("channel") or None
-    filters.team = request.GET.get("team") or None
-    status = request.GET.get("status", "")
-    if status in TicketStatus.values:
-        filters.status = [status]
-    filters.text = request.GET.get("q", "")[:200]
+    inbox = console_selectors.inbox_query(agent=agent, params=request.GET)
     try:
         page = selectors.ticket_list(
             viewer=agent,
-            filters=filters,
+            filters=inbox.filters,
             cursor=request.GET.get("cursor") or None,
             limit=PAGE_SIZE,
+            sort=inbox.sort,
         )
     except selectors.InvalidCursor:
         messages.error(request, "That page link has expired; showing the first page.")
-        page = selectors.ticket_list(viewer=agent, filters=filters, limit=PAGE_SIZE)
+        page = selectors.ticket_list(
+            viewer=agent, filters=inbox.filters, limit=PAGE_SIZE, sort=inbox.sort
+        )
+    prefetch_related_objects(page.tickets, "tags")
     query = request.GET.copy()
     query.pop("cursor", None)
+    if request.session.get(INBOX_SESSION_KEY) != query.urlencode():
+        request.session[INBOX_SESSION_KEY] = query.urlencode()
+    unsorted = query.copy()
+    unsorted.pop("sort", None)
+    sort_columns, sort_label = _sort_columns(inbox.sort)
     context = {
         "views": selectors.INBOX_VIEWS,
-        "current_view": view,
+        "current_view": inbox.view,
         "counts": selectors.inbox_counts(agent=agent),
         "page": page,
         "query": query.urlencode(),
+        "unsorted_query": unsorted.urlencode(),
+        "sort": inbox.sort,
+        "sort_columns": sort_columns,
+        "sort_label": sort_label,
         "policy": get_policy(),
         "channels": channel_filter_choices(),
         "statuses": TicketStatus.choices,
         "params": request.GET,
         "first_page": not request.GET.get("cursor"),
+        "live_seconds": settings.IZONIE_INBOX_LIVE_SECONDS,
     }
     # htmx swaps only the table; a history restore (back button after the cache was
     # evicted) needs the whole page. Vary keeps browsers from caching one as the other.
@@ -99,6 +142,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _next_in_view(request: HttpRequest, ticket: Ticket) -> int | None:
+    query = request.session.get(INBOX_SESSION_KEY)
+    if query is None:
+        return None
+    return console_selectors.next_in_view(
+        agent=current_user(request), query_string=query, current_id=ticket.pk
+    )
 
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> dict[str, object]:
@@ -113,7 +165,9 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "seen_message_id": collisions.last_message_id(ticket=ticket),
         "colleagues": collisions.colleagues_on(ticket_id=ticket.pk, agent=current_user(request)),
         "reply_form": forms.get("reply_form") or _reply_form(ticket),
-        "note_form": forms.get("note_form") or NoteForm(),
+        "note_form": forms.get("note_form") or NoteForm(auto_id="id_note_%s"),
+        # Worked out before any action moves this ticket in the list's order.
+        "next_in_view": _next_in_view(request, ticket),
         "update_form": forms.get("update_form")
         or TicketUpdateForm(
             initial={
@@ -151,9 +205,11 @@ def _submit(
     form_name: str,
     action: Callable[[dict[str, Any]], object],
     done: str,
+    then: str | None = None,
 ) -> HttpResponse:
-    """Run ``action`` with a valid form, then back to the ticket; otherwise show the
-    ticket again with the form's errors (a service's error beside the field it names)."""
+    """Run ``action`` with a valid form, then back to the ticket (or on to ``then``);
+    otherwise show the ticket again with the form's errors (a service's error beside the
+    field it names). The ticket page's htmx forms swap the page they get in place."""
     if form.is_valid():
         try:
             action(form.cleaned_data)
@@ -163,7 +219,11 @@ def _submit(
             form.add_error(None, exc.message)
         else:
             messages.success(request, done)
-            return redirect("console:ticket", ticket_id=ticket.pk)
+            if then is None:
+                return redirect("console:ticket", ticket_id=ticket.pk)
+            if request.htmx:  # type: ignore[attr-defined]
+                return HttpResponseClientRedirect(then)
+            return redirect(then)
     messages.error(request, "Nothing was saved: please correct the form below.")
     context = _ticket_context(request, ticket, **{form_name: form})
     return render(request, "console/ticket.html", context, status=400)
@@ -192,6 +252,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             )
             return render(request, "console/ticket.html", context, status=409)
     form = _reply_form(ticket, request.POST, request.FILES)
+    then = _then_next(request, ticket) if request.POST.get("then") == "next" else None
     if isinstance(form, CommentReplyForm):
         return _submit(
             request,
@@ -206,6 +267,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 status=data["status"] or None,
             ),
             done="Reply queued for delivery.",
+            then=then,
         )
     return _submit(
         request,
@@ -221,6 +283,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             macro_id=request.POST.get("macro", ""),
         ),
         done="Reply queued for delivery.",
+        then=then,
     )
 
 
@@ -231,13 +294,50 @@ def ticket_note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return _submit(
         request,
         ticket,
-        NoteForm(request.POST),
+        NoteForm(request.POST, auto_id="id_note_%s"),
         form_name="note_form",
         action=lambda data: services.ticket_add_note(
             ticket=ticket, author=current_user(request), body=data["body"]
         ),
         done="Note added.",
     )
+
+
+def _then_next(request: HttpRequest, ticket: Ticket) -> str:
+    """Where "send and go to the next ticket" goes: the one the page showed as next in
+    the agent's list, else the most urgent waiting one."""
+    raw = request.POST.get("next_in_view", "")
+    if raw.isdigit() and int(raw) != ticket.pk:
+        try:
+            following = selectors.ticket_get_for_viewer(
+                viewer=current_user(request), ticket_id=int(raw)
+            )
+        except Ticket.DoesNotExist:
+            pass
+        else:
+            return reverse("console:ticket", args=[following.pk])
+    return f"{reverse('console:next_ticket')}?after={ticket.pk}"
+
+
+@agent_required
+@require_POST
+def ticket_quick(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """One-click actions (and their shortcuts): assign to me, solve."""
+    ticket = _ticket_or_404(request, ticket_id)
+    agent = current_user(request)
+    action = request.POST.get("action", "")
+    try:
+        if action == "assign_me":
+            services.ticket_update(ticket=ticket, actor=agent, assignee=agent)
+            messages.success(request, "Assigned to you.")
+        elif action == "solve":
+            services.ticket_update(ticket=ticket, actor=agent, status=TicketStatus.RESOLVED)
+            messages.success(request, "Ticket solved.")
+        else:
+            messages.error(request, "Unknown action.")
+    except TicketError as exc:
+        messages.error(request, f"Nothing was changed: {exc.message}")
+    return redirect("console:ticket", ticket_id=ticket.pk)
 
 
 @agent_required

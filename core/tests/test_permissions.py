@@ -121,6 +121,12 @@ TABLE: dict[str, Row] = {
             "assignee": "",
         },
     ),
+    "console:quick": Row(
+        "POST",
+        "/console/tickets/{ticket}/quick",
+        (L, 403, 403, 403, L, L, L),
+        body={"action": "assign_me"},
+    ),
     "console:delivery_retry": Row(
         "POST", "/console/tickets/{ticket}/deliveries/{outbound}/retry", (L, 403, 403, 403, L, L, L)
     ),

@@ -1,6 +1,7 @@
 """A customer opens a request in the portal and an agent answers it in the console."""
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from conftest import png_bytes, screenshot_path
@@ -49,8 +50,8 @@ def test_customer_opens_a_request_and_an_agent_answers(browser, page, live_serve
     agent_page.get_by_label("Reply to the customer").fill(
         "Sorry about that! A courier will collect it tomorrow."
     )
-    agent_page.get_by_role("button", name="Send reply").click()
-    assert agent_page.get_by_text("Reply queued for delivery.").is_visible()
+    agent_page.get_by_role("button", name="Send reply", exact=True).click()
+    expect(agent_page.get_by_text("Reply queued for delivery.")).to_be_visible()
     agent_page.screenshot(path=screenshot_path("console-ticket"), full_page=True)
     agent_context.close()
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.tests.factories import AgentFactory
 from conftest import screenshot_path
@@ -109,8 +110,8 @@ def test_the_agent_answers_a_public_comment_privately(page, login, live_server, 
     page.get_by_label("Private reply (a direct message to the commenter)").check()
     page.get_by_label("Reply to the customer").fill("Sorry! Please send us your order number.")
     page.screenshot(path=screenshot_path(f"social-comment-reply-{width}"), full_page=True)
-    page.get_by_role("button", name="Send reply").click()
-    assert page.get_by_text("Reply queued for delivery.").is_visible()
+    page.get_by_role("button", name="Send reply", exact=True).click()
+    expect(page.get_by_text("Reply queued for delivery.")).to_be_visible()
 
     run_queued_tasks()
     [sent] = platform.sent("/1784/messages")

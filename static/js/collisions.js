@@ -3,19 +3,26 @@
 // wrote since the page was loaded (tickets/collisions.py).
 (function () {
   "use strict";
+  // The ticket page swaps its parts in place (ticket_page.js), so each use looks the
+  // elements up again: the newest message id shown is the swapped-in bar's.
   var bar = document.getElementById("ticket-presence");
   if (!bar) return;
   var url = bar.getAttribute("data-url");
-  var seen = bar.getAttribute("data-seen");
-  var reply = document.querySelector('form[data-macros] textarea[name="body"]');
+  var reply = null;
   var token = (document.querySelector('input[name="csrfmiddlewaretoken"]') || {}).value || "";
   var every = 10000;
+
+  function refresh() {
+    bar = document.getElementById("ticket-presence") || bar;
+    reply = document.querySelector('form[data-macros] textarea[name="body"]');
+  }
 
   function state() {
     return reply && reply.value.trim() ? "replying" : "viewing";
   }
 
   function show(data) {
+    refresh();
     bar.textContent = "";
     data.colleagues.forEach(function (c, i) {
       if (i) bar.appendChild(document.createTextNode(" · "));
@@ -38,27 +45,29 @@
   function send(value) {
     var body = new FormData();
     body.append("state", value);
-    body.append("seen", seen);
+    body.append("seen", bar.getAttribute("data-seen"));
     body.append("csrfmiddlewaretoken", token);
     return body;
   }
 
   function tick() {
+    refresh();
     fetch(url, { method: "POST", body: send(state()), credentials: "same-origin", headers: { "X-CSRFToken": token } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) { if (data) show(data); })
       .catch(function () {});
   }
 
+  refresh();
   tick();
   setInterval(tick, every);
-  if (reply) {
-    var sent = "";
-    reply.addEventListener("input", function () {
-      var now = state();
-      if (now !== sent) { sent = now; tick(); }
-    });
-  }
+  var sent = "";
+  document.addEventListener("input", function (event) {
+    refresh();
+    if (!reply || event.target !== reply) return;
+    var now = state();
+    if (now !== sent) { sent = now; tick(); }
+  });
   window.addEventListener("pagehide", function () {
     if (navigator.sendBeacon) navigator.sendBeacon(url, send("left"));
   });

@@ -1,10 +1,13 @@
 // Macros in the reply box: Alt+M (or the button) opens a searchable list; picking one
 // inserts its text (placeholders already filled for this ticket by the server), takes its
 // status into "Then set status", and remembers its id so the reply applies its changes.
+// The ticket page swaps its reply form in place (ticket_page.js): set up each new one.
 (function () {
   "use strict";
+  function setUp() {
   var form = document.querySelector("form[data-macros]");
-  if (!form) return;
+  if (!form || form.hasAttribute("data-macros-ready")) return;
+  form.setAttribute("data-macros-ready", "");
   var box = form.querySelector('textarea[name="body"]');
   var status = form.querySelector('select[name="status"]');
   var chosen = form.querySelector('input[name="macro"]');
@@ -108,4 +111,7 @@
   input.addEventListener("blur", function () { setTimeout(function () { picker.hidden = true; }, 150); });
   var button = form.querySelector("[data-macro-open]");
   if (button) button.addEventListener("click", function (e) { e.preventDefault(); open(); });
+  }
+  setUp();
+  document.addEventListener("htmx:afterSettle", setUp);
 })();
