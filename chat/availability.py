@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -56,3 +58,28 @@ class ChatAvailability:
 def chat_availability(now: dt.datetime | None = None) -> ChatAvailability:
     now = now or current_time()
     return ChatAvailability(hours=chat_status(get_policy(), now), agents_online=agents_online(now))
+
+
+# The widget's pulse: "can a chat start now?", shared by every widget for a moment, so
+# many open widgets polling it cost one count query per PULSE_SECONDS per process.
+PULSE_SECONDS = 2.0
+_pulse_lock = threading.Lock()
+_pulse: tuple[float, dict[str, object]] | None = None
+
+
+def forget_pulse() -> None:
+    """Drop the shared answer: a presence change in this process is seen at once."""
+    global _pulse
+    with _pulse_lock:
+        _pulse = None
+
+
+def availability_pulse() -> dict[str, object]:
+    """``{"can_start", "reason"}``, the same for every visitor, at most PULSE_SECONDS old."""
+    global _pulse
+    with _pulse_lock:
+        if _pulse is not None and time.monotonic() - _pulse[0] < PULSE_SECONDS:
+            return _pulse[1]
+        available = chat_availability()
+        _pulse = (time.monotonic(), {"can_start": available.can_start, "reason": available.reason})
+        return _pulse[1]

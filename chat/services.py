@@ -28,7 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import contact_for_typed_email
 from chat import protocol, relay
-from chat.availability import chat_availability, current_time, online_cutoff
+from chat.availability import chat_availability, current_time, forget_pulse, online_cutoff
 from chat.models import (
     AgentPresence,
     ChatEntry,
@@ -639,6 +639,8 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
     presence.last_seen_at = timezone.now()
     presence.save(update_fields=["status", "last_seen_at", "changed_at"])
     _queue_changed_on_commit()
+    # Waiting widgets poll the pulse: in this process they see the change at once.
+    transaction.on_commit(forget_pulse)
     if status != Presence.ONLINE:
         with transaction.atomic():
             _withdraw_offers_of(agent)

@@ -6,6 +6,7 @@ app_name = "chat"
 
 urlpatterns = [
     path("chat/status", views.status, name="status"),
+    path("chat/status/pulse", views.pulse, name="pulse"),
     path("chat/offline-message", views.offline_message, name="offline_message"),
     path("chat/sessions/<uuid:public_id>/history", views.history, name="history"),
     path("chat/sessions/<uuid:public_id>/uploads", views.upload, name="upload"),

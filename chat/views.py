@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import agent_required, current_user
 from accounts.models import Role, User
 from chat import protocol, selectors, services, tokens
-from chat.availability import chat_availability
+from chat.availability import PULSE_SECONDS, availability_pulse, chat_availability
 from chat.models import ChatSession
 from core.errors import UserError
 from core.http import problem_response
@@ -86,6 +86,17 @@ def status(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
     response["Vary"] = "Cookie"
+    return response
+
+
+@require_GET
+def pulse(request: HttpRequest) -> JsonResponse:
+    """The server's hint to waiting widgets: whether a chat can start now. Public and
+    the same for everyone, so it may be cached for a moment (here and by proxies); a
+    widget showing "Leave a message" polls it every few seconds and asks for the full
+    status when it changes, so an agent coming online is seen within seconds."""
+    response = JsonResponse(availability_pulse())
+    response["Cache-Control"] = f"public, max-age={int(PULSE_SECONDS)}"
     return response
 
 

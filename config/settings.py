@@ -281,7 +281,8 @@ IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_OFFER_TIMEOUT_SECONDS",
 IZONIE_CHAT_ALLOWED_ORIGINS = env_list("IZONIE_CHAT_ALLOWED_ORIGINS", [])
 CORS_ALLOWED_ORIGINS = IZONIE_CHAT_ALLOWED_ORIGINS
 CORS_URLS_REGEX = (
-    r"^/chat/(status|offline-message|sessions/[0-9a-f-]+/(history|uploads|attachments/\d+))$"
+    r"^/chat/(status|status/pulse|offline-message"
+    r"|sessions/[0-9a-f-]+/(history|uploads|attachments/\d+))$"
 )
 CORS_ALLOW_HEADERS = (*default_cors_headers, "x-chat-token")
 CORS_ALLOW_CREDENTIALS = False  # the widget proves who it is with the chat token

@@ -335,7 +335,7 @@ def ticket_quick(request: HttpRequest, ticket_id: int) -> HttpResponse:
             messages.success(request, "Ticket solved.")
         else:
             messages.error(request, "Unknown action.")
-    except TicketError as exc:
+    except UserError as exc:
         messages.error(request, f"Nothing was changed: {exc.message}")
     return redirect("console:ticket", ticket_id=ticket.pk)
 

@@ -76,6 +76,12 @@ class MarketplaceAdapter(Protocol):
         """The order for the support team, whoever it belongs to."""
         ...
 
+    def orders_recent_for_customer(self, *, customer_id: int, limit: int = 5) -> list[OrderInfo]:
+        """The orders this customer bought, newest first (the contact form's picker).
+
+        Raises ``MarketplaceUnavailable`` when the marketplace cannot be asked."""
+        ...
+
     def seller_get(self, *, seller_id: str) -> SellerInfo | None:
         """The store with this marketplace id, or ``None``."""
         ...
@@ -192,6 +198,16 @@ class DemoMarketplaceAdapter:
 
         order = Order.objects.select_related("seller").filter(number=number).first()
         return self._info(order) if order else None
+
+    def orders_recent_for_customer(self, *, customer_id: int, limit: int = 5) -> list[OrderInfo]:
+        from marketplace.models import Order
+
+        orders = (
+            Order.objects.select_related("seller")
+            .filter(buyer_id=customer_id)
+            .order_by("-placed_at", "-pk")[:limit]
+        )
+        return [self._info(order) for order in orders]
 
     def order_for_customer(self, *, number: str, customer_id: int) -> OrderInfo | None:
         from django.db.models import Q

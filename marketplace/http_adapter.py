@@ -6,7 +6,10 @@ and point ``IZONIE_MARKETPLACE_API_URL`` at the API. The API answers two reads:
 - ``GET {base}/orders/{number}``: the order, for the support team;
 - ``GET {base}/customers/{customer_id}/orders/{number}``: the order only if it belongs to that
   customer (buyer, or the seller who sold it); 404 otherwise, so ownership is decided by the
-  marketplace and another customer's order looks exactly like a missing one.
+  marketplace and another customer's order looks exactly like a missing one;
+- ``GET {base}/customers/{customer_id}/orders?limit=N``: ``{"orders": [...]}``, the orders
+  that customer bought, newest first (the contact form offers them); 404 for an unknown
+  customer.
 
 Sellers (Seller Support and disputes):
 
@@ -61,6 +64,14 @@ class HttpMarketplaceAdapter:
 
     def order_for_customer(self, *, number: str, customer_id: int) -> OrderInfo | None:
         return self._order(f"customers/{int(customer_id)}/orders/{quote(number, safe='')}")
+
+    def orders_recent_for_customer(self, *, customer_id: int, limit: int = 5) -> list[OrderInfo]:
+        response = self._get(f"customers/{int(customer_id)}/orders", params={"limit": int(limit)})
+        if response is None:
+            return []
+        return self._read(
+            lambda d: [_order_from(item) for item in d["orders"]][:limit], response, "orders"
+        )
 
     def seller_get(self, *, seller_id: str) -> SellerInfo | None:
         response = self._get(f"sellers/{quote(str(seller_id), safe='')}")

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import date_format
 
 from accounts.models import Role, User
 from core.forms import PhotosField
+from marketplace.adapters import OrderInfo
 from policy.loader import get_policy
 
 
@@ -40,7 +43,13 @@ class ContactForm(forms.Form):
     )
     photos = PhotosField(label="Photos or PDFs (optional)")
 
-    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        user: User | None = None,
+        recent_orders: Sequence[OrderInfo] = (),
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         policy = get_policy()
         self.anonymous = user is None or not user.is_authenticated
@@ -54,6 +63,7 @@ class ContactForm(forms.Form):
         )
         category.choices = [(c.key, f"{c.name}: {', '.join(c.examples)}") for c in offered]
         category.error_messages["required"] = "Choose what your request is about."
+        self.fields["body"].error_messages["required"] = "Tell us what happened."
         needing = [c.name for c in offered if c.needs_order_number]
         example = policy.order_numbers.example
         self.fields["order_number"].help_text = (
@@ -63,6 +73,8 @@ class ContactForm(forms.Form):
         self.fields["order_number"].widget.attrs.update(
             {"placeholder": f"e.g. {example}", "autocomplete": "off"}
         )
+        if recent_orders:
+            self._offer_orders(recent_orders, zone=policy.calendar.zone)
         limits = policy.attachments
         types = ", ".join(t.split("/")[1].upper() for t in limits.allowed_types)
         self.fields["photos"].help_text = (
@@ -77,6 +89,40 @@ class ContactForm(forms.Form):
         else:
             del self.fields["name"]
             del self.fields["email"]
+
+    def _offer_orders(self, orders: Sequence[OrderInfo], *, zone: Any) -> None:
+        """A signed-in buyer picks one of their latest orders instead of typing it; the
+        typed field stays for an older order."""
+        choices = [("", "None of these, or not about an order")]
+        for order in orders:
+            placed = date_format(order.placed_at.astimezone(zone), "j M Y")
+            items = ", ".join(order.items[:2]) + ("…" if len(order.items) > 2 else "")
+            choices.append(
+                (order.number, f"{order.number} · {items} · {order.status}, ordered {placed}")
+            )
+        self.fields["order_pick"] = forms.ChoiceField(
+            label="Which of your orders is it about?",
+            choices=choices,
+            required=False,
+            widget=forms.RadioSelect,
+        )
+        typed = self.fields["order_number"]
+        typed.label = "Another order number"
+        typed.help_text = "Only if the order is not listed above. " + str(typed.help_text)
+        self.order_numbers_offered = [order.number for order in orders]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        picked = data.get("order_pick") or ""
+        typed = (data.get("order_number") or "").strip()
+        if picked and typed and typed.upper() != picked.upper():
+            self.add_error(
+                "order_number",
+                "You chose an order above and typed another: choose one, or clear the box.",
+            )
+        elif picked:
+            data["order_number"] = picked
+        return data
 
 
 class CustomerReplyForm(forms.Form):

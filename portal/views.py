@@ -22,7 +22,13 @@ from identity import services as identity
 from identity.models import Method
 from policy.loader import get_policy
 from portal.forms import ContactForm, CustomerReplyForm
-from portal.selectors import rating_open, ratings_by_ticket, ticket_url, with_open_escalation
+from portal.selectors import (
+    rating_open,
+    ratings_by_ticket,
+    recent_orders_for,
+    ticket_url,
+    with_open_escalation,
+)
 from sla.models import Escalation, EscalationStatus
 from tickets import selectors, services
 from tickets.choices import Channel
@@ -35,7 +41,12 @@ def contact(request: HttpRequest) -> HttpResponse:
     user = current_user(request) if request.user.is_authenticated else None
     if user is not None and not user.is_customer:
         return redirect("console:inbox")
-    form = ContactForm(request.POST or None, request.FILES or None, user=user)
+    form = ContactForm(
+        request.POST or None,
+        request.FILES or None,
+        user=user,
+        recent_orders=recent_orders_for(user),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if user is None:

@@ -27,6 +27,7 @@ CLOSED_MOMENT = dt.datetime(2026, 11, 23, 21, 30, tzinfo=LAGOS)
 
 @pytest.fixture(autouse=True)
 def _memory_layer(settings):
+    from chat.availability import forget_pulse
     from chat.selectors import forget_shared_queue
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer"}}
@@ -34,8 +35,10 @@ def _memory_layer(settings):
     # The queue and agents online are shared for 0.2 s within a process: a test that
     # starts within that time of the last one would read the last one's agents.
     forget_shared_queue()
+    forget_pulse()
     yield
     forget_shared_queue()
+    forget_pulse()
     channel_layers.backends.clear()
 
 

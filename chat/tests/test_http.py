@@ -10,7 +10,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from chat import services, tokens
-from chat.models import ChatEntry, SessionState
+from chat.models import AgentPresence, ChatEntry, SessionState
 from chat.tests.conftest import CLOSED_MOMENT
 from conftest import png_bytes
 from sla.models import Escalation
@@ -60,6 +60,32 @@ def test_open_hours_without_an_online_agent_is_offline_mode(client, clock):
     data = client.get("/chat/status").json()
     assert data["open_now"] is True and data["can_start"] is False
     assert data["reason"] == "no_agents"
+
+
+def test_the_pulse_tells_waiting_widgets_when_a_chat_can_start(
+    client, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Shared for PULSE_SECONDS (one count query for every widget polling it); an agent
+    going online through this process is seen at once, one elsewhere within that time."""
+    from accounts.tests.factories import AgentFactory
+    from chat import availability
+
+    response = client.get("/chat/status/pulse")
+    assert response.json() == {"can_start": False, "reason": "no_agents"}
+    assert response["Cache-Control"] == "public, max-age=2"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.presence_set(agent=AgentFactory(), status="online")
+    assert client.get("/chat/status/pulse").json() == {"can_start": True, "reason": "open"}
+
+    # Another process's agents are counted when the shared answer expires.
+    services.presence_set(agent=AgentPresence.objects.get().agent, status="offline")
+    availability.forget_pulse()
+    assert client.get("/chat/status/pulse").json()["can_start"] is False
+    AgentPresence.objects.update(status="online", last_seen_at=dt.datetime.now(dt.UTC))
+    assert client.get("/chat/status/pulse").json()["can_start"] is False  # still shared
+    monkeypatch.setattr(availability, "PULSE_SECONDS", 0.0)
+    assert client.get("/chat/status/pulse").json()["can_start"] is True
 
 
 def test_an_offline_message_becomes_an_email_ticket_under_the_email_target(client, clock):

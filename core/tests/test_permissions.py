@@ -137,6 +137,7 @@ TABLE: dict[str, Row] = {
         body={"summary": "Phoned the customer"},
     ),
     "chat:status": Row("GET", "/chat/status", (200,) * 7),
+    "chat:pulse": Row("GET", "/chat/status/pulse", (200,) * 7),
     "chat:offline_message": Row(
         "POST",
         "/chat/offline-message",

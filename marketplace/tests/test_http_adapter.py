@@ -50,6 +50,8 @@ class FakeMarketplace(BaseHTTPRequestHandler):
         )
         if own:
             return self._send(200, json.dumps(ORDER).encode())
+        if self.path == "/api/customers/7/orders?limit=5":
+            return self._send(200, json.dumps({"orders": [ORDER]}).encode())
         return self._send(404, b'{"detail": "not found"}')
 
     def _send(self, status: int, body: bytes) -> None:
@@ -96,6 +98,14 @@ def test_an_order_is_read_with_its_details(marketplace_url):
     assert order.delivered_at == dt.datetime(2026, 11, 14, 14, 0, tzinfo=dt.UTC)
     assert order.payment == "Card"
     assert FakeMarketplace.requests == [("/api/orders/IZ-20461187", "Bearer s3cret")]
+
+
+def test_a_customers_recent_orders_are_listed_for_the_contact_form(marketplace_url):
+    client = adapter(marketplace_url)
+    orders = client.orders_recent_for_customer(customer_id=7)
+    assert [(o.number, o.status) for o in orders] == [("IZ-20461187", "Delivered")]
+    # An unknown customer has no orders (404), not an error.
+    assert client.orders_recent_for_customer(customer_id=8) == []
 
 
 def test_a_customer_sees_only_their_own_order(marketplace_url):

@@ -90,11 +90,11 @@ def test_example_order_number_is_marked_as_an_example_and_refused_as_one():
     buyer = BuyerFactory()
     client = signed_in(buyer)
     page = client.get("/contact").content.decode()
-    assert 'placeholder="e.g. IZ-20461187"' in page
+    assert 'placeholder="e.g. IZ-12345678"' in page
     response = client.post(
-        "/contact", {"category": "returns", "body": "Late", "order_number": "IZ-20461187"}
+        "/contact", {"category": "returns", "body": "Late", "order_number": "IZ-12345678"}
     )
-    assert "IZ-20461187 is only the example we show." in response.content.decode()
+    assert "IZ-12345678 is only the example we show." in response.content.decode()
     response = client.post(
         "/contact", {"category": "returns", "body": "Late", "order_number": "IZ-99999999"}
     )
@@ -122,3 +122,46 @@ def test_my_requests_cells_are_labelled_for_the_phone():
     page = signed_in(buyer).get("/requests/").content.decode()
     for label in ("Category", "Status", "Opened", "Last update"):
         assert f'data-label="{label}"' in page
+
+
+def test_a_buyer_picks_one_of_their_recent_orders_instead_of_typing_it():
+    from marketplace.tests.factories import OrderFactory
+    from tickets.models import Ticket
+
+    buyer = BuyerFactory()
+    mine = OrderFactory(buyer=buyer, number="IZ-30461187", items=["Izonie X12 Pro"])
+    OrderFactory(buyer=buyer, number="IZ-30461188")
+    theirs = OrderFactory(number="IZ-30461199")
+    client = signed_in(buyer)
+
+    page = client.get("/contact").content.decode()
+    assert "Which of your orders is it about?" in page
+    assert "IZ-30461187 · Izonie X12 Pro · Delivered" in page
+    assert theirs.number not in page
+    assert "Another order number" in page
+
+    response = client.post(
+        "/contact", {"category": "returns", "body": "Cracked", "order_pick": mine.number}
+    )
+    assert response.status_code == 302
+    assert Ticket.objects.get(requester=buyer).order_number == mine.number
+
+    # Someone else's order cannot be slipped in as a pick; picking one and typing another
+    # is asked back, with every other error at once.
+    response = client.post("/contact", {"category": "returns", "order_pick": theirs.number})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Select a valid choice." in body and "Tell us what happened." in body
+    response = client.post(
+        "/contact",
+        {"category": "returns", "body": "x", "order_pick": mine.number, "order_number": "IZ-1"},
+    )
+    assert "You chose an order above and typed another" in response.content.decode()
+
+
+def test_visitors_and_sellers_get_no_order_picker():
+    from accounts.tests.factories import SellerUserFactory
+
+    assert "Which of your orders" not in Client().get("/contact").content.decode()
+    seller_page = signed_in(SellerUserFactory()).get("/contact").content.decode()
+    assert "Which of your orders" not in seller_page

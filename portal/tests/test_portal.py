@@ -67,7 +67,7 @@ def test_customer_opens_a_request_with_photo_and_sees_it():
             {"category": "returns", "body": "hi", "order_number": "IZ-99999999"},
             "We could not find order IZ-99999999",
         ),
-        ({"category": "returns", "body": ""}, "This field is required."),
+        ({"category": "returns", "body": ""}, "Tell us what happened."),
     ],
 )
 def test_contact_form_errors_are_shown_and_nothing_is_created(data, field_error):
@@ -101,7 +101,7 @@ def _field_error(response, field: str, text: str) -> bool:
 def test_contact_form_shows_policy_hints():
     page = signed_in(BuyerFactory()).get("/contact").content.decode()
     assert (
-        "looks like IZ-20461187 (an example, not your order). "
+        "looks like IZ-12345678 (an example, not your order). "
         "We need it for Order Status, Payments, Returns."
     ) in page
     assert 'value="returns" id="id_category_3" required data-needs-order="true"' in page

@@ -75,7 +75,7 @@ def test_a_later_message_supplies_the_order_number_and_the_request_is_not_repeat
     assert asked.body_text == (
         "Thank you for contacting Izonie Support. To help us look into this quickly, could "
         "you please reply with your order number? You will find it in your order "
-        "confirmation; it looks like IZ-20461187.\n\n"
+        "confirmation; it looks like IZ-12345678.\n\n"
         + get_policy().category("returns").photo_request
     )
     assert asked.outbound.channel == Channel.WEB_FORM  # delivered like any reply

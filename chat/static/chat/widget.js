@@ -23,6 +23,10 @@
   // HEARTBEAT_MS + PONG_GRACE_MS means the connection is dead, even if the browser
   // has not noticed (a laptop lid, a lost Wi-Fi).
   var STATUS_POLL_MS = 15000, HEARTBEAT_MS = 15000, PONG_GRACE_MS = 8000;
+  // While the open panel waits ("Leave a message" or the pre-chat form), the server's
+  // hint is polled this often: a tiny answer ("can a chat start now?") shared by every
+  // widget and cached for 2 s, so an agent coming online shows within seconds.
+  var PULSE_MS = 3000;
 
   // --- Small DOM helpers
   function el(tag, attrs, children) {
@@ -175,6 +179,13 @@
   }
   setInterval(function () { if (!document.hidden) recheck(); }, STATUS_POLL_MS);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) recheck(); });
+  setInterval(function () {
+    if (document.hidden || panel.hidden || state.token || state.startFrame || !state.status) return;
+    if (state.view !== "offline" && state.view !== "prechat") return;
+    api("/chat/status/pulse").then(function (r) {
+      if (r.ok && state.status && r.data.can_start !== state.status.can_start) recheck();
+    }).catch(function () { /* next time */ });
+  }, PULSE_MS);
   function typed() {
     var values = {};
     body.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (n) { values[n.name] = n.value; });
