@@ -111,7 +111,7 @@ def test_the_look_ups_of_a_batch_do_not_grow_with_its_size():
     assert count("SAVEPOINT") - count("RELEASE SAVEPOINT") <= len(replies) + 2
 
 
-def _poison_messages_containing(word: str) -> None:
+def poison_messages_containing(word: str) -> None:
     """A real database refusal for one mail: a trigger that rejects any message whose
     text contains ``word``, as a constraint would (no part of the code is replaced)."""
     with connection.cursor() as cursor:
@@ -136,7 +136,7 @@ def _poison_messages_containing(word: str) -> None:
 
 def test_a_mail_the_database_refuses_is_set_aside_and_the_rest_stored_once():
     ingest_many([mail(message_id="<old@example.com>")])
-    _poison_messages_containing("POISON")
+    poison_messages_containing("POISON")
     raws = [mail(sender=f"c{n}@example.com", message_id=f"<n{n}@example.com>") for n in range(4)]
     raws.insert(2, mail(sender="bad@example.com", message_id="<bad@example.com>", body="POISON"))
     # A reply on an existing ticket and one on a ticket opened in this batch.
