@@ -49,7 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import BENCH_PG, ROOT, django_setup
 
-PG_DATABASE = "izonie_bench_mail"
+# A run beside another engineer's picks a database of its own (IZONIE_BENCH_MAIL_DATABASE).
+PG_DATABASE = os.environ.get("IZONIE_BENCH_MAIL_DATABASE", "izonie_bench_mail")
 PG_CORPUS_DATABASE = "izonie_bench_mail_corpus"
 SUBJECTS = [
     "My order has not arrived",

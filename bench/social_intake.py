@@ -59,7 +59,7 @@ def prepare(workdir: Path, database: str, graph_url: str) -> dict[str, str]:
     if database == "postgres":
         import psycopg
 
-        name = "izonie_bench_social"
+        name = os.environ.get("IZONIE_BENCH_SOCIAL_DATABASE", "izonie_bench_social")
         with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -312,6 +312,8 @@ IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY = env_int("IZONIE_SOCIAL_MAX_EVENTS_PER_DE
 IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = float(env_str("IZONIE_SOCIAL_DRAIN_DELAY_SECONDS", "0.2"))
 # How long one drain task runs before it hands the rest of a backlog to a new one.
 IZONIE_SOCIAL_DRAIN_MAX_SECONDS = float(env_str("IZONIE_SOCIAL_DRAIN_MAX_SECONDS", "10"))
+# Deliveries whose events a drain hands to the write path together (social/drain.py).
+IZONIE_SOCIAL_DRAIN_SLICE = env_int("IZONIE_SOCIAL_DRAIN_SLICE", 50)
 IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS = env_int(
     "IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS", 300
 )

@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -37,16 +37,24 @@ from mail.models import (
 )
 from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
-from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload, check_uploads
 from tickets.choices import Channel, Direction, PartyRole
 from tickets.exceptions import AttachmentRejected, TicketClosed
 from tickets.models import Attachment, Message, Party, Ticket
 from tickets.services import MAX_BODY_CHARS
+from tickets.write_path import (
+    MessageToAppend,
+    Outcome,
+    TicketToOpen,
+    messages_append,
+    tickets_open,
+)
 
 logger = logging.getLogger(__name__)
 
 SUBJECT_TOKEN_RE = re.compile(r"\[IZS-(\d+)\]", re.IGNORECASE)
+T = TypeVar("T")
+
 REPLY_PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|tr)\s*:\s*)+", re.IGNORECASE)
 
 
@@ -369,6 +377,82 @@ def _body(text: str) -> str:
     return text
 
 
+@dataclass
+class _Planned:
+    """A mail of the batch bound for a ticket: what the write path is given for it, and
+    what it wrote (``message``; ``blocked``: the conduct block that refused it)."""
+
+    index: int
+    record: InboundEmail
+    parsed: ParsedEmail
+    external_id: str
+    sender: User
+    kept: list[CheckedUpload]
+    refused: list[tuple[str, str, int, str]]
+    body: str
+    threading: _Threading
+    screened: list[Finding] | None
+    message: Message | None = None
+    opened: bool = False
+    blocked: str = ""
+
+
+class _MailFailed(Exception):
+    """One mail of the batch failed (``index`` in the batch): the batch is done again
+    without it, and it alone is set aside with ``error``."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index, self.error = index, error
+
+
+@dataclass
+class _Round:
+    """Mails planned since the last write: they go to the write path together."""
+
+    planned: list[_Planned] = field(default_factory=list)
+    # Their Message-IDs and the parents they name, and the tickets they join: a later
+    # mail that depends on one of these waits for the round to be written.
+    ids: set[str] = field(default_factory=set)
+    refs: set[str] = field(default_factory=set)
+    tickets: set[int] = field(default_factory=set)
+
+    def add(self, planned: _Planned) -> None:
+        self.planned.append(planned)
+        self.ids.add(planned.external_id)
+        self.refs.update(_parent_ids(planned.parsed)[:MAX_REFERENCES_KEPT])
+        if planned.threading.ticket is not None:
+            self.tickets.add(planned.threading.ticket.pk)
+
+    def waits_for(self, parsed: ParsedEmail, external_id: str, lookups: _Lookups) -> bool:
+        """Whether the mail's place (a duplicate, the ticket its headers thread it to, a
+        ticket it names) could be decided by a mail of this round not yet written: the
+        same search as ``_thread_by_headers``, stopping at the first hit."""
+        if external_id in self.ids:
+            return True
+        parents = _parent_ids(parsed)
+        for parent_id in parents:
+            if parent_id in self.ids:
+                return True
+            if parent_id in lookups.messages:
+                return False
+        own = stored_id(parsed.message_id) if parsed.message_id else ""
+        if own and own not in lookups.referenced and own in self.refs:
+            return True
+        if own in lookups.referenced:
+            return False
+        for parent_id in parents:
+            if parent_id in lookups.referenced:
+                return False
+            if parent_id in self.refs:
+                return True
+        # Not threaded by its headers: a ticket number it names (subject token,
+        # plus-address) may be one this round opens.
+        return bool(self.planned) and any(
+            pk not in lookups.tickets for pk in _candidate_tickets(parsed)
+        )
+
+
 def _process(
     record: InboundEmail,
     parsed: ParsedEmail,
@@ -377,6 +461,23 @@ def _process(
     check: SenderCheck,
     screened: list[Finding] | None = None,
 ) -> None:
+    """One mail alone: the batch's steps with a round of one."""
+    planned = _plan(0, record, parsed, external_id, lookups, check, screened)
+    if planned is not None:
+        _store([planned], lookups)
+
+
+def _plan(
+    index: int,
+    record: InboundEmail,
+    parsed: ParsedEmail,
+    external_id: str,
+    lookups: _Lookups,
+    check: SenderCheck,
+    screened: list[Finding] | None = None,
+) -> _Planned | None:
+    """What becomes of the mail: finished here (a duplicate, our own, a bounce, machine
+    mail, a forged agent), or planned for a ticket, the sender's account made."""
     existing = lookups.messages.get(external_id)
     if existing is not None:
         message_pk, ticket_pk = existing
@@ -387,18 +488,18 @@ def _process(
             ticket_id=ticket_pk,
             message_id=message_pk,
         )
-        return
+        return None
     if is_our_address(parsed.sender_email):
         _finish(record, InboundStatus.IGNORED, "our own outgoing mail")
-        return
+        return None
     if parsed.bounce is not None:
         _record_bounce(record, parsed.bounce)
-        return
+        return None
     automatic = parsed.automatic or machine_mail_reason(bytes(record.raw))
     if automatic:
         # Kept, but no ticket: nothing automatic answers it (RFC 3834).
         _finish(record, InboundStatus.IGNORED, f"machine-sent ({automatic})")
-        return
+        return None
     account = lookups.accounts.get(parsed.sender_email)
     if account is not None and account.is_active and account.is_agent:
         _finish(
@@ -407,7 +508,7 @@ def _process(
             "sent from a support-team address; agents answer in the console, and a "
             "forged From must not speak for them",
         )
-        return
+        return None
     sender_name = parsed.sender_name or parsed.sender_email
     if not check.verified:
         # The receiving side says the From: is not proven: the mail is filed under the
@@ -418,74 +519,131 @@ def _process(
     else:
         sender = customer_for_email(email=parsed.sender_email, name=sender_name)
     kept, refused = _uploads(parsed)
-    body = _body(parsed.text) or ("(no text)" if not kept else "")
-    threading = _thread(parsed, sender, lookups, verified=check.verified)
-    ticket = threading.ticket
-    message: Message
+    return _Planned(
+        index=index,
+        record=record,
+        parsed=parsed,
+        external_id=external_id,
+        sender=sender,
+        kept=kept,
+        refused=refused,
+        body=_body(parsed.text) or ("(no text)" if not kept else ""),
+        threading=_thread(parsed, sender, lookups, verified=check.verified),
+        screened=screened,
+    )
+
+
+def _store(planned: list[_Planned], lookups: _Lookups) -> None:
+    """Write a round of planned mails through the write path, in two batches: the
+    messages on existing tickets, then the new tickets (with a mail whose ticket turned
+    out to be closed). Then each mail's own rest, in order. A mail that fails raises
+    ``_MailFailed``."""
+    appending = [p for p in planned if p.threading.ticket is not None]
+    appended = messages_append(
+        [
+            MessageToAppend(
+                ticket=p.threading.ticket,
+                author=p.sender,
+                body=p.body,
+                uploads=p.kept,
+                channel=Channel.EMAIL,
+                body_html=p.parsed.html,
+                external_id=p.external_id,
+                screened=p.screened,
+            )
+            for p in appending
+            if p.threading.ticket is not None
+        ]
+    )
+    for p, outcome in zip(appending, appended, strict=True):
+        if isinstance(outcome.error, TicketClosed):
+            continue  # a new ticket instead, below
+        p.message = _unwrapped(p, outcome)
+    opening = [p for p in planned if p.message is None]
+    opened = tickets_open(
+        [
+            TicketToOpen(
+                requester=p.sender,
+                channel=Channel.EMAIL,
+                body=p.body,
+                subject=REPLY_PREFIX_RE.sub("", SUBJECT_TOKEN_RE.sub("", p.parsed.subject)).strip(),
+                uploads=p.kept,
+                body_html=p.parsed.html,
+                external_id=p.external_id,
+                author_name=p.parsed.sender_name,
+                screened=p.screened,
+            )
+            for p in opening
+        ]
+    )
+    tickets: dict[int, _Planned] = {}
+    for p, opened_one in zip(opening, opened, strict=True):
+        if isinstance(opened_one.error, ConductBlocked):
+            p.blocked = opened_one.error.message
+            continue
+        tickets[_unwrapped(p, opened_one).pk] = p
+        p.opened = True
+    if tickets:
+        # The customer's own first messages (the system may already have replied,
+        # asking for an order number, say), in one query.
+        for message in Message.objects.filter(
+            ticket_id__in=list(tickets), direction=Direction.INBOUND
+        ).select_related("ticket__requester"):
+            tickets[message.ticket_id].message = message
+    for p in planned:
+        try:
+            _store_rest(p, lookups)
+        except Exception as exc:
+            raise _MailFailed(p.index, exc) from exc
+
+
+def _unwrapped(planned: _Planned, outcome: Outcome[T]) -> T:
+    try:
+        return outcome.unwrap()
+    except Exception as exc:
+        raise _MailFailed(planned.index, exc) from exc
+
+
+def _store_rest(planned: _Planned, lookups: _Lookups) -> None:
+    """A mail's own rest once the write path has stored it: the acknowledgement, its
+    refused attachments, copied parties, a link, its record."""
+    record, parsed = planned.record, planned.parsed
+    if planned.blocked:
+        # Not quarantined (nothing for an admin to fix): kept raw with the reason,
+        # and the sender is told once per block when they may write again.
+        block_email_notice(customer=planned.sender, message=planned.blocked)
+        _finish(record, InboundStatus.IGNORED, f"sender blocked for conduct: {planned.blocked}")
+        return
+    message = planned.message
+    assert message is not None
+    ticket = message.ticket
     acknowledgement: AutoAcknowledgement | None = None
-    if ticket is not None:
-        try:
-            message = ticket_services.ticket_customer_message(
-                ticket=ticket,
-                author=sender,
-                body=body,
-                uploads=kept,
-                channel=Channel.EMAIL,
-                body_html=parsed.html,
-                external_id=external_id,
-                screened=screened,
-            )
-            # The locked, up-to-date ticket, for the next mail of the batch.
-            ticket = message.ticket
-        except TicketClosed:
-            ticket = None
-    if ticket is None:
-        subject = REPLY_PREFIX_RE.sub("", SUBJECT_TOKEN_RE.sub("", parsed.subject)).strip()
-        try:
-            ticket = ticket_services.ticket_open(
-                requester=sender,
-                channel=Channel.EMAIL,
-                body=body,
-                subject=subject,
-                uploads=kept,
-                body_html=parsed.html,
-                external_id=external_id,
-                author_name=parsed.sender_name,
-                screened=screened,
-            )
-        except ConductBlocked as exc:
-            # Not quarantined (nothing for an admin to fix): kept raw with the reason,
-            # and the sender is told once per block when they may write again.
-            block_email_notice(customer=sender, message=exc.message)
-            _finish(record, InboundStatus.IGNORED, f"sender blocked for conduct: {exc.message}")
-            return
-        # The customer's own message; the system may already have replied (asking for
-        # an order number, say).
-        message = ticket.messages.get(direction=Direction.INBOUND)
+    if planned.opened:
         acknowledgement = acknowledgement_send(
             ticket=ticket,
             sent_recently=lookups.acknowledged.get(ticket.requester.email.lower()),
             save=False,
         )
-    _record_refused(message, refused)
+    _record_refused(message, planned.refused)
     lookups.parties.setdefault(ticket.pk, set()).update(_record_copied(ticket, parsed))
-    if threading.linked_to is not None and threading.linked_to.pk != ticket.pk:
+    linked_to = planned.threading.linked_to
+    if linked_to is not None and linked_to.pk != ticket.pk:
         lookups.new_links.append(
             EmailTicketLink(
                 ticket=ticket,
-                linked_to=threading.linked_to,
+                linked_to=linked_to,
                 message=message,
                 reason=(
-                    f"{parsed.sender_email} answered a message of {threading.linked_to.reference}"
+                    f"{parsed.sender_email} answered a message of {linked_to.reference}"
                     " but is not one of its parties"
                 )[:300],
             )
         )
     _finish(record, InboundStatus.PROCESSED, ticket=ticket, message=message)
     lookups.learn(
-        external_id=external_id,
+        external_id=planned.external_id,
         parsed=parsed,
-        sender=sender,
+        sender=planned.sender,
         message=message,
         acknowledgement=acknowledgement,
     )
@@ -598,49 +756,106 @@ def _receive(raw: bytes, provider_id: str, source: str, evidence: Evidence | Non
 
 def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> list[InboundEmail]:
     """Parse every mail of the batch, read what they need to know from the database
-    in a few queries (``_Lookups``), process each, then write the records and
-    references of the whole batch together, in one transaction."""
+    in a few queries (``_Lookups``), store their tickets and messages through the write
+    path a batch at a time (``_ingest_together``), then write the records and references
+    of the whole batch together, in one transaction."""
     received = [_receive(raw, pid, source, evidence) for raw, pid, evidence in items]
     wanted = [(r.external_id, r.parsed) for r in received if r.parsed is not None]
     with transaction.atomic():
-        if len(wanted) > 1:
-            records = _ingest_without_savepoints(received, wanted)
-            if records is not None:
-                return records
-        lookups = _Lookups.load(wanted)
-        records = [item.record() for item in received]
-        for record, item in zip(records, received, strict=True):
+        together = _ingest_together(received, wanted) if len(wanted) > 1 else None
+        alone: Iterable[int]
+        if together is not None:
+            records, lookups, alone = together
+        else:
+            lookups = _Lookups.load(wanted)
+            records = [item.record() for item in received]
+            alone = range(len(received))
+        for index in alone:
+            item = received[index]
             if item.parsed is not None and item.check is not None:
                 _process_one(
-                    record, item.parsed, item.external_id, lookups, item.check, item.screened
+                    records[index],
+                    item.parsed,
+                    item.external_id,
+                    lookups,
+                    item.check,
+                    item.screened,
                 )
         _write_batch(records, lookups)
     return records
 
 
-def _ingest_without_savepoints(
+# Mails of one batch left out one after another (each then done alone) before the batch is
+# done mail by mail instead.
+MAX_LEFT_OUT = 3
+
+
+def _ingest_together(
     received: list[_Received], wanted: list[tuple[str, ParsedEmail]]
-) -> list[InboundEmail] | None:
-    """The usual case, where every mail of the batch goes through: one savepoint for
-    the batch instead of one per mail (two round trips each). Should any mail fail, this
-    attempt is rolled back whole and None returned: the batch is then done again mail
-    by mail, each in its own savepoint, so the failure is quarantined alone as always."""
-    records = [item.record() for item in received]
-    try:
-        with transaction.atomic():
-            lookups = _Lookups.load(wanted)
-            for record, item in zip(records, received, strict=True):
-                if item.parsed is not None and item.check is not None:
-                    _process(
-                        record, item.parsed, item.external_id, lookups, item.check, item.screened
-                    )
-            _write_batch(records, lookups)
-    except (OperationalError, InterfaceError):
-        raise  # the database itself is in trouble: the whole batch is tried again later
-    except Exception:
-        logger.info("A mail of the batch failed: doing the batch mail by mail", exc_info=True)
-        return None
-    return records
+) -> tuple[list[InboundEmail], _Lookups, list[int]] | None:
+    """The usual case: the whole batch in one savepoint, its tickets and messages written
+    by the write path in one batch each (``_store_rounds``). A mail that fails is left
+    out and the batch done again without it; the mails left out are returned, to be done
+    alone, each in its own savepoint, so a failure is set aside alone as always. None
+    when that does not settle it: the batch is then done mail by mail."""
+    left_out: list[int] = []
+    while len(left_out) <= MAX_LEFT_OUT:
+        records = [item.record() for item in received]
+        try:
+            with transaction.atomic():
+                lookups = _Lookups.load(wanted)
+                _store_rounds(received, records, lookups, left_out=set(left_out))
+        except (OperationalError, InterfaceError):
+            raise  # the database itself is in trouble: the whole batch is tried again later
+        except _MailFailed as failed:
+            logger.info("Mail %s of the batch failed: leaving it out", failed.index, exc_info=True)
+            if failed.index in left_out:
+                return None
+            left_out.append(failed.index)
+            continue
+        except Exception:
+            logger.info("A mail of the batch failed: doing the batch mail by mail", exc_info=True)
+            return None
+        return records, lookups, sorted(left_out)
+    return None
+
+
+def _store_rounds(
+    received: list[_Received],
+    records: list[InboundEmail],
+    lookups: _Lookups,
+    *,
+    left_out: set[int],
+) -> None:
+    """Plan each mail in order and hand the planned ones to the write path together. A
+    mail whose place depends on one planned but not yet written (a reply to it, a copy
+    of it, a sender it made a party) has the round written first: usually a batch is
+    one round, a reply to a mail of the same batch starts another."""
+    batch = _Round()
+    for index, (record, item) in enumerate(zip(records, received, strict=True)):
+        if index in left_out or item.parsed is None or item.check is None:
+            continue
+        if batch.waits_for(item.parsed, item.external_id, lookups):
+            _store(batch.planned, lookups)
+            batch = _Round()
+        try:
+            planned = _plan(
+                index, record, item.parsed, item.external_id, lookups, item.check, item.screened
+            )
+        except Exception as exc:
+            raise _MailFailed(index, exc) from exc
+        if planned is None:
+            continue
+        linked_to = planned.threading.linked_to
+        if linked_to is not None and linked_to.pk in batch.tickets:
+            # Its sender may be made a party of that ticket by a mail of the round.
+            _store(batch.planned, lookups)
+            batch = _Round()
+            planned.threading = _thread(
+                item.parsed, planned.sender, lookups, verified=item.check.verified
+            )
+        batch.add(planned)
+    _store(batch.planned, lookups)
 
 
 def _process_one(
@@ -654,14 +869,18 @@ def _process_one(
     try:
         with transaction.atomic():
             _process(record, parsed, external_id, lookups, check, screened)
-    except IntegrityError:
-        # The same Message-ID stored concurrently by another fetcher: a duplicate.
-        _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
-        record.ticket = record.message = None
     except Exception as exc:
-        logger.exception("Inbound email from %s quarantined", parsed.sender_email)
-        _finish(record, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+        error = exc.error if isinstance(exc, _MailFailed) else exc
         record.ticket = record.message = None
+        if (
+            isinstance(error, IntegrityError)
+            and Message.objects.filter(channel=Channel.EMAIL, external_id=external_id).exists()
+        ):
+            # The same Message-ID stored concurrently by another fetcher: a duplicate.
+            _finish(record, InboundStatus.DUPLICATE, "stored concurrently by another intake")
+            return
+        logger.error("Inbound email from %s quarantined", parsed.sender_email, exc_info=error)
+        _finish(record, InboundStatus.QUARANTINED, f"{type(error).__name__}: {error}")
 
 
 # Raw bytes per multi-row INSERT of records (PostgreSQL gets them as hex in the SQL text).

@@ -124,15 +124,34 @@ def deliveries_process_received(
         )
         if not waiting:
             return DrainResult(new_events=new, finished=True)
-        for delivery_id in waiting:
-            after = delivery_id
-            try:
-                new += delivery_process(delivery_id=delivery_id)
-            except Exception:
-                logger.exception("Social delivery %s could not be processed", delivery_id)
-            # Checked after a delivery, so that every run makes progress.
+        size = settings.IZONIE_SOCIAL_DRAIN_SLICE
+        for start in range(0, len(waiting), size):
+            chunk = waiting[start : start + size]
+            after = chunk[-1]
+            new += _deliveries_process(chunk)
+            # Checked after a slice, so that every run makes progress.
             if deadline is not None and time.monotonic() >= deadline:
                 return DrainResult(new_events=new, finished=False)
+
+
+def _deliveries_process(delivery_ids: list[int]) -> int:
+    """The slice together; if that fails, delivery by delivery, so that only what is
+    wrong is set aside (a delivery that still fails is logged and left for the next
+    run)."""
+    from social.drain import deliveries_process_together
+
+    try:
+        return deliveries_process_together(delivery_ids)
+    except Exception:
+        if len(delivery_ids) > 1:
+            logger.warning("Social deliveries together failed; one by one now", exc_info=True)
+    new = 0
+    for delivery_id in delivery_ids:
+        try:
+            new += delivery_process(delivery_id=delivery_id)
+        except Exception:
+            logger.exception("Social delivery %s could not be processed", delivery_id)
+    return new
 
 
 def _events_of(delivery: WebhookDelivery) -> list[IncomingEvent]:

@@ -109,3 +109,139 @@ def test_the_look_ups_of_a_batch_do_not_grow_with_its_size():
     assert count('INSERT INTO "mail_emailreference"') == 1
     # No savepoint per mail when all goes through (the ticket services may take their own).
     assert count("SAVEPOINT") - count("RELEASE SAVEPOINT") <= len(replies) + 2
+
+
+def poison_messages_containing(word: str) -> None:
+    """A real database refusal for one mail: a trigger that rejects any message whose
+    text contains ``word``, as a constraint would (no part of the code is replaced)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "CREATE TEMP TRIGGER poison BEFORE INSERT ON tickets_message "
+                f"WHEN NEW.body_text LIKE '%{word}%' "
+                "BEGIN SELECT RAISE(ABORT, 'poisoned row refused'); END"
+            )
+        else:
+            cursor.execute(
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.body_text LIKE '%{word}%' THEN "
+                "RAISE EXCEPTION 'poisoned row refused' USING ERRCODE = 'check_violation'; "
+                "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON tickets_message "
+                "FOR EACH ROW EXECUTE FUNCTION poison()"
+            )
+
+
+def test_a_mail_the_database_refuses_is_set_aside_and_the_rest_stored_once():
+    ingest_many([mail(message_id="<old@example.com>")])
+    poison_messages_containing("POISON")
+    raws = [mail(sender=f"c{n}@example.com", message_id=f"<n{n}@example.com>") for n in range(4)]
+    raws.insert(2, mail(sender="bad@example.com", message_id="<bad@example.com>", body="POISON"))
+    # A reply on an existing ticket and one on a ticket opened in this batch.
+    raws.append(mail(message_id="<r1@example.com>", In_Reply_To="<old@example.com>"))
+    raws.append(
+        mail(sender="c0@example.com", message_id="<r2@example.com>", In_Reply_To="<n0@example.com>")
+    )
+    records = ingest_many(raws)
+
+    statuses = [r.status for r in records]
+    assert (
+        statuses
+        == [InboundStatus.PROCESSED] * 2
+        + [InboundStatus.QUARANTINED]
+        + [InboundStatus.PROCESSED] * 4
+    )
+    assert "poisoned row refused" in records[2].reason
+    assert not Message.objects.filter(external_id="bad@example.com").exists()
+    # Every other mail stored once, on the ticket it belongs to.
+    for raw_id in ["n0", "n1", "n2", "n3", "r1", "r2"]:
+        assert Message.objects.filter(external_id=f"{raw_id}@example.com").count() == 1
+    assert records[5].ticket == Message.objects.get(external_id="old@example.com").ticket
+    assert records[6].ticket == records[0].ticket
+    assert Ticket.objects.count() == 1 + 4
+    assert InboundEmail.objects.count() == 1 + len(raws)
+
+
+def test_a_batch_delivered_twice_is_stored_once():
+    raws = [
+        mail(sender=f"c{n}@example.com", message_id=f"<d{n}@example.com>") for n in range(3)
+    ] + [
+        mail(sender="c0@example.com", message_id="<d9@example.com>", In_Reply_To="<d0@example.com>")
+    ]
+    first = ingest_many(raws)
+    again = ingest_many(raws)  # the IMAP group fetched again after a crash before marking
+    assert {r.status for r in first} == {InboundStatus.PROCESSED}
+    assert {r.status for r in again} == {InboundStatus.DUPLICATE}
+    assert [r.message for r in again] == [r.message for r in first]
+    assert Ticket.objects.count() == 3
+    assert Message.objects.filter(direction="in").count() == 4
+
+
+def test_a_crash_after_the_batch_commits_loses_no_follow_up_work(
+    django_capture_on_commit_callbacks,
+):
+    """The batch commits its tickets, acknowledgements and SLA clocks; the process dies
+    before the task rows are written. The sweep finds each one and queues it once."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from core.sweeper import follow_up_sweep
+    from sla.models import ClockStatus, SlaClock
+    from tickets.models import OutboundMessage
+
+    raws = [mail(sender=f"c{n}@example.com", message_id=f"<k{n}@example.com>") for n in range(5)]
+    with django_capture_on_commit_callbacks(execute=False) as hooks:
+        records = ingest_many(raws)
+    assert hooks and {r.status for r in records} == {InboundStatus.PROCESSED}
+    assert not DBTaskResult.objects.exists()  # lost with the process
+    long_ago = timezone.now() - dt.timedelta(minutes=5)
+    outbox = OutboundMessage.objects.filter(message__ticket__in=[r.ticket for r in records])
+    clocks = SlaClock.objects.filter(
+        ticket__in=[r.ticket for r in records], status=ClockStatus.RUNNING
+    )
+    assert outbox.exists() and clocks.count() >= len(raws)
+    outbox.update(created_at=long_ago)
+    clocks.update(started_at=long_ago, segment_started_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        found = follow_up_sweep(grace=dt.timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = follow_up_sweep(grace=dt.timedelta(minutes=1))
+
+    assert (found.outbox, found.sla_clocks) == (outbox.count(), clocks.count())
+    assert (again.outbox, again.sla_clocks) == (0, 0)
+    queued = DBTaskResult.objects.values_list("task_path", "args_kwargs")
+    delivered = sorted(
+        k["kwargs"]["outbound_id"] for p, k in queued if p.endswith("deliver_outbound")
+    )
+    timed = sorted(k["kwargs"]["clock_id"] for p, k in queued if p.endswith("sla_clock_fire"))
+    assert delivered == sorted(outbox.values_list("pk", flat=True))
+    assert timed == sorted(clocks.values_list("pk", flat=True))
+
+
+def test_a_ticket_number_named_in_the_same_batch_is_found():
+    # The fetcher was down: the customer's reply to our acknowledgement (subject token,
+    # plus-address) arrives in the same group as the mail that opened the ticket.
+    first = ingest_many([mail(message_id="<x0@example.com>")])[0].ticket
+    number = first.pk + 1
+    records = ingest_many(
+        [
+            mail(sender="new@example.com", message_id="<x1@example.com>"),
+            mail(
+                sender="new@example.com",
+                message_id="<x2@example.com>",
+                subject=f"Re: [IZS-{number}] Cannot sign in",
+            ),
+            mail(
+                sender="new@example.com",
+                message_id="<x3@example.com>",
+                to=f"support+{number}@izonie.com",
+            ),
+        ]
+    )
+    assert records[0].ticket.pk == number
+    assert [r.ticket for r in records] == [records[0].ticket] * 3
