@@ -169,20 +169,6 @@ class AgentPresence(models.Model):
         return f"{self.agent}: {self.status}"
 
 
-class CannedResponse(models.Model):
-    """A saved answer agents insert into a chat or a reply, found by its shortcut."""
-
-    shortcut = models.SlugField(max_length=40, unique=True)
-    title = models.CharField(max_length=120)
-    body = models.TextField()
-
-    class Meta:
-        ordering = ["shortcut"]
-
-    def __str__(self) -> str:
-        return f"/{self.shortcut}: {self.title}"
-
-
 class OfflineMessage(models.Model):
     """A message left with the chat widget while chat was unavailable ("Live chat,
     offline message"). Its ticket is answered by email (its channel is email); this

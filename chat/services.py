@@ -49,7 +49,7 @@ from sla.escalation import escalation_request
 from tickets import events
 from tickets import services as tickets
 from tickets.attachments import CheckedUpload
-from tickets.choices import Channel, TicketStatus
+from tickets.choices import Channel, SubChannel, TicketStatus
 from tickets.exceptions import TicketError
 from tickets.models import Attachment, Tag, Ticket
 
@@ -537,10 +537,10 @@ def chat_leave_message(
     user: User | None = None,
 ) -> Ticket:
     """Offline mode: the message becomes a ticket answered by email, under the email
-    response target. It is tagged ``live-chat-offline`` and carries an internal note
-    saying so, with the page it was left on, so agents know where it came from (the
-    reply still goes by email: the ticket's channel is email). The page is kept in an
-    ``OfflineMessage`` row beside the ticket."""
+    response target. Agents see its sub-channel, "Live chat, offline message", in the
+    channel's place (and can filter on it), with the page it was left on; the reply
+    still goes by email (the ticket's channel is email). It is also tagged
+    ``live-chat-offline``; the page is kept in an ``OfflineMessage`` row beside it."""
     if user is not None and user.is_authenticated and user.is_customer:
         customer = user
     else:
@@ -548,6 +548,7 @@ def chat_leave_message(
     ticket = tickets.ticket_open(
         requester=customer,
         channel=Channel.EMAIL,
+        sub_channel=SubChannel.CHAT_OFFLINE,
         body=_text_check(text),
         category=category,
         order_number=order_number,

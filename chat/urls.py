@@ -17,6 +17,7 @@ urlpatterns = [
     path("demo/product/izonie-x12-pro", views.demo_product, name="demo_product"),
     path("console/chat/", views.desk, name="desk"),
     path("console/chat/sessions/<uuid:public_id>/visitor", views.visitor, name="visitor"),
+    path("console/chat/sessions/<uuid:public_id>/macros", views.macros, name="macros"),
     path(
         "console/chat/sessions/<uuid:public_id>/uploads",
         views.agent_upload,

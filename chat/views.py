@@ -19,9 +19,10 @@ from accounts.decorators import agent_required, current_user
 from accounts.models import Role, User
 from chat import protocol, selectors, services, tokens
 from chat.availability import chat_availability
-from chat.models import CannedResponse, ChatSession
+from chat.models import ChatSession
 from core.http import problem_response
 from core.throttle import Throttled, request_ip, throttle
+from macros.selectors import macros_filled_for
 from policy.loader import get_policy
 from policy.selectors import hours_sentences
 from tickets.attachments import check_uploads
@@ -31,7 +32,6 @@ from tickets.models import Attachment
 logger = logging.getLogger(__name__)
 
 ATTACHMENT_PLACEHOLDER = 987654321
-CANNED_PLACEHOLDERS = ["{customer_name}", "{agent_name}", "{ticket}", "{order_number}"]
 
 
 def _error(exc: TicketError) -> JsonResponse:
@@ -278,18 +278,11 @@ def desk(request: HttpRequest) -> HttpResponse:
     """The agents' chat desk: presence, queue, my chats, the conversation panes."""
     agent = current_user(request)
     policy = get_policy()
-    canned = list(CannedResponse.objects.all())
     return render(
         request,
         "chat/desk.html",
         {
             "presence": services.presence_for(agent),
-            "canned": canned,
-            "canned_json": [
-                {"shortcut": c.shortcut, "title": c.title, "body": c.body} for c in canned
-            ],
-            # Placeholders a canned response may use; the desk fills them in.
-            "placeholders": CANNED_PLACEHOLDERS,
             "teams": policy.teams,
             "time_zone": policy.calendar.time_zone,
             "ws_path": "/ws/console/chat/",
@@ -307,6 +300,18 @@ def visitor(request: HttpRequest, public_id: str) -> HttpResponse:
     if session is None:
         return problem_response(404, "not_found", "No such chat.")
     return render(request, "chat/_visitor.html", selectors.visitor_context(session=session))
+
+
+@agent_required
+@require_GET
+def macros(request: HttpRequest, public_id: str) -> JsonResponse:
+    """The console's macros with their placeholders filled for this chat's ticket: the
+    desk's slash commands ("/gre" + Tab) and its macro list insert these texts."""
+    session = services.chat_get(public_id)
+    if session is None:
+        return problem_response(404, "not_found", "No such chat.")
+    rows = macros_filled_for(agent=current_user(request), ticket=session.ticket)
+    return JsonResponse({"macros": rows})
 
 
 @agent_required

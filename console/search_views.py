@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 from accounts.decorators import agent_required, current_user
 from tickets import selectors
-from tickets.choices import Channel, TicketStatus
+from tickets.choices import TicketStatus, channel_filter_choices
 from tickets.search import ticket_search
 
 ALL = "all"
@@ -28,7 +28,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if status in TicketStatus.values:
         filters.status = [status]
     channel = request.GET.get("channel", "")
-    if channel in Channel.values:
+    if channel in dict(channel_filter_choices()):
         filters.channel = channel
     hits = ticket_search(viewer=agent, text=text, filters=filters, limit=50) if text else []
     return render(
@@ -39,7 +39,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "hits": hits,
             "view": view if view in views else ALL,
             "views": selectors.INBOX_VIEWS,
-            "channels": Channel.choices,
+            "channels": channel_filter_choices(),
             "statuses": TicketStatus.choices,
             "params": request.GET,
         },

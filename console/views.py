@@ -35,7 +35,7 @@ from sla.models import Escalation, EscalationStatus, SlaClock
 from social import selectors as social_selectors
 from social import services as social_services
 from tickets import collisions, selectors, services
-from tickets.choices import Channel, DeliveryStatus, TicketStatus
+from tickets.choices import DeliveryStatus, TicketStatus, channel_filter_choices
 from tickets.exceptions import TicketError
 from tickets.models import OutboundMessage, Ticket
 from triage import selectors as triage_selectors
@@ -86,7 +86,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "policy": get_policy(),
-        "channels": Channel.choices,
+        "channels": channel_filter_choices(),
         "statuses": TicketStatus.choices,
         "params": request.GET,
         "first_page": not request.GET.get("cursor"),

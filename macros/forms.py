@@ -19,6 +19,7 @@ class MacroForm(forms.ModelForm):
         model = Macro
         fields = [
             "title",
+            "shortcut",
             "body",
             "set_status",
             "set_priority",
@@ -27,6 +28,7 @@ class MacroForm(forms.ModelForm):
             "add_tags",
         ]
         labels = {
+            "shortcut": "Chat shortcut",
             "body": "Text",
             "set_status": "Then set status",
             "set_priority": "Set priority",

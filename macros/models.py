@@ -15,6 +15,13 @@ class Macro(models.Model):
     the agent sends a reply made from the macro, they are applied to the ticket."""
 
     title = models.CharField(max_length=120)
+    # "/shortcut" in the chat desk's composer offers it ("/gre" finds "greeting"); set
+    # from the title when left blank (``macro_save``).
+    shortcut = models.SlugField(
+        max_length=40,
+        blank=True,
+        help_text=_("Typed after / in the chat desk. Left blank: made from the title."),
+    )
     # Text with placeholders: {{ customer.first_name }}, {{ order.number }},
     # {{ policy.response.email_first_reply }} ... (``macros.placeholders``).
     body = models.TextField()

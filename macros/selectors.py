@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from macros.models import Macro
+from macros.placeholders import render_with, ticket_facts
+from tickets.models import Ticket
 
 
 def macros_for(*, agent: User, query: str = "", limit: int = 20) -> QuerySet[Macro]:
@@ -24,3 +29,22 @@ def macro_get_for(*, agent: User, macro_id: int) -> Macro | None:
 def macro_can_edit(*, user: User, macro: Macro) -> bool:
     """Supervisors manage the shared macros; everyone manages their own."""
     return macro.owner_id == user.pk if macro.owner_id else user.is_supervisor
+
+
+def macros_filled_for(
+    *, agent: User, ticket: Ticket | None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The macros an agent may use with their text filled for ``ticket``, most used
+    first: what the chat desk's slash commands and its macro list offer. A placeholder
+    with no value (no order number yet) stays visible for the agent to fill in."""
+    facts = ticket_facts(ticket=ticket, agent=agent, now=timezone.now())
+    return [
+        {
+            "id": macro.pk,
+            "title": macro.title,
+            "shortcut": macro.shortcut,
+            "shared": macro.shared,
+            "body": render_with(text=macro.body, facts=facts),
+        }
+        for macro in macros_for(agent=agent, limit=limit)
+    ]

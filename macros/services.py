@@ -53,6 +53,8 @@ def macro_save(*, user: User, macro: Macro | None = None, shared: bool, **fields
     for name, value in fields.items():
         setattr(macro, name, value)
     macro.owner = None if shared else user
+    if not macro.shortcut:
+        macro.shortcut = slugify(macro.title)[:40]
     macro.full_clean()
     macro.save()
     return macro

@@ -14,6 +14,31 @@ class Channel(models.TextChoices):
     API = "api", _("API")
 
 
+class SubChannel(models.TextChoices):
+    """Where inside a channel a conversation began, when agents need to know: shown in
+    the channel's place. The ticket's ``channel`` still says how it is answered."""
+
+    # Left with the chat widget while chat was closed; answered by email.
+    CHAT_OFFLINE = "chat_offline", _("Live chat, offline message")
+
+
+# Each sub-channel follows its parent channel in the console's channel filter.
+SUB_CHANNEL_PARENT = {SubChannel.CHAT_OFFLINE: Channel.LIVE_CHAT}
+
+
+def channel_filter_choices() -> list[tuple[str, str]]:
+    """The channel filter's options: every channel, each followed by its sub-channels."""
+    options: list[tuple[str, str]] = []
+    for value, label in Channel.choices:
+        options.append((value, str(label)))
+        options.extend(
+            (sub.value, str(sub.label))
+            for sub, parent in SUB_CHANNEL_PARENT.items()
+            if parent == value
+        )
+    return options
+
+
 class TicketStatus(models.TextChoices):
     NEW = "new", _("New")
     OPEN = "open", _("Open")

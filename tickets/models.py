@@ -16,6 +16,7 @@ from tickets.choices import (
     PartyRole,
     Priority,
     RequesterIdentity,
+    SubChannel,
     TicketKind,
     TicketStatus,
 )
@@ -38,6 +39,9 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
+    # Where inside the channel it began, when that matters to agents (an offline message
+    # left with the chat widget is answered by email): shown instead of the channel.
+    sub_channel = models.CharField(max_length=16, choices=SubChannel.choices, blank=True)
     # A category key from the policy file; blank only while the ticket waits in triage.
     category = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW)
@@ -113,6 +117,15 @@ class Ticket(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("console:ticket", args=[self.pk])
+
+    # django-stubs declares the generated one; this replaces it on purpose.
+    def get_channel_display(self) -> str:  # type: ignore[no-redef]
+        """The channel as agents see it: the sub-channel when there is one ("Live chat,
+        offline message" for a ticket answered by email). Defined here, Django does not
+        generate its own; every list and page that shows the channel shows this."""
+        if self.sub_channel:
+            return str(SubChannel(self.sub_channel).label)
+        return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel
 
     @property
     def reference(self) -> str:

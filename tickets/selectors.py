@@ -18,6 +18,7 @@ from tickets.choices import (
     Direction,
     MessageKind,
     PartyRole,
+    SubChannel,
     TicketStatus,
 )
 from tickets.models import Message, Party, Ticket
@@ -106,7 +107,9 @@ def tickets_filtered(tickets: QuerySet[Ticket], filters: TicketFilters) -> Query
         tickets = tickets.filter(status__in=filters.status)
     if filters.category is not None:
         tickets = tickets.filter(category=filters.category)
-    if filters.channel:
+    if filters.channel in SubChannel.values:
+        tickets = tickets.filter(sub_channel=filters.channel)
+    elif filters.channel:
         tickets = tickets.filter(channel=filters.channel)
     if filters.team:
         tickets = tickets.filter(team=filters.team)

@@ -201,6 +201,7 @@ def ticket_open(
     priority: Priority | str = Priority.NORMAL,
     created_by: User | None = None,
     screened: list[Finding] | None = None,
+    sub_channel: str = "",
 ) -> Ticket:
     """Open a conversation with its first customer message: ``write_path.tickets_open``
     with one item, raising its error.
@@ -227,6 +228,7 @@ def ticket_open(
                 priority=priority,
                 created_by=created_by,
                 screened=screened,
+                sub_channel=sub_channel,
             )
         ]
     )

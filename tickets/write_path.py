@@ -98,6 +98,7 @@ class TicketToOpen:
     priority: Priority | str = Priority.NORMAL
     created_by: User | None = None
     screened: list[Finding] | None = None
+    sub_channel: str = ""
 
 
 @dataclass
@@ -258,6 +259,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                     RequesterIdentity.UNVERIFIED if unverified else RequesterIdentity.ACCOUNT
                 ),
                 channel=item.channel,
+                sub_channel=item.sub_channel,
                 category=category,
                 order_number=number,
                 unverified_order_number=unverified_number,

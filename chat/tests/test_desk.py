@@ -156,3 +156,32 @@ def test_device_label_reads_common_browsers():
     assert selectors.device_label(iphone) == "Phone · Safari · iOS"
     assert selectors.device_label("") == ""
     assert selectors.device_label("x" * 10_000).startswith("Computer")
+
+
+def test_slash_commands_offer_the_console_macros_filled_for_the_chat(client, clock, online_agent):
+    from accounts.tests.factories import SupervisorFactory
+    from macros.services import macro_save
+
+    agent = online_agent()
+    agent.display_name = "Ada Agent"
+    agent.save(update_fields=["display_name"])
+    session = accepted(agent, 1, order_number="IZ-20461187")
+    macro_save(
+        user=SupervisorFactory(),
+        shared=True,
+        title="Refund on its way",
+        body="Hello {{ customer.first_name }}, the refund for {{ order.number }} is on its way. "
+        "{{ agent.first_name }}",
+    )
+    macro_save(user=agent, shared=False, title="My sign-off", shortcut="bye", body="Bye!")
+    macro_save(user=AgentFactory(), shared=False, title="Someone else's", body="Not yours")
+    client.force_login(agent)
+
+    rows = client.get(f"/console/chat/sessions/{session.public_id}/macros").json()["macros"]
+
+    by_shortcut = {row["shortcut"]: row for row in rows}
+    assert set(by_shortcut) == {"refund-on-its-way", "bye"}
+    assert by_shortcut["refund-on-its-way"]["body"] == (
+        "Hello Customer, the refund for IZ-20461187 is on its way. Ada"
+    )
+    assert by_shortcut["bye"]["shared"] is False

@@ -9,10 +9,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.tests.factories import AgentFactory
-from chat.models import AgentPresence, CannedResponse, ChatSession, Presence
+from accounts.tests.factories import AgentFactory, SupervisorFactory
+from chat.models import AgentPresence, ChatSession, Presence
 from chat.tests.test_browser import PRODUCT, agent_online, new_page
 from conftest import screenshot_path
+from macros.services import macro_save
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,10 +34,14 @@ def customer_starts(browser, server, name, text, width=1280):
 
 
 def test_a_desk_with_three_chats_misses_nobody(browser, asgi_server, clock):
-    CannedResponse.objects.create(
-        shortcut="greeting",
+    # A supervisor writes the team's macro in the console; the desk offers the same one.
+    macro_save(
+        user=SupervisorFactory(),
+        shared=True,
         title="Greeting",
-        body="Hello {customer_name}, I'm {agent_name}. Let me look at {order_number}.",
+        body="Hello {{ customer.first_name }}, I'm {{ agent.first_name }}. "
+        "Let me look at {{ order.number }}. {{ policy.organisation }} replies by email "
+        "within {{ policy.response.email_first_reply }}.",
     )
     agent = AgentFactory(display_name="Ada Agent")
     colleague = AgentFactory(display_name="Bola Busy")
@@ -85,14 +90,25 @@ def test_a_desk_with_three_chats_misses_nobody(browser, asgi_server, clock):
     expect(visitor).to_contain_text(PRODUCT)
     expect(visitor).to_contain_text("IZ-20461187")
 
-    # "/gre" + Tab expands the canned response with the chat's placeholders filled.
+    # "/gre" + Tab expands the console's macro with the chat's placeholders filled:
+    # the customer's first name, the order number they gave, the policy's facts.
     text = desk.get_by_label("Message", exact=True)
     text.press_sequentially("/gre", delay=20)
-    expect(desk.get_by_role("listbox", name="Canned responses")).to_contain_text("/greeting")
+    offered = desk.get_by_role("listbox", name="Macros")
+    expect(offered).to_contain_text("/greeting")
+    expect(offered).to_contain_text("Hello Chidi")
+    offered.scroll_into_view_if_needed()
+    desk.screenshot(path=screenshot_path("chat-desk-slash-macro"))
     text.press("Tab")
-    expect(text).to_have_value("Hello Chidi Eze, I'm Ada Agent. Let me look at IZ-20461187.")
+    expect(text).to_have_value(
+        re.compile(
+            r"^Hello Chidi, I'm Ada\. Let me look at IZ-20461187\. "
+            r"Izonie replies by email within \S"
+        )
+    )
+    assert "{{" not in text.input_value()
     text.press("Enter")
-    expect(chidi.get_by_role("log", name="Conversation")).to_contain_text("Hello Chidi Eze")
+    expect(chidi.get_by_role("log", name="Conversation")).to_contain_text("Hello Chidi, I'm Ada.")
 
     # Only agents online with room are transfer targets: the offline colleague is not.
     expect(desk.locator("#transfer-agents option")).to_have_text(["Nobody else online has room"])

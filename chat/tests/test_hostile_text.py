@@ -22,10 +22,10 @@ def test_a_backtracking_5000_character_chat_message_is_stored_fast(clock, online
     )
     text = "a" * 2_500 + "s" * 2_499 + "x"
     assert len(text) == services.MAX_TEXT_CHARS
-    started = time.perf_counter()
+    started = time.process_time()
     entry, created = services.chat_customer_message(
         session=session, client_id=client_id(), text=text
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert created and entry.text == text
     assert elapsed < 1.0, elapsed

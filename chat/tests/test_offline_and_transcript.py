@@ -6,13 +6,15 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accounts.tests.factories import AgentFactory, BuyerFactory
 from chat import services
 from chat.models import OfflineMessage
 from chat.tests.test_desk import accepted
 from chat.transcript import transcript_text
 from conftest import png_bytes
 from tickets.attachments import check_uploads
-from tickets.choices import Channel
+from tickets.choices import Channel, SubChannel
+from tickets.services import ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +38,46 @@ def test_an_offline_message_is_marked_as_left_with_the_chat_widget(client, clock
     assert offline.ticket.channel == Channel.EMAIL
     assert list(offline.ticket.tags.values_list("name", flat=True)) == ["live-chat-offline"]
     assert offline.page_url == "https://izonie.example/p/x12" and offline.referrer == ""
+    assert offline.ticket.sub_channel == SubChannel.CHAT_OFFLINE
+
+
+def test_agents_see_and_filter_offline_messages_as_their_own_sub_channel(client, clock):
+    """Listed as "Live chat, offline message" with the page it was left on, filtered on
+    its own, and answered by email like any email ticket."""
+    client.post(
+        "/chat/offline-message",
+        {
+            "name": "Chidi",
+            "email": "chidi@example.com",
+            "category": "payments",
+            "text": "I was charged twice for the X12",
+            "page_url": "https://izonie.example/p/x12",
+        },
+        content_type="application/json",
+    )
+    offline = OfflineMessage.objects.select_related("ticket").get()
+    mailed = ticket_open(
+        requester=BuyerFactory(), channel=Channel.EMAIL, body="Plain email", category="payments"
+    )
+    agent = AgentFactory()
+    client.force_login(agent)
+
+    inbox = client.get("/console/", {"view": "open"}).content.decode()
+    assert "Live chat, offline message" in inbox
+    filter_html = client.get("/console/").content.decode()
+    assert '<option value="chat_offline"' in filter_html
+
+    only = client.get("/console/", {"view": "open", "channel": "chat_offline"}).content.decode()
+    assert offline.ticket.reference in only and mailed.reference not in only
+
+    page = client.get(f"/console/tickets/{offline.ticket.pk}/").content.decode()
+    assert "Live chat, offline message" in page
+    assert 'href="https://izonie.example/p/x12"' in page
+
+    # The agent's answer goes by email, as for any email ticket.
+    reply = ticket_reply(ticket=offline.ticket, author=agent, body="Refunded.", status=None)
+    assert reply.channel == Channel.EMAIL
+    assert reply.outbound.channel == Channel.EMAIL
 
 
 def test_the_transcript_names_and_links_photos_and_says_transferred(clock, online_agent, settings):

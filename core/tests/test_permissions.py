@@ -157,6 +157,10 @@ TABLE: dict[str, Row] = {
     "chat:visitor": Row(
         "GET", f"/console/chat/sessions/{NO_SESSION}/visitor", (L, 403, 403, 403, 404, 404, 404)
     ),
+    # The desk's macros filled in for a chat that does not exist: the same.
+    "chat:macros": Row(
+        "GET", f"/console/chat/sessions/{NO_SESSION}/macros", (L, 403, 403, 403, 404, 404, 404)
+    ),
     "api-v1:api-root": Row("GET", "/api/v1/", (404,) * 7),
     "admin:index": Row("GET", "/admin/", (L, L, L, L, L, L, 200)),
     # Provider webhooks: only the provider's signature or secret counts, never a session

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mail.html_text import MAX_NESTING, html_to_text
+from mail.html_text import MAX_NESTING, MAX_TAGS, html_to_text
 from mail.intake import ingest_raw
 from mail.parsing import parse_email
 
@@ -121,11 +121,12 @@ def test_an_html_only_mail_is_stored_with_readable_text():
 
 @pytest.mark.django_db
 def test_a_script_flood_html_mail_is_ingested_fast():
-    # Found at 6fc03b4: 140 KB of "<script" took 16 s in the regular expressions.
+    # Found at 6fc03b4: 140 KB of "<script" took 16 s in the regular expressions. CPU
+    # time, not wall time: a busy machine must not fail it.
     flood = "<p>My phone is broken.</p>" + "<script" * 20_000
-    started = time.perf_counter()
+    started = time.process_time()
     record = ingest_raw(raw=_html_only(flood, message_id="<flood@example.com>"))
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert record.message.body_text == "My phone is broken."
 
 
@@ -134,6 +135,19 @@ def test_nesting_beyond_the_cap_keeps_its_text():
     started = time.process_time()
     assert html_to_text(html) == "deep text"
     assert time.process_time() - started < BOUND_SECONDS
+
+
+def test_a_flood_of_list_items_keeps_every_item_and_lists_the_first_ones():
+    items = MAX_TAGS + 4_000
+    html = "<ul>" + "".join(f"<li>item {n}" for n in range(items)) + "</ul>"
+    text = html_to_text(html)
+    lines = text.split("\n")
+    assert lines[0] == "- item 0"
+    assert f"- item {MAX_TAGS - 3}" in lines  # inside the budget: one line each
+    words = text.split()
+    for n in (MAX_TAGS, MAX_TAGS + 1, items - 1):  # past it: the words, without layout
+        assert str(n) in words
+    assert f"- item {MAX_TAGS + 1}" not in lines
 
 
 HTML_PIECES = st.sampled_from(

@@ -276,9 +276,9 @@ def test_siblings_under_a_public_suffix_do_not_align():
 )
 def test_hostile_headers_cost_linear_time(hostile):
     raw = f"Authentication-Results: {OURS}; {hostile}\r\n".encode() * 40 + mail()
-    started = time.perf_counter()
+    started = time.process_time()
     evidence_from_headers(raw, trusted=[OURS])
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
     record = ingest_raw(raw=raw)
     assert record.status == InboundStatus.PROCESSED
 

@@ -15,7 +15,8 @@
   var attachmentUrl = root.getAttribute("data-attachment-url");
   var me = root.getAttribute("data-me"), meId = +root.getAttribute("data-me-id");
   var baseTitle = document.title;
-  var canned = JSON.parse(($("canned-data") || {}).textContent || "[]");
+  // The console's macros, with placeholders filled by the server for the open chat.
+  var macros = [];
   var ALERTS = "izonie-desk-alerts";
   // Local changes since the last snapshot: { session: {unread, last_text, last_sender, last_at} }.
   var live = {};
@@ -137,7 +138,7 @@
           list.forEach(function (s) { if (s.session === f.session) s.verified = true; });
         });
         if (current && f.session === current.session) {
-          current.verified = true; showIdentity(current); loadVisitor(current);
+          current.verified = true; showIdentity(current); loadVisitor(current); loadMacros(current);
           $("conv-log").appendChild(el("li", { class: "system", text: "The customer confirmed their email address." }));
         }
         renderLists();
@@ -312,6 +313,7 @@
     $("conv-log").textContent = ""; $("conv-typing").textContent = "";
     send({ type: "watch", session: s.session, last_seq: 0 });
     loadVisitor(current);
+    macros = []; loadMacros(current);
     renderLists();
     $("conv-text").focus();
   }
@@ -402,56 +404,70 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  // --- Slash commands: "/gre" offers /greeting; Tab or Enter puts its text in, with
-  // the placeholders filled from the open chat. One left unfilled is selected, so the
-  // agent types over it.
+  // --- Slash commands: "/gre" offers the macros whose shortcut (or a word of whose
+  // title) starts with "gre"; Tab or Enter puts its text in, filled by the server for
+  // the open chat (the same macros and placeholders as the console's reply box). A
+  // placeholder left unfilled is selected, so the agent types over it.
   var slashIndex = 0;
+  function loadMacros(s) {
+    var url = root.getAttribute("data-macros-url").replace("00000000-0000-0000-0000-000000000000", s.session);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { macros: [] }; })
+      .then(function (data) {
+        if (!current || current.session !== s.session) return;
+        macros = data.macros || [];
+        var pick = $("macro-pick");
+        pick.textContent = "";
+        pick.appendChild(el("option", { value: "", text: macros.length ? "Choose…" : "No macros yet" }));
+        macros.forEach(function (m) {
+          pick.appendChild(el("option", { value: String(m.id), text: "/" + m.shortcut + " — " + m.title + (m.shared ? "" : " (personal)") }));
+        });
+        renderSlash();
+      })
+      .catch(function () { macros = []; });
+  }
   function slashMatches() {
     var m = /^\/([\w-]*)$/.exec($("conv-text").value);
     if (!m) return null;
     var q = m[1].toLowerCase();
-    return canned.filter(function (c) { return c.shortcut.toLowerCase().indexOf(q) === 0; });
+    var byShortcut = macros.filter(function (c) { return c.shortcut.toLowerCase().indexOf(q) === 0; });
+    var byTitle = macros.filter(function (c) {
+      return byShortcut.indexOf(c) < 0 && c.title.toLowerCase().split(/[^a-z0-9]+/).some(function (w) { return q && w.indexOf(q) === 0; });
+    });
+    return byShortcut.concat(byTitle).slice(0, 8);
   }
   function renderSlash() {
     var list = $("slash-list"), found = slashMatches();
     list.textContent = "";
-    if (!found || !found.length) { list.hidden = true; return; }
+    if (!found || !found.length) { list.hidden = true; $("conv-text").removeAttribute("aria-activedescendant"); return; }
     slashIndex = Math.min(slashIndex, found.length - 1);
     found.forEach(function (c, i) {
       list.appendChild(el("li", { role: "option", id: "slash-" + i, "aria-selected": i === slashIndex ? "true" : "false",
         onmousedown: function (e) { e.preventDefault(); expand(c); } }, [
         el("strong", { text: "/" + c.shortcut }), el("span", { text: " " + c.title }),
+        el("span", { class: "slash-body", text: c.body.slice(0, 90) + (c.body.length > 90 ? "…" : "") }),
       ]));
     });
     list.hidden = false;
     $("conv-text").setAttribute("aria-activedescendant", "slash-" + slashIndex);
   }
-  function fill(body) {
-    var values = {
-      customer_name: current ? current.name : "", agent_name: me,
-      ticket: current ? current.ticket : "", order_number: current ? current.order_number : "",
-    };
-    return body.replace(/\{(customer_name|agent_name|ticket|order_number)\}/g, function (all, key) { return values[key] || all; });
-  }
-  function expand(c) {
+  function expand(c, keep) {
     var t = $("conv-text");
-    t.value = fill(c.body);
+    var start = keep ? t.value.length + (t.value ? 1 : 0) : 0;
+    t.value = keep && t.value ? t.value + " " + c.body : c.body;
     $("slash-list").hidden = true;
     t.removeAttribute("aria-activedescendant");
     t.focus();
-    var left = /\{[a-z_]+\}/.exec(t.value);
-    if (left) t.setSelectionRange(left.index, left.index + left[0].length);
+    var left = /\{\{[^}]*\}\}/.exec(t.value.slice(start));
+    if (left) t.setSelectionRange(start + left.index, start + left.index + left[0].length);
     else t.setSelectionRange(t.value.length, t.value.length);
   }
 
   $("presence").addEventListener("change", function (e) { send({ type: "presence", status: e.target.value }); });
-  $("canned").addEventListener("change", function (e) {
-    var c = canned.filter(function (x) { return x.shortcut === e.target.value; })[0];
+  $("macro-pick").addEventListener("change", function (e) {
+    var c = macros.filter(function (x) { return String(x.id) === e.target.value; })[0];
     e.target.value = "";
-    if (!c) return;
-    var t = $("conv-text"), before = t.value;
-    expand(c);
-    if (before) t.value = before + " " + t.value;
+    if (c) expand(c, !/^\/[\w-]*$/.test($("conv-text").value));
   });
   $("conv-text").addEventListener("keydown", function (e) {
     var found = !$("slash-list").hidden && slashMatches();
