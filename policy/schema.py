@@ -380,6 +380,13 @@ class Triage(StrictModel):
     # Share of the final score that the rules carry when any rule matches (the text
     # model carries the rest); 0 turns the rules off, 1 ignores the model when they match.
     rules_weight: float = Field(default=0.4, ge=0, le=1)
+    # What the system knows besides the words. A buyer's (or guest's) message is never
+    # for a sellers-only category: those are removed and the rest renormalised. A
+    # registered seller's message is this many times likelier to be for a sellers-only
+    # category (a prior, 1 = none). A photo attached to the message makes the categories
+    # that ask for photos this many times likelier (1 = no effect).
+    seller_prior: float = Field(default=1.0, ge=1)
+    photo_evidence: float = Field(default=1.0, ge=1)
     # The customer is asked once for an order number when none is given for a category
     # that needs one; this is the message.
     order_number_request: str = (

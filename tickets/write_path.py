@@ -287,7 +287,11 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                 if active is None:
                     active = triage.classifier_active(bootstrap=True)
                 filed = triage.opening_category(
-                    requester=item.requester, channel=str(item.channel), text=text, active=active
+                    requester=item.requester,
+                    channel=str(item.channel),
+                    text=text,
+                    active=active,
+                    photo=any(u.content_type.startswith("image/") for u in item.uploads),
                 )
                 ticket.category, opening.triage = filed.category, filed.record
             ticket.team = get_policy().category(ticket.category).team if ticket.category else ""

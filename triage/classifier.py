@@ -2,7 +2,14 @@
 
 Prediction combines the policy's rules with a scikit-learn pipeline (TF-IDF of words and
 of character n-grams, which copes with misspellings such as "wer is my oda", feeding a
-logistic regression). Nothing here touches tickets; ``triage.services`` does.
+linear SVM whose scores are turned into calibrated probabilities by a temperature fitted
+on cross-validated scores), then uses what the system knows besides the words: who wrote
+(a buyer's message is never for a sellers-only category; a seller's leans to one), an
+order number in the text (a feature the model learns) and an attached photo (evidence
+for the categories that ask for photos). Besides the policy's categories the model knows
+"none of these" (greetings, thanks, spam): its probability counts against every category,
+so such messages stay below the threshold and wait in triage. Nothing here touches
+tickets; ``triage.services`` does.
 """
 
 from __future__ import annotations
@@ -22,19 +29,29 @@ import joblib
 import numpy as np
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
 )
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
 
 from policy.schema import SupportPolicy
 from triage.rules import rule_scores
 
-STARTER_EXAMPLES = Path(__file__).resolve().parent / "data" / "starter_examples.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+STARTER_EXAMPLES = DATA / "starter_examples.yaml"
+# The training set written from customer personas: one file per category, and "none".
+TRAINING_DIR = DATA / "training"
+# Written separately, by another writer, to measure generalisation: never trained on.
+INDEPENDENT_SET = DATA / "independent_set.yaml"
+# The model's class for messages that belong to no category (never a policy key).
+NONE = "none"
+# Who wrote a message, as far as the system knows ("" when it does not).
+ROLES = ("buyer", "seller", "guest", "")
 # The model reads the start of a message and the rules a shorter start: the rest of a
 # 100 KB email adds cost, not meaning (what a customer wants comes first, even in email).
 MAX_CHARS = 2000
@@ -47,7 +64,8 @@ HOLDOUT_EVERY = 5
 @dataclass(frozen=True)
 class Example:
     text: str
-    category: str
+    category: str  # a policy category key, or NONE
+    role: str = ""  # who wrote it, when known (see ROLES)
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,13 @@ class Prediction:
     scores: dict[str, float]
     used_model: bool
     used_rules: bool
+    # The probability that the message belongs to no category at all.
+    none_score: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """The category, or NONE when "none of these" is likelier (or nothing to go on)."""
+        return self.best if self.best and self.confidence > self.none_score else NONE
 
 
 class ModelUnavailable(Exception):
@@ -74,8 +99,40 @@ def has_words(text: str) -> bool:
 
 
 def starter_examples(*, path: Path = STARTER_EXAMPLES) -> list[Example]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Example(text=text, category=key) for key, texts in data.items() for text in texts]
+    return list(_examples_in(str(path), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=16)
+def _examples_in(path: str, _mtime_ns: int) -> tuple[Example, ...]:
+    # Parsed once per process and file version: retraining reads every file each time.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+    return tuple(Example(text=text, category=key) for key, texts in data.items() for text in texts)
+
+
+def training_set(*, directory: Path = TRAINING_DIR) -> list[Example]:
+    """The starter set and the persona-written training files (category keys and NONE)."""
+    examples = starter_examples()
+    for path in sorted(directory.glob("*.yaml")):
+        examples += starter_examples(path=path)
+    return examples
+
+
+def independent_set(*, path: Path | None = None) -> list[Example]:
+    """The independent evaluation set (items ``{text, category, role}``), or [] while it
+    does not exist. Only ever scored on, never trained on."""
+    path = path or INDEPENDENT_SET
+    if not path.exists():
+        return []
+    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [
+        Example(
+            text=str(item["text"]),
+            category=str(item["category"]),
+            role=str(item.get("role") or "") if item.get("role") in ROLES else "",
+        )
+        for item in items
+    ]
 
 
 def is_held_out(text: str) -> bool:
@@ -100,43 +157,157 @@ def words_and_characters(text: str) -> list[str]:
     return [f"w:{gram}" for gram in _WORDS(text)] + _CHARS(text)
 
 
+# What an order number becomes before the features are taken: one word the model learns
+# as evidence (orders are about delivery, payment or a return, rarely a login).
+ORDER_NUMBER_WORD = " ordernumber "
+
+
+def prepare(text: str, *, order_pattern: str) -> str:
+    """The normalised text with each order number replaced by ``ORDER_NUMBER_WORD``."""
+    return _order_regex(order_pattern).sub(ORDER_NUMBER_WORD, normalise(text)).strip()
+
+
+@functools.lru_cache(maxsize=8)
+def _order_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-])#?(?:{pattern})(?![\w-])", re.IGNORECASE)
+
+
+class CalibratedLinearSVC(LinearSVC):
+    """A linear SVM whose scores become probabilities by a softmax at a temperature
+    fitted (least log-loss) on 5-fold cross-validated scores of the training set: the
+    probabilities then mean what they say on messages the model has not seen, so the
+    policy's threshold is a real level of confidence. Unlike per-class calibration it
+    keeps the model's ranking and a single set of coefficients (a few microseconds per
+    message)."""
+
+    temperature_: float = 1.0
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CalibratedLinearSVC:
+        super().fit(X, y, sample_weight=sample_weight)
+        self.temperature_ = _temperature(X, np.asarray(y), C=self.C, classes=self.classes_)
+        return self
+
+    def predict_proba(self, X: Any) -> Any:
+        return _softmax(np.asarray(self.decision_function(X)), self.temperature_)
+
+
+def _softmax(scores: Any, temperature: float) -> Any:
+    scores = np.atleast_2d(scores)
+    if scores.shape[1] == 1:  # two classes: one column of scores
+        scores = np.hstack([-scores, scores])
+    scores = scores / temperature
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _temperature(X: Any, y: Any, *, C: float, classes: Any) -> float:
+    folds = min(5, int(min(np.unique(y, return_counts=True)[1])))
+    if folds < 2:
+        return 1.0
+    scores = cross_val_predict(
+        LinearSVC(C=C),
+        X,
+        y,
+        cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+        method="decision_function",
+    )
+    truth = np.searchsorted(classes, y)
+    rows = np.arange(len(y))
+
+    def log_loss(temperature: float) -> float:
+        return float(-np.log(_softmax(scores, temperature)[rows, truth] + 1e-12).mean())
+
+    return float(min(np.arange(0.02, 3.0, 0.01), key=log_loss))
+
+
 def build_pipeline() -> Pipeline:
     return Pipeline(
         [
-            ("features", TfidfVectorizer(analyzer=words_and_characters, sublinear_tf=True)),
-            ("model", LogisticRegression(C=20, max_iter=3000)),
+            (
+                "features",
+                TfidfVectorizer(analyzer=words_and_characters, sublinear_tf=True, min_df=2),
+            ),
+            ("model", CalibratedLinearSVC(C=0.5)),
         ]
     )
 
 
-def fit(examples: Sequence[Example]) -> Pipeline:
-    return _fit(tuple(examples))
+def fit(examples: Sequence[Example], *, policy: SupportPolicy) -> Pipeline:
+    return _fit(tuple(examples), policy.order_numbers.pattern)
 
 
 @functools.lru_cache(maxsize=4)
-def _fit(examples: tuple[Example, ...]) -> Pipeline:
+def _fit(examples: tuple[Example, ...], order_pattern: str) -> Pipeline:
     # Fitting is deterministic, so the same examples give the same model: a process that
     # retrains on unchanged data (every test database starts empty) reuses the last fit.
     pipeline = build_pipeline()
-    pipeline.fit([normalise(e.text) for e in examples], [e.category for e in examples])
+    pipeline.fit(
+        [prepare(e.text, order_pattern=order_pattern) for e in examples],
+        [e.category for e in examples],
+    )
     return pipeline
 
 
-def predict(*, policy: SupportPolicy, pipeline: Pipeline | None, text: str) -> Prediction:
+def predict(
+    *,
+    policy: SupportPolicy,
+    pipeline: Pipeline | None,
+    text: str,
+    role: str = "",
+    photo: bool = False,
+) -> Prediction:
     """Rules and model combined: the model's probabilities, moved towards the categories
-    whose rules match by the policy's ``rules_weight``. Either part may be missing."""
-    cleaned = normalise(text)
+    whose rules match by the policy's ``rules_weight``; then who wrote (``role``: a buyer
+    or guest never gets a sellers-only category, a seller leans to one by the policy's
+    ``seller_prior``) and an attached photo (``photo_evidence``), renormalised. Either
+    the rules or the model may be missing."""
+    return predict_many(policy=policy, pipeline=pipeline, items=[(text, role, photo)])[0]
+
+
+def predict_many(
+    *, policy: SupportPolicy, pipeline: Pipeline | None, items: Sequence[tuple[str, str, bool]]
+) -> list[Prediction]:
+    """``predict`` for many ``(text, role, photo)`` at once (one feature pass)."""
+    pattern = policy.order_numbers.pattern
+    prepared = [prepare(text, order_pattern=pattern) for text, _role, _photo in items]
+    probabilities: Any = None
+    if pipeline is not None:
+        worded = [p for p in prepared if has_words(p)]
+        if worded:
+            probabilities = iter(_probabilities(pipeline, worded))
+    return [
+        _combine(
+            policy=policy,
+            pipeline=pipeline,
+            cleaned=cleaned,
+            probabilities=next(probabilities) if has_words(cleaned) and probabilities else None,
+            role=role,
+            photo=photo,
+        )
+        for cleaned, (_text, role, photo) in zip(prepared, items, strict=True)
+    ]
+
+
+def _combine(
+    *,
+    policy: SupportPolicy,
+    pipeline: Pipeline | None,
+    cleaned: str,
+    probabilities: Any,
+    role: str,
+    photo: bool,
+) -> Prediction:
+    nothing = Prediction(best="", confidence=0.0, scores={}, used_model=False, used_rules=False)
     if not has_words(cleaned):
-        return Prediction(best="", confidence=0.0, scores={}, used_model=False, used_rules=False)
+        return nothing
     known = set(policy.category_keys)
     rules = rule_scores(policy=policy, text=cleaned[:RULES_CHARS])
     model_scores: dict[str, float] = {}
-    if pipeline is not None:
-        probabilities = _probabilities(pipeline, cleaned)
+    if pipeline is not None and probabilities is not None:
         model_scores = {
             str(key): float(p)
             for key, p in zip(pipeline.classes_, probabilities, strict=True)
-            if key in known
+            if key in known or key == NONE
         }
     if model_scores and rules:
         weight = policy.triage.rules_weight
@@ -144,10 +315,14 @@ def predict(*, policy: SupportPolicy, pipeline: Pipeline | None, text: str) -> P
             key: (1 - weight) * model_scores.get(key, 0.0) + weight * rules.get(key, 0.0)
             for key in known
         }
+        if NONE in model_scores:
+            scores[NONE] = (1 - weight) * model_scores[NONE]
     else:
         scores = dict(model_scores or rules)
-    if not scores:
-        return Prediction(best="", confidence=0.0, scores={}, used_model=False, used_rules=False)
+    scores = _known_facts(policy=policy, scores=scores, role=role, photo=photo)
+    none_score = scores.pop(NONE, 0.0)
+    if not scores or not any(scores.values()):
+        return nothing
     best = max(scores, key=lambda key: scores[key])
     return Prediction(
         best=best,
@@ -155,20 +330,50 @@ def predict(*, policy: SupportPolicy, pipeline: Pipeline | None, text: str) -> P
         scores=scores,
         used_model=bool(model_scores),
         used_rules=bool(rules),
+        none_score=round(none_score, 4),
     )
 
 
-def _probabilities(pipeline: Pipeline, text: str) -> Any:
-    """``pipeline.predict_proba([text])[0]``, computed directly from the coefficients: the
+def _known_facts(
+    *, policy: SupportPolicy, scores: dict[str, float], role: str, photo: bool
+) -> dict[str, float]:
+    """Bayes' rule with what the system knows besides the words, renormalised.
+
+    A buyer's message loses the sellers-only categories and the rest is renormalised;
+    but when those categories held most of the probability (the message reads as a
+    seller's: likely a seller writing from an account not known as one), the rest is
+    too thin to route on, so what they held goes to "none of these" and the message
+    waits in triage."""
+    adjusted = dict(scores)
+    removed = 0.0
+    for category in policy.categories:
+        if category.key not in adjusted:
+            continue
+        if category.audience == "sellers":
+            if role in ("buyer", "guest"):
+                removed += adjusted[category.key]
+                adjusted[category.key] = 0.0
+            elif role == "seller":
+                adjusted[category.key] *= policy.triage.seller_prior
+        if photo and category.asks_for_photos:
+            adjusted[category.key] *= policy.triage.photo_evidence
+    if removed > 0.5 and NONE in adjusted:
+        adjusted[NONE] += removed
+    total = sum(adjusted.values())
+    if total <= 0:
+        return {key: 0.0 for key in adjusted}
+    return {key: value / total for key, value in adjusted.items()}
+
+
+def _probabilities(pipeline: Pipeline, texts: Sequence[str]) -> Any:
+    """``pipeline.predict_proba(texts)``, computed directly from the coefficients: the
     same softmax, without scikit-learn's per-call input validation, which costs more than
-    the arithmetic for one message."""
-    features = pipeline.named_steps["features"].transform([text])
-    model: LogisticRegression = pipeline.named_steps["model"]
-    scores = np.asarray(features @ model.coef_.T).ravel() + model.intercept_
-    if scores.shape[0] == 1:  # two classes: one column of scores
-        scores = np.array([-scores[0], scores[0]])
-    exp = np.exp(scores - scores.max())
-    return exp / exp.sum()
+    the arithmetic for one message. Works for the calibrated SVM and for the logistic
+    regression of earlier versions (temperature 1)."""
+    features = pipeline.named_steps["features"].transform(texts)
+    model: Any = pipeline.named_steps["model"]
+    scores = np.asarray(features @ model.coef_.T) + model.intercept_
+    return _softmax(scores, float(getattr(model, "temperature_", 1.0)))
 
 
 @dataclass
@@ -182,25 +387,58 @@ class Evaluation:
     f1: dict[str, float] = field(default_factory=dict)
     support: dict[str, int] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
-    # Share of held-out messages at or above the confidence threshold, and how many of
-    # those were right: what the threshold trades.
+    # Share of messages categorised automatically (a category, not "none", at or above
+    # the confidence threshold), and how many of those were right: what the threshold
+    # trades. The rest wait in triage for an agent.
     coverage: float = 0.0
     accuracy_when_confident: float = 0.0
+
+
+# The last evaluations, by (model, policy, examples): retraining scores the model in use
+# again on the same examples, and each call costs a feature pass over hundreds of them.
+# Holding the model and the policy keeps their ids from being reused while cached.
+_EVALUATIONS: dict[
+    tuple[int, int, tuple[Example, ...]], tuple[Pipeline | None, SupportPolicy, Evaluation]
+] = {}
 
 
 def evaluate(
     *, policy: SupportPolicy, pipeline: Pipeline | None, examples: Sequence[Example]
 ) -> Evaluation:
-    labels = [key for key in policy.category_keys if any(e.category == key for e in examples)]
+    """Scores against each example's category (or NONE), using each example's role.
+
+    A message counts as guessed NONE when "none of these" is likelier than any category
+    (or there is nothing to go on); accuracy and macro-F1 include NONE when the examples
+    hold any."""
+    key = (id(pipeline), id(policy), tuple(examples))
+    cached = _EVALUATIONS.get(key)
+    if cached is not None and cached[0] is pipeline and cached[1] is policy:
+        return cached[2]
+    if len(_EVALUATIONS) >= 8:
+        _EVALUATIONS.clear()
+    result = _evaluate(policy=policy, pipeline=pipeline, examples=examples)
+    _EVALUATIONS[key] = (pipeline, policy, result)
+    return result
+
+
+def _evaluate(
+    *, policy: SupportPolicy, pipeline: Pipeline | None, examples: Sequence[Example]
+) -> Evaluation:
+    keys = [*policy.category_keys, NONE]
+    labels = [key for key in keys if any(e.category == key for e in examples)]
     truth = [e.category for e in examples]
-    predictions = [predict(policy=policy, pipeline=pipeline, text=e.text) for e in examples]
-    guessed = [p.best or "(none)" for p in predictions]
+    predictions = predict_many(
+        policy=policy, pipeline=pipeline, items=[(e.text, e.role, False) for e in examples]
+    )
+    guessed = [p.label for p in predictions]
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, guessed, labels=labels, zero_division=0
     )
     threshold = policy.triage.confidence_threshold
-    confident = [
-        (p.best, t) for p, t in zip(predictions, truth, strict=True) if p.confidence >= threshold
+    routed = [
+        (p.best, t)
+        for p, t in zip(predictions, truth, strict=True)
+        if p.label == p.best and p.confidence >= threshold
     ]
     return Evaluation(
         labels=labels,
@@ -214,11 +452,9 @@ def evaluate(
         f1=dict(zip(labels, map(float, f1), strict=True)),
         support=dict(zip(labels, map(int, support), strict=True)),
         confusion=confusion_matrix(truth, guessed, labels=labels).tolist() if examples else [],
-        coverage=len(confident) / len(examples) if examples else 0.0,
+        coverage=len(routed) / len(examples) if examples else 0.0,
         accuracy_when_confident=(
-            sum(1 for guess, truth_ in confident if guess == truth_) / len(confident)
-            if confident
-            else 0.0
+            sum(1 for guess, truth_ in routed if guess == truth_) / len(routed) if routed else 0.0
         ),
     )
 

@@ -95,9 +95,12 @@ def classifier_active(*, bootstrap: bool = False) -> ActiveClassifier:
 
 
 def training_examples(*, policy: SupportPolicy) -> list[classifier.Example]:
-    """The starter set plus every agent's label, for the categories the policy still has."""
+    """The starter and training sets plus every agent's label, for the categories the
+    policy still has (and "none of these")."""
     keys = set(policy.category_keys)
-    examples = [e for e in classifier.starter_examples() if e.category in keys]
+    examples = [
+        e for e in classifier.training_set() if e.category in keys or e.category == classifier.NONE
+    ]
     examples += [
         classifier.Example(text=text, category=category)
         for text, category in LabelledExample.objects.filter(category__in=keys)
@@ -107,9 +110,27 @@ def training_examples(*, policy: SupportPolicy) -> list[classifier.Example]:
     return examples
 
 
+def training_and_judging(
+    *, policy: SupportPolicy
+) -> tuple[list[classifier.Example], list[classifier.Example]]:
+    """What a new version learns from and what it is judged on.
+
+    Until the independent set exists, the held-out split is kept out of training and
+    judges. Once it exists it is the held-out data (written by someone else, never
+    trained on), so the held-out split goes back into training (issue 20) and versions
+    are judged on the independent set; ``triage_evaluate`` still scores the split with a
+    model fitted without it."""
+    examples = training_examples(policy=policy)
+    independent = classifier.independent_set()
+    if independent:
+        return examples, independent
+    return classifier.split(examples)
+
+
 def classifier_retrain(*, force: bool = False, note: str = "") -> ClassifierVersion | None:
-    """Train a candidate on the training split and put it in use only if it scores at least
-    as well (macro-F1, rules included) on the held-out split as the version in use.
+    """Train a candidate (see ``training_and_judging``) and put it in use only if it
+    scores at least as well (macro-F1, rules included) on the judging set as the version
+    in use.
 
     Returns the new version's row (active or rejected), or ``None`` when there was nothing
     new to learn or another run got there first. Safe to run late or twice.
@@ -120,36 +141,42 @@ def classifier_retrain(*, force: bool = False, note: str = "") -> ClassifierVers
     )
     latest_row = ClassifierVersion.objects.order_by("-version").first()
     current = classifier_active()
+    train, judged = training_and_judging(policy=policy)
     if (
         not force
         and latest_row is not None
         and current.pipeline is not None
         and latest_row.labelled_examples == labels["count"]
         and latest_row.labels_changed_up_to == labels["latest"]
+        # The shipped data changed (a new training file, the independent set arrived).
+        and (latest_row.train_size, latest_row.holdout_size) == (len(train), len(judged))
     ):
         return None
-    train, holdout = classifier.split(training_examples(policy=policy))
-    candidate = classifier.fit(train)
-    candidate_score = classifier.evaluate(policy=policy, pipeline=candidate, examples=holdout)
+    candidate = classifier.fit(train, policy=policy)
+    candidate_score = classifier.evaluate(policy=policy, pipeline=candidate, examples=judged)
     current_score = (
-        classifier.evaluate(policy=policy, pipeline=current.pipeline, examples=holdout)
+        classifier.evaluate(policy=policy, pipeline=current.pipeline, examples=judged)
         if current.pipeline is not None
         else None
     )
     promote = current_score is None or candidate_score.macro_f1 >= current_score.macro_f1
     version = (latest_row.version if latest_row else 0) + 1
+    judged_on = " (judged on the independent set)" if classifier.independent_set() else ""
     row = ClassifierVersion(
         version=version,
         status=ClassifierStatus.ACTIVE if promote else ClassifierStatus.REJECTED,
         train_size=len(train),
-        holdout_size=len(holdout),
+        holdout_size=len(judged),
         holdout_accuracy=candidate_score.accuracy,
         holdout_macro_f1=candidate_score.macro_f1,
         compared_with=current.version.version if current_score and current.version else None,
         compared_macro_f1=current_score.macro_f1 if current_score else None,
         labelled_examples=labels["count"],
         labels_changed_up_to=labels["latest"],
-        note=(note or ("Retrained with agents' labels" if labels["count"] else "Retrained"))[:300],
+        note=(
+            (note or ("Retrained with agents' labels" if labels["count"] else "Retrained"))
+            + judged_on
+        )[:300],
     )
     if promote:
         try:
@@ -178,6 +205,14 @@ def classifier_retrain(*, force: bool = False, note: str = "") -> ClassifierVers
 # --- New tickets
 
 
+def requester_role(requester: User) -> str:
+    """Who wrote, for the classifier: "seller", "buyer" (any other customer: a guest
+    writing from an address has a buyer's account), or "" (staff, unknown)."""
+    if requester.role == Role.SELLER:
+        return "seller"
+    return "buyer" if requester.is_customer else ""
+
+
 def _may_use(category_key: str, requester: User, policy: SupportPolicy) -> bool:
     category = policy.category(category_key)
     return not (
@@ -195,9 +230,10 @@ class OpeningCategory:
 
 
 def opening_category(
-    *, requester: User, channel: str, text: str, active: ActiveClassifier
+    *, requester: User, channel: str, text: str, active: ActiveClassifier, photo: bool = False
 ) -> OpeningCategory:
     """Categorise a ticket about to be opened without a category, when confident enough.
+    ``photo``: an image is attached (evidence for the categories that ask for photos).
     Pure but for the marketplace's seller check on email: the write path stores the
     record with the ticket, whose INSERT carries the category and team."""
     from triage.sellers import category_for_requester
@@ -207,9 +243,17 @@ def opening_category(
     seller_category = category_for_requester(requester=requester, channel=channel)
     if seller_category:
         return OpeningCategory(seller_category, None)
-    prediction = classifier.predict(policy=policy, pipeline=active.pipeline, text=text)
+    prediction = classifier.predict(
+        policy=policy,
+        pipeline=active.pipeline,
+        text=text,
+        role=requester_role(requester),
+        photo=photo,
+    )
     applied = (
         bool(prediction.best)
+        # "None of these" (a greeting, spam) likelier than any category: triage decides.
+        and prediction.label == prediction.best
         and prediction.confidence >= policy.triage.confidence_threshold
         and _may_use(prediction.best, requester, policy)
     )

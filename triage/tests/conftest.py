@@ -1,6 +1,7 @@
 import pytest
 
-from triage import services
+from policy.loader import get_policy
+from triage import classifier, services
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +13,11 @@ def _model_dir(settings, tmp_path):
     yield
     services._LOADED.clear()
     services._bootstrap_failed_at = float("-inf")
+
+
+@pytest.fixture(scope="session")
+def trained():
+    """A model fitted on the training split once per session, and the held-out split
+    (the same fit a new installation makes until the independent set exists)."""
+    train, holdout = classifier.split(classifier.training_set())
+    return classifier.fit(train, policy=get_policy()), holdout

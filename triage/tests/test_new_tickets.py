@@ -65,9 +65,14 @@ def test_a_message_at_the_size_limit_is_categorised():
 
 
 def test_a_buyer_is_never_filed_under_the_sellers_category():
+    # From a buyer's account, a seller's words leave nothing to route on: an agent decides.
     ticket = _open("My payout has not arrived and my listings are gone", requester=BuyerFactory())
-    assert ticket.triage.predicted_category == "seller_support"
+    assert ticket.triage.predicted_category != "seller_support"
     assert ticket.category == ""
+    assert ticket.triage.applied is False
+    # A buyer's "get paid" is about Payments (for anyone else it could be a seller's).
+    paid = _open("How do I get paid?", requester=BuyerFactory())
+    assert (paid.category, paid.team) == ("payments", "payments")
     seller_ticket = _open(
         "My payout has not arrived and my listings are gone", requester=SellerUserFactory()
     )

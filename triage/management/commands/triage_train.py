@@ -11,8 +11,10 @@ from triage import services
 
 class Command(BaseCommand):
     help = (
-        "Train a new classifier version from the starter set and agents' labels; it is put "
-        "in use only if it scores at least as well on the held-out split as the current one."
+        "Train a new classifier version from the training data and agents' labels; it is put "
+        "in use only if it scores at least as well as the current one on the held-out split "
+        "(or, once triage/data/independent_set.yaml exists, on that set, the held-out "
+        "split then being trained on)."
     )
 
     def add_arguments(self, parser: Any) -> None:
