@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import UserError
 from policy.loader import get_policy
 from social import services
 from social.models import (
@@ -45,7 +46,6 @@ from social.models import (
 from social.payloads import IncomingEvent, PayloadError
 from tickets.attachments import CheckedUpload
 from tickets.choices import TicketStatus
-from tickets.exceptions import TicketError
 from tickets.models import Message
 from tickets.write_path import MessageToAppend, Outcome, TicketToOpen, messages_append, tickets_open
 
@@ -326,7 +326,7 @@ def _act_alone(item: _Event) -> None:
                 uploads=item.uploads,
                 refused=item.refused,
             )
-    except TicketError as exc:
+    except UserError as exc:
         record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
         logger.info("Social event %s refused: %s", event.key, record.reason)
     except Exception as exc:
@@ -416,7 +416,7 @@ def _settled(planned: _Planned, outcome: Outcome[T]) -> T | None:
     if outcome.error is None:
         return outcome.value
     record, error = planned.item.record, outcome.error
-    if isinstance(error, TicketError):
+    if isinstance(error, UserError):
         # A ticket rule said no (a closed ticket, a conduct block...): kept with why.
         record.outcome, record.reason = EventOutcome.REFUSED, f"{error.code}: {error.message}"
         logger.info("Social event %s refused: %s", planned.item.event.key, record.reason)
