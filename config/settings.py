@@ -14,7 +14,7 @@ from corsheaders.defaults import default_headers as default_cors_headers
 from csp.constants import NONE, SELF
 from django.core.management.utils import get_random_secret_key
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("IZONIE_VAR_DIR", str(BASE_DIR / "var")))
@@ -258,7 +258,7 @@ IZONIE_MARKETPLACE_ADAPTER = env_str(
 # base URL, a bearer token, and how long to wait for an answer.
 IZONIE_MARKETPLACE_API_URL = env_str("IZONIE_MARKETPLACE_API_URL")
 IZONIE_MARKETPLACE_API_TOKEN = env_str("IZONIE_MARKETPLACE_API_TOKEN")
-IZONIE_MARKETPLACE_TIMEOUT_SECONDS = float(env_str("IZONIE_MARKETPLACE_TIMEOUT_SECONDS", "3"))
+IZONIE_MARKETPLACE_TIMEOUT_SECONDS = env_float("IZONIE_MARKETPLACE_TIMEOUT_SECONDS", 3)
 # Where customers reach this site, for links in emails. `serve` sets it from its own host
 # and port when the environment does not (core.security.public_url_for).
 IZONIE_PUBLIC_URL = env_str("IZONIE_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -304,14 +304,14 @@ IZONIE_META_GRAPH_URL = env_str("IZONIE_META_GRAPH_URL", "https://graph.facebook
 IZONIE_META_GRAPH_VERSION = env_str("IZONIE_META_GRAPH_VERSION", "v21.0")
 IZONIE_TIKTOK_API_URL = env_str("IZONIE_TIKTOK_API_URL", "https://business-api.tiktok.com")
 IZONIE_TIKTOK_API_VERSION = env_str("IZONIE_TIKTOK_API_VERSION", "v1.3")
-IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS = float(env_str("IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS", "10"))
+IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS = env_float("IZONIE_SOCIAL_HTTP_TIMEOUT_SECONDS", 10)
 IZONIE_SOCIAL_MAX_BODY_BYTES = env_int("IZONIE_SOCIAL_MAX_BODY_BYTES", 1024 * 1024)
 IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY = env_int("IZONIE_SOCIAL_MAX_EVENTS_PER_DELIVERY", 1000)
 # Stored webhook deliveries are handled by one "drain" task that works through all of them;
 # a web process queues one at most every this many seconds (social.services.drain_soon).
-IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = float(env_str("IZONIE_SOCIAL_DRAIN_DELAY_SECONDS", "0.2"))
+IZONIE_SOCIAL_DRAIN_DELAY_SECONDS = env_float("IZONIE_SOCIAL_DRAIN_DELAY_SECONDS", 0.2)
 # How long one drain task runs before it hands the rest of a backlog to a new one.
-IZONIE_SOCIAL_DRAIN_MAX_SECONDS = float(env_str("IZONIE_SOCIAL_DRAIN_MAX_SECONDS", "10"))
+IZONIE_SOCIAL_DRAIN_MAX_SECONDS = env_float("IZONIE_SOCIAL_DRAIN_MAX_SECONDS", 10)
 # Deliveries whose events a drain hands to the write path together (social/drain.py).
 IZONIE_SOCIAL_DRAIN_SLICE = env_int("IZONIE_SOCIAL_DRAIN_SLICE", 50)
 IZONIE_TIKTOK_SIGNATURE_TOLERANCE_SECONDS = env_int(
@@ -423,7 +423,7 @@ LOGGING = {
             "formatter": "json" if env_str("IZONIE_LOG_FORMAT") == "json" else "plain",
         }
     },
-    "root": {"handlers": ["console"], "level": env_str("IZONIE_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("IZONIE_LOG_LEVEL", "INFO") or "INFO"},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
@@ -433,7 +433,7 @@ LOGGING = {
 
 # Reports: how long after a change the rollups of the days it touched are recomputed
 # (changes meanwhile share the one refresh).
-IZONIE_REPORTS_REFRESH_DELAY_SECONDS = int(env_str("IZONIE_REPORTS_REFRESH_DELAY_SECONDS", "60"))
+IZONIE_REPORTS_REFRESH_DELAY_SECONDS = env_int("IZONIE_REPORTS_REFRESH_DELAY_SECONDS", 60)
 
 # --- Monitoring: /readyz, /metrics, Sentry (monitoring/, docs/operations.md).
 # /readyz answers 503 when the oldest task ready to run has waited longer than this...
@@ -452,7 +452,7 @@ if SENTRY_DSN:
     sentry_sdk.init(
         dsn=SENTRY_DSN,
         environment=env_str("SENTRY_ENVIRONMENT", "production"),
-        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0),
         send_default_pii=False,
     )
 
