@@ -19,6 +19,7 @@ urlpatterns = [
     path("console/chat/", views.desk, name="desk"),
     path("console/chat/sessions/<uuid:public_id>/visitor", views.visitor, name="visitor"),
     path("console/chat/sessions/<uuid:public_id>/macros", views.macros, name="macros"),
+    path("console/chat/macros/<int:macro_id>/used", views.macro_used, name="macro_used"),
     path(
         "console/chat/sessions/<uuid:public_id>/uploads",
         views.agent_upload,

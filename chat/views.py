@@ -23,6 +23,7 @@ from chat.models import ChatSession
 from core.errors import UserError
 from core.http import problem_response
 from core.throttle import Throttled, request_ip, throttle
+from macros import services as macros_services
 from macros.selectors import macros_filled_for
 from policy.loader import get_policy
 from policy.selectors import hours_sentences
@@ -323,6 +324,15 @@ def macros(request: HttpRequest, public_id: str) -> JsonResponse:
         return problem_response(404, "not_found", "No such chat.")
     rows = macros_filled_for(agent=current_user(request), ticket=session.ticket)
     return JsonResponse({"macros": rows})
+
+
+@agent_required
+@require_POST
+def macro_used(request: HttpRequest, macro_id: int) -> JsonResponse:
+    """The desk sent a message made from this macro: count the use (CSRF-protected)."""
+    if not macros_services.macro_used(agent=current_user(request), macro_id=macro_id):
+        return problem_response(404, "not_found", "No such macro.")
+    return JsonResponse({"counted": True})
 
 
 @agent_required

@@ -66,6 +66,18 @@ def macro_delete(*, user: User, macro: Macro) -> None:
     macro.delete()
 
 
+def macro_used(*, agent: User, macro_id: int) -> bool:
+    """A macro the agent may use was sent in a chat: counted, so the reply box and the
+    desk list the most used first. The chat applies none of its ticket changes."""
+    from macros.selectors import macro_get_for
+
+    macro = macro_get_for(agent=agent, macro_id=macro_id)
+    if macro is None:
+        return False
+    Macro.objects.filter(pk=macro.pk).update(uses=F("uses") + 1)
+    return True
+
+
 @transaction.atomic
 def macro_apply(*, macro: Macro, ticket: Ticket, actor: User) -> Ticket:
     """The agent sent a reply made from ``macro``: apply its changes, count the use.

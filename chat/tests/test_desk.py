@@ -185,3 +185,18 @@ def test_slash_commands_offer_the_console_macros_filled_for_the_chat(client, clo
         "Hello Customer, the refund for IZ-20461187 is on its way. Ada"
     )
     assert by_shortcut["bye"]["shared"] is False
+
+
+def test_a_macro_sent_from_the_desk_counts_as_used_once(client, clock, online_agent):
+    from macros.models import Macro
+    from macros.services import macro_save
+
+    agent = online_agent()
+    mine = macro_save(user=agent, shared=False, title="Bye", body="Bye!")
+    theirs = macro_save(user=AgentFactory(), shared=False, title="Theirs", body="No")
+    client.force_login(agent)
+
+    assert client.post(f"/console/chat/macros/{mine.pk}/used").status_code == 200
+    assert client.post(f"/console/chat/macros/{theirs.pk}/used").status_code == 404
+    assert Macro.objects.get(pk=mine.pk).uses == 1
+    assert Macro.objects.get(pk=theirs.pk).uses == 0

@@ -13,6 +13,7 @@ from accounts.tests.factories import AgentFactory, SupervisorFactory
 from chat.models import AgentPresence, ChatSession, Presence
 from chat.tests.test_browser import PRODUCT, agent_online, new_page
 from conftest import screenshot_path
+from macros.models import Macro
 from macros.services import macro_save
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,6 +110,12 @@ def test_a_desk_with_three_chats_misses_nobody(browser, asgi_server, clock):
     assert "{{" not in text.input_value()
     text.press("Enter")
     expect(chidi.get_by_role("log", name="Conversation")).to_contain_text("Hello Chidi, I'm Ada.")
+    # Sent from the desk, the macro counts as used, as it would from the reply box.
+    for _ in range(50):
+        if Macro.objects.get(shortcut="greeting").uses == 1:
+            break
+        desk.wait_for_timeout(100)
+    assert Macro.objects.get(shortcut="greeting").uses == 1
 
     # Only agents online with room are transfer targets: the offline colleague is not.
     expect(desk.locator("#transfer-agents option")).to_have_text(["Nobody else online has room"])

@@ -168,6 +168,10 @@ TABLE: dict[str, Row] = {
     "chat:macros": Row(
         "GET", f"/console/chat/sessions/{NO_SESSION}/macros", (L, 403, 403, 403, 404, 404, 404)
     ),
+    # Counting a use of a macro that does not exist: agents get 404.
+    "chat:macro_used": Row(
+        "POST", "/console/chat/macros/999999/used", (L, 403, 403, 403, 404, 404, 404), body={}
+    ),
     "api-v1:api-root": Row("GET", "/api/v1/", (404,) * 7),
     "admin:index": Row("GET", "/admin/", (L, L, L, L, L, L, 200)),
     # Provider webhooks: only the provider's signature or secret counts, never a session

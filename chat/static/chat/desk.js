@@ -17,6 +17,8 @@
   var baseTitle = document.title;
   // The console's macros, with placeholders filled by the server for the open chat.
   var macros = [];
+  // The macro whose text is in the composer: its use is counted when the text is sent.
+  var macroInUse = null;
   var ALERTS = "izonie-desk-alerts";
   // Local changes since the last snapshot: { session: {unread, last_text, last_sender, last_at} }.
   var live = {};
@@ -453,6 +455,7 @@
   }
   function expand(c, keep) {
     var t = $("conv-text");
+    macroInUse = c.id;
     var start = keep ? t.value.length + (t.value ? 1 : 0) : 0;
     t.value = keep && t.value ? t.value + " " + c.body : c.body;
     $("slash-list").hidden = true;
@@ -502,7 +505,13 @@
       }
       var s = summaryOf(current.session);
       if (s) { s.last_text = text; s.last_sender = "agent"; s.last_at = new Date().toISOString(); renderLists(); }
+      if (macroInUse) {
+        fetch(root.getAttribute("data-macro-used-url").replace("987654321", macroInUse), {
+          method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": root.getAttribute("data-csrf") },
+        }).catch(function () { /* a missed count is harmless */ });
+      }
     }
+    macroInUse = null;
     $("conv-text").value = "";
   });
   // Files go up over HTTP (the socket carries JSON only); the stored message comes back
