@@ -127,6 +127,14 @@ def independent_set(*, path: Path | None = None) -> list[Example]:
     return list(_independent_in(str(path), path.stat().st_mtime_ns))
 
 
+def without_independent(examples: Sequence[Example]) -> list[Example]:
+    """``examples`` less any whose text is in the independent set: it is never trained
+    on, even where a short message ("hello", "ok thanks") was written the same way by
+    both writers."""
+    independent = {normalise(e.text) for e in independent_set()}
+    return [e for e in examples if normalise(e.text) not in independent]
+
+
 @functools.lru_cache(maxsize=4)
 def _independent_in(path: str, _mtime_ns: int) -> tuple[Example, ...]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

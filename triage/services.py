@@ -97,9 +97,7 @@ def classifier_active(*, bootstrap: bool = False) -> ActiveClassifier:
 
 def training_examples(*, policy: SupportPolicy) -> list[classifier.Example]:
     """The starter and training sets plus every agent's label, for the categories the
-    policy still has (and "none of these"), less any text of the independent set: it is
-    never trained on, even where a short message ("hello", "ok thanks") was written the
-    same way by both writers."""
+    policy still has (and "none of these"), less any text of the independent set."""
     keys = set(policy.category_keys)
     examples = [
         e for e in classifier.training_set() if e.category in keys or e.category == classifier.NONE
@@ -110,10 +108,7 @@ def training_examples(*, policy: SupportPolicy) -> list[classifier.Example]:
         .order_by("pk")
         .values_list("text", "category")
     ]
-    independent = {classifier.normalise(e.text) for e in classifier.independent_set()}
-    if independent:
-        examples = [e for e in examples if classifier.normalise(e.text) not in independent]
-    return examples
+    return classifier.without_independent(examples)
 
 
 def training_and_judging(
