@@ -35,7 +35,10 @@ def main() -> None:
     from triage import classifier
 
     policy = load_policy_file(Path(__file__).resolve().parent.parent / "policies" / "izonie.yaml")
-    examples = classifier.training_set()
+    keys = {*policy.category_keys, classifier.NONE}
+    examples = classifier.without_independent(
+        [e for e in classifier.training_set() if e.category in keys]
+    )
     train, holdout = classifier.split(examples)
     start = time.perf_counter()
     pipeline = classifier.fit(train, policy=policy)
@@ -54,7 +57,8 @@ def main() -> None:
             samples.append((time.perf_counter() - began) * 1000)
 
     print(
-        f"Data: {len(examples)} training examples (starter set and persona files), "
+        f"Data: {len(examples)} training examples (starter set and persona files, less the "
+        "texts also in the independent set), "
         f"{len(train)} in the training split, {len(holdout)} held out; model fitted on the "
         f"split in {fit_seconds:.1f} s"
     )

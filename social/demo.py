@@ -20,6 +20,7 @@ from social.models import (
     SocialConversation,
 )
 from tickets import services as ticket_services
+from tickets.choices import Direction
 from tickets.models import Ticket
 
 DEMO_COMMENT = "Does the X12 Pro come in blue? Mine arrived with a scratch on the back 😕"
@@ -85,7 +86,8 @@ def _seed_public_comment(account: SocialAccount) -> bool:
     )
     PublicComment.objects.create(
         conversation=conversation,
-        message=ticket.messages.get(),
+        # The comment itself (a categorised ticket may also hold the order-number request).
+        message=ticket.messages.filter(direction=Direction.INBOUND).get(),
         kind=EventKind.COMMENT,
         comment_id="demo-ig-comment-1",
         post_id="demo-media-1",

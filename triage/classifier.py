@@ -124,15 +124,29 @@ def independent_set(*, path: Path | None = None) -> list[Example]:
     path = path or INDEPENDENT_SET
     if not path.exists():
         return []
-    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return [
+    return list(_independent_in(str(path), path.stat().st_mtime_ns))
+
+
+def without_independent(examples: Sequence[Example]) -> list[Example]:
+    """``examples`` less any whose text is in the independent set: it is never trained
+    on, even where a short message ("hello", "ok thanks") was written the same way by
+    both writers."""
+    independent = {normalise(e.text) for e in independent_set()}
+    return [e for e in examples if normalise(e.text) not in independent]
+
+
+@functools.lru_cache(maxsize=4)
+def _independent_in(path: str, _mtime_ns: int) -> tuple[Example, ...]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    items = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader) or []  # noqa: S506
+    return tuple(
         Example(
             text=str(item["text"]),
             category=str(item["category"]),
             role=str(item.get("role") or "") if item.get("role") in ROLES else "",
         )
         for item in items
-    ]
+    )
 
 
 def is_held_out(text: str) -> bool:

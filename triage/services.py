@@ -96,7 +96,7 @@ def classifier_active(*, bootstrap: bool = False) -> ActiveClassifier:
 
 def training_examples(*, policy: SupportPolicy) -> list[classifier.Example]:
     """The starter and training sets plus every agent's label, for the categories the
-    policy still has (and "none of these")."""
+    policy still has (and "none of these"), less any text of the independent set."""
     keys = set(policy.category_keys)
     examples = [
         e for e in classifier.training_set() if e.category in keys or e.category == classifier.NONE
@@ -107,7 +107,7 @@ def training_examples(*, policy: SupportPolicy) -> list[classifier.Example]:
         .order_by("pk")
         .values_list("text", "category")
     ]
-    return examples
+    return classifier.without_independent(examples)
 
 
 def training_and_judging(

@@ -45,10 +45,10 @@ def test_a_candidate_scoring_worse_is_rejected_and_the_old_version_stays():
     services.classifier_active(bootstrap=True)
     agent = AgentFactory()
     # Careless labels: Order Status messages from the training split filed as Payments,
-    # three times over in different words.
+    # twice over in different words.
     train, _holdout = classifier.split(classifier.training_set())
-    order_texts = [e.text for e in train if e.category == "order_status"]
-    for suffix in ("", " please", " thanks"):
+    order_texts = [e.text for e in train if e.category == "order_status"][:120]
+    for suffix in ("", " please"):
         for text in order_texts:
             if classifier.is_held_out(text + suffix):
                 continue
@@ -91,7 +91,7 @@ def test_the_train_command_reports_the_new_version(capsys):
 
 def test_the_evaluate_command_prints_the_held_out_split(capsys):
     call_command("triage_evaluate")
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.split("\nIndependent set: ")[0]
     train, holdout = classifier.split(services.training_examples(policy=get_policy()))
     assert f"({len(train)} training, {len(holdout)} held out)" in out
     assert "precision" in out and "recall" in out
