@@ -88,6 +88,10 @@ class MarketplaceAdapter(Protocol):
         """The seller's latest payouts, newest first."""
         ...
 
+    def orders_recent(self, *, customer_id: int, limit: int = 5) -> list[OrderInfo]:
+        """The customer's latest orders as a buyer, newest first (the requester card)."""
+        ...
+
 
 # The demo marketplace settles each delivered order the day after its return window.
 DEMO_PAYOUT_AFTER_DAYS = 8
@@ -192,6 +196,12 @@ class DemoMarketplaceAdapter:
 
         order = Order.objects.select_related("seller").filter(number=number).first()
         return self._info(order) if order else None
+
+    def orders_recent(self, *, customer_id: int, limit: int = 5) -> list[OrderInfo]:
+        from marketplace.models import Order
+
+        orders = Order.objects.select_related("seller").filter(buyer_id=customer_id)
+        return [self._info(order) for order in orders.order_by("-placed_at", "-pk")[:limit]]
 
     def order_for_customer(self, *, number: str, customer_id: int) -> OrderInfo | None:
         from django.db.models import Q

@@ -8,6 +8,9 @@ and point ``IZONIE_MARKETPLACE_API_URL`` at the API. The API answers two reads:
   customer (buyer, or the seller who sold it); 404 otherwise, so ownership is decided by the
   marketplace and another customer's order looks exactly like a missing one.
 
+- ``GET {base}/customers/{customer_id}/orders?limit=N``: ``{"orders": [...]}``, the
+  customer's latest orders as a buyer, newest first (the console's requester card).
+
 Sellers (Seller Support and disputes):
 
 - ``GET {base}/sellers/{seller_id}``: the store (see ``_seller_from``) or 404;
@@ -80,6 +83,14 @@ class HttpMarketplaceAdapter:
             return []
         return self._read(
             lambda d: [_payout_from(item) for item in d["payouts"]][:limit], response, "payouts"
+        )
+
+    def orders_recent(self, *, customer_id: int, limit: int = 5) -> list[OrderInfo]:
+        response = self._get(f"customers/{int(customer_id)}/orders", params={"limit": int(limit)})
+        if response is None:
+            return []
+        return self._read(
+            lambda d: [_order_from(item) for item in d["orders"]][:limit], response, "orders"
         )
 
     def _order(self, path: str) -> OrderInfo | None:

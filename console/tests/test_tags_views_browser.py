@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from conftest import screenshot_path
+from marketplace.tests.factories import OrderFactory
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -21,6 +22,7 @@ def test_tag_a_ticket_save_a_view_and_note_the_customer(page, login, live_server
     ticket = TicketFactory(status="open", requester=buyer, subject="Charged twice for one order")
     later = TicketFactory(status="open", requester=buyer, subject="And now a refund question")
     TicketFactory(status="open", subject="Where is my parcel")
+    order = OrderFactory(buyer=buyer, items=["Tecno Camon 20"])
     login(page, AgentFactory(display_name="Ada Okafor"))
 
     # tag the ticket and keep a note on the customer, both in place
@@ -37,9 +39,12 @@ def test_tag_a_ticket_save_a_view_and_note_the_customer(page, login, live_server
     page.get_by_role("heading", name="Tags").scroll_into_view_if_needed()
     page.screenshot(path=screenshot_path(f"workspace-tags-notes-{width}"))
 
-    # the note shows on the customer's other ticket
+    # the note shows on the customer's other ticket, beside their recent orders
     page.goto(f"{live_server.url}/console/tickets/{later.pk}/")
     expect(page.locator(".customer-notes")).to_contain_text("Prefers WhatsApp; speaks Igbo.")
+    expect(page.locator(".requester-card")).to_contain_text(f"{order.number} Tecno Camon 20")
+    page.get_by_role("heading", name="Recent orders").scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_path(f"workspace-customer-context-{width}"))
 
     # filter the inbox by the tag, sort it, save it as a shared view with its count
     page.goto(f"{live_server.url}/console/?view=open")

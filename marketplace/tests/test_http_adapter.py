@@ -45,6 +45,8 @@ class FakeMarketplace(BaseHTTPRequestHandler):
             return self._send(200, b"<html>not json</html>")
         if number == "IZ-00000004":
             return self._send(200, json.dumps({"number": "IZ-00000004"}).encode())
+        if self.path.startswith("/api/customers/7/orders?limit="):
+            return self._send(200, json.dumps({"orders": [ORDER, ORDER, ORDER]}).encode())
         own = self.path == "/api/orders/IZ-20461187" or self.path == (
             "/api/customers/7/orders/IZ-20461187"
         )
@@ -156,3 +158,11 @@ def test_settings_configure_the_adapter(settings, marketplace_url):
     settings.IZONIE_MARKETPLACE_API_TOKEN = ""
     assert HttpMarketplaceAdapter().order_get(number="IZ-20461187") is not None
     assert FakeMarketplace.requests == [("/api/orders/IZ-20461187", None)]
+
+
+def test_a_customers_recent_orders_are_read_newest_first(marketplace_url):
+    orders = adapter(marketplace_url).orders_recent(customer_id=7, limit=2)
+    assert [o.number for o in orders] == ["IZ-20461187", "IZ-20461187"]
+    assert FakeMarketplace.requests[-1] == ("/api/customers/7/orders?limit=2", "Bearer s3cret")
+    # a customer the marketplace does not know has no orders
+    assert adapter(marketplace_url).orders_recent(customer_id=8) == []
