@@ -61,6 +61,20 @@ def measure(size: int, runs: int) -> dict:
     results["inbox, filtered deep page (returns)"] = timed(
         lambda: get(f"/console/?view=open&category=returns&cursor={deep}"), runs=runs
     )
+    # The inbox's other orders (offset-paged, no index: sorted per request).
+    results["inbox, sorted by reply due (all active)"] = timed(
+        lambda: get("/console/?view=open&sort=due"), runs=runs
+    )
+    results["inbox, sorted by priority (all active)"] = timed(
+        lambda: get("/console/?view=open&sort=priority"), runs=runs
+    )
+    # The header's global search: words in any message, and a customer's address.
+    results["global search, words in messages"] = timed(
+        lambda: get("/console/search?q=refund+screen"), runs=runs
+    )
+    results["global search, customer email"] = timed(
+        lambda: get(f"/console/search?q={customer.email}"), runs=runs
+    )
     results["API list, first page"] = timed(
         lambda: get("/api/v1/tickets?status=open&status=new&limit=25"), runs=runs
     )

@@ -61,10 +61,11 @@ def generate(
         cursor.execute(
             """
             INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name,
-                email, is_staff, is_active, date_joined, role, display_name, teams)
+                email, is_staff, is_active, date_joined, role, display_name, teams,
+                unverified_contact)
             SELECT %s, false, 'agent' || g, 'Agent', g::text, 'agent' || g || '@izonie.example',
                    false, true, now(), CASE WHEN g %% 20 = 0 THEN 'supervisor' ELSE 'agent' END,
-                   'Agent ' || g, '["customer_care"]'::jsonb
+                   'Agent ' || g, '["customer_care"]'::jsonb, false
             FROM generate_series(1, %s) g
             """,
             [password, agents],
@@ -72,11 +73,12 @@ def generate(
         cursor.execute(
             """
             INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name,
-                email, is_staff, is_active, date_joined, role, display_name, teams)
+                email, is_staff, is_active, date_joined, role, display_name, teams,
+                unverified_contact)
             SELECT %s, false, 'customer' || g, 'Customer', g::text,
                    'customer' || g || '@example.com', false, true, now(),
                    CASE WHEN g %% 25 = 0 THEN 'seller' ELSE 'buyer' END, 'Customer ' || g,
-                   '[]'::jsonb
+                   '[]'::jsonb, false
             FROM generate_series(1, %s) g
             """,
             [password, customers],
@@ -97,7 +99,8 @@ def generate(
             f"""
             INSERT INTO tickets_ticket (subject, requester_id, channel, category, status,
                 priority, kind, assignee_id, team, order_number, created_at, updated_at,
-                first_replied_at, resolved_at, closed_at, message_count)
+                first_replied_at, resolved_at, closed_at, message_count, requester_identity,
+                unverified_order_number)
             SELECT
                 ({_sql_array(SUBJECTS)})[1 + (g * 7) %% {len(SUBJECTS)}],
                 %(cmin)s + (g * 7919) %% (%(cmax)s - %(cmin)s + 1),
@@ -116,7 +119,8 @@ def generate(
                 t.created + ((g * 11) %% 3600) * interval '1 second',
                 NULL, NULL,
                 1 + least(19, floor(-ln(1 - ((g * 0.6180339887) - floor(g * 0.6180339887)))
-                                     * 3.5)::int)
+                                     * 3.5)::int),
+                'account', ''
             FROM generate_series(1::bigint, %(n)s) g,
                  LATERAL (SELECT now() - interval '730 days'
                                  + (g::float / %(n)s) * interval '729 days' AS created) t

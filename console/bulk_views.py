@@ -1,4 +1,5 @@
-"""Bulk actions from the inbox: assign or change the status of the selected tickets."""
+"""Bulk actions from the inbox: assign, change status, category, priority or team of
+the selected tickets, and add tags to them."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import agent_required, current_user
 from core.errors import UserError
+from policy.loader import get_policy
 from tickets import selectors, services
-from tickets.choices import TicketStatus
+from tickets.choices import Priority, TicketStatus
+from tickets.tagging import tag_names, ticket_tags_add
 
 MAX_TICKETS = 200
 UNASSIGN = "none"
@@ -31,6 +34,17 @@ def bulk_update(request: HttpRequest) -> HttpResponse:
     changes: dict[str, object] = {}
     if status in TicketStatus.values:
         changes["status"] = status
+    policy = get_policy()
+    category = request.POST.get("category", "")
+    if category in {c.key for c in policy.categories}:
+        changes["category"] = category
+    priority = request.POST.get("priority", "")
+    if priority in Priority.values:
+        changes["priority"] = priority
+    team = request.POST.get("team", "")
+    if team in {t.key for t in policy.teams}:
+        changes["team"] = team
+    tags = tag_names(request.POST.get("tags", "")[:500])
     if raw_assignee == UNASSIGN:
         changes["assignee"] = None
     elif raw_assignee.isdigit():
@@ -39,7 +53,7 @@ def bulk_update(request: HttpRequest) -> HttpResponse:
             messages.error(request, "Choose an active agent to assign to.")
             return redirect(back or "console:inbox")
         changes["assignee"] = assignee
-    if not ids or not changes:
+    if not ids or not (changes or tags):
         messages.error(request, "Select tickets and a change to apply to them.")
         return redirect(back or "console:inbox")
     tickets = list(selectors.tickets_visible_to(agent).filter(pk__in=ids).order_by("pk"))
@@ -47,7 +61,9 @@ def bulk_update(request: HttpRequest) -> HttpResponse:
         # All or none: a refused change leaves every selected ticket as it was.
         with transaction.atomic():
             for ticket in tickets:
-                services.ticket_update(ticket=ticket, actor=agent, **changes)  # type: ignore[arg-type]
+                if changes:
+                    services.ticket_update(ticket=ticket, actor=agent, **changes)  # type: ignore[arg-type]
+            ticket_tags_add(tickets=tickets, actor=agent, names=tags)
     except UserError as exc:
         messages.error(request, f"Nothing was changed: {exc.message}")
     else:

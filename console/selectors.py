@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.core.cache import cache
+from django.db.models import Q
+
 from accounts.models import User
+from console.models import CustomerNote, SavedView
 from core.templatetags.izonie import team_name
 from tickets import selectors as ticket_selectors
 from tickets.choices import EventKind, TicketStatus
@@ -130,3 +134,35 @@ def next_in_view(*, agent: User, query_string: str, current_id: int) -> int | No
         index = ids.index(current_id)
         return ids[index + 1] if index + 1 < len(ids) else None
     return ids[0] if ids else None
+
+
+SAVED_COUNTS_TTL_SECONDS = 30
+
+
+def saved_views_for(*, agent: User) -> list[SavedView]:
+    """The agent's own views, then those shared by colleagues."""
+    rows = SavedView.objects.filter(Q(owner=agent) | Q(shared=True)).select_related("owner")
+    return sorted(rows, key=lambda v: (v.owner_id != agent.pk, v.name.lower(), v.pk))
+
+
+def saved_view_counts(*, agent: User, views: list[SavedView]) -> dict[int, int]:
+    """How many tickets each saved view holds; cached like the inbox's own counts."""
+    if not views:
+        return {}
+    key = "saved-view-counts:{}:{}".format(agent.pk, ",".join(f"{v.pk}.{v.query}" for v in views))
+    counts = cache.get(key)
+    if counts is None:
+        counts = {}
+        for saved in views:
+            query = inbox_query(agent=agent, params=dict(parse_qsl(saved.query)))
+            counts[saved.pk] = ticket_selectors.ticket_count(viewer=agent, filters=query.filters)
+        cache.set(key, counts, SAVED_COUNTS_TTL_SECONDS)
+    return counts
+
+
+def customer_notes(*, customer: User, limit: int = 10) -> list[CustomerNote]:
+    return list(
+        CustomerNote.objects.filter(customer=customer)
+        .select_related("author")
+        .order_by("-created_at", "-pk")[:limit]
+    )

@@ -3,13 +3,16 @@ from django.urls import path
 from console import (
     bulk_views,
     collision_views,
+    customer_views,
     dispute_views,
     macro_views,
     mail_views,
     merge_views,
     next_views,
+    saved_view_views,
     search_views,
     shift_views,
+    tag_views,
     triage_views,
     views,
     workload_views,
@@ -41,6 +44,24 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/note", views.ticket_note, name="note"),
     path("tickets/<int:ticket_id>/update", views.ticket_update, name="update"),
     path("tickets/<int:ticket_id>/quick", views.ticket_quick, name="quick"),
+    path("tickets/<int:ticket_id>/tags", tag_views.ticket_tags_add_view, name="tags_add"),
+    path(
+        "tickets/<int:ticket_id>/tags/remove", tag_views.ticket_tag_remove_view, name="tag_remove"
+    ),
+    path(
+        "tickets/<int:ticket_id>/customer-notes",
+        customer_views.customer_note_add,
+        name="customer_note_add",
+    ),
+    path(
+        "tickets/<int:ticket_id>/customer-notes/<int:note_id>/delete",
+        customer_views.customer_note_delete,
+        name="customer_note_delete",
+    ),
+    path("views/", saved_view_views.saved_view_create, name="saved_view_create"),
+    path(
+        "views/<int:view_id>/delete", saved_view_views.saved_view_delete, name="saved_view_delete"
+    ),
     path("tickets/<int:ticket_id>/escalate", views.ticket_escalate, name="escalate"),
     path(
         "tickets/<int:ticket_id>/deliveries/<int:outbound_id>/retry",

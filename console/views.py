@@ -39,7 +39,7 @@ from sla.models import Escalation, EscalationStatus, SlaClock
 from social import selectors as social_selectors
 from social import services as social_services
 from tickets import collisions, selectors, services
-from tickets.choices import DeliveryStatus, TicketStatus, channel_filter_choices
+from tickets.choices import DeliveryStatus, Priority, TicketStatus, channel_filter_choices
 from tickets.escalation import EscalationError, escalation_record_contact, escalation_request
 from tickets.models import OutboundMessage, Ticket
 from triage import selectors as triage_selectors
@@ -59,6 +59,13 @@ INBOX_COLUMNS = [
     ("assignee", "Assignee", "", "ascending"),
     ("updated", "Updated", "", "descending"),
     ("due", "Reply due", "", "ascending"),
+]
+
+
+SORT_OPTIONS = [
+    {"value": key if reverse == "" else f"-{key}", "label": f"{label}{rest}{reverse}"}
+    for reverse in ("", " (reversed)")
+    for key, label, rest, _natural in INBOX_COLUMNS
 ]
 
 
@@ -117,6 +124,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     unsorted = query.copy()
     unsorted.pop("sort", None)
     sort_columns, sort_label = _sort_columns(inbox.sort)
+    saved_views = console_selectors.saved_views_for(agent=agent)
     context = {
         "views": selectors.INBOX_VIEWS,
         "current_view": inbox.view,
@@ -127,18 +135,24 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "sort": inbox.sort,
         "sort_columns": sort_columns,
         "sort_label": sort_label,
+        "sort_options": SORT_OPTIONS,
         "policy": get_policy(),
         "channels": channel_filter_choices(),
         "statuses": TicketStatus.choices,
+        "priorities": Priority.choices,
         "params": request.GET,
         "first_page": not request.GET.get("cursor"),
         "live_seconds": settings.IZONIE_INBOX_LIVE_SECONDS,
+        "saved_views": saved_views,
+        "saved_counts": console_selectors.saved_view_counts(agent=agent, views=saved_views),
+        "current_saved": request.GET.get("saved", ""),
     }
     # htmx swaps only the table; a history restore (back button after the cache was
     # evicted) needs the whole page. Vary keeps browsers from caching one as the other.
     htmx = request.htmx  # type: ignore[attr-defined]  # set by django-htmx's middleware
     partial = bool(htmx) and not htmx.history_restore_request
     template = "console/_ticket_table.html" if partial else "console/inbox.html"
+    context["partial"] = partial
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -184,6 +198,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         # The order with its return window; says so when the marketplace cannot be asked.
         "order_panel": triage_selectors.order_panel(ticket=ticket, now=timezone.now()),
         "policy": get_policy(),
+        "customer_notes": console_selectors.customer_notes(customer=ticket.requester),
     }
     return {**forms, **context}
 

@@ -77,7 +77,8 @@ class MarketplaceAdapter(Protocol):
         ...
 
     def orders_recent_for_customer(self, *, customer_id: int, limit: int = 5) -> list[OrderInfo]:
-        """The orders this customer bought, newest first (the contact form's picker).
+        """The orders this customer bought, newest first (the contact form's picker and the
+        requester card).
 
         Raises ``MarketplaceUnavailable`` when the marketplace cannot be asked."""
         ...

@@ -11,6 +11,9 @@ and point ``IZONIE_MARKETPLACE_API_URL`` at the API. The API answers two reads:
   that customer bought, newest first (the contact form offers them); 404 for an unknown
   customer.
 
+- ``GET {base}/customers/{customer_id}/orders?limit=N``: ``{"orders": [...]}``, the
+  customer's latest orders as a buyer, newest first (the console's requester card).
+
 Sellers (Seller Support and disputes):
 
 - ``GET {base}/sellers/{seller_id}``: the store (see ``_seller_from``) or 404;

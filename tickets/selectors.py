@@ -248,6 +248,10 @@ def ticket_list(
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor)
 
 
+def ticket_count(*, viewer: User, filters: TicketFilters) -> int:
+    return _inbox_query(viewer, filters).count()
+
+
 def ticket_ids_in_order(
     *, viewer: User, filters: TicketFilters, sort: str = DEFAULT_SORT, limit: int = 500
 ) -> list[int]:

@@ -464,6 +464,12 @@ _UNSET: object = object()
 
 
 @transaction.atomic
+def ticket_touched(*, ticket: Ticket) -> None:
+    """Something lists show changed (its tags, say): move it up and tell live pages."""
+    _touch(ticket)
+    _on_commit_changed(ticket)
+
+
 def ticket_update(
     *,
     ticket: Ticket,

@@ -1,4 +1,5 @@
-"""The requester card beside the conversation: other requests, ratings, conduct."""
+"""The requester card beside the conversation: other requests, recent orders, ratings,
+conduct."""
 
 from __future__ import annotations
 
@@ -9,10 +10,26 @@ from django.db.models import Avg, Case, Count, IntegerField, Value, When
 
 from conduct.models import ConductBlock, ConductFlag
 from feedback.models import Rating
+from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from tickets.choices import UNRESOLVED_STATUSES
 from tickets.models import Ticket
 
 register = template.Library()
+
+
+@register.simple_tag
+def recent_orders(ticket: Ticket) -> dict[str, Any]:
+    """The requester's latest orders from the marketplace: never for an unverified
+    requester (their orders are not looked up), and said so when it cannot be asked."""
+    if not ticket.requester_verified:
+        return {"orders": [], "why": "Email not verified: orders are not looked up."}
+    try:
+        orders = get_marketplace().orders_recent_for_customer(
+            customer_id=ticket.requester_id, limit=5
+        )
+    except MarketplaceUnavailable:
+        return {"orders": [], "why": "The marketplace cannot be asked right now."}
+    return {"orders": orders, "why": "" if orders else "No orders."}
 
 
 @register.simple_tag

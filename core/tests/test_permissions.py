@@ -127,6 +127,35 @@ TABLE: dict[str, Row] = {
         (L, 403, 403, 403, L, L, L),
         body={"action": "assign_me"},
     ),
+    "console:tags_add": Row(
+        "POST", "/console/tickets/{ticket}/tags", (L, 403, 403, 403, L, L, L), body={"tags": "vip"}
+    ),
+    "console:tag_remove": Row(
+        "POST",
+        "/console/tickets/{ticket}/tags/remove",
+        (L, 403, 403, 403, L, L, L),
+        body={"tag": "vip"},
+    ),
+    "console:customer_note_add": Row(
+        "POST",
+        "/console/tickets/{ticket}/customer-notes",
+        (L, 403, 403, 403, L, L, L),
+        body={"body": "Prefers email."},
+    ),
+    "console:customer_note_delete": Row(
+        "POST",
+        "/console/tickets/{ticket}/customer-notes/999999/delete",
+        (L, 403, 403, 403, 404, 404, 404),
+    ),
+    "console:saved_view_create": Row(
+        "POST",
+        "/console/views/",
+        (L, 403, 403, 403, L, L, L),
+        body={"name": "Urgent", "query": "view=open&sort=priority"},
+    ),
+    "console:saved_view_delete": Row(
+        "POST", "/console/views/999999/delete", (L, 403, 403, 403, 404, 404, 404)
+    ),
     "console:delivery_retry": Row(
         "POST", "/console/tickets/{ticket}/deliveries/{outbound}/retry", (L, 403, 403, 403, L, L, L)
     ),

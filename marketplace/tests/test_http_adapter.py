@@ -104,6 +104,7 @@ def test_a_customers_recent_orders_are_listed_for_the_contact_form(marketplace_u
     client = adapter(marketplace_url)
     orders = client.orders_recent_for_customer(customer_id=7)
     assert [(o.number, o.status) for o in orders] == [("IZ-20461187", "Delivered")]
+    assert FakeMarketplace.requests[-1] == ("/api/customers/7/orders?limit=5", "Bearer s3cret")
     # An unknown customer has no orders (404), not an error.
     assert client.orders_recent_for_customer(customer_id=8) == []
 

@@ -59,7 +59,7 @@
       if (row) {
         row.classList.add("kb-current");
         row.setAttribute("aria-current", "true");
-        var link = row.querySelector("td.subject a");
+        var link = row.querySelector("td.subject a.ticket-link");
         if (focused && link) link.focus({ preventScroll: true });
       }
     }

@@ -30,7 +30,7 @@
     if (!row) return;
     row.classList.add("kb-current");
     row.setAttribute("aria-current", "true");
-    var link = row.querySelector("td.subject a");
+    var link = row.querySelector("td.subject a.ticket-link");
     if (link) link.focus();
     row.scrollIntoView({ block: "nearest" });
   }
@@ -81,7 +81,7 @@
       var row = list[currentIndex(list)];
       // A focused link opens itself; this is for a row marked while focus was elsewhere.
       if (!row || row.contains(document.activeElement)) return false;
-      var link = row.querySelector("td.subject a");
+      var link = row.querySelector("td.subject a.ticket-link");
       if (link) window.location.href = link.href;
       return !!link;
     },

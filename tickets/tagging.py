@@ -1,0 +1,46 @@
+"""Tags on tickets: added by agents (one by one or in bulk) and by macros."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from accounts.models import User
+from tickets import services
+from tickets.models import Tag, Ticket
+
+TAG_MAX = 50
+
+
+def tag_names(raw: str) -> list[str]:
+    """``"Refund, follow up"`` as the tags it names: ``refund``, ``follow-up``."""
+    names = []
+    for part in raw.split(","):
+        name = slugify(part.strip())[:TAG_MAX]
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+@transaction.atomic
+def ticket_tags_add(*, tickets: Iterable[Ticket], actor: User, names: list[str]) -> list[Tag]:
+    """Add the tags to each ticket (those it has stay); the list moves them up."""
+    tags = [Tag.objects.get_or_create(name=name)[0] for name in names]
+    if not tags:
+        return []
+    for ticket in tickets:
+        ticket.tags.add(*tags)
+        services.ticket_touched(ticket=ticket)
+    return tags
+
+
+@transaction.atomic
+def ticket_tag_remove(*, ticket: Ticket, actor: User, name: str) -> bool:
+    tag = ticket.tags.filter(name=name).first()
+    if tag is None:
+        return False
+    ticket.tags.remove(tag)
+    services.ticket_touched(ticket=ticket)
+    return True
