@@ -5,6 +5,8 @@ count stored against the count sent (Meta's retries of the same delivery removed
     .venv/bin/python -m bench.social_intake                      # SQLite (the embedded default)
     .venv/bin/python -m bench.social_intake --database postgres
     .venv/bin/python -m bench.social_intake --batch 10           # 10 events per delivery
+    .venv/bin/python -m bench.social_intake --drain 3000         # the worker's drain alone
+    SOCIAL_BENCH_PROFILE=1 .venv/bin/python -m bench.social_intake --drain 600  # cProfile it
 
 The server is ``uvicorn config.asgi:application`` in its own process on a fresh database
 with one Facebook page configured; a ``db_worker`` process turns the stored deliveries into
@@ -227,6 +229,79 @@ def counts(env: dict[str, str]) -> tuple[int, int, int]:
     return int(stored), int(deliveries), int(waiting)
 
 
+def drain_child(count: int, senders: int) -> None:
+    """In a prepared environment: store ``count`` deliveries as the webhook does (every
+    tenth a copy of an earlier one), then time one worker's drain of them in this
+    process and print what it did."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from social import services
+    from social.models import InboundEvent, WebhookDelivery
+
+    deliveries = Deliveries(batch=1, senders=senders, retry_every=10)
+    bodies: list[bytes] = []
+    while len(bodies) < count:
+        body, _signature, events = deliveries.next()
+        if events:
+            deliveries.sent_ok.append(body)
+            deliveries.unique_events += events
+        bodies.append(body)
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(source="meta", body=body, event_count=1) for body in bodies
+    )
+    profiler = None
+    if os.environ.get("SOCIAL_BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    cpu, started = time.process_time(), time.perf_counter()
+    drained = services.deliveries_process_received()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+    stored = InboundEvent.objects.count()
+    print(
+        json.dumps(
+            {
+                "deliveries": count,
+                "distinct_events": deliveries.unique_events,
+                "events_stored": stored,
+                "new_events": drained.new_events,
+                "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu, 2),
+                "events_per_s": round(drained.new_events / seconds, 1),
+            }
+        )
+    )
+
+
+def drain_only(database: str, count: int, senders: int) -> None:
+    """``--drain``: no web server; the worker's drain alone, timed in one process."""
+    from social.tests.platform_server import PlatformServer
+
+    graph = PlatformServer().start()
+    for n in range(senders):
+        graph.profiles[f"psid-{n}"] = {"first_name": "Bench", "last_name": f"Customer {n}"}
+    try:
+        with tempfile.TemporaryDirectory(prefix="izonie-social-bench-") as tmp:
+            env = prepare(Path(tmp), database, graph.url)
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.social_intake", "--drain-child", str(count),
+                 "--senders", str(senders)],
+                cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            print(json.dumps({"database": database, **result}))
+    finally:
+        graph.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
@@ -247,7 +322,20 @@ def main() -> None:
         default="during",
         help="run the db_worker during the load (as in production) or only after it",
     )
+    parser.add_argument(
+        "--drain",
+        type=int,
+        default=0,
+        help="no load: store this many deliveries and time one worker's drain of them",
+    )
+    parser.add_argument("--drain-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.drain_child:
+        drain_child(args.drain_child, args.senders)
+        return
+    if args.drain:
+        drain_only(args.database, args.drain, args.senders)
+        return
 
     from social.tests.platform_server import PlatformServer
 
