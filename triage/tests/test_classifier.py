@@ -85,9 +85,9 @@ def test_other_scripts_are_left_for_triage(trained, text):
 def test_a_100_kb_message_is_classified_quickly_from_its_start(trained):
     text = "My refund has not arrived and I was debited twice. " + "blah " * 20_000
     assert len(text) > 100_000
-    start = time.perf_counter()
+    start = time.process_time()
     prediction = classifier.predict(policy=get_policy(), pipeline=trained[0], text=text)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
     assert prediction.best == "payments"
 
 
