@@ -334,10 +334,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--izonie-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mails < 10 or args.api < 1:
+        parser.error("--mails must be at least 10 and --api at least 1")
     if args.izonie_child:
         izonie_child(*(Path(arg) for arg in args.izonie_child))
         return
     load = os.getloadavg()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     workdir = Path(tempfile.mkdtemp(prefix="izonie-peers-"))
     try:
         started = time.perf_counter()
@@ -379,9 +382,8 @@ def main() -> None:
             command += [str(side_dir), str(mail_dir), str(api_json)]
             print(f"running {name} ...", file=sys.stderr, flush=True)
             sides[name] = _score(_run(command, cwd, env, name), mail, manifest["messages"])
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         print(
-            f"bench.peers: Izonie Support against {PEER}, {when}\n"
+            f"bench.peers: Izonie Support against {PEER}, started {when}\n"
             f"corpus: {manifest['messages']:,} generated mails ({mail['mail_mb']} MB), "
             f"{manifest['tickets']:,} conversations, {len(mail['replies']):,} replies, "
             f"{manifest['ignored'] + manifest['bounces']} machine mails, "
