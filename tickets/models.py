@@ -200,6 +200,16 @@ class Message(models.Model):
     def is_note(self) -> bool:
         return self.kind == MessageKind.NOTE
 
+    @property
+    def channel_label(self) -> str:
+        """The channel shown beside the message in a thread: the sub-channel it came in
+        on when ``selectors.messages_for_viewer`` marked it (``opened_on``: the widget's
+        offline message a ticket opened with), else its own channel (replies: "Email")."""
+        opened_on = getattr(self, "opened_on", "")
+        if opened_on:
+            return str(SubChannel(opened_on).label)
+        return self.get_channel_display()
+
 
 def attachment_path(instance: Attachment, filename: str) -> str:
     return f"attachments/{instance.message.ticket_id}/{instance.message_id}/{filename}"

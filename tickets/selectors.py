@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, OrderBy, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OrderBy,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from accounts.models import User
 from marketplace.adapters import OrderInfo, get_marketplace
@@ -43,10 +55,26 @@ def ticket_get_for_viewer(*, viewer: User, ticket_id: int) -> Ticket:
 
 
 def messages_for_viewer(*, viewer: User, ticket: Ticket) -> QuerySet[Message]:
+    """The thread as the viewer may see it, oldest first. Each message carries
+    ``opened_on``: the ticket's sub-channel on the customer message it was opened with
+    (the offline message left with the chat widget), blank on every other message, so
+    ``Message.channel_label`` names it "Live chat, offline message", not "Email"."""
     messages = ticket.messages.select_related("author", "outbound").prefetch_related("attachments")
     if not viewer.is_agent:
         messages = messages.exclude(kind=MessageKind.NOTE)
-    return messages.order_by("created_at", "id")
+    opened_on: Case | Value = Value("")
+    if ticket.sub_channel:
+        opening = (
+            Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
+            .order_by("created_at", "id")
+            .values("pk")[:1]
+        )
+        opened_on = Case(
+            When(pk=Subquery(opening), then=Value(ticket.sub_channel)),
+            default=Value(""),
+            output_field=CharField(),
+        )
+    return messages.annotate(opened_on=opened_on).order_by("created_at", "id")
 
 
 # --- Lists with keyset pagination

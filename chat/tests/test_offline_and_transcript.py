@@ -3,6 +3,8 @@ links files and says "transferred" as the chat did."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -14,7 +16,7 @@ from chat.transcript import transcript_text
 from conftest import png_bytes
 from tickets.attachments import check_uploads
 from tickets.choices import Channel, SubChannel
-from tickets.services import ticket_open, ticket_reply
+from tickets.services import ticket_customer_message, ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,48 @@ def test_agents_see_and_filter_offline_messages_as_their_own_sub_channel(client,
     reply = ticket_reply(ticket=offline.ticket, author=agent, body="Refunded.", status=None)
     assert reply.channel == Channel.EMAIL
     assert reply.outbound.channel == Channel.EMAIL
+
+
+def _thread_meta(page: str) -> list[str]:
+    """The byline of each message in a thread, tags dropped, whitespace collapsed."""
+    thread = page.split('<ol class="thread">', 1)[1].split("</ol>", 1)[0]
+    return [
+        " ".join(re.sub(r"<[^>]+>", " ", meta).split())
+        for meta in re.findall(r'<p class="meta">(.*?)</p>', thread, flags=re.S)
+    ]
+
+
+def test_the_widget_message_reads_live_chat_offline_in_both_threads(client, clock):
+    """In the thread, the message left with the widget says where it was left; the
+    email reply to it and the customer's email answer say email."""
+    client.post(
+        "/chat/offline-message",
+        {"name": "Chidi", "email": "chidi@example.com", "category": "payments", "text": "Hi"},
+        content_type="application/json",
+    )
+    ticket = OfflineMessage.objects.select_related("ticket__requester").get().ticket
+    agent = AgentFactory()
+    ticket_reply(ticket=ticket, author=agent, body="Refunded.", status=None)
+    ticket_customer_message(
+        ticket=ticket, author=ticket.requester, body="Thanks!", channel=Channel.EMAIL
+    )
+
+    client.force_login(agent)
+    console = _thread_meta(client.get(f"/console/tickets/{ticket.pk}/").content.decode())
+    # The widget's message, the acknowledgement, the agent's reply, the customer's answer.
+    assert len(console) == 4
+    assert console[0].startswith("Chidi · customer · Live chat, offline message ·")
+    assert f"{agent} · reply · Email ·" in console[2]
+    assert console[3].startswith("Chidi · customer · Email ·")
+    assert not any("offline" in meta for meta in console[1:])
+
+    client.force_login(ticket.requester)
+    response = client.get(f"/requests/{ticket.pk}/")
+    assert response.status_code == 200
+    portal = _thread_meta(response.content.decode())
+    assert len(portal) == 4
+    assert portal[0].startswith("You · Live chat, offline message ·")
+    assert not any("offline" in meta for meta in portal[1:])
 
 
 def test_the_transcript_names_and_links_photos_and_says_transferred(clock, online_agent, settings):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from accounts.tests.factories import AgentFactory, BuyerFactory
+from accounts.tests.factories import PASSWORD, AgentFactory, BuyerFactory
 from chat.tests.conftest import CLOSED_MOMENT
 from chat.tests.test_browser import PRODUCT, new_page, sign_in
 from conftest import screenshot_path
@@ -54,9 +54,22 @@ def test_agents_find_an_offline_message_as_such_in_the_console(browser, asgi_ser
     header = agent.locator("main p.muted").first
     expect(header).to_contain_text("Live chat, offline message")
     expect(header.get_by_role("link")).to_have_attribute("href", f"{asgi_server.url}{PRODUCT}")
+    first = agent.locator("ol.thread > li").first
+    expect(first.locator("p.meta")).to_contain_text("customer · Live chat, offline message")
     agent.screenshot(path=screenshot_path("console-ticket-offline-message"))
 
     agent.set_viewport_size({"width": 390, "height": 844})
     agent.go_back()
     expect(agent.locator("#ticket-table")).to_contain_text("Live chat, offline message")
     agent.screenshot(path=screenshot_path("console-inbox-offline-message-phone"), full_page=True)
+
+    # The customer's own page names where they left it, at phone width.
+    requester = offline.requester
+    requester.set_password(PASSWORD)
+    requester.save(update_fields=["password"])
+    sign_in(customer, asgi_server, requester)
+    customer.goto(f"{asgi_server.url}/requests/{offline.pk}/")
+    expect(customer.locator("ol.thread > li p.meta").first).to_contain_text(
+        "You · Live chat, offline message"
+    )
+    customer.screenshot(path=screenshot_path("portal-request-offline-message-phone"))

@@ -19,6 +19,7 @@ from tickets.choices import (
     Direction,
     MessageKind,
     Priority,
+    SubChannel,
     TicketKind,
     TicketStatus,
 )
@@ -64,6 +65,13 @@ class TicketOut(Schema):
     priority: Priority
     category: str = Field(description="A category key from the support policy.")
     channel: Channel
+    sub_channel: SubChannel | None = Field(
+        description=(
+            "Where inside its channel the ticket began, when that matters; null for none. "
+            "`chat_offline`: a message left with the live-chat widget while chat was closed "
+            "(the channel is `email`: it is answered by email)."
+        )
+    )
     kind: TicketKind
     team: str
     order_number: str
@@ -86,6 +94,7 @@ class TicketOut(Schema):
             priority=Priority(ticket.priority),
             category=ticket.category,
             channel=Channel(ticket.channel),
+            sub_channel=SubChannel(ticket.sub_channel) if ticket.sub_channel else None,
             kind=TicketKind(ticket.kind),
             team=ticket.team,
             order_number=ticket.order_number,

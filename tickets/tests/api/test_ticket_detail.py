@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from tickets import delivery, services
 from tickets.choices import Channel, DeliveryStatus
-from tickets.models import OutboundMessage
+from tickets.models import OutboundMessage, Ticket
 from tickets.tests.api.client import API, assert_problem, client_for, patch_json, post_json
 from tickets.tests.factories import TicketFactory
 
@@ -106,3 +106,22 @@ def test_reading_a_long_conversation_costs_no_more_queries_than_a_short_one():
         post_json(agent, f"{API}/{ticket.pk}/replies", {"body": f"Reply {n}"})
         post_json(agent, f"{API}/{ticket.pk}/notes", {"body": f"Note {n}"})
     assert queries_to_read() == short
+
+
+def test_an_offline_message_left_with_the_chat_widget_reads_as_its_sub_channel(client):
+    """Integrations see where the ticket began (``sub_channel``) and how it is answered
+    (``channel``); other tickets say ``null``."""
+    client.post(
+        "/chat/offline-message",
+        {"name": "Chidi", "email": "chidi@example.com", "category": "payments", "text": "Hi"},
+        content_type="application/json",
+    )
+    offline = Ticket.objects.get(sub_channel="chat_offline")
+    plain = TicketFactory(channel=Channel.EMAIL)
+    agent = client_for(AgentFactory())
+
+    body = agent.get(f"{API}/{offline.pk}").json()
+    assert (body["channel"], body["sub_channel"]) == ("email", "chat_offline")
+    assert agent.get(f"{API}/{plain.pk}").json()["sub_channel"] is None
+    listed = {t["id"]: t["sub_channel"] for t in agent.get(API).json()["items"]}
+    assert listed == {offline.pk: "chat_offline", plain.pk: None}
