@@ -5,6 +5,14 @@ else is on the ticket and that something was written since it was loaded. The ru
 (who may connect, what presence is, what counts as news) are ``tickets.collisions``';
 this passes frames on. Close codes as the desk's socket: 4401 for an account or session
 that may not go on, 4403 for a ticket the agent may not see.
+
+Frames (JSON text), ``/ws/console/tickets/<id>/``, console session cookie, own origin:
+
+- in: ``{"type": "state", "state": "viewing" | "typing" | "left", "seen": <message id>}``,
+  on every change and every ``collisions.POLL_SECONDS`` as a heartbeat;
+- out: ``{"type": "presence", "colleagues": [{"name", "state"}]}`` (state ``viewing`` or
+  ``replying``), ``{"type": "news", "new_messages": <n since seen>}``,
+  ``{"type": "error", "code"}`` before a close.
 """
 
 from __future__ import annotations
