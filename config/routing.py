@@ -5,8 +5,13 @@ from django.urls import path
 
 from chat.consumers import AgentChatConsumer, CustomerChatConsumer
 from chat.origins import ConsoleOriginValidator, CustomerOriginValidator
+from console.consumers import TicketPresenceConsumer
 
 websocket_urlpatterns = [
     path("ws/chat/", CustomerOriginValidator(CustomerChatConsumer.as_asgi())),
     path("ws/console/chat/", ConsoleOriginValidator(AgentChatConsumer.as_asgi())),
+    path(
+        "ws/console/tickets/<int:ticket_id>/",
+        ConsoleOriginValidator(TicketPresenceConsumer.as_asgi()),
+    ),
 ]

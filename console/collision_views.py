@@ -21,10 +21,10 @@ def ticket_presence(request: HttpRequest, ticket_id: int) -> JsonResponse:
     except Ticket.DoesNotExist:
         raise Http404("No such ticket.") from None
     state = request.POST.get("state", collisions.VIEWING)
-    if state == "left":
-        collisions.presence_leave(ticket_id=ticket.pk, agent=agent)
+    # Announced, so that colleagues whose pages hold a socket hear of this page at once.
+    announced = collisions.presence_announce(ticket_id=ticket.pk, agent=agent, state=state)
+    if state == collisions.LEFT:
         return JsonResponse({"colleagues": [], "new_messages": 0})
-    collisions.presence_mark(ticket_id=ticket.pk, agent=agent, state=state)
     seen = request.POST.get("seen", "")
     new = (
         collisions.written_since(ticket=ticket, seen_id=int(seen), agent=agent)
@@ -33,10 +33,7 @@ def ticket_presence(request: HttpRequest, ticket_id: int) -> JsonResponse:
     )
     return JsonResponse(
         {
-            "colleagues": [
-                {"name": c.name, "state": c.state}
-                for c in collisions.colleagues_on(ticket_id=ticket.pk, agent=agent)
-            ],
+            "colleagues": [{"name": c.name, "state": c.state} for c in announced.colleagues],
             "new_messages": len(new),
             "poll_seconds": collisions.POLL_SECONDS,
         }

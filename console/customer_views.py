@@ -23,6 +23,7 @@ def customer_note_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
             customer=ticket.requester,
             author=current_user(request),
             body=request.POST.get("body", ""),
+            ticket=ticket,
         )
     except ValidationError:
         messages.error(request, "Write the note (up to 2,000 characters).")
@@ -36,6 +37,6 @@ def customer_note_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def customer_note_delete(request: HttpRequest, ticket_id: int, note_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     note = get_object_or_404(CustomerNote, pk=note_id, customer=ticket.requester)
-    services.customer_note_delete(note=note, actor=current_user(request))
+    services.customer_note_delete(note=note, actor=current_user(request), ticket=ticket)
     messages.success(request, "Note deleted.")
     return redirect("console:ticket", ticket_id=ticket.pk)

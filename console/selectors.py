@@ -55,6 +55,15 @@ def _what(event: TicketEvent, names: dict[int, str]) -> str:
     if event.kind == EventKind.MERGED_FROM and data.get("from_references"):
         references = ", ".join(str(r) for r in data["from_references"])
         return f"Merged in {references} ({data.get('messages', 0)} messages)"
+    if event.kind == EventKind.TAGS_CHANGED:
+        parts = []
+        if data.get("added"):
+            parts.append("Tagged " + ", ".join(str(t) for t in data["added"]))
+        if data.get("removed"):
+            parts.append("Tag removed: " + ", ".join(str(t) for t in data["removed"]))
+        return "; ".join(parts) or "Tags changed"
+    if event.kind == EventKind.CUSTOMER_NOTE:
+        return "Note about the customer " + ("deleted" if data.get("deleted") else "added")
     return str(event.get_kind_display())
 
 

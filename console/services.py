@@ -5,9 +5,12 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
 from accounts.models import User
 from console.models import CustomerNote, SavedView
+from tickets import events
+from tickets.models import Ticket
 
 # What a saved view keeps of the inbox's query string (never a page cursor).
 VIEW_KEYS = ("view", "q", "category", "channel", "status", "team", "tag", "sort")
@@ -28,16 +31,26 @@ def saved_view_delete(*, saved: SavedView, actor: User) -> None:
     saved.delete()
 
 
-def customer_note_add(*, customer: User, author: User, body: str) -> CustomerNote:
+@transaction.atomic
+def customer_note_add(
+    *, customer: User, author: User, body: str, ticket: Ticket | None = None
+) -> CustomerNote:
+    """Keep a note on the customer; written from one of their tickets, that ticket's
+    history says so."""
     if customer.is_agent:
         raise ValidationError("Notes are kept on customers, not on staff.")
     note = CustomerNote(customer=customer, author=author, body=body.strip())
     note.full_clean()
     note.save()
+    if ticket is not None:
+        events.customer_note(ticket=ticket, actor=author, note_id=note.pk, deleted=False)
     return note
 
 
-def customer_note_delete(*, note: CustomerNote, actor: User) -> None:
+@transaction.atomic
+def customer_note_delete(*, note: CustomerNote, actor: User, ticket: Ticket | None = None) -> None:
     if note.author_id != actor.pk and not actor.is_supervisor:
         raise PermissionDenied("Only its author or a supervisor may delete this note.")
+    if ticket is not None:
+        events.customer_note(ticket=ticket, actor=actor, note_id=note.pk, deleted=True)
     note.delete()

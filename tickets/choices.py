@@ -124,3 +124,5 @@ class EventKind(models.TextChoices):
     REQUESTER_VERIFIED = "requester_verified", _("Requester verified")
     MERGED_INTO = "merged_into", _("Merged into another ticket")
     MERGED_FROM = "merged_from", _("Tickets merged in")
+    TAGS_CHANGED = "tags_changed", _("Tags changed")
+    CUSTOMER_NOTE = "customer_note", _("Note about the customer")

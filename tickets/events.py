@@ -6,7 +6,7 @@ INSERT when the block ends, instead of one INSERT each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -129,6 +129,33 @@ def message_sent(*, ticket: Ticket, message: Message, actor: User | None) -> Tic
 def note_added(*, ticket: Ticket, message: Message, actor: User | None) -> TicketEvent:
     return _record(
         ticket=ticket, kind=EventKind.NOTE_ADDED, actor=actor, data={"message_id": message.pk}
+    )
+
+
+def tags_changed(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    added: Sequence[str] = (),
+    removed: Sequence[str] = (),
+) -> TicketEvent:
+    return _record(
+        ticket=ticket,
+        kind=EventKind.TAGS_CHANGED,
+        actor=actor,
+        data={"added": list(added), "removed": list(removed)},
+    )
+
+
+def customer_note(
+    *, ticket: Ticket, actor: User | None, note_id: int, deleted: bool
+) -> TicketEvent:
+    """A note about the requester was kept (or deleted) from this ticket's page."""
+    return _record(
+        ticket=ticket,
+        kind=EventKind.CUSTOMER_NOTE,
+        actor=actor,
+        data={"note_id": note_id, "deleted": deleted},
     )
 
 

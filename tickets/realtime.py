@@ -55,3 +55,17 @@ def tickets_changed(*, ticket_ids: list[int]) -> None:
         async_to_sync(send_all)()
     except Exception:
         logger.warning("Could not broadcast changes of %s tickets", len(ticket_ids), exc_info=True)
+
+
+def ticket_presence(*, ticket_id: int, people: list[dict[str, object]]) -> None:
+    """Who is on the ticket now (every agent, each socket leaves itself out), to the
+    ticket pages open over a socket. Sent as soon as it changes, not on commit: presence
+    is no database row."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {"type": "ticket.presence", "ticket_id": ticket_id, "people": people}
+    try:
+        async_to_sync(layer.group_send)(ticket_group(ticket_id), event)
+    except Exception:
+        logger.warning("Could not broadcast presence on ticket %s", ticket_id, exc_info=True)

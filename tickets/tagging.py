@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import User
-from tickets import services
+from tickets import events, services
 from tickets.models import Tag, Ticket
 
 TAG_MAX = 50
@@ -31,7 +31,12 @@ def ticket_tags_add(*, tickets: Iterable[Ticket], actor: User, names: list[str])
     if not tags:
         return []
     for ticket in tickets:
+        had = set(ticket.tags.values_list("name", flat=True))
+        added = [tag.name for tag in tags if tag.name not in had]
+        if not added:
+            continue
         ticket.tags.add(*tags)
+        events.tags_changed(ticket=ticket, actor=actor, added=added)
         services.ticket_touched(ticket=ticket)
     return tags
 
@@ -42,5 +47,6 @@ def ticket_tag_remove(*, ticket: Ticket, actor: User, name: str) -> bool:
     if tag is None:
         return False
     ticket.tags.remove(tag)
+    events.tags_changed(ticket=ticket, actor=actor, removed=[tag.name])
     services.ticket_touched(ticket=ticket)
     return True

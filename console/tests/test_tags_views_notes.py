@@ -8,13 +8,14 @@ from django.urls import reverse
 
 from accounts.tests.factories import AgentFactory, BuyerFactory, SupervisorFactory
 from console.models import CustomerNote, SavedView
+from console.selectors import ticket_history
 from tickets.models import Ticket
 from tickets.tests.factories import TicketFactory
 
 
 @pytest.mark.django_db
 def test_tags_added_and_removed_on_the_ticket_and_filtered_in_the_inbox(client):
-    client.force_login(AgentFactory())
+    client.force_login(AgentFactory(display_name="Ada Obi"))
     tagged = TicketFactory(status="open", subject="Card charged twice")
     other = TicketFactory(status="open", subject="Where is my parcel")
     client.post(reverse("console:tags_add", args=[tagged.pk]), {"tags": "Refund, Follow up"})
@@ -27,6 +28,13 @@ def test_tags_added_and_removed_on_the_ticket_and_filtered_in_the_inbox(client):
     assert [t.name for t in tagged.tags.all()] == ["refund"]
     page = client.get(reverse("console:ticket", args=[tagged.pk])).content.decode()
     assert "Tag follow-up removed." in page and 'aria-label="Remove tag refund"' in page
+    # The history says who tagged what; adding a tag the ticket has is no change.
+    client.post(reverse("console:tags_add", args=[tagged.pk]), {"tags": "refund"})
+    history = [line.text for line in ticket_history(ticket=tagged)]
+    assert history[:2] == [
+        "Tag removed: follow-up by Ada Obi",
+        "Tagged refund, follow-up by Ada Obi",
+    ]
 
 
 @pytest.mark.django_db
@@ -123,3 +131,6 @@ def test_a_note_about_the_customer_shows_on_all_their_tickets(client):
     client.force_login(ada)
     client.post(url)
     assert not CustomerNote.objects.exists()
+    # Each ticket the note was written or deleted on says so in its history.
+    assert ticket_history(ticket=first)[0].text == ("Note about the customer added by Ada")
+    assert ticket_history(ticket=second)[0].text == ("Note about the customer deleted by Ada")

@@ -40,7 +40,7 @@ def test_agents_see_who_else_views_or_replies(client, ticket):
         {"name": "Ngozi Eze", "state": "viewing"},
     ]
     page = client.get(reverse("console:ticket", args=[ticket.pk])).content.decode()
-    assert "Tunde Bello is replying" in page and "Ngozi Eze is viewing this ticket" in page
+    assert "Tunde Bello is typing a reply" in page and "Ngozi Eze is viewing this ticket" in page
 
     # a colleague who closes the tab disappears
     client.force_login(ngozi)

@@ -28,7 +28,7 @@ def test_a_colleague_typing_a_reply_is_shown(browser, page, login, live_server):
     tunde.goto(url)
     expect(tunde.locator("#ticket-presence")).to_contain_text("Ada Obi is viewing this ticket")
     tunde.get_by_label("Reply to the customer").fill("Please update the app to 2.3.")
-    expect(page.locator("#ticket-presence")).to_contain_text("Tunde Bello is replying")
+    expect(page.locator("#ticket-presence")).to_contain_text("Tunde Bello is typing a reply")
     page.screenshot(path=screenshot_path("collisions-1280"))
     tunde.screenshot(path=screenshot_path("collisions-390"))
     other.close()
