@@ -1,3 +1,5 @@
+import re
+
 """A customer opens a request in the portal and an agent answers it in the console."""
 
 import pytest
@@ -20,11 +22,12 @@ def test_customer_opens_a_request_and_an_agent_answers(browser, page, live_serve
     # The customer opens a request with a photo.
     login(page, buyer)
     page.goto(f"{live_server.url}/contact")
-    hint = page.get_by_text("This kind of request needs your order number")
+    # A signed-in buyer picks one of their own recent orders instead of typing it.
+    hint = page.locator(".order-pick .order-needed")
     assert not hint.is_visible()
     page.get_by_label("Returns: Initiating a return, checking refund status").check()
     assert hint.is_visible()  # shown for categories that need an order number
-    page.get_by_role("textbox", name="Order number").fill(order.number)
+    page.get_by_label(re.compile(f"^{order.number} · ")).check()
     page.get_by_label("How can we help?").fill("The screen arrived cracked. Photo attached.")
     page.get_by_label("Photos or PDFs").set_input_files(str(picture))
     page.screenshot(path=screenshot_path("portal-contact"), full_page=True)
