@@ -1,6 +1,6 @@
-import re
-
 """A customer opens a request in the portal and an agent answers it in the console."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
