@@ -163,21 +163,38 @@ def _spaced_runs(normalised: str) -> list[str]:
     return runs
 
 
-def _without_phrases(normalised: str, phrases: list[str]) -> str:
-    """``normalised`` without the whole-word occurrences of ``phrases``: one pass over the
-    words per phrase, each compared with the phrase's first word first (linear time)."""
-    if not phrases:
-        return normalised
-    words = normalised.split()
-    keep = [True] * len(words)
+@functools.lru_cache(maxsize=8)
+def _phrases_by_first_word(phrases: tuple[str, ...]) -> dict[str, tuple[list[str], ...]]:
+    """The policy's phrases, normalised and split into words, by their first word."""
+    table: dict[str, list[list[str]]] = {}
     for phrase in phrases:
         wanted = normalise(phrase).split()
-        if not wanted:
+        if wanted:
+            table.setdefault(wanted[0], []).append(wanted)
+    return {first: tuple(wanted) for first, wanted in table.items()}
+
+
+def _without_phrases(normalised: str, phrases: list[str]) -> str:
+    """``normalised`` without the whole-word occurrences of ``phrases``. One pass over the
+    words: only a word that starts some phrase is compared with those phrases (a pass per
+    phrase cost 160 ms on 25,000 one-letter words with the policy's 26 phrases)."""
+    if not phrases:
+        return normalised
+    by_first = _phrases_by_first_word(tuple(phrases))
+    words = normalised.split()
+    keep: list[bool] | None = None
+    for index, word in enumerate(words):
+        candidates = by_first.get(word)
+        if candidates is None:
             continue
-        width = len(wanted)
-        for index, word in enumerate(words):
-            if word == wanted[0] and words[index : index + width] == wanted:
+        for wanted in candidates:
+            width = len(wanted)
+            if words[index : index + width] == wanted:
+                if keep is None:
+                    keep = [True] * len(words)
                 keep[index : index + width] = [False] * width
+    if keep is None:
+        return normalised
     return " ".join(word for word, kept in zip(words, keep, strict=True) if kept)
 
 
@@ -300,6 +317,9 @@ def read_as_meant(text: str, *, screening: ConductScreening) -> str:
     meanings = {
         word.typo: (word.means, frozenset(word.before)) for word in screening.everyday_words
     }
+    lowered = text.lower()
+    if not any(typo in lowered for typo in meanings):  # the usual case: a scan in C per typo
+        return text
     words = text.split()
     plain = [word.strip(_LEADING + _TRAILING).lower() for word in words]
     changed = False

@@ -28,7 +28,7 @@ MAX_NESTING = 100
 # ``<li>`` in a 50,000-character mail took 21 ms. The largest HTML part of the 303 real
 # mails in mail/tests/corpus has 539 tags, a long newsletter a few thousand;
 # past this many, the rest of the mail keeps its words and loses its layout.
-MAX_TAGS = 6_000
+MAX_TAGS = 5_000
 
 _DROPPED = frozenset(
     {
@@ -163,6 +163,10 @@ _IMPLIED_END = frozenset(
 )
 # A tag's start: no two parts can match the same text, so no backtracking.
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+# A whole tag, up to its ">". A "<" ends the attempt: otherwise a run of "<a" without
+# any ">" would scan to the end from every "<" (quadratic); this way each character is
+# read at most twice.
+_WHOLE_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SPACES = re.compile(r"[ \t\r\n\f\xa0\u200b]+")
 
 
@@ -195,20 +199,24 @@ def _cap_tags(html: str, *, max_depth: int, max_tags: int) -> str:
     gt = -1
     for found in _TAG_START.finditer(html):
         seen += 1
-        if seen <= max_tags:
-            closing, tag = found.group(1), found.group(2).lower()
-            if tag in _VOID or tag in _IMPLIED_END:
+        if seen > max_tags:  # every tag from here on goes: in one linear pass, in C
+            position = max(found.start(), start)
+            kept.append(html[start:position])
+            kept.append(_WHOLE_TAG.sub(" ", html[position:]))
+            return "".join(kept)
+        closing, tag = found.group(1), found.group(2).lower()
+        if tag in _VOID or tag in _IMPLIED_END:
+            continue
+        if closing:
+            if not dropped:
+                depth = depth - 1 if depth else 0
                 continue
-            if closing:
-                if not dropped:
-                    depth = depth - 1 if depth else 0
-                    continue
-                dropped -= 1
-            elif depth < max_depth:
-                depth += 1
-                continue
-            else:
-                dropped += 1
+            dropped -= 1
+        elif depth < max_depth:
+            depth += 1
+            continue
+        else:
+            dropped += 1
         position = found.start()
         if position < start:  # inside a tag already cut
             continue
