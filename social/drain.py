@@ -163,15 +163,7 @@ def _new_events(deliveries: list[WebhookDelivery]) -> list[_Event]:
             delivery=delivery,
             event=event,
             account=account,
-            record=InboundEvent(
-                delivery=delivery,
-                account=account,
-                platform=event.platform,
-                key=event.key,
-                kind=event.kind,
-                sender_id=event.sender_id,
-                outcome=EventOutcome.RECORDED,
-            ),
+            record=services.event_row(delivery=delivery, account=account, event=event),
         )
         if account is not None and event.kind == services.EventKind.MENTION:
             services._read_mention(account=account, event=event)

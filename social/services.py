@@ -207,6 +207,21 @@ def _already_stored(event: IncomingEvent) -> bool:
     return InboundEvent.objects.filter(platform=event.platform, key=event.key).exists()
 
 
+def event_row(
+    *, delivery: WebhookDelivery, account: SocialAccount | None, event: IncomingEvent
+) -> InboundEvent:
+    """The (unsaved) row that records one event of a delivery, before it is acted on."""
+    return InboundEvent(
+        delivery=delivery,
+        account=account,
+        platform=event.platform,
+        key=event.key,
+        kind=event.kind,
+        sender_id=event.sender_id,
+        outcome=EventOutcome.RECORDED,
+    )
+
+
 def event_process(
     *, delivery: WebhookDelivery, event: IncomingEvent, account: SocialAccount | None
 ) -> bool:
@@ -225,15 +240,7 @@ def event_process(
     elif event.kind in COMMENT_KINDS:
         name = event.sender_name
     with transaction.atomic():
-        record = InboundEvent(
-            delivery=delivery,
-            account=account,
-            platform=event.platform,
-            key=event.key,
-            kind=event.kind,
-            sender_id=event.sender_id,
-            outcome=EventOutcome.RECORDED,
-        )
+        record = event_row(delivery=delivery, account=account, event=event)
         try:
             with transaction.atomic():
                 record.save()
