@@ -383,9 +383,10 @@ class Triage(StrictModel):
     # What the system knows besides the words. A buyer's (or guest's) message is never
     # for a sellers-only category: those are removed and the rest renormalised. A
     # registered seller's message is this many times likelier to be for a sellers-only
-    # category (a prior, 1 = none). A photo attached to the message makes the categories
-    # that ask for photos this many times likelier (1 = no effect).
+    # category (a prior, 1 = none).
     seller_prior: float = Field(default=1.0, ge=1)
+    # A photo attached to the message makes the categories that ask for photos this many
+    # times likelier (1 = no effect).
     photo_evidence: float = Field(default=1.0, ge=1)
     # The customer is asked once for an order number when none is given for a category
     # that needs one; this is the message.

@@ -20,6 +20,15 @@ from tickets.tests.factories import TicketFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
+def htmx_settled(page) -> None:
+    """Wait until htmx has swapped and processed the new content: a click in the brief
+    settle window would post the new form without htmx (a full page, as without JS)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling,"
+        " .htmx-added')"
+    )
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_an_agent_works_the_queue_from_the_keyboard(page, login, live_server, width):
     page.set_viewport_size({"width": width, "height": 800})
@@ -64,6 +73,7 @@ def test_an_agent_works_the_queue_from_the_keyboard(page, login, live_server, wi
     page.keyboard.press("a")
     expect(page.locator("#flash")).to_contain_text("Assigned to you.")
     expect(page.locator("#ticket-page")).to_contain_text("assigned to Ada Okafor")
+    htmx_settled(page)
 
     # r: the reply box; typing r, n, a or e in it is text, not a shortcut
     page.keyboard.press("r")
@@ -80,6 +90,7 @@ def test_an_agent_works_the_queue_from_the_keyboard(page, login, live_server, wi
     assert page.evaluate("window.sameDocument") is True
     assert page.evaluate("window.scrollY") > 0 or scrolled == 0
     expect(reply).to_have_value("")
+    htmx_settled(page)
 
     # n: an internal note, added in place
     page.keyboard.press("n")
@@ -88,6 +99,7 @@ def test_an_agent_works_the_queue_from_the_keyboard(page, login, live_server, wi
     note.fill("Courier claim filed.")
     page.get_by_role("button", name="Add note").click()
     expect(page.locator(".thread")).to_contain_text("Courier claim filed.")
+    htmx_settled(page)
 
     # e: solve, in place
     page.evaluate("document.activeElement.blur()")

@@ -13,7 +13,7 @@ from accounts.tests.factories import AgentFactory
 from conftest import screenshot_path
 from social.models import Platform, SocialAccount, SocialContact, SocialConversation
 from tickets import services
-from tickets.choices import Channel
+from tickets.choices import Channel, Direction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -98,7 +98,7 @@ def test_the_agent_answers_a_public_comment_privately(page, login, live_server, 
     )
     PublicComment.objects.create(
         conversation=conversation,
-        message=ticket.messages.get(),
+        message=ticket.messages.filter(direction=Direction.INBOUND).get(),
         comment_id="c-77",
         post_id="media-1",
         commented_at=timezone.now(),
