@@ -307,24 +307,14 @@ def _window_opened(contact: SocialContact, event: IncomingEvent, moved: set[int]
 def _act_alone(item: _Event) -> None:
     """Everything but a plain customer message: the single-event code, in a savepoint,
     with ``services.event_process``'s outcomes."""
-    record, event = item.record, item.event
-    try:
-        with transaction.atomic():
-            services._act(
-                record=record,
-                event=event,
-                account=item.account,
-                name=item.name,
-                uploads=item.uploads,
-                refused=item.refused,
-            )
-    except UserError as exc:
-        record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
-        logger.info("Social event %s refused: %s", event.key, record.reason)
-    except Exception as exc:
-        logger.exception("Social event %s failed", event.key)
-        record.outcome, record.reason = EventOutcome.FAILED, f"{type(exc).__name__}: {exc}"
-    record.reason = record.reason[:2000]
+    services.act_recorded(
+        record=item.record,
+        event=item.event,
+        account=item.account,
+        name=item.name,
+        uploads=item.uploads,
+        refused=item.refused,
+    )
 
 
 def _store(batch: _Round, conversations: dict[int, SocialConversation]) -> None:

@@ -246,26 +246,47 @@ def event_process(
                 record.save()
         except IntegrityError:
             return False  # stored concurrently by another worker
-        try:
-            with transaction.atomic():
-                _act(
-                    record=record,
-                    event=event,
-                    account=account,
-                    name=name,
-                    uploads=uploads,
-                    refused=refused,
-                )
-        except UserError as exc:
-            # A ticket rule said no (a closed ticket, a conduct block...): kept with why.
-            record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
-            logger.info("Social event %s refused: %s", event.key, record.reason)
-        except Exception as exc:
-            logger.exception("Social event %s failed", event.key)
-            record.outcome, record.reason = EventOutcome.FAILED, f"{type(exc).__name__}: {exc}"
-        record.reason = record.reason[:2000]
+        act_recorded(
+            record=record,
+            event=event,
+            account=account,
+            name=name,
+            uploads=uploads,
+            refused=refused,
+        )
         record.save()
     return True
+
+
+def act_recorded(
+    *,
+    record: InboundEvent,
+    event: IncomingEvent,
+    account: SocialAccount | None,
+    name: str,
+    uploads: Sequence[CheckedUpload],
+    refused: list[NotKept],
+) -> None:
+    """Act on one event in a savepoint; its outcome and reason go on ``record`` (not
+    saved): refused by a ticket rule, or failed, the event is kept with why."""
+    try:
+        with transaction.atomic():
+            _act(
+                record=record,
+                event=event,
+                account=account,
+                name=name,
+                uploads=uploads,
+                refused=refused,
+            )
+    except UserError as exc:
+        # A ticket rule said no (a closed ticket, a conduct block...): kept with why.
+        record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
+        logger.info("Social event %s refused: %s", event.key, record.reason)
+    except Exception as exc:
+        logger.exception("Social event %s failed", event.key)
+        record.outcome, record.reason = EventOutcome.FAILED, f"{type(exc).__name__}: {exc}"
+    record.reason = record.reason[:2000]
 
 
 def _act(
