@@ -261,8 +261,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     if os.environ.get("IZONIE_TEST_SCOPE") != "engine":
         return
-    kept = [item for item in items if depends_on_the_engine(item)]
-    left = [item for item in items if not depends_on_the_engine(item)]
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
+    for item in items:
+        (kept if depends_on_the_engine(item) else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
