@@ -18,6 +18,7 @@ import frontmatter
 import yaml
 from django.db import transaction
 
+from core.yaml_text import load_yaml
 from helpcenter import services
 from helpcenter.choices import ArticleKind, ArticleStatus
 from helpcenter.models import RESERVED_SECTION_SLUGS, Article, Section
@@ -92,7 +93,7 @@ def _source_fingerprint(source: ArticleSource) -> str:
 def read_sections(directory: Path) -> list[dict[str, Any]]:
     path = directory / "sections.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ContentError(path, f"cannot read the sections: {exc}") from exc
     if not isinstance(data, list):

@@ -10,6 +10,7 @@ import yaml
 from django.conf import settings
 from pydantic import ValidationError
 
+from core.yaml_text import load_yaml
 from policy.schema import SupportPolicy
 
 
@@ -62,7 +63,7 @@ def load_policy_file(path: Path | str) -> SupportPolicy:
     except OSError as exc:
         raise PolicyError(path, [f"cannot read the file: {exc.strerror}"]) from exc
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise PolicyError(path, [f"not valid YAML: {exc}"]) from exc
     return parse_policy(data, source=path)
