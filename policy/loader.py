@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -56,17 +57,33 @@ def parse_policy(data: Any, *, source: Path | str = "<policy>") -> SupportPolicy
         raise PolicyError(source, _problems(exc)) from exc
 
 
+# Policies parsed so far, by file and content. Reading an unchanged file again (after a
+# reset of the cache below, as every test does) gives back the same object, so what the
+# features keep per policy object (compiled rules, the classifier's scores) stays valid
+# and the file is not parsed again. The policy objects are frozen.
+_PARSED: dict[tuple[str, str], SupportPolicy] = {}
+_PARSED_KEPT = 8
+
+
 def load_policy_file(path: Path | str) -> SupportPolicy:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(path, [f"cannot read the file: {exc.strerror}"]) from exc
+    key = (str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    parsed = _PARSED.get(key)
+    if parsed is not None:
+        return parsed
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise PolicyError(path, [f"not valid YAML: {exc}"]) from exc
-    return parse_policy(data, source=path)
+    parsed = parse_policy(data, source=path)
+    if len(_PARSED) >= _PARSED_KEPT:
+        _PARSED.clear()
+    _PARSED[key] = parsed
+    return parsed
 
 
 @functools.cache

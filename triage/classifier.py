@@ -18,6 +18,7 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -478,13 +479,36 @@ def _evaluate(
 
 def save(pipeline: Pipeline, *, directory: Path, version: int) -> tuple[str, str]:
     """Write the model as ``triage-v<version>.joblib``; returns (file name, SHA-256)."""
+    global _last_saved
     directory.mkdir(parents=True, exist_ok=True)
     name = f"triage-v{version}.joblib"
     path = directory / name
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    joblib.dump(pipeline, temporary)
+    if not _copy_of_last_saved(pipeline, temporary):
+        joblib.dump(pipeline, temporary)
     temporary.replace(path)
-    return name, _sha256(path)
+    digest = _sha256(path)
+    _last_saved = (pipeline, path, digest)
+    return name, digest
+
+
+# The last model written, its file and checksum. Fitting is cached (``_fit``), so a
+# retraining on unchanged data saves the same model again (every new database does, and
+# every test starts one): its file is copied rather than pickled anew.
+_last_saved: tuple[Pipeline, Path, str] | None = None
+
+
+def _copy_of_last_saved(pipeline: Pipeline, target: Path) -> bool:
+    if _last_saved is None or _last_saved[0] is not pipeline:
+        return False
+    _pipeline, source, digest = _last_saved
+    try:
+        shutil.copyfile(source, target)
+        if _sha256(target) == digest:
+            return True
+    except OSError:
+        pass
+    return False
 
 
 def load(*, directory: Path, file_name: str, sha256: str) -> Pipeline:
