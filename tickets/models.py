@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
 from tickets.choices import (
@@ -22,6 +22,9 @@ from tickets.choices import (
 )
 
 TICKET_REFERENCE_PREFIX = "IZS-"
+# The inbox's orders of priority and status: what an agent wants first.
+PRIORITY_ORDER = ["urgent", "high", "normal", "low"]
+STATUS_ORDER = [str(s) for s in TicketStatus.values]
 
 
 class Tag(models.Model):
@@ -91,6 +94,34 @@ class Ticket(models.Model):
         related_name="merged_from",
     )
 
+    # The inbox's sort keys that are not plain columns, kept by the database so each
+    # sorted list is an index scan (the reply the customer waits for: the first until
+    # answered, then the next).
+    priority_rank = models.GeneratedField(
+        expression=Case(
+            *(When(priority=p, then=Value(rank)) for rank, p in enumerate(PRIORITY_ORDER)),
+            default=Value(len(PRIORITY_ORDER)),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
+    status_rank = models.GeneratedField(
+        expression=Case(
+            *(When(status=s, then=Value(rank)) for rank, s in enumerate(STATUS_ORDER)),
+            default=Value(len(STATUS_ORDER)),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
+    reply_due_at = models.GeneratedField(
+        expression=Case(
+            When(first_replied_at__isnull=True, then=F("first_reply_due_at")),
+            default=F("next_reply_due_at"),
+        ),
+        output_field=models.DateTimeField(null=True),
+        db_persist=True,
+    )
+
     class Meta:
         indexes = [
             # The inbox and the API list: one index per common filter, each ending in the
@@ -110,6 +141,15 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["-updated_at", "-id"], name="ticket_recent"),
             models.Index(fields=["order_number"], name="ticket_order_number"),
+            models.Index(fields=["unverified_order_number"], name="ticket_unverified_order"),
+            # The inbox's other orders (tickets.selectors._sort_keys), read from the top.
+            models.Index(
+                fields=["priority_rank", "-updated_at", "-id"], name="ticket_priority_order"
+            ),
+            models.Index(fields=["status_rank", "-updated_at", "-id"], name="ticket_status_order"),
+            models.Index(fields=["reply_due_at", "id"], name="ticket_reply_due_order"),
+            models.Index(fields=["category", "-updated_at", "-id"], name="ticket_category_order"),
+            models.Index(fields=["channel", "-updated_at", "-id"], name="ticket_channel_order"),
         ]
 
     def __str__(self) -> str:

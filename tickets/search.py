@@ -14,6 +14,7 @@ words matched, marked, for the page of hits only.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -41,6 +42,15 @@ class SearchHit:
     snippet_html: SafeString
 
 
+# PostgreSQL: matches are looked for among the newest messages first, this many, then
+# eight times as many, until enough are found (or every message was searched).
+RECENT_WINDOW = 100_000
+
+
+def _tsquery(terms: list[str]) -> str:
+    return " & ".join([*terms[:-1], terms[-1] + ":*"])
+
+
 def _message_ids(terms: list[str], limit: int) -> list[int]:
     """Ids of messages matching every term, best first."""
     with connection.cursor() as cursor:
@@ -51,44 +61,60 @@ def _message_ids(terms: list[str], limit: int) -> list[int]:
                 "ORDER BY rank LIMIT %s",
                 [query, limit],
             )
-        else:
-            # Newest first among the matches: the GIN index finds them, and recent
-            # conversations are what agents look for; ranking all matches of a common
-            # word over millions of messages would cost more than the answer is worth.
+            return [row[0] for row in cursor.fetchall()]
+        # Newest first among the matches: recent conversations are what agents look
+        # for. The GIN index finds the matches of a window of recent messages (a
+        # common word matches hundreds of thousands of messages over the years; sorting
+        # them all, or computing each message's tsvector walking back by id, costs far
+        # more than the answer is worth); the window widens until it holds enough.
+        cursor.execute("SELECT max(id) FROM tickets_message")
+        newest = cursor.fetchone()[0] or 0
+        window = RECENT_WINDOW
+        while True:
+            floor = newest - window
+            # MATERIALIZED: the matches of the window come from the index, not from a
+            # walk back along the primary key testing every message.
             cursor.execute(
-                "SELECT id FROM tickets_message "
+                "WITH hit AS MATERIALIZED (SELECT id FROM tickets_message "
                 "WHERE to_tsvector('simple'::regconfig, body_text) @@ to_tsquery('simple', %s) "
-                "ORDER BY id DESC LIMIT %s",
-                [" & ".join([*terms[:-1], terms[-1] + ":*"]), limit],
+                "AND id > %s) SELECT id FROM hit ORDER BY id DESC LIMIT %s",
+                [_tsquery(terms), floor, limit],
             )
-        return [row[0] for row in cursor.fetchall()]
+            ids = [row[0] for row in cursor.fetchall()]
+            if len(ids) >= limit or floor <= 0:
+                return ids
+            window *= 8
 
 
-def _snippet(message_id: int, terms: list[str]) -> SafeString:
+def _snippets(message_ids: list[int], terms: list[str]) -> dict[int, SafeString]:
+    """Where the words matched in each message, marked: one query for the page."""
+    if not message_ids:
+        return {}
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute(
-                "SELECT snippet(tickets_message_fts, 0, %s, %s, '…', 20) FROM "
-                "tickets_message_fts WHERE tickets_message_fts MATCH %s AND rowid = %s",
+                "SELECT rowid, snippet(tickets_message_fts, 0, %s, %s, '…', 20) FROM "
+                "tickets_message_fts WHERE tickets_message_fts MATCH %s "
+                "AND rowid IN (SELECT value FROM json_each(%s))",
                 [
                     MARK_START,
                     MARK_END,
                     " ".join(f'"{term}"' for term in terms) + "*",
-                    message_id,
+                    json.dumps(message_ids),
                 ],
             )
         else:
             cursor.execute(
-                "SELECT ts_headline('simple', body_text, to_tsquery('simple', %s), %s) "
-                "FROM tickets_message WHERE id = %s",
+                "SELECT id, ts_headline('simple', body_text, to_tsquery('simple', %s), %s) "
+                "FROM tickets_message WHERE id = ANY(%s)",
                 [
-                    " & ".join([*terms[:-1], terms[-1] + ":*"]),
+                    _tsquery(terms),
                     f'StartSel="{MARK_START}", StopSel="{MARK_END}", MaxWords=30, MinWords=12',
-                    message_id,
+                    list(message_ids),
                 ],
             )
-        row = cursor.fetchone()
-    return mark_safe(marks_to_html(row[0])) if row else mark_safe("")
+        rows = cursor.fetchall()
+    return {pk: mark_safe(marks_to_html(text)) for pk, text in rows}
 
 
 def _visible(viewer: User, filters: TicketFilters | None) -> QuerySet[Ticket]:
@@ -180,10 +206,17 @@ def ticket_search(
             allowed = set(
                 visible.filter(pk__in=set(ticket_of.values())).values_list("pk", flat=True)
             )
+            # The first matching message of each ticket that makes the page.
+            shown: dict[int, int] = {}
             for message_id in message_ids:
                 ticket_id = ticket_of.get(message_id)
-                if ticket_id in allowed and ticket_id not in found and len(order) < limit:
-                    add([ticket_id], "Message", _snippet(message_id, terms))
+                if ticket_id in allowed and ticket_id not in found and ticket_id not in shown:
+                    if len(order) + len(shown) >= limit:
+                        break
+                    shown[ticket_id] = message_id
+            snippets = _snippets(list(shown.values()), terms)
+            for ticket_id, message_id in shown.items():
+                add([ticket_id], "Message", snippets.get(message_id, mark_safe("")))
     if len(order) < limit:
         add(
             list(

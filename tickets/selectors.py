@@ -14,7 +14,6 @@ from django.db.models import (
     CharField,
     Count,
     F,
-    IntegerField,
     OrderBy,
     Q,
     QuerySet,
@@ -160,38 +159,16 @@ def tickets_filtered(tickets: QuerySet[Ticket], filters: TicketFilters) -> Query
 DEFAULT_SORT = "updated"
 
 
-def _rank(field_name: str, values: list[str]) -> Case:
-    return Case(
-        *(When(**{field_name: value}, then=Value(rank)) for rank, value in enumerate(values)),
-        default=Value(len(values)),
-        output_field=IntegerField(),
-    )
-
-
-def _reply_due() -> Case:
-    """The reply the customer waits for: the first until answered, then the next."""
-    return Case(
-        When(first_replied_at__isnull=True, then=F("first_reply_due_at")),
-        default=F("next_reply_due_at"),
-    )
-
-
 def _sort_keys() -> dict[str, list[OrderBy]]:
     """Each column's natural order (what an agent wants first); ``-key`` reverses it.
     The id comes last so the order is total and paging is stable."""
     return {
         "updated": [F("updated_at").desc(), F("id").desc()],
         "reference": [F("id").desc()],
-        "priority": [
-            _rank("priority", ["urgent", "high", "normal", "low"]).asc(),
-            F("updated_at").desc(),
-            F("id").desc(),
-        ],
-        "status": [
-            _rank("status", [str(s) for s in TicketStatus.values]).asc(),
-            F("updated_at").desc(),
-            F("id").desc(),
-        ],
+        # Ranks and the reply due are generated columns (Ticket.priority_rank...),
+        # each with an index in this order.
+        "priority": [F("priority_rank").asc(), F("updated_at").desc(), F("id").desc()],
+        "status": [F("status_rank").asc(), F("updated_at").desc(), F("id").desc()],
         "requester": [
             F("requester__display_name").asc(),
             F("requester__username").asc(),
@@ -204,7 +181,7 @@ def _sort_keys() -> dict[str, list[OrderBy]]:
             F("assignee__username").asc(nulls_first=True),
             F("id").desc(),
         ],
-        "due": [_reply_due().asc(nulls_last=True), F("id").asc()],
+        "due": [F("reply_due_at").asc(nulls_last=True), F("id").asc()],
     }
 
 

@@ -9,7 +9,8 @@ from django import template
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from accounts.models import User
 from policy.loader import get_policy
@@ -94,7 +95,20 @@ def short_time(value: dt.datetime | None) -> str:
 
 
 @register.simple_tag
-def assignable_agents() -> list[User]:
+def assignable_agent_options() -> SafeString:
+    """The bulk bar's ``<option>`` per agent, built in one pass: a loop in the template
+    over hundreds of agents cost more than the rest of the table."""
     from tickets.selectors import agents_for_assignment
 
-    return list(agents_for_assignment())
+    rows = agents_for_assignment().values_list(
+        "pk", "display_name", "first_name", "last_name", "username"
+    )
+    # As User.__str__ names them.
+    return format_html_join(
+        "",
+        '<option value="{}">{}</option>',
+        (
+            (pk, display or f"{first} {last}".strip() or username)
+            for pk, display, first, last, username in rows
+        ),
+    )
