@@ -100,7 +100,7 @@ def generate(
             INSERT INTO tickets_ticket (subject, requester_id, channel, category, status,
                 priority, kind, assignee_id, team, order_number, created_at, updated_at,
                 first_replied_at, resolved_at, closed_at, message_count, requester_identity,
-                unverified_order_number)
+                unverified_order_number, sub_channel)
             SELECT
                 ({_sql_array(SUBJECTS)})[1 + (g * 7) %% {len(SUBJECTS)}],
                 %(cmin)s + (g * 7919) %% (%(cmax)s - %(cmin)s + 1),
@@ -120,7 +120,7 @@ def generate(
                 NULL, NULL,
                 1 + least(19, floor(-ln(1 - ((g * 0.6180339887) - floor(g * 0.6180339887)))
                                      * 3.5)::int),
-                'account', ''
+                'account', '', ''
             FROM generate_series(1::bigint, %(n)s) g,
                  LATERAL (SELECT now() - interval '730 days'
                                  + (g::float / %(n)s) * interval '729 days' AS created) t
