@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import json
+import logging
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -48,6 +49,8 @@ from reports.models import (
 from sla.models import ClockStatus, Escalation, SlaClock
 from tickets.choices import EventKind
 from tickets.models import Ticket, TicketEvent
+
+logger = logging.getLogger(__name__)
 
 ROLLUP_MODELS = (
     VolumeRollup,
@@ -498,7 +501,10 @@ def _apply(sums: Sums) -> int:
                 totals[key[1]][1] += values[0]
             row = existing.get(key)
             if row is None:
-                creates.append(_row(key, values))
+                row = _row(key, values)
+                if _below_zero(row, part):
+                    continue
+                creates.append(row)
                 continue
             if part_name == "t":
                 row.count += values[0]
@@ -508,6 +514,7 @@ def _apply(sums: Sums) -> int:
             else:
                 for name, value in zip(part.values, values, strict=True):
                     setattr(row, name, getattr(row, name) + value)
+            _below_zero(row, part)
             if any(getattr(row, name) for name in part.counts):
                 updates.append(row)
             else:
@@ -519,6 +526,32 @@ def _apply(sums: Sums) -> int:
         written += len(updates) + len(creates) + len(deletes)
     _apply_totals(totals)
     return written
+
+
+def _below_zero(row: Any, part: Part) -> bool:
+    """Set counts that would go below zero to zero, and say so.
+
+    A count gets there only when the rollups and the recorded shares disagree (rows changed
+    behind the markers' back); a rebuild of the day puts it right. The refresh goes on
+    rather than failing on the database's check, again at every retry, and holding up
+    every other change.
+    """
+    wrong = [name for name in part.counts if getattr(row, name) < 0]
+    if part.model is TimingRollup:
+        wrong += ["buckets"] if any(count < 0 for count in row.buckets) else []
+        row.buckets = [max(0, count) for count in row.buckets]
+    if not wrong:
+        return False
+    for name in wrong:
+        if name != "buckets":
+            setattr(row, name, 0)
+    logger.warning(
+        "Report rollup %s below zero on %s (%s): rebuild that day with reports_rebuild",
+        part.model.__name__,
+        row.day,
+        ", ".join(wrong),
+    )
+    return True
 
 
 def _apply_totals(totals: dict[int, list[int]]) -> None:
@@ -534,10 +567,11 @@ def _apply_totals(totals: dict[int, list[int]]) -> None:
         day = dt.date.fromordinal(ordinal)
         row = existing.get(day)
         if row is None:
-            creates.append(DayTotals(day=day, opened=opened, resolved=resolved))
+            if opened >= 0 and resolved >= 0:
+                creates.append(DayTotals(day=day, opened=opened, resolved=resolved))
             continue
-        row.opened += opened
-        row.resolved += resolved
+        row.opened = max(0, row.opened + opened)
+        row.resolved = max(0, row.resolved + resolved)
         (updates if row.opened or row.resolved else deletes).append(row)
     DayTotals.objects.bulk_update(updates, ["opened", "resolved"], batch_size=BULK)
     DayTotals.objects.bulk_create(creates, batch_size=BULK)

@@ -308,3 +308,17 @@ def test_a_resolution_moving_to_another_day_moves_its_counts(buyer, agent):
     assert DayTotals.objects.get(day=tomorrow).resolved == 1
     resolution = TimingRollup.objects.get(metric="resolution")
     assert (resolution.day, resolution.count, sum(resolution.buckets)) == (tomorrow, 1, 1)
+
+
+def test_a_rollup_row_lost_behind_the_refreshs_back_does_not_stop_it(buyer, caplog):
+    ticket = ticket_open(requester=buyer, channel=Channel.EMAIL, body="Where is my order?")
+    rollups.refresh_dirty()
+    VolumeRollup.objects.all().delete()  # by hand, say
+    Ticket.objects.filter(pk=ticket.pk).update(category="payments")
+    rollups.mark_tickets_dirty([ticket.pk])
+
+    rollups.refresh_dirty()
+
+    assert not DirtyTicket.objects.exists()
+    assert "below zero" in caplog.text
+    assert list(VolumeRollup.objects.values_list("category", "created")) == [("payments", 1)]
