@@ -236,6 +236,10 @@ def main() -> None:
     spread = list(Ticket.objects.order_by("pk").values_list("pk", flat=True)[:: TICKETS // 100])
     refresh_seconds, refresh_cpu, spread_tickets = refresh(spread)
     load_after_refresh = os.getloadavg()
+    log(
+        f"  refresh: 100 newest {recent_seconds:.2f} s (CPU {recent_cpu:.2f} s), 100 spread "
+        f"{refresh_seconds:.2f} s (CPU {refresh_cpu:.2f} s)"
+    )
     days_seconds = days_cpu = float("nan")
     days_count = 0
     if args.compare_days:
@@ -250,6 +254,7 @@ def main() -> None:
             days_seconds, days_cpu, _ = refresh(spread)
         finally:
             RollupsBeforeShares.objects.all().delete()
+        log(f"  the same by recomputing {days_count} days: {days_seconds:.1f} s")
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     supervisor = User.objects.filter(role="supervisor").order_by("pk").first()
