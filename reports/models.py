@@ -1,8 +1,9 @@
 """Daily rollups the reports read, never the raw tickets and events.
 
 Every row is keyed by a day in the support team's time zone (the policy calendar) plus
-the dimensions a report groups by. A day is always recomputed whole from the raw rows
-(``reports.rollups.rebuild_days``), so running a recomputation twice or late does no harm.
+the dimensions a report groups by. A rebuild recomputes days whole from the raw rows
+(``reports.rollups.rebuild_days``); the background refresh moves only what changed
+tickets add, from each ticket's recorded share (``TicketShare``) to its new one.
 Durations are kept as fixed-bucket histograms (``reports.histogram``) so that a median or
 90th percentile over any range is computed from the rollups alone.
 """
@@ -219,7 +220,7 @@ class DayTotals(models.Model):
 
 
 class DirtyTicket(models.Model):
-    """A ticket something happened to since the last refresh; its days get recomputed."""
+    """A ticket something happened to since the last refresh; its share gets recounted."""
 
     ticket_id = models.BigIntegerField(primary_key=True)
 
@@ -234,3 +235,32 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return str(self.day)
+
+
+class TicketShare(models.Model):
+    """What one ticket adds to the rollups, as they count it now.
+
+    ``entries`` is a compact JSON list of ``[part, day ordinal, *key, *values]`` (see
+    ``reports.rollups.PARTS``). On every day, each rollup row is the sum of the entries of
+    every ticket on that day: the refresh subtracts a changed ticket's entries and adds its
+    new ones, and a rebuild of some days rewrites the entries on those days.
+    """
+
+    ticket_id = models.BigIntegerField(primary_key=True)
+    entries = models.TextField()
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id}"
+
+
+class RollupsBeforeShares(models.Model):
+    """Present while rollups written before ``TicketShare`` existed are still in place.
+
+    Their tickets' shares are unknown, so the refresh recomputes those tickets' days until
+    a rebuild of every day (``./manage.py reports_rebuild``) has recorded every share.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+
+    def __str__(self) -> str:
+        return "rollups from before ticket shares"
