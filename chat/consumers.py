@@ -17,11 +17,12 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from uvicorn.protocols.utils import ClientDisconnected
 
 from accounts.models import User
 from accounts.staff_sessions import staff_socket_check
-from chat import protocol, relay, selectors, services, tokens
+from chat import batching, protocol, relay, selectors, services, tokens
 from chat.db import db
 from chat.models import ChatSession, Sender
 from core.errors import UserError
@@ -223,6 +224,26 @@ class _FrameConsumer(AsyncWebsocketConsumer):
     async def chat_frame(self, event: dict[str, Any]) -> None:
         await self.send_frame(event["frame"])
 
+    async def _stored(self, item: services.MessageIn) -> services.Stored | None:
+        """Store a message with the others arriving meanwhile (``chat.batching``); its
+        (entry, created) once committed. A refusal (a ``UserError``) is raised for
+        ``_handle`` to answer, and so is the database being away (the socket closes,
+        the client resumes and resends). Any other fault was this message's alone (the
+        rest of its batch was stored): it is answered with an error, the socket stays."""
+        outcome = await batching.message_store(item)
+        error = outcome.error
+        if error is None:
+            return outcome.unwrap()
+        if isinstance(error, UserError | OperationalError | InterfaceError):
+            raise error
+        logger.error("A chat message could not be stored", exc_info=error)
+        await self.fail(
+            "message_failed",
+            "This message could not be stored. Edit it and send it again as a new message.",
+            ref=_str(item.client_id),
+        )
+        return None
+
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
@@ -399,9 +420,14 @@ class CustomerChatConsumer(_FrameConsumer):
         session = await self._require_session(frame)
         if session is None:
             return
-        entry, created = await db(services.chat_customer_message)(
-            session=session, client_id=frame.get("client_id"), text=frame.get("text")
+        stored = await self._stored(
+            services.MessageIn(
+                session=session, client_id=frame.get("client_id"), text=frame.get("text")
+            )
         )
+        if stored is None:
+            return
+        entry, created = stored
         ack: Frame = {"type": "ack", "client_id": entry.client_id, "seq": entry.seq}
         if not created:
             ack["duplicate"] = True
@@ -733,12 +759,18 @@ class AgentChatConsumer(_FrameConsumer):
         session = await self._session(frame)
         if session is None:
             return
-        entry, created = await db(services.chat_agent_message)(
-            session=session,
-            agent=self.agent,
-            client_id=frame.get("client_id"),
-            text=frame.get("text"),
+        assert self.agent is not None
+        stored = await self._stored(
+            services.MessageIn(
+                session=session,
+                client_id=frame.get("client_id"),
+                text=frame.get("text"),
+                agent=self.agent,
+            )
         )
+        if stored is None:
+            return
+        entry, created = stored
         ack: Frame = {
             "type": "ack",
             "session": str(session.public_id),

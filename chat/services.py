@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -22,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -53,7 +55,10 @@ from tickets import services as tickets
 from tickets.attachments import CheckedUpload
 from tickets.choices import Channel, SubChannel, TicketStatus
 from tickets.escalation import escalation_request
-from tickets.models import Attachment, Tag, Ticket
+from tickets.models import Attachment, Message, Tag, Ticket
+from tickets.write_path import Outcome
+
+logger = logging.getLogger(__name__)
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 MAX_TEXT_CHARS = 5_000
@@ -130,24 +135,6 @@ class _Claim:
     customer_id: int
 
 
-def _claim_seq(session: ChatSession) -> _Claim:
-    """Lock the session's row and take its next sequence number in one statement
-    (UPDATE … RETURNING: PostgreSQL, SQLite 3.35+), instead of a locking read and an
-    update. Call inside a transaction: a rollback gives the number back, and the lock
-    held until the commit keeps the stream gap-free and in order."""
-    table = connection.ops.quote_name(ChatSession._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608
-            "WHERE id = %s RETURNING last_seq, state, agent_id, customer_id",
-            [session.pk],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise ChatSession.DoesNotExist(f"chat session {session.pk}")
-    return _Claim(seq=row[0], state=row[1], agent_id=row[2], customer_id=row[3])
-
-
 def _append(
     session: ChatSession,
     *,
@@ -164,7 +151,7 @@ def _append(
 ) -> ChatEntry:
     """Next numbered entry of a locked session; relayed to everyone once committed.
 
-    ``seq``: the number already taken with ``_claim_seq`` (messages); without it the
+    ``seq``: the number already taken (the first message of a chat); without it the
     next one is taken here, on a session the caller has locked.
     ``attachments``: the message's files when the caller has them (none for a typed
     message), so building the frame costs no query.
@@ -378,6 +365,320 @@ def _url_or_blank(value: str) -> str:
     return value
 
 
+# --- Messages, a batch at a time
+
+
+@dataclass(frozen=True)
+class MessageIn:
+    """A chat message to store: the customer's (``agent`` None) or an agent's.
+
+    ``session`` may be an old copy (a socket keeps the one it attached with): only its
+    ids, ticket and visitor name are used, which never change; the state, who handles
+    the chat and the customer (which changes once if the visitor proves their address)
+    are read as the row is locked."""
+
+    session: ChatSession
+    client_id: object
+    text: object
+    agent: User | None = None
+    uploads: Sequence[CheckedUpload] = ()
+
+    @property
+    def sender(self) -> Sender:
+        return Sender.CUSTOMER if self.agent is None else Sender.AGENT
+
+
+Stored = tuple[ChatEntry, bool]
+
+
+@dataclass
+class _Pending:
+    index: int
+    item: MessageIn
+    client_id: str = ""
+    text: str = ""
+    screened: list[Finding] = field(default_factory=list)
+    outcome: Outcome[Stored] | None = None
+    # An earlier message of the batch with the same client id: answered as its retry.
+    same_as: int | None = None
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.item.session.pk, str(self.item.sender), self.client_id)
+
+
+def chat_messages_store(items: Sequence[MessageIn]) -> list[Outcome[Stored]]:
+    """Store a batch of chat messages, customers' and agents', of any chats, in one
+    transaction; one result per item, in order: (entry, created), or why it was not
+    stored. A retried client id gets the entry stored the first time (created False),
+    with its original sequence number.
+
+    The steps, each over the whole batch: the checks that need no database; one look-up
+    of client ids already stored (skipped for a batch of one typed message, whose retry
+    fails on the unique ids instead); the conduct screening of customers' texts; then in
+    one transaction the sessions' rows locked and their sequence numbers taken in one
+    UPDATE, the customers' messages through ``tickets.write_path.messages_append`` (one
+    batch), the agents' through ``ticket_reply``, the entries in one INSERT, and every
+    frame relayed in one hand-over after the commit. If the transaction fails as a
+    whole, each message is tried alone, so a bad one is set aside with its error and
+    the others are stored.
+    """
+    pending = [_Pending(index=i, item=item) for i, item in enumerate(items)]
+    first_of: dict[tuple[int, str, str], int] = {}
+    for p in pending:
+        try:
+            p.client_id = client_id_check(p.item.client_id)
+            p.text = _text_check(p.item.text, allow_empty=bool(p.item.uploads))
+            if p.item.agent is not None:
+                _team_member(p.item.agent)
+        except UserError as exc:
+            p.outcome = Outcome(error=exc)
+            continue
+        p.same_as = first_of.setdefault(p.key, p.index)
+        if p.same_as == p.index:
+            p.same_as = None
+    live = [p for p in pending if p.outcome is None and p.same_as is None]
+    # Files reach storage before the commit: a retried upload is recognised before it
+    # stores them again. A batch of one typed message needs no look-up first: its retry
+    # fails on the message's (or the entry's) unique ids and is answered below.
+    looked_up = len(live) > 1 or any(p.item.uploads for p in live)
+    if looked_up:
+        stored = _entries_stored([p.key for p in live])
+        for p in live:
+            entry = stored.get(p.key)
+            if entry is not None:
+                p.outcome = Outcome(value=(entry, False))
+        live = [p for p in live if p.outcome is None]
+    for p in live:
+        if p.item.agent is None:
+            # Screened before the transaction: never under the sessions' or the write lock.
+            p.screened = conduct.text_screened(text=p.text, author=p.item.session.customer)
+    if live:
+        _store_together_or_one_by_one(live)
+    for p in live:
+        error = p.outcome.error if p.outcome is not None else None
+        # A retry of a message stored before (perhaps before the chat ended, or by a
+        # racing frame) is acknowledged again with its number.
+        if isinstance(error, IntegrityError) or (isinstance(error, UserError) and not looked_up):
+            existing = _entry_for(p.item.session, p.item.sender, p.client_id)
+            if existing is not None:
+                p.outcome = Outcome(value=(existing, False))
+    results: list[Outcome[Stored]] = []
+    for p in pending:
+        if p.same_as is not None:
+            first = pending[p.same_as].outcome
+            assert first is not None
+            p.outcome = Outcome(value=(first.value[0], False)) if first.value is not None else first
+        assert p.outcome is not None
+        results.append(p.outcome)
+    return results
+
+
+def _entries_stored(keys: list[tuple[int, str, str]]) -> dict[tuple[int, str, str], ChatEntry]:
+    wanted = set(keys)
+    found = ChatEntry.objects.select_related("message").filter(
+        session_id__in={k[0] for k in keys}, client_id__in={k[2] for k in keys}
+    )
+    return {
+        key: entry
+        for entry in found
+        if (key := (entry.session_id, str(entry.sender), entry.client_id)) in wanted
+    }
+
+
+def _store_together_or_one_by_one(live: list[_Pending]) -> None:
+    try:
+        outcomes = _store(live)
+    except Exception as exc:
+        if len(live) == 1:
+            if not isinstance(exc, IntegrityError | UserError):
+                logger.warning("A chat message could not be stored: %r", exc, exc_info=True)
+            live[0].outcome = Outcome(error=exc)
+            return
+        logger.warning("Storing %d chat messages together failed; one by one now", len(live))
+        for p in live:
+            try:
+                (p.outcome,) = _store([p])
+            except Exception as alone:
+                if not isinstance(alone, IntegrityError | UserError):
+                    logger.warning("Chat message set aside: %r", alone, exc_info=True)
+                p.outcome = Outcome(error=alone)
+        return
+    for p, outcome in zip(live, outcomes, strict=True):
+        p.outcome = outcome
+
+
+def _claim_check(claim: _Claim, agent: User | None) -> None:
+    if agent is not None and claim.agent_id != agent.pk and not agent.is_supervisor:
+        raise NotYourChat("This chat is handled by another agent.")
+    if claim.state == SessionState.ENDED:
+        if agent is None:
+            raise ChatEnded("This chat has ended. Start a new chat to write again.")
+        raise ChatEnded("This chat has ended.")
+    if agent is not None and claim.state != SessionState.ACTIVE:
+        raise InvalidFrame("Accept the chat before writing.", field="session")
+
+
+def _store(live: list[_Pending]) -> list[Outcome[Stored]]:
+    """One transaction for the batch; raises if it fails as a whole."""
+    from tickets.write_path import MessageToAppend, messages_append
+
+    results: dict[int, Outcome[Stored]] = {}
+    messages: dict[int, Message] = {}
+    with transaction.atomic():
+        counts = Counter(p.item.session.pk for p in live)
+        claims = _claim_seqs(counts)
+        customers: list[_Pending] = []
+        agents: list[_Pending] = []
+        for p in live:
+            claim = claims.get(p.item.session.pk)
+            try:
+                if claim is None:
+                    raise InvalidFrame("No such chat.", field="session")
+                _claim_check(claim, p.item.agent)
+            except UserError as exc:
+                results[p.index] = Outcome(error=exc)
+                continue
+            (customers if p.item.agent is None else agents).append(p)
+        if customers:
+            # A socket's copy may predate the customer proving their address (another
+            # tab did): the chat is the account's from then on.
+            moved = {
+                claims[p.item.session.pk].customer_id
+                for p in customers
+                if claims[p.item.session.pk].customer_id != p.item.session.customer_id
+            }
+            accounts = User.objects.in_bulk(moved) if moved else {}
+            appended = messages_append(
+                [
+                    MessageToAppend(
+                        ticket=p.item.session.ticket,
+                        author=accounts.get(
+                            claims[p.item.session.pk].customer_id, p.item.session.customer
+                        ),
+                        body=p.text,
+                        uploads=p.item.uploads,
+                        external_id=f"chat:{p.item.session.public_id}:{p.client_id}",
+                        screened=p.screened,
+                    )
+                    for p in customers
+                ]
+            )
+            for p, outcome in zip(customers, appended, strict=True):
+                if outcome.error is not None:
+                    results[p.index] = Outcome(error=outcome.error)
+                else:
+                    messages[p.index] = outcome.unwrap()
+        for p in agents:
+            assert p.item.agent is not None
+            try:
+                messages[p.index] = tickets.ticket_reply(
+                    ticket=p.item.session.ticket,
+                    author=p.item.agent,
+                    body=p.text,
+                    uploads=p.item.uploads,
+                    through_outbox=False,
+                )
+            except UserError as exc:
+                results[p.index] = Outcome(error=exc)
+        # Number what was stored, in arrival order per chat; a number taken for a
+        # message that was refused is given back, so the stream stays gap-free.
+        next_seq = {pk: claims[pk].seq - n + 1 for pk, n in counts.items() if pk in claims}
+        entries: list[tuple[_Pending, ChatEntry]] = []
+        for p in live:
+            message = messages.get(p.index)
+            if message is None:
+                continue
+            session = p.item.session
+            seq = next_seq[session.pk]
+            next_seq[session.pk] = seq + 1
+            entries.append(
+                (
+                    p,
+                    ChatEntry(
+                        session=session,
+                        seq=seq,
+                        kind=EntryKind.MESSAGE,
+                        sender=p.item.sender,
+                        text=p.text,
+                        author_name=(
+                            session.visitor_name or str(session.customer)
+                            if p.item.agent is None
+                            else p.item.agent.display_name or str(p.item.agent)
+                        ),
+                        message=message,
+                        client_id=p.client_id,
+                        data={},
+                    ),
+                )
+            )
+        given_back = {pk: seq - 1 for pk, seq in next_seq.items() if seq - 1 != claims[pk].seq}
+        if given_back:
+            ChatSession.objects.filter(pk__in=list(given_back)).update(
+                last_seq=Case(
+                    *[When(pk=pk, then=Value(last)) for pk, last in given_back.items()],
+                    default=F("last_seq"),
+                    output_field=PositiveIntegerField(),
+                )
+            )
+        ChatEntry.objects.bulk_create([entry for _p, entry in entries])
+        relayed: relay.Items = []
+        for p, entry in entries:
+            assert entry.message is not None
+            frame = protocol.entry_frame(
+                entry, attachments=list(entry.message.attachments.all()) if p.item.uploads else []
+            )
+            public_id = p.item.session.public_id
+            relayed.append((relay.watch_group(public_id), frame))
+            relayed.append((relay.session_group(public_id), frame))
+            agent_id = claims[p.item.session.pk].agent_id
+            if p.item.agent is None and agent_id is not None:
+                # The agent handling the chat is told even when it is not open on their
+                # desk (unread counts).
+                relayed.append((relay.agent_group(agent_id), protocol.activity_frame(frame)))
+            if p.screened:
+                transaction.on_commit(partial(_conduct_flag_hint, message_id=entry.message.pk))
+            results[p.index] = Outcome(value=(entry, True))
+        if relayed:
+            transaction.on_commit(partial(relay.send_many, relayed))
+    return [results[p.index] for p in live]
+
+
+def _claim_seqs(counts: dict[int, int]) -> dict[int, _Claim]:
+    """Lock the sessions' rows and take ``counts[id]`` sequence numbers of each in one
+    statement (UPDATE … RETURNING: PostgreSQL, SQLite 3.35+); each claim's ``seq`` is
+    the last number taken. The rows are locked in the order of their ids, so two
+    processes' batches cannot wait for each other. Call inside a transaction: a
+    rollback gives the numbers back, and the locks held until the commit keep the
+    streams gap-free and in order."""
+    table = connection.ops.quote_name(ChatSession._meta.db_table)
+    ids = sorted(counts)
+    returning = "RETURNING id, last_seq, state, agent_id, customer_id"
+    if len(ids) == 1:
+        sql = f"UPDATE {table} SET last_seq = last_seq + %s WHERE id = %s {returning}"  # noqa: S608
+        params: list[int] = [counts[ids[0]], ids[0]]
+    else:
+        marks = ", ".join(["%s"] * len(ids))
+        cases = " ".join(["WHEN %s THEN %s"] * len(ids))
+        target = (
+            f"(SELECT id FROM {table} WHERE id IN ({marks}) ORDER BY id FOR UPDATE)"  # noqa: S608
+            if connection.features.has_select_for_update
+            else f"({marks})"
+        )
+        sql = (
+            f"UPDATE {table} SET last_seq = last_seq + CASE id {cases} END "  # noqa: S608
+            f"WHERE id IN {target} {returning}"
+        )
+        params = [n for pk in ids for n in (pk, counts[pk])] + ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {
+        row[0]: _Claim(seq=row[1], state=row[2], agent_id=row[3], customer_id=row[4])
+        for row in rows
+    }
+
+
 def chat_customer_message(
     *,
     session: ChatSession,
@@ -385,67 +686,13 @@ def chat_customer_message(
     text: str,
     uploads: Sequence[CheckedUpload] = (),
 ) -> tuple[ChatEntry, bool]:
-    """Store a customer's message once. Returns (entry, created); a retry returns the
-    entry stored the first time, with its original sequence number.
-
-    ``session`` may be an old copy (a socket keeps the one it attached with): only its
-    ids and visitor name are used, which never change; the state and the customer
-    (which changes once if the visitor proves their address) are read as the row is
-    locked.
-    """
-    client_id = client_id_check(client_id)
-    text = _text_check(text, allow_empty=bool(uploads))
-    if uploads:
-        # Files reach storage before the commit: a retried upload is recognised before
-        # it stores them again. A typed message needs no look-up first: its retry
-        # fails on the message's unique external id and is answered below.
-        existing = _entry_for(session, Sender.CUSTOMER, client_id)
-        if existing is not None:
-            return existing, False
-    # Screened before the transaction: never under the session's lock or the write lock.
-    screened = conduct.text_screened(text=text.replace("\x00", "").strip(), author=session.customer)
-    try:
-        with transaction.atomic():
-            claim = _claim_seq(session)
-            if claim.state == SessionState.ENDED:
-                raise ChatEnded("This chat has ended. Start a new chat to write again.")
-            # A socket's copy may predate the customer proving their address (another
-            # tab did): the chat is the account's from then on.
-            author = (
-                session.customer
-                if claim.customer_id == session.customer_id
-                else User.objects.get(pk=claim.customer_id)
-            )
-            message = tickets.ticket_customer_message(
-                ticket=session.ticket,
-                author=author,
-                body=text,
-                uploads=uploads,
-                external_id=f"chat:{session.public_id}:{client_id}",
-                screened=screened,
-            )
-            if screened:
-                transaction.on_commit(partial(_conduct_flag_hint, message_id=message.pk))
-            entry = _append(
-                session,
-                seq=claim.seq,
-                kind=EntryKind.MESSAGE,
-                sender=Sender.CUSTOMER,
-                text=text,
-                author_name=session.visitor_name or str(session.customer),
-                message_id=message.pk,
-                client_id=client_id,
-                attachments=list(message.attachments.all()) if uploads else [],
-                notify_agent_id=claim.agent_id,
-            )
-    except (IntegrityError, UserError):
-        # A retry of a message stored before (perhaps before the chat ended) is
-        # acknowledged again with its number; anything else is the caller's error.
-        existing = _entry_for(session, Sender.CUSTOMER, client_id)
-        if existing is None:
-            raise
-        return existing, False
-    return entry, True
+    """Store a customer's message once: ``chat_messages_store`` with one item, raising
+    its error. Returns (entry, created); a retry returns the entry stored the first
+    time, with its original sequence number."""
+    (outcome,) = chat_messages_store(
+        [MessageIn(session=session, client_id=client_id, text=text, uploads=uploads)]
+    )
+    return outcome.unwrap()
 
 
 def _conduct_flag_hint(*, message_id: int) -> None:
@@ -838,52 +1085,13 @@ def chat_agent_message(
     text: str,
     uploads: Sequence[CheckedUpload] = (),
 ) -> tuple[ChatEntry, bool]:
-    """Store an agent's message (with any photos or files) once per client id.
-
-    As for the customer's, ``session`` may be an old copy: who handles the chat and
+    """Store an agent's message (with any photos or files) once per client id:
+    ``chat_messages_store`` with one item, raising its error. Who handles the chat and
     its state are checked on the locked row."""
-    client_id = client_id_check(client_id)
-    text = _text_check(text, allow_empty=bool(uploads))
-    _team_member(agent)
-    if uploads:
-        existing = _entry_for(session, Sender.AGENT, client_id)
-        if existing is not None:
-            return existing, False
-    try:
-        with transaction.atomic():
-            claim = _claim_seq(session)
-            if claim.agent_id != agent.pk and not agent.is_supervisor:
-                raise NotYourChat("This chat is handled by another agent.")
-            if claim.state == SessionState.ENDED:
-                raise ChatEnded("This chat has ended.")
-            if claim.state != SessionState.ACTIVE:
-                raise InvalidFrame("Accept the chat before writing.", field="session")
-            message = tickets.ticket_reply(
-                ticket=session.ticket,
-                author=agent,
-                body=text,
-                uploads=uploads,
-                through_outbox=False,
-            )
-            # The entry's unique (session, sender, client id) catches a retry here,
-            # rolling the reply back with it.
-            entry = _append(
-                session,
-                seq=claim.seq,
-                kind=EntryKind.MESSAGE,
-                sender=Sender.AGENT,
-                text=text,
-                author_name=agent.display_name or str(agent),
-                message_id=message.pk,
-                client_id=client_id,
-                attachments=list(message.attachments.all()) if uploads else [],
-            )
-    except (IntegrityError, UserError):
-        existing = _entry_for(session, Sender.AGENT, client_id)
-        if existing is None:
-            raise
-        return existing, False
-    return entry, True
+    (outcome,) = chat_messages_store(
+        [MessageIn(session=session, client_id=client_id, text=text, agent=agent, uploads=uploads)]
+    )
+    return outcome.unwrap()
 
 
 def chat_agent_note(*, session: ChatSession, agent: User, text: str) -> None:

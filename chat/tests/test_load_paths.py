@@ -8,7 +8,7 @@ import asyncio
 import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import services
@@ -215,15 +215,15 @@ def test_an_unexpected_failure_of_a_frame_closes_the_socket_for_a_resume(
 ):
     online_agent()
 
-    def broken(**kwargs):
-        raise RuntimeError("the database went away")
+    def broken(items):
+        raise OperationalError("the database went away")
 
     async def scenario():
         customer = Socket("/ws/chat/")
         await customer.open()
         await customer.send(start_frame())
         await customer.until("welcome")
-        monkeypatch.setattr(services, "chat_customer_message", broken)
+        monkeypatch.setattr(services, "chat_messages_store", broken)
         await customer.send({"type": "message", "client_id": client_id(), "text": "Hello?"})
         return await customer.closed_with()
 

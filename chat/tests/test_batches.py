@@ -1,0 +1,229 @@
+"""The relay's batches: messages that arrive together are written together, a bad one
+is set aside alone, statements do not grow with the batch, and an acknowledgement
+follows the commit."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
+
+from chat import batching, protocol, services
+from chat.models import ChatEntry, SessionState
+from chat.services import MessageIn
+from chat.tests.conftest import Socket, client_id, run, start_frame
+from tickets.models import Message
+
+
+def _accepted(agent, email: str) -> services.ChatSession:
+    session, _created = services.chat_start(
+        request=services.StartRequest(
+            name="Ada Obi",
+            email=email,
+            category="order_status",
+            text="Where is my order?",
+            client_id=client_id(),
+        )
+    )
+    services.chat_accept(session=session, agent=agent)
+    got = services.chat_get(session.public_id)
+    assert got is not None and got.state == SessionState.ACTIVE
+    return got
+
+
+def _gap_free(session: services.ChatSession) -> None:
+    seqs = list(
+        ChatEntry.objects.filter(session=session).order_by("seq").values_list("seq", flat=True)
+    )
+    assert seqs == list(range(1, len(seqs) + 1))
+    session.refresh_from_db()
+    assert session.last_seq == seqs[-1]
+
+
+def _poison_entry_frames(monkeypatch, error: type[Exception], *, times: int = 1000) -> None:
+    """Building the relayed frame of a message whose text is "poison" fails (a bug only
+    this message reaches), inside the batch's transaction, after its rows are written."""
+    real = protocol.entry_frame
+    left = [times]
+
+    def entry_frame(entry, **kwargs):
+        if entry.text == "poison" and left[0] > 0:
+            left[0] -= 1
+            raise error("only this message reaches this bug")
+        return real(entry, **kwargs)
+
+    monkeypatch.setattr(protocol, "entry_frame", entry_frame)
+
+
+@pytest.mark.django_db
+def test_a_poisoned_message_is_set_aside_and_the_rest_of_its_batch_is_stored_once(
+    clock, online_agent, monkeypatch
+):
+    agent = online_agent(max_chats=10)
+    chats = [_accepted(agent, f"c{i}@example.com") for i in range(4)]
+    services.chat_end(session=chats[3], by=agent)
+    _poison_entry_frames(monkeypatch, RuntimeError)
+    items = [
+        MessageIn(session=chats[0], client_id=client_id(), text="first chat"),
+        MessageIn(session=chats[1], client_id=client_id(), text="poison"),
+        MessageIn(session=chats[1], client_id=client_id(), text="after it, same chat"),
+        MessageIn(session=chats[2], client_id=client_id(), text="third chat"),
+        MessageIn(session=chats[0], client_id=client_id(), text="an answer", agent=agent),
+        MessageIn(session=chats[3], client_id=client_id(), text="to an ended chat"),
+    ]
+    outcomes = services.chat_messages_store(items)
+
+    assert isinstance(outcomes[1].error, RuntimeError)
+    assert isinstance(outcomes[5].error, services.ChatEnded)
+    for index in (0, 2, 3, 4):
+        entry, created = outcomes[index].unwrap()
+        assert created and entry.text == items[index].text
+    for item in items:
+        stored = item.text not in ("poison", "to an ended chat")
+        assert ChatEntry.objects.filter(client_id=item.client_id).count() == int(stored)
+        assert Message.objects.filter(body_text=item.text).count() == int(stored)
+    # The numbers taken for the poisoned and the refused message were given back.
+    for chat in chats:
+        _gap_free(chat)
+    assert [e.text for e in ChatEntry.objects.filter(session=chats[0], seq__gt=2)] == [
+        "first chat",
+        "an answer",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_batch_retried_or_repeated_within_itself_stores_each_message_once(clock, online_agent):
+    agent = online_agent(max_chats=10)
+    chats = [_accepted(agent, f"c{i}@example.com") for i in range(2)]
+    repeated = client_id()
+    items = [
+        MessageIn(session=chats[0], client_id=repeated, text="Hello"),
+        MessageIn(session=chats[1], client_id=client_id(), text="Hi"),
+        MessageIn(session=chats[0], client_id=repeated, text="Hello"),
+    ]
+    first = services.chat_messages_store(items)
+    again = services.chat_messages_store(items)
+
+    entry, created = first[0].unwrap()
+    assert created
+    assert first[2].unwrap() == (entry, False)
+    assert [o.unwrap()[1] for o in again] == [False, False, False]
+    assert [o.unwrap()[0].seq for o in again] == [o.unwrap()[0].seq for o in first]
+    assert Message.objects.filter(body_text="Hello").count() == 1
+    for chat in chats:
+        _gap_free(chat)
+
+
+@pytest.mark.django_db
+def test_statements_per_batch_do_not_grow_with_its_size(clock, online_agent):
+    agent = online_agent(max_chats=20)
+    chats = [_accepted(agent, f"c{i}@example.com") for i in range(12)]
+
+    def batch(sessions, text: str) -> int:
+        items = [MessageIn(session=s, client_id=client_id(), text=text) for s in sessions]
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = services.chat_messages_store(items)
+        assert all(o.error is None for o in outcomes)
+        return len(captured.captured_queries)
+
+    batch(chats, "first")  # every chat's first message after the start
+    two = batch(chats[:2], "second")
+    ten = batch(chats[2:], "second")
+    assert ten <= two, (two, ten)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_arriving_together_are_written_in_one_batch(clock, online_agent, monkeypatch):
+    agent = online_agent(max_chats=10)
+    chats = [_accepted(agent, f"c{i}@example.com") for i in range(5)]
+    real = services.chat_messages_store
+    sizes: list[int] = []
+
+    def spy(items):
+        sizes.append(len(items))
+        return real(items)
+
+    monkeypatch.setattr(services, "chat_messages_store", spy)
+
+    async def scenario():
+        return await asyncio.gather(
+            *[
+                batching.message_store(MessageIn(session=s, client_id=client_id(), text="Hi"))
+                for s in chats
+            ]
+        )
+
+    outcomes = run(scenario)
+    assert sizes == [5]
+    assert [o.unwrap()[1] for o in outcomes] == [True] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poisoned_message_on_a_socket_gets_its_error_and_the_socket_stays(
+    clock, online_agent, monkeypatch
+):
+    online_agent()
+    _poison_entry_frames(monkeypatch, RuntimeError)
+
+    async def scenario():
+        customer = Socket("/ws/chat/")
+        await customer.open()
+        await customer.send(start_frame())
+        await customer.until("welcome")
+        bad, good = client_id(), client_id()
+        await customer.send({"type": "message", "client_id": bad, "text": "poison"})
+        error = await customer.until("error")
+        await customer.send({"type": "message", "client_id": good, "text": "Hello?"})
+        ack = await customer.until("ack")
+        await customer.close()
+        return bad, error, good, ack
+
+    bad, error, good, ack = run(scenario)
+    assert error["code"] == "message_failed" and error["ref"] == bad
+    assert "could not be stored" in error["detail"]
+    assert ack["client_id"] == good and ack["seq"] == 2
+    assert not ChatEntry.objects.filter(client_id=bad).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_ack_before_the_commit_and_the_retry_is_stored_once(clock, online_agent, monkeypatch):
+    online_agent()
+    # The database fails once while the batch's rows are written, before its commit.
+    _poison_entry_frames(monkeypatch, OperationalError, times=1)
+
+    async def scenario():
+        customer = Socket("/ws/chat/")
+        await customer.open()
+        await customer.send(start_frame())
+        welcome = await customer.until("welcome")
+        retried = client_id()
+        frame = {"type": "message", "client_id": retried, "text": "poison"}
+        await customer.send(frame)
+        before_close = []
+        while True:
+            got = await customer.recv()
+            if got["type"] == "__closed__":
+                code = got["code"]
+                break
+            before_close.append(got)
+        # The client resumes and resends what was not acknowledged.
+        again = Socket("/ws/chat/")
+        await again.open()
+        await again.send({"type": "resume", "token": welcome["token"], "last_seq": 1})
+        await again.until("welcome")
+        await again.send(frame)
+        ack = await again.until("ack")
+        await again.send(frame)
+        repeat = await again.until("ack")
+        await again.close()
+        return code, before_close, retried, ack, repeat
+
+    code, before_close, retried, ack, repeat = run(scenario)
+    assert code == 1011
+    assert not [f for f in before_close if f.get("client_id") == retried]
+    assert ack["client_id"] == retried and ack["seq"] == 2 and "duplicate" not in ack
+    assert repeat["seq"] == 2 and repeat["duplicate"] is True
+    assert ChatEntry.objects.filter(client_id=retried).count() == 1
+    assert Message.objects.filter(body_text="poison").count() == 1
