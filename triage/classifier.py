@@ -132,8 +132,19 @@ def without_independent(examples: Sequence[Example]) -> list[Example]:
     """``examples`` less any whose text is in the independent set: it is never trained
     on, even where a short message ("hello", "ok thanks") was written the same way by
     both writers."""
-    independent = {normalise(e.text) for e in independent_set()}
-    return [e for e in examples if normalise(e.text) not in independent]
+    independent = _normalised_texts(tuple(independent_set()))
+    return [e for e in examples if _normalised(e.text) not in independent]
+
+
+# Every retraining filters the same few thousand shipped texts: normalised once each.
+@functools.lru_cache(maxsize=16_384)
+def _normalised(text: str) -> str:
+    return normalise(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _normalised_texts(examples: tuple[Example, ...]) -> frozenset[str]:
+    return frozenset(_normalised(e.text) for e in examples)
 
 
 @functools.lru_cache(maxsize=4)
