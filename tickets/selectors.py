@@ -106,6 +106,8 @@ class TicketFilters:
     status: list[str] = field(default_factory=list)
     category: str | None = None
     channel: str | None = None
+    # Where inside its channel a ticket began (``SubChannel``), as well as its channel.
+    sub_channel: str | None = None
     team: str | None = None
     assignee_id: int | None = None
     unassigned: bool = False
@@ -141,6 +143,8 @@ def tickets_filtered(tickets: QuerySet[Ticket], filters: TicketFilters) -> Query
         tickets = tickets.filter(sub_channel=filters.channel)
     elif filters.channel:
         tickets = tickets.filter(channel=filters.channel)
+    if filters.sub_channel:
+        tickets = tickets.filter(sub_channel=filters.sub_channel)
     if filters.team:
         tickets = tickets.filter(team=filters.team)
     if filters.unassigned:

@@ -12,7 +12,7 @@ from tickets import selectors
 from tickets.api import router
 from tickets.api.access import request_user
 from tickets.api.schemas import RowId, TicketOut, problems
-from tickets.choices import Channel, TicketStatus
+from tickets.choices import Channel, SubChannel, TicketStatus
 from tickets.exceptions import InvalidAssignee
 
 
@@ -24,6 +24,12 @@ class TicketListIn(Schema):
         default=None, max_length=40, description="A category key; empty for tickets in triage."
     )
     channel: Channel | None = None
+    sub_channel: SubChannel | None = Field(
+        default=None,
+        description="Where inside its channel a ticket began: `chat_offline` for messages "
+        "left with the chat widget while chat was closed (answered by email, so their "
+        "`channel` is `email`).",
+    )
     team: str | None = Field(default=None, max_length=40)
     assignee: str | None = Field(
         default=None, max_length=20, description='An agent\'s id, "me" or "none".'
@@ -74,6 +80,7 @@ def ticket_list(request: HttpRequest, filters: Query[TicketListIn]) -> TicketLis
             status=[str(s) for s in filters.status],
             category=filters.category,
             channel=filters.channel,
+            sub_channel=filters.sub_channel,
             team=filters.team,
             assignee_id=assignee.assignee_id,
             unassigned=assignee.unassigned,

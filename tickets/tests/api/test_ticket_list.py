@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory
-from tickets.choices import Channel, TicketStatus
+from tickets.choices import Channel, SubChannel, TicketStatus
 from tickets.models import Ticket
 from tickets.tests.api.client import API, assert_problem, client_for
 from tickets.tests.factories import TicketFactory
@@ -84,6 +84,20 @@ def test_filters_combine():
     assert wanted.pk not in ids(client.get(f"{API}?assignee=none&category=payments"))
 
 
+def test_offline_chat_messages_are_listed_by_their_sub_channel():
+    # Left with the chat widget while chat was closed: answered by email.
+    offline = TicketFactory(channel=Channel.EMAIL, sub_channel=SubChannel.CHAT_OFFLINE)
+    mailed = TicketFactory(channel=Channel.EMAIL)
+    TicketFactory(channel=Channel.LIVE_CHAT)
+    client = client_for(AgentFactory())
+    assert ids(client.get(f"{API}?sub_channel=chat_offline")) == [offline.pk]
+    assert set(ids(client.get(f"{API}?channel=email"))) == {offline.pk, mailed.pk}
+    assert ids(client.get(f"{API}?channel=email&sub_channel=chat_offline")) == [offline.pk]
+    assert ids(client.get(f"{API}?channel=live_chat&sub_channel=chat_offline")) == []
+    listed = client.get(f"{API}?sub_channel=chat_offline").json()["items"][0]
+    assert listed["sub_channel"] == "chat_offline"
+
+
 def test_status_is_repeatable_and_an_empty_category_means_in_triage():
     new = TicketFactory(status=TicketStatus.NEW)
     pending = TicketFactory(status=TicketStatus.PENDING)
@@ -121,6 +135,7 @@ def _cursor(raw: str) -> str:
         ("status=sleeping", 422, "invalid_input", "status.0"),
         ("status=open&status=sleeping", 422, "invalid_input", "status.1"),
         ("channel=fax", 422, "invalid_input", "channel"),
+        ("sub_channel=pigeon", 422, "invalid_input", "sub_channel"),
         ("requester=abc", 422, "invalid_input", "requester"),
         (f"requester={10**20}", 422, "invalid_input", "requester"),
         ("assignee=somebody", 422, "invalid_assignee", "assignee"),
