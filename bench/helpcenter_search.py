@@ -107,7 +107,7 @@ def _index_size(vendor: str) -> int:
             cursor.execute("SELECT pg_total_relation_size('helpcenter_article_search')")
         else:
             cursor.execute(
-                "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'helpcenter_article_fts%'"
+                "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'helpcenter_article_%fts%'"
             )
         return int(cursor.fetchone()[0] or 0)
 
