@@ -17,6 +17,7 @@ of the query or its synonyms; this module then ranks them the same way on both e
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -85,6 +86,22 @@ class QueryPlan:
     @property
     def prefix(self) -> str | None:
         return self.engine_terms[-1] if self.prefix_last else None
+
+    def engine_query(
+        self, completions: list[str] | None
+    ) -> tuple[list[list[str]], list[str], str | None]:
+        """``groups``, ``terms`` and ``prefix`` for the engine: the half-typed word as the
+        known words it starts (``completions``), when given, instead of as a prefix."""
+        prefix = self.prefix
+        if prefix is None or completions is None:
+            return self.groups, self.engine_terms, prefix
+
+        def completed(words: list[str]) -> list[str]:
+            if prefix not in words:
+                return words
+            return list(dict.fromkeys([*words, *completions]))
+
+        return [completed(group) for group in self.groups], completed(self.engine_terms), None
 
 
 def _content(words: tuple[str, ...], lex: Lexicon) -> tuple[str, ...]:
@@ -165,6 +182,9 @@ class Candidate:
     position: int = 100
 
 
+# Titles and summaries come back query after query; their stems are kept for the process
+# (keyed by the text itself, so an edited article is stemmed again).
+@functools.lru_cache(maxsize=8192)
 def _stems_of(text: str) -> frozenset[str]:
     return frozenset(stem(word.lower()) for word in _WORD_RE.findall(text))
 
@@ -182,19 +202,21 @@ def rank(plan: QueryPlan, candidates: list[Candidate]) -> list[int]:
     query_stems = plan.stems
     most_views = max(candidate.view_count for candidate in candidates)
     last_typed = plan.prefix
-    sellers_asked = bool(query_stems & lexicon().seller)
+    seller = lexicon().seller
+    sellers_asked = bool(query_stems & seller)
+    # Which concepts the typed last word may complete, worked out once, not per candidate.
+    prefixes = [last_typed if last_typed in concept.words else None for concept in plan.concepts]
     scored = []
     for position, candidate in enumerate(candidates):
         title, summary = _stems_of(candidate.title), _stems_of(candidate.summary)
         score = 0.0
-        for concept in plan.concepts:
-            prefix = last_typed if last_typed in concept.words else None
+        for concept, prefix in zip(plan.concepts, prefixes, strict=True):
             if _matches(concept, title, prefix=prefix):
                 score += TITLE_WEIGHT * concept.weight
             elif _matches(concept, summary, prefix=prefix):
                 score += SUMMARY_WEIGHT * concept.weight
         score += TITLE_STEM_BONUS * len(query_stems & title)
-        if not sellers_asked and title & lexicon().seller:
+        if not sellers_asked and title & seller:
             score -= FOR_SELLERS_PENALTY
         score += ENGINE_WEIGHT * (1 - position / len(candidates))
         score += POSITION_WEIGHT * (1 - min(candidate.position, 100) / 100)

@@ -17,6 +17,7 @@ from helpcenter.ranking import plan_query
 from helpcenter.rendering import QuestionAnswer, faq_pairs, render_markdown
 from helpcenter.search import backend
 from helpcenter.search.query import normalise_query
+from helpcenter.search.vocabulary import completions
 from policy.loader import get_policy
 from policy.schema import SupportPolicy
 
@@ -136,6 +137,10 @@ class SearchResults:
 SEARCH_CANDIDATES = 40
 
 
+def _completions(plan: ranking.QueryPlan, locale: str) -> list[str] | None:
+    return completions(plan.prefix, locale=locale) if plan.prefix else None
+
+
 def search_articles(
     *, query: str | None, locale: str, limit: int = 10, offset: int = 0
 ) -> SearchResults:
@@ -150,33 +155,34 @@ def search_articles(
         return SearchResults(query=text, hits=[])
     engine = backend()
     wanted = max(SEARCH_CANDIDATES, offset + limit + 1)
-    found = engine.candidates(
-        plan.groups, plan.engine_terms, locale=locale, prefix=plan.prefix, limit=wanted
-    )
+    groups, terms, prefix = plan.engine_query(_completions(plan, locale))
+    found = engine.candidates(groups, terms, locale=locale, prefix=prefix, limit=wanted)
     if not found and plan.prefix_last:
         # A whole word the stemmer shortens ("escalat" is indexed as "escal") is no prefix
         # of anything: read it as a finished word, which the correction may then fix.
         plan = plan_query(text, locale=locale, typing=False)
-        found = engine.candidates(
-            plan.groups, plan.engine_terms, locale=locale, prefix=None, limit=wanted
-        )
-    popularity = {
-        row[0]: row[1:]
-        for row in published_articles(locale=locale)
-        .filter(pk__in=[hit.article_id for hit in found])
-        .values_list("pk", "view_count", "helpful_yes", "helpful_no", "position")
-    }
+        groups, terms, prefix = plan.groups, plan.engine_terms, None
+        found = engine.candidates(groups, terms, locale=locale, prefix=None, limit=wanted)
+    # The engine's candidates are published articles of the locale, with their counters.
     ranked = ranking.rank(
         plan,
         [
-            ranking.Candidate(hit.article_id, hit.title, hit.summary, *popularity[hit.article_id])
+            ranking.Candidate(
+                hit.article_id,
+                hit.title,
+                hit.summary,
+                hit.view_count,
+                hit.helpful_yes,
+                hit.helpful_no,
+                hit.position,
+            )
             for hit in found
-            if hit.article_id in popularity  # published, in this locale
         ],
     )
     page_ids = ranked[offset : offset + limit]
-    marked = engine.highlight(page_ids, plan.engine_terms, locale=locale, prefix=plan.prefix)
-    articles = published_articles(locale=locale).select_related("section").in_bulk(page_ids)
+    marked = engine.highlight(page_ids, terms, locale=locale, prefix=prefix)
+    # Published and of the locale: the engine's join said so in this search already.
+    articles = Article.objects.select_related("section").in_bulk(page_ids)
     hits = [
         SearchHit(
             articles[article_id], marked[article_id].title_html, marked[article_id].snippet_html

@@ -23,7 +23,7 @@ from helpcenter.placeholders import unknown_placeholders
 from helpcenter.rendering import markdown_to_text
 from helpcenter.search import IndexedArticle, backend
 from helpcenter.search.query import normalise_query
-from helpcenter.search.vocabulary import vocabulary_add
+from helpcenter.search.vocabulary import vocabulary_add, vocabulary_forget
 from policy.loader import get_policy
 
 MAX_COMMENT_CHARS = 2000
@@ -136,6 +136,7 @@ def search_index_rebuild() -> int:
     """Re-index every published article (after a policy change, or a restored database)."""
     backend().clear()
     SearchTerm.objects.all().delete()
+    vocabulary_forget()
     count = 0
     for article in Article.objects.filter(status=ArticleStatus.PUBLISHED).iterator():
         article_index_sync(article=article)

@@ -34,9 +34,15 @@ class RawHit:
 
 @dataclass(frozen=True)
 class EngineHit:
+    """A candidate with what the ranking reads of it: its words and popularity prior."""
+
     article_id: int
     title: str
     summary: str
+    view_count: int = 0
+    helpful_yes: int = 0
+    helpful_no: int = 0
+    position: int = 100
 
 
 class SearchBackend(Protocol):
@@ -55,11 +61,13 @@ class SearchBackend(Protocol):
         prefix: str | None,
         limit: int,
     ) -> list[EngineHit]:
-        """Up to ``limit`` articles, in the engine's order, in three tiers: title or summary
-        holding a word of every group (ranked over all of them); then title or summary
-        holding any of ``terms``; then the body. The last two rank a bounded window of
-        matches, so their cost does not grow with the articles that mention a word.
-        ``prefix``: a word that may be half-typed, matched as a prefix."""
+        """Up to ``limit`` published articles of ``locale``, with the counters the ranking
+        reads (joined in, not asked for by a second statement), in the engine's order, in
+        three tiers: title or summary holding a word of every group (ranked over all of
+        them); then title or summary holding any of ``terms``; then the body. The last two
+        rank a bounded window of matches, so their cost does not grow with the articles
+        that mention a word. ``prefix``: a word that may be half-typed, matched as a
+        prefix."""
         ...
 
     def highlight(

@@ -7,14 +7,16 @@ any word and body-only matches, each ranked among the first ``BODY_TIER_WINDOW``
 ranking cost does not grow with every article that mentions a word.
 """
 
-# The only string formatting in this module's SQL is the TABLE constant; every value is a
-# query parameter.
+# The only string formatting in this module's SQL is table names; every value is a query
+# parameter.
 # ruff: noqa: S608
 
 from __future__ import annotations
 
 from django.db import connection
 
+from helpcenter.choices import ArticleStatus
+from helpcenter.models import Article
 from helpcenter.search.base import (
     MARK_END,
     MARK_START,
@@ -25,6 +27,7 @@ from helpcenter.search.base import (
 )
 
 TABLE = "helpcenter_article_search"
+ARTICLES = Article._meta.db_table
 CREATE_SQL = [
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
     # No foreign key: Django's test flush TRUNCATEs model tables without CASCADE, which a
@@ -109,34 +112,42 @@ class PostgresFullTextBackend:
         limit: int,
     ) -> list[EngineHit]:
         # One round trip: the tiers in order (PostgreSQL's Append keeps the order of the
-        # branches), and the LIMIT stops reading as soon as it has enough rows.
+        # branches, and the LIMIT stops reading as soon as it has enough rows), then the
+        # articles' counters for the ranking, joined by primary key.
         sql = f"""
             WITH q AS MATERIALIZED (
                 SELECT to_tsquery(%(config)s::regconfig, %(all)s) AS every,
                        to_tsquery(%(config)s::regconfig, %(any)s) AS query
             )
-            SELECT article_id, title, summary FROM (
-                (SELECT s.article_id, s.title, s.summary
-                   FROM {TABLE} s, q
-                  WHERE s.locale = %(locale)s AND s.head @@ q.every
-                  ORDER BY ts_rank_cd(s.head, q.every) DESC, s.article_id LIMIT %(wanted)s)
-                UNION ALL
-                (SELECT w.article_id, w.title, w.summary FROM (
-                    SELECT s.article_id, s.title, s.summary, ts_rank_cd(s.head, q.query) AS rank
-                      FROM {TABLE} s, q
-                     WHERE s.locale = %(locale)s AND s.head @@ q.query
-                     LIMIT %(window)s) w
-                  ORDER BY w.rank DESC, w.article_id LIMIT %(wanted)s)
-                UNION ALL
-                (SELECT w.article_id, w.title, w.summary FROM (
-                    SELECT s.article_id, s.title, s.summary,
-                           ts_rank_cd(s.document, q.query) AS rank, s.head @@ q.query AS in_head
-                      FROM {TABLE} s, q
-                     WHERE s.locale = %(locale)s AND s.document @@ q.query
-                     LIMIT %(window)s) w
-                  WHERE NOT w.in_head
-                  ORDER BY w.rank DESC, w.article_id LIMIT %(wanted)s)
-            ) tiers LIMIT %(fetch)s
+            SELECT a.id, a.title, a.summary, a.view_count, a.helpful_yes, a.helpful_no,
+                   a.position
+              FROM (
+                SELECT article_id, tier, rank FROM (
+                    (SELECT s.article_id, 1 AS tier, ts_rank_cd(s.head, q.every) AS rank
+                       FROM {TABLE} s, q
+                      WHERE s.locale = %(locale)s AND s.head @@ q.every
+                      ORDER BY rank DESC, s.article_id LIMIT %(wanted)s)
+                    UNION ALL
+                    (SELECT w.article_id, 2, w.rank FROM (
+                        SELECT s.article_id, ts_rank_cd(s.head, q.query) AS rank
+                          FROM {TABLE} s, q
+                         WHERE s.locale = %(locale)s AND s.head @@ q.query
+                         LIMIT %(window)s) w
+                      ORDER BY w.rank DESC, w.article_id LIMIT %(wanted)s)
+                    UNION ALL
+                    (SELECT w.article_id, 3, w.rank FROM (
+                        SELECT s.article_id, ts_rank_cd(s.document, q.query) AS rank,
+                               s.head @@ q.query AS in_head
+                          FROM {TABLE} s, q
+                         WHERE s.locale = %(locale)s AND s.document @@ q.query
+                         LIMIT %(window)s) w
+                      WHERE NOT w.in_head
+                      ORDER BY w.rank DESC, w.article_id LIMIT %(wanted)s)
+                ) tiers LIMIT %(fetch)s
+              ) t
+              JOIN {ARTICLES} a ON a.id = t.article_id
+             WHERE a.status = %(published)s AND a.locale = %(locale)s
+             ORDER BY t.tier, t.rank DESC, t.article_id
         """
         with connection.cursor() as cursor:
             cursor.execute(
@@ -150,6 +161,7 @@ class PostgresFullTextBackend:
                     # Tier 2 repeats tier 1's articles; they are dropped here.
                     "fetch": 2 * limit,
                     "window": BODY_TIER_WINDOW,
+                    "published": ArticleStatus.PUBLISHED,
                 },
             )
             rows = cursor.fetchall()
@@ -158,7 +170,7 @@ class PostgresFullTextBackend:
         for row in rows:
             if row[0] not in seen:
                 seen.add(row[0])
-                hits.append(EngineHit(row[0], row[1], row[2]))
+                hits.append(EngineHit(*row))
         return hits[:limit]
 
     def highlight(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from helpcenter import services
 from helpcenter.choices import ArticleStatus
+from helpcenter.models import SearchTerm
 from helpcenter.search.query import MAX_QUERY_CHARS, normalise_query
 from helpcenter.selectors import search_articles
 from helpcenter.tests.factories import make_article, make_section
@@ -148,3 +149,20 @@ def test_nothing_found_is_an_empty_result(library):
 def test_rebuild_restores_the_index(library):
     assert services.search_index_rebuild() == 3
     assert _slugs("refund") == ["refund-timing", "start-a-return"]
+
+
+def test_a_search_reads_in_a_few_statements(library, django_assert_max_num_queries):
+    search_articles(query="refund", locale="en")  # this process now holds the vocabulary
+    # Candidates with their counters (up to three tiers), the page's snippets, its rows.
+    with django_assert_max_num_queries(5):
+        assert _slugs("refund") == ["refund-timing", "start-a-return"]
+    with django_assert_max_num_queries(5):
+        assert _slugs("passw") == ["reset-password"]
+
+
+def test_words_another_process_added_are_not_corrected(library):
+    search_articles(query="refund", locale="en")  # this process now holds the vocabulary
+    # As another process publishing an article would: this process's copy is not told.
+    SearchTerm.objects.create(locale="en", term="resell")
+    results = search_articles(query="resell", locale="en")
+    assert results.corrected_query is None  # not "reset"
