@@ -218,7 +218,7 @@ def main() -> None:
                 """
                 INSERT INTO tickets_ticketevent (ticket_id, kind, actor_id, data, created_at)
                 SELECT id, 'rated', requester_id,
-                       jsonb_build_object('channel', channel, 'score', 1 + id % 5), now()
+                       jsonb_build_object('channel', channel, 'score', 1 + id %% 5), now()
                 FROM tickets_ticket WHERE id = ANY(%s)
                 """,
                 [ids],
