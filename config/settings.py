@@ -130,9 +130,27 @@ TEMPLATES = [
 
 # --- Database: SQLite (WAL) by default, anything dj-database-url reads otherwise.
 SQLITE_PATH = VAR_DIR / "izonie.sqlite3"
+# Every SQLite database gets these, the embedded default and a `sqlite:///` DATABASE_URL
+# alike (dj-database-url sets no options: such a file ran in rollback-journal mode with
+# synchronous=FULL, four fsyncs and a journal file created and deleted per commit, and
+# without the busy timeout its writers failed with "database is locked").
+SQLITE_OPTIONS = {
+    # WAL lets the web process read while the worker writes, and a commit costs no fsync
+    # (synchronous=NORMAL: the WAL is synced at checkpoints; a power cut may lose the last
+    # commits, never corrupt the file). IMMEDIATE takes the write lock at BEGIN, so
+    # concurrent writers wait (busy timeout) instead of failing with "database is locked".
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = {
+            **SQLITE_OPTIONS,
+            **DATABASES["default"].get("OPTIONS", {}),
+        }
 else:
     # The embedded default keeps its database (and uploads) under var/.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -143,14 +161,7 @@ else:
             # Kept open by the web process's threads (config.asgi): opening one costs more than
             # the query it would serve.
             "CONN_MAX_AGE": 600,
-            "OPTIONS": {
-                # WAL lets the web process read while the worker writes; IMMEDIATE
-                # takes the write lock at BEGIN, so concurrent writers wait
-                # (busy timeout) instead of failing with "database is locked".
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
             # A file, not the shared-cache in-memory database: tests that run the worker
             # or a live server in another thread then see WAL behaviour, as production does.
             "TEST": {"NAME": str(VAR_DIR / "test-izonie.sqlite3")},

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import partial
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import STAFF_ROLES, Role, User
+from core.layer_send import group_send_many
 from notifications.models import Notification
 from tickets.models import Ticket
 
@@ -20,16 +19,10 @@ def user_group(user_id: int) -> str:
 
 
 def _push(user_ids: list[int]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send_all() -> None:
-        for user_id in user_ids:
-            await layer.group_send(user_group(user_id), {"type": "notification.new"})
-
     try:
-        async_to_sync(send_all)()
+        group_send_many(
+            [(user_group(user_id), {"type": "notification.new"}) for user_id in user_ids]
+        )
     except Exception:  # a lost hint costs a refresh, never the notification itself
         return
 

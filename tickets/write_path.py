@@ -11,7 +11,8 @@ this order, each over the whole batch (docs/write_path.md):
 3. one multi-row INSERT per table (tickets, parties, messages, triage records, clocks,
    acknowledgements and their outbox rows, photo requests, events) or one UPDATE
    (tickets touched by messages), in one transaction;
-4. after the commit: every task row in one INSERT, the agents' screens told in one hop.
+4. last in the transaction, every task row in one INSERT (they commit with the batch);
+   after the commit, the agents' screens told in one hop.
 
 Rare steps run per item inside the same transaction, after the bulk writes: files,
 conduct flags (a reminder, a block), a request for a supervisor, a ticket reopened by
@@ -39,7 +40,7 @@ from conduct import services as conduct
 from conduct.models import PhotoRequest
 from conduct.screening import Finding
 from core.errors import UserError
-from core.task_rows import PlannedTask, tasks_enqueue_many
+from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from policy.loader import get_policy
 from sla import services as sla
 from tickets import events, realtime
@@ -117,16 +118,19 @@ class MessageToAppend:
 
 
 @dataclass
-class _AfterCommit:
-    """What a batch leaves for after its commit: task rows and screens to tell."""
+class _FollowUp:
+    """What a batch's writes leave to follow: task rows and screens to tell."""
 
     tasks: list[PlannedTask] = field(default_factory=list)
     ticket_ids: list[int] = field(default_factory=list)
 
     def schedule(self) -> None:
+        """Last in the batch's transaction: the task rows in one INSERT, so they commit
+        with the batch (no second transaction, and no crash between the work and its
+        tasks); the screens' hint on commit (a rolled-back batch tells no one)."""
         tasks, ticket_ids = self.tasks, list(dict.fromkeys(self.ticket_ids))
         if tasks:
-            transaction.on_commit(partial(tasks_enqueue_many, tasks))
+            tasks_enqueue_with_transaction(tasks)
         if ticket_ids:
             transaction.on_commit(partial(realtime.tickets_changed, ticket_ids=ticket_ids))
 
@@ -239,7 +243,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
         except UserError as exc:
             opening.error = exc
         openings.append(opening)
-    after = _AfterCommit()
+    after = _FollowUp()
     with transaction.atomic(), events.recorded_together():
         live = [o for o in openings if o.error is None]
         blocks = conduct.blocks_active_for(
@@ -301,7 +305,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
         opened = [o for o in openings if o.ticket is not None]
         if opened:
             _open_write(opened, after)
-    after.schedule()
+        after.schedule()
     return [
         Outcome(value=o.ticket) if o.error is None else Outcome(error=o.error) for o in openings
     ]
@@ -314,7 +318,7 @@ def _subject(subject: str, body: str) -> str:
     return (subject.replace("\x00", "").strip() or subject_from(body))[:SUBJECT_MAX]
 
 
-def _open_write(opened: list[_Opening], after: _AfterCommit) -> None:
+def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
     from tickets.services import sanitise_html, store_attachments
 
     now = timezone.now()
@@ -415,7 +419,7 @@ def _open_write(opened: list[_Opening], after: _AfterCommit) -> None:
     after.ticket_ids += [ticket.pk for ticket in tickets]
 
 
-def _system_replies(replies: list[tuple[Ticket, str]], after: _AfterCommit) -> None:
+def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> None:
     """Acknowledgements from the system, delivered through the outbox like an agent's
     reply: one INSERT for the messages, one for their outbox rows. The tickets' message
     counts already include them."""
@@ -483,7 +487,7 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
         except UserError as exc:
             arrival.error = exc
         arrivals.append(arrival)
-    after = _AfterCommit()
+    after = _FollowUp()
     with transaction.atomic(), events.recorded_together():
         live = [a for a in arrivals if a.error is None]
         locked = {
@@ -516,13 +520,13 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
         if stored:
             Message.objects.bulk_create([a.message for a in stored if a.message is not None])
             _append_write(stored, after)
-    after.schedule()
+        after.schedule()
     return [
         Outcome(value=a.message) if a.error is None else Outcome(error=a.error) for a in arrivals
     ]
 
 
-def _append_write(stored: list[_Arrival], after: _AfterCommit) -> None:
+def _append_write(stored: list[_Arrival], after: _FollowUp) -> None:
     from tickets.services import set_status, store_attachments
 
     linked: dict[int, str] = {}

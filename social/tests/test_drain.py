@@ -99,10 +99,10 @@ def test_a_crash_after_the_slice_commits_loses_no_follow_up_work(
     for n in range(4):
         deliver(client, f"psid-c{n}", "Where is my parcel?")
     DBTaskResult.objects.all().delete()  # the drains the webhook queued
-    with django_capture_on_commit_callbacks(execute=False) as hooks:
+    with django_capture_on_commit_callbacks(execute=False):
         services.deliveries_process_received()
-    assert hooks and Ticket.objects.count() == 4
-    assert not DBTaskResult.objects.exists()  # lost with the process
+    assert Ticket.objects.count() == 4
+    # The process died before any on-commit hook: the task rows committed with the slice.
     long_ago = timezone.now() - dt.timedelta(minutes=5)
     outbox = OutboundMessage.objects.all()  # the category questions
     clocks = SlaClock.objects.filter(status=ClockStatus.RUNNING)
@@ -111,9 +111,6 @@ def test_a_crash_after_the_slice_commits_loses_no_follow_up_work(
     clocks.update(started_at=long_ago, segment_started_at=long_ago)
     with django_capture_on_commit_callbacks(execute=True):
         found = follow_up_sweep(grace=dt.timedelta(minutes=1))
-    with django_capture_on_commit_callbacks(execute=True):
-        again = follow_up_sweep(grace=dt.timedelta(minutes=1))
-    assert (found.outbox, found.sla_clocks) == (outbox.count(), clocks.count())
-    assert (again.outbox, again.sla_clocks) == (0, 0)
+    assert (found.outbox, found.sla_clocks) == (0, 0)
     queued = [json.dumps(r) for r in DBTaskResult.objects.values_list("args_kwargs", flat=True)]
     assert len(queued) == outbox.count() + clocks.count()

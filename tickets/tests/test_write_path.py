@@ -248,3 +248,28 @@ def test_a_closed_ticket_refuses_its_message_and_the_rest_of_the_batch_lands():
     assert outcomes[1].unwrap().body_text == "Hello?"
     open_ticket.refresh_from_db()
     assert open_ticket.message_count == 2
+
+
+def test_the_follow_up_tasks_commit_with_the_batch(django_capture_on_commit_callbacks):
+    """One transaction per batch: the deliveries and SLA timers are written inside it, so
+    they are there before any on-commit hook runs (a crash at the commit loses none), and
+    the rows of a batch that fails are rolled back with it."""
+    AgentFactory(teams=["customer_care"])
+    requests = _requests(4, kinds=KINDS[:2])
+    for item in requests:
+        item.channel = Channel.EMAIL
+    requests[0].external_id = requests[3].external_id = "<twice@example.com>"
+
+    with django_capture_on_commit_callbacks(execute=False):
+        outcomes = tickets_open(requests)
+
+    stored = [o.value for o in outcomes if o.value is not None]
+    assert len(stored) == 3
+    outbox = OutboundMessage.objects.filter(message__ticket__in=stored)
+    clocks = SlaClock.objects.filter(ticket__in=stored, status=ClockStatus.RUNNING)
+    queued = DBTaskResult.objects.values_list("task_path", "args_kwargs")
+    delivered = sorted(k["kwargs"]["outbound_id"] for p, k in queued if p.endswith("_outbound"))
+    timed = sorted(k["kwargs"]["clock_id"] for p, k in queued if p.endswith("sla_clock_fire"))
+    assert delivered == sorted(outbox.values_list("pk", flat=True)) and delivered
+    assert timed == sorted(clocks.values_list("pk", flat=True)) and timed
+    assert DBTaskResult.objects.count() == len(delivered) + len(timed)
