@@ -7,7 +7,10 @@ message and agent message, called in-process the way the consumers call them.
 Runs on a fresh PostgreSQL database (``--name``, default ``izonie_bench_chat_ops``) with
 live chat open around the clock and enough agents online. The channel layer is the
 in-memory one, so the on-commit relays run too (nobody listens). Prints, per operation,
-statements (median), and wall and CPU milliseconds p50/p95 of this process.
+statements (median), and wall and CPU milliseconds p50/p95 of this process. A chat start
+is measured as before (offered to an agent before returning) and as the socket now does
+it (the offer after the answer, one round of offers per ten starts); messages one at a
+time and in batches of ten chats' messages, as the relay writes them under load.
 """
 
 from __future__ import annotations
@@ -41,28 +44,36 @@ def _fresh_database(name: str) -> None:
     os.environ["DATABASE_URL"] = f"{BENCH_PG}/{name}"
 
 
-def _measure(label: str, calls: list[Callable[[], Any]], show_sql: bool) -> dict[str, Any]:
+def _measure(
+    label: str,
+    calls: list[Callable[[], Any]],
+    show_sql: bool,
+    into: dict[str, list[float]] | None = None,
+) -> dict[str, Any]:
+    """Run ``calls`` one by one; their figures, added to ``into``'s when given (an
+    operation measured in several parts)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    statements, wall, cpu = [], [], []
+    raw = into if into is not None else {"statements": [], "wall": [], "cpu": []}
     for index, call in enumerate(calls):
         connection.queries_log.clear()  # it keeps 9,000 statements, then counts none
         with CaptureQueriesContext(connection) as captured:
             w0, c0 = time.perf_counter(), time.process_time()
             call()
             w1, c1 = time.perf_counter(), time.process_time()
-        statements.append(len(captured.captured_queries))
-        wall.append((w1 - w0) * 1000)
-        cpu.append((c1 - c0) * 1000)
+        raw["statements"].append(len(captured.captured_queries))
+        raw["wall"].append((w1 - w0) * 1000)
+        raw["cpu"].append((c1 - c0) * 1000)
         if show_sql and index == len(calls) // 2:
             print(f"--- {label}: {len(captured.captured_queries)} statements")
             for query in captured.captured_queries:
                 print("   ", query["sql"][:220])
+    wall, cpu = raw["wall"], raw["cpu"]
     return {
         "op": label,
-        "n": len(calls),
-        "statements": statistics.median(statements),
+        "n": len(wall),
+        "statements": statistics.median(raw["statements"]),
         "wall_p50_ms": round(statistics.median(wall), 1),
         "wall_p95_ms": round(percentile(wall, 95), 1),
         "cpu_p50_ms": round(statistics.median(cpu), 1),
@@ -116,7 +127,7 @@ def main() -> None:
 
     sessions: list[Any] = []
 
-    def start(i: int) -> Callable[[], None]:
+    def start(i: int, *, assign: bool = True) -> Callable[[], None]:
         def call() -> None:
             request = services.StartRequest(
                 name=f"Customer {i}",
@@ -125,12 +136,25 @@ def main() -> None:
                 text="Where is my order?",
                 client_id=f"s-{uuid.uuid4().hex}",
             )
-            session, _created = services.chat_start(request=request)
+            session, _created = services.chat_start(request=request, assign=assign)
             sessions.append(session)
 
         return call
 
-    results = [_measure("chat_start", [start(i) for i in range(args.chats)], args.show_sql)]
+    half = args.chats // 2
+    results = [_measure("chat_start", [start(i) for i in range(half)], args.show_sql)]
+    # As the socket starts chats: the offer follows the answer, one round of offers for
+    # the chats opened meanwhile (here ten at a time).
+    starts: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
+    rounds: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
+    for first in range(half, args.chats, 10):
+        chunk = [start(i, assign=False) for i in range(first, min(first + 10, args.chats))]
+        later = _measure("start, offer after", chunk, args.show_sql, into=starts)
+        offers = _measure(
+            "offer round of 10", [services.chat_assign_waiting], args.show_sql, into=rounds
+        )
+    if args.chats > half:
+        results += [later, offers]
     # The agents accept what they were offered, as the console does.
     by_id = {a.pk: a for a in agents}
     for session in sessions:
@@ -154,6 +178,39 @@ def main() -> None:
     for _round in range(2):  # the first answer on a chat differs (first reply, status)
         results.append(_measure("customer message", [customer(s) for s in sessions], args.show_sql))
         results.append(_measure("agent message", [agent(s) for s in sessions], args.show_sql))
+
+    # As the relay writes them under load: ten messages of ten chats in one batch
+    # (figures per batch of 10).
+    def batch(group: list[Any], *, agents_too: bool) -> Callable[[], None]:
+        def call() -> None:
+            items = [
+                services.MessageIn(
+                    session=s, client_id=f"b-{uuid.uuid4().hex}", text="still waiting"
+                )
+                for s in group
+            ]
+            if agents_too:
+                items = [
+                    services.MessageIn(
+                        session=s,
+                        client_id=f"c-{uuid.uuid4().hex}",
+                        text="reply",
+                        agent=by_id[s.agent_id],
+                    )
+                    for s in group
+                ]
+            outcomes = services.chat_messages_store(items)
+            assert all(o.error is None for o in outcomes), outcomes
+
+        return call
+
+    groups = [sessions[i : i + 10] for i in range(0, len(sessions) - 9, 10)]
+    results.append(
+        _measure("customer batch/10", [batch(g, agents_too=False) for g in groups], args.show_sql)
+    )
+    results.append(
+        _measure("agent batch/10", [batch(g, agents_too=True) for g in groups], args.show_sql)
+    )
     print(f"{args.chats} chats, {len(agents)} agents, PostgreSQL ({args.name})")
     print(f"{'op':<18} {'n':>5} {'stmts':>6} {'wall p50':>9} {'p95':>7} {'cpu p50':>8} {'p95':>7}")
     for r in results:

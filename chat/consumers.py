@@ -389,7 +389,11 @@ class CustomerChatConsumer(_FrameConsumer):
                     extra={"retry_after": exc.retry_after},
                 )
                 return
-        session, _created = await db(services.chat_start)(request=request, user=signed_in)
+        session, created = await db(services.chat_start)(
+            request=request, user=signed_in, assign=False
+        )
+        if created:
+            batching.assign_soon()
         await self.send_frame({"type": "ack", "client_id": request.client_id, "seq": 1})
         await self._attach(session, last_seq=0)
 

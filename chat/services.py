@@ -228,41 +228,42 @@ def _start_external_id(client_id: str) -> str:
     return f"chat-start:{client_id}"
 
 
-def chat_start(*, request: StartRequest, user: User | None = None) -> tuple[ChatSession, bool]:
+def chat_start(
+    *, request: StartRequest, user: User | None = None, assign: bool = True
+) -> tuple[ChatSession, bool]:
     """Open a chat with its first message. Returns (session, created); the session's
     state is as opened, before the offer to an agent.
 
     A retried start (same ``client_id``) returns the session the first one opened,
-    provided it comes from the same address.
+    provided it comes from the same address. It is recognised by the first message's
+    unique id when it fails to store it again (or when chat has closed meanwhile), not
+    by a look-up before every start.
+
+    ``assign``: offer the waiting chats to agents before returning. The chat socket
+    passes False and offers them after answering, once for all the chats its process
+    opened meanwhile (``chat.batching.assign_soon``).
     """
     client_id = client_id_check(request.client_id)
     text = _text_check(request.text)
-    existing = _session_for_start(client_id)
-    if existing is not None:
-        if existing.customer.email.lower() != request.email.strip().lower() and (
-            user is None or existing.customer_id != user.pk
-        ):
-            raise InvalidFrame("client_id is already in use.", field="client_id")
-        return existing, False
-    availability = chat_availability()
-    if not availability.can_start:
-        if availability.reason == "closed":
-            raise ChatUnavailable(
-                "Live chat is closed now. Leave a message and we will answer by email.",
-                code="chat_closed",
-                next_open_at=availability.hours.next_open_at,
-            )
-        raise ChatUnavailable(
-            "No agent is available right now. Leave a message and we will answer by email.",
-            code="no_agents",
-        )
-    platform = request.platform if request.platform in Platform.values else Platform.WEB
-    if user is not None and user.is_authenticated and user.is_customer:
-        customer = user
-    else:
-        customer = _customer(request.name, request.email)
-    screened = conduct.text_screened(text=text.replace("\x00", "").strip(), author=customer)
     try:
+        availability = chat_availability()
+        if not availability.can_start:
+            if availability.reason == "closed":
+                raise ChatUnavailable(
+                    "Live chat is closed now. Leave a message and we will answer by email.",
+                    code="chat_closed",
+                    next_open_at=availability.hours.next_open_at,
+                )
+            raise ChatUnavailable(
+                "No agent is available right now. Leave a message and we will answer by email.",
+                code="no_agents",
+            )
+        platform = request.platform if request.platform in Platform.values else Platform.WEB
+        if user is not None and user.is_authenticated and user.is_customer:
+            customer = user
+        else:
+            customer = _customer(request.name, request.email)
+        screened = conduct.text_screened(text=text.replace("\x00", "").strip(), author=customer)
         with transaction.atomic():
             session = _open(
                 customer=customer,
@@ -272,13 +273,19 @@ def chat_start(*, request: StartRequest, user: User | None = None) -> tuple[Chat
                 platform=platform,
                 screened=screened,
             )
-    except IntegrityError:
-        # The same start arrived twice at once: the other one won.
+    except (IntegrityError, ChatUnavailable):
+        # A retry of a start that opened its chat (perhaps the same start arriving twice
+        # at once: the other one won).
         existing = _session_for_start(client_id)
         if existing is None:
             raise
+        if existing.customer.email.lower() != request.email.strip().lower() and (
+            user is None or existing.customer_id != user.pk
+        ):
+            raise InvalidFrame("client_id is already in use.", field="client_id") from None
         return existing, False
-    chat_assign_waiting()
+    if assign:
+        chat_assign_waiting()
     # The session is returned as opened (waiting): whoever shows its state reads it
     # again (the socket's welcome frame does), so no re-read here.
     return session, True
