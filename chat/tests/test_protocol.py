@@ -3,7 +3,10 @@ agent socket, messages both ways, acknowledgements, resume, idempotent retries."
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from channels.db import database_sync_to_async
 
 from chat.models import ChatEntry, ChatSession, SessionState
 from chat.tests.conftest import Socket, client_id, run, session_cookie, start_frame
@@ -260,6 +263,14 @@ def test_least_loaded_agent_with_the_skill_gets_the_chat(clock, online_agent):
         await open_chat(email="one@example.com")
         await open_chat(email="two@example.com")
         await open_chat(email="three@example.com")
+        # The socket offers the chats after answering the start: wait for the offers.
+        waiting = database_sync_to_async(
+            lambda: ChatSession.objects.filter(state=SessionState.WAITING).exists()
+        )
+        for _ in range(300):
+            if not await waiting():
+                break
+            await asyncio.sleep(0.1)
 
     run(scenario)
     loads = {
