@@ -39,6 +39,9 @@ class User(AbstractUser):
             # (email__iexact is UPPER(email) = UPPER(%s) on PostgreSQL): without this, a
             # scan of every account for each message from a new address.
             models.Index(Upper("email"), name="accounts_user_email_upper"),
+            # The inbox sorted by requester or assignee walks people in name order and
+            # each one's tickets (tickets.selectors._sort_keys).
+            models.Index(fields=["display_name", "username"], name="accounts_user_name_order"),
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import CUSTOMER_ROLES, User
 from helpcenter.search.base import MARK_END, MARK_START, marks_to_html
 from helpcenter.search.query import normalise_query, query_terms, significant_terms
-from tickets.models import Ticket
+from tickets.models import Tag, Ticket
 from tickets.selectors import TicketFilters, tickets_filtered, tickets_visible_to
 
 # Message matches considered, best first: enough for a page of distinct tickets.
@@ -42,9 +42,10 @@ class SearchHit:
     snippet_html: SafeString
 
 
-# PostgreSQL: matches are looked for among the newest messages first, this many, then
-# eight times as many, until enough are found (or every message was searched).
-RECENT_WINDOW = 100_000
+# PostgreSQL: the newest messages read one by one first (a common word is found among
+# them at once), then the GIN index over a window of recent messages that widens.
+RECENT_MESSAGES = 2_000
+RECENT_WINDOW = 500_000
 
 
 def _tsquery(terms: list[str]) -> str:
@@ -63,27 +64,39 @@ def _message_ids(terms: list[str], limit: int) -> list[int]:
             )
             return [row[0] for row in cursor.fetchall()]
         # Newest first among the matches: recent conversations are what agents look
-        # for. The GIN index finds the matches of a window of recent messages (a
-        # common word matches hundreds of thousands of messages over the years; sorting
-        # them all, or computing each message's tsvector walking back by id, costs far
-        # more than the answer is worth); the window widens until it holds enough.
+        # for. A common word matches hundreds of thousands of messages over the years:
+        # building the index's list of them all costs far more than the answer is worth,
+        # while a few thousand of the newest messages hold enough. Rarer words come from
+        # the GIN index, over a window of recent messages that widens until it holds
+        # enough (or is every message).
+        query = _tsquery(terms)
         cursor.execute("SELECT max(id) FROM tickets_message")
         newest = cursor.fetchone()[0] or 0
+        # MATERIALIZED: the newest messages by the primary key, then the test.
+        cursor.execute(
+            "WITH recent AS MATERIALIZED (SELECT id, body_text FROM tickets_message "
+            "WHERE id > %s) SELECT id FROM recent "
+            "WHERE to_tsvector('simple'::regconfig, body_text) @@ to_tsquery('simple', %s) "
+            "ORDER BY id DESC LIMIT %s",
+            [newest - RECENT_MESSAGES, query, limit],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
         window = RECENT_WINDOW
-        while True:
+        while len(ids) < limit and newest > RECENT_MESSAGES:
             floor = newest - window
-            # MATERIALIZED: the matches of the window come from the index, not from a
-            # walk back along the primary key testing every message.
+            # MATERIALIZED: the window's matches come from the index, not from a walk
+            # back along the primary key testing every message.
             cursor.execute(
                 "WITH hit AS MATERIALIZED (SELECT id FROM tickets_message "
                 "WHERE to_tsvector('simple'::regconfig, body_text) @@ to_tsquery('simple', %s) "
                 "AND id > %s) SELECT id FROM hit ORDER BY id DESC LIMIT %s",
-                [_tsquery(terms), floor, limit],
+                [query, floor, limit],
             )
             ids = [row[0] for row in cursor.fetchall()]
-            if len(ids) >= limit or floor <= 0:
-                return ids
+            if floor <= 0:
+                break
             window *= 8
+        return ids
 
 
 def _snippets(message_ids: list[int], terms: list[str]) -> dict[int, SafeString]:
@@ -166,10 +179,12 @@ def ticket_search(
     terms = significant_terms(query_terms(text))
     if not terms:
         return _hits(visible, order, found, limit)
-    if len(terms) == 1:
+    tag = Tag.objects.filter(name=terms[0]).first() if len(terms) == 1 else None
+    if tag is not None:
+        # By the tag's id: looking for a name no ticket carries walked every ticket.
         add(
             list(
-                visible.filter(tags__name=terms[0])
+                visible.filter(tags=tag)
                 .order_by("-updated_at")
                 .values_list("pk", flat=True)[:limit]
             ),

@@ -205,6 +205,38 @@ def _ordering(sort: str) -> list[OrderBy]:
     return order
 
 
+def _sorted_slice(tickets: QuerySet, sort: str, start: int, stop: int) -> list:
+    """Rows ``start`` to ``stop`` of ``tickets`` in ``sort`` order.
+
+    By assignee, the unassigned tickets come first (last, reversed): read as one query,
+    the join's NULLs defeat every index and each page sorted all the tickets. So the
+    unassigned part (newest first, by index) and the assigned part (agents in name order,
+    each one's tickets) are read one after the other.
+    """
+    key = sort_valid(sort)
+    if key.removeprefix("-") != "assignee":
+        return list(tickets.order_by(*_ordering(key))[start:stop])
+    reverse = key.startswith("-")
+    unassigned = tickets.filter(assignee__isnull=True).order_by("id" if reverse else "-id")
+    # On a column of the agent (never NULL): the join is then an inner one, which the
+    # database can drive from the agents' name index.
+    by_name = [F("assignee__display_name").asc(), F("assignee__username").asc(), F("id").desc()]
+    assigned = tickets.filter(assignee__display_name__isnull=False).order_by(
+        *(
+            [cast(OrderBy, term.copy().reverse_ordering()) for term in by_name]
+            if reverse
+            else by_name
+        )
+    )
+    first, second = (assigned, unassigned) if reverse else (unassigned, assigned)
+    rows = list(first[start:stop])
+    if len(rows) == stop - start:
+        return rows
+    # How far into the second part the slice begins: the first part's length.
+    skipped = start + len(rows) if rows else first.count()
+    return rows + list(second[max(0, start - skipped) : stop - skipped])
+
+
 def _inbox_query(viewer: User, filters: TicketFilters) -> QuerySet[Ticket]:
     tickets = tickets_filtered(tickets_visible_to(viewer), filters)
     text = filters.text.strip()
@@ -240,10 +272,8 @@ def ticket_list(
             if not (cursor.startswith("o") and cursor[1:].isdigit()):
                 raise InvalidCursor("The cursor is not one this server issued.")
             offset = int(cursor[1:])
-        rows = list(
-            tickets.select_related("requester", "assignee").order_by(*_ordering(sort))[
-                offset : offset + limit + 1
-            ]
+        rows = _sorted_slice(
+            tickets.select_related("requester", "assignee"), sort, offset, offset + limit + 1
         )
         more = len(rows) > limit
         return TicketPage(tickets=rows[:limit], next_cursor=f"o{offset + limit}" if more else None)
@@ -265,8 +295,7 @@ def ticket_ids_in_order(
     *, viewer: User, filters: TicketFilters, sort: str = DEFAULT_SORT, limit: int = 500
 ) -> list[int]:
     """The first ``limit`` ids of a list in its order: "the next ticket in this view"."""
-    tickets = _inbox_query(viewer, filters).order_by(*_ordering(sort))
-    return list(tickets.values_list("pk", flat=True)[:limit])
+    return _sorted_slice(_inbox_query(viewer, filters).values_list("pk", flat=True), sort, 0, limit)
 
 
 # --- Inbox views for agents

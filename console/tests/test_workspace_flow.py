@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from tickets.models import Ticket
+from tickets.selectors import TicketFilters, ticket_ids_in_order, ticket_list
 from tickets.tests.factories import TicketFactory
 
 
@@ -126,3 +127,37 @@ def test_htmx_reply_with_an_error_answers_with_the_page_to_swap(client):
     assert response.status_code == 400
     assert 'id="ticket-page"' in text and "This field is required." in text
     assert Ticket.objects.get(pk=ticket.pk).messages.count() == 1
+
+
+@pytest.mark.django_db
+def test_inbox_by_assignee_pages_across_unassigned_and_assigned(client):
+    """Unassigned first (newest first), then agents by name; reversed, the other way
+    round; the pages join without a gap or a repeat wherever the boundary falls."""
+    agent = AgentFactory()
+    client.force_login(agent)
+    zoe = AgentFactory(display_name="Zoe")
+    abe = AgentFactory(display_name="Abe")
+    unassigned = [TicketFactory(status="open") for _ in range(3)]
+    to_zoe = [TicketFactory(status="open", assignee=zoe) for _ in range(2)]
+    to_abe = [TicketFactory(status="open", assignee=abe) for _ in range(2)]
+    natural = [
+        *sorted(unassigned, key=lambda t: -t.pk),
+        *sorted(to_abe, key=lambda t: -t.pk),
+        *sorted(to_zoe, key=lambda t: -t.pk),
+    ]
+    filters = TicketFilters(status=["open"])
+    for sort, expected in (("assignee", natural), ("-assignee", natural[::-1])):
+        assert ticket_ids_in_order(viewer=agent, filters=filters, sort=sort) == [
+            t.pk for t in expected
+        ]
+        for size in (1, 2, 3, 4):
+            seen, cursor = [], None
+            while True:
+                page = ticket_list(
+                    viewer=agent, filters=filters, sort=sort, limit=size, cursor=cursor
+                )
+                seen += [t.pk for t in page.tickets]
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            assert seen == [t.pk for t in expected], (sort, size)
