@@ -11,6 +11,7 @@ Durations are kept as fixed-bucket histograms (``reports.histogram``) so that a 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class VolumeRollup(models.Model):
@@ -223,6 +224,9 @@ class DirtyTicket(models.Model):
     """A ticket something happened to since the last refresh; its share gets recounted."""
 
     ticket_id = models.BigIntegerField(primary_key=True)
+    # Written again by every mark, so that marking takes the row's lock: a refresh that
+    # deletes the marker then waits for the marking change to commit, and reads it.
+    marked_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"ticket {self.ticket_id}"
@@ -232,6 +236,7 @@ class DirtyDay(models.Model):
     """A day whose rollups are out of date for a reason other than a ticket (deflections)."""
 
     day = models.DateField(primary_key=True)
+    marked_at = models.DateTimeField(default=timezone.now)  # as DirtyTicket.marked_at
 
     def __str__(self) -> str:
         return str(self.day)

@@ -760,13 +760,27 @@ def data_span() -> tuple[dt.date, dt.date] | None:
 
 
 def mark_tickets_dirty(ticket_ids: Iterable[int]) -> None:
+    """Mark in the changing transaction. An existing marker is updated, not skipped: the
+    update locks it, so a refresh deleting it meanwhile waits for this change to commit
+    and then reads it (a skipped insert takes no lock, and a refresh could read the
+    ticket before the change and delete the marker that stood for it)."""
+    now = timezone.now()
     DirtyTicket.objects.bulk_create(
-        [DirtyTicket(ticket_id=pk) for pk in set(ticket_ids)], ignore_conflicts=True
+        [DirtyTicket(ticket_id=pk, marked_at=now) for pk in sorted(set(ticket_ids))],
+        update_conflicts=True,
+        unique_fields=["ticket_id"],
+        update_fields=["marked_at"],
     )
 
 
 def mark_days_dirty(days: Iterable[dt.date]) -> None:
-    DirtyDay.objects.bulk_create([DirtyDay(day=day) for day in set(days)], ignore_conflicts=True)
+    now = timezone.now()
+    DirtyDay.objects.bulk_create(
+        [DirtyDay(day=day, marked_at=now) for day in sorted(set(days))],
+        update_conflicts=True,
+        unique_fields=["day"],
+        update_fields=["marked_at"],
+    )
 
 
 def ticket_days(ticket_ids: list[int], zone: zoneinfo.ZoneInfo) -> set[dt.date]:

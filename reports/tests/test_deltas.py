@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import threading
+import time
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
@@ -321,4 +324,55 @@ def test_a_rollup_row_lost_behind_the_refreshs_back_does_not_stop_it(buyer, capl
 
     assert not DirtyTicket.objects.exists()
     assert "below zero" in caplog.text
+    assert list(VolumeRollup.objects.values_list("category", "created")) == [("payments", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committing_while_a_refresh_takes_its_marker_is_counted(buyer):
+    """A ticket already marked changes again while a refresh runs: the refresh must not
+    read the ticket before that change commits and then delete the marker standing for it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a refresh cannot overlap a change")
+    ticket = ticket_open(requester=buyer, channel=Channel.EMAIL, body="Where is my order?")
+    rollups.refresh_dirty()
+    rollups.mark_tickets_dirty([ticket.pk])  # an earlier change, not refreshed yet
+    marked, commit = threading.Event(), threading.Event()
+
+    def change() -> None:
+        try:
+            with transaction.atomic():
+                Ticket.objects.filter(pk=ticket.pk).update(category="payments")
+                rollups.mark_tickets_dirty([ticket.pk])
+                marked.set()
+                commit.wait(30)
+        finally:
+            connections.close_all()
+
+    def refresh() -> None:
+        try:
+            rollups.refresh_dirty()
+        finally:
+            connections.close_all()
+
+    changing = threading.Thread(target=change)
+    changing.start()
+    assert marked.wait(30)
+    refreshing = threading.Thread(target=refresh)
+    refreshing.start()
+    # Let the refresh either finish (reading the ticket as it was) or wait for the lock.
+    deadline = time.monotonic() + 30
+    while refreshing.is_alive() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.05)
+    commit.set()
+    changing.join(30)
+    refreshing.join(30)
+    rollups.refresh_dirty()
+
     assert list(VolumeRollup.objects.values_list("category", "created")) == [("payments", 1)]
