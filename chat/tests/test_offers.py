@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from channels.db import database_sync_to_async
 
 from chat import services
 from chat.models import ChatSession, Presence, SessionState
@@ -16,6 +19,17 @@ async def _open_chat() -> str:
     await customer.open()
     await customer.send(start_frame())
     welcome = await customer.until("welcome")
+    # The socket offers the chat after answering the start: wait for that offer (every
+    # test here has an agent online to take it).
+    waiting = database_sync_to_async(
+        lambda: ChatSession.objects.filter(
+            public_id=welcome["session"], state=SessionState.WAITING
+        ).exists()
+    )
+    for _ in range(300):
+        if not await waiting():
+            break
+        await asyncio.sleep(0.1)
     await customer.close()
     return welcome["session"]
 

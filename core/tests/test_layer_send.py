@@ -57,26 +57,52 @@ def test_no_socket_in_this_process_means_nothing_to_send(memory_layer, threads_s
     assert threads_started == []
 
 
+def _outside_any_event_loop(body) -> None:
+    """Run ``body`` in a thread of its own, as synchronous code runs in a worker or a
+    view: the browser tests' Playwright keeps an event loop in the main thread."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            body()
+        except BaseException as exc:  # handed back to the test
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive()
+    if failure:
+        raise failure[0]
+
+
 def test_a_socket_of_this_process_still_gets_the_hint(memory_layer):
-    inbox = async_to_sync(memory_layer.new_channel)()
-    async_to_sync(memory_layer.group_add)("inbox", inbox)
+    def body() -> None:
+        inbox = async_to_sync(memory_layer.new_channel)()
+        async_to_sync(memory_layer.group_add)("inbox", inbox)
 
-    group_send_many([("inbox", {"type": "ticket.changed", "ticket_id": 7})])
+        group_send_many([("inbox", {"type": "ticket.changed", "ticket_id": 7})])
 
-    assert async_to_sync(memory_layer.receive)(inbox) == {"type": "ticket.changed", "ticket_id": 7}
+        received = async_to_sync(memory_layer.receive)(inbox)
+        assert received == {"type": "ticket.changed", "ticket_id": 7}
+
+    _outside_any_event_loop(body)
 
 
 def test_sends_through_redis_share_one_thread_and_keep_their_order(redis_layer, threads_started):
-    inbox = async_to_sync(redis_layer.new_channel)()
-    async_to_sync(redis_layer.group_add)("inbox", inbox)
-    threads_started.clear()
+    def body() -> None:
+        inbox = async_to_sync(redis_layer.new_channel)()
+        async_to_sync(redis_layer.group_add)("inbox", inbox)
+        threads_started.clear()
 
-    for n in range(10):
-        group_send_many([("inbox", {"type": "ticket.changed", "ticket_id": n})])
+        for n in range(10):
+            group_send_many([("inbox", {"type": "ticket.changed", "ticket_id": n})])
 
-    assert len(threads_started) <= 1  # the sender's loop, started once per process
+        assert len(threads_started) <= 1  # the sender's loop, started once per process
 
-    async def receive_all() -> list[int]:
-        return [(await redis_layer.receive(inbox))["ticket_id"] for _ in range(10)]
+        async def receive_all() -> list[int]:
+            return [(await redis_layer.receive(inbox))["ticket_id"] for _ in range(10)]
 
-    assert async_to_sync(receive_all)() == list(range(10))
+        assert async_to_sync(receive_all)() == list(range(10))
+
+    _outside_any_event_loop(body)

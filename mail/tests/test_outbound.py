@@ -20,6 +20,8 @@ def test_reply_is_threaded_and_carries_the_ticket_token(
     smtp_server, run_tasks, django_capture_on_commit_callbacks
 ):
     ticket = ingest_raw(raw=mail()).ticket
+    run_tasks()  # the acknowledgement of the new ticket goes first
+    smtp_server.messages.clear()
     with django_capture_on_commit_callbacks(execute=True):
         reply = services.ticket_reply(
             ticket=ticket, author=AgentFactory(), body="It ships tomorrow."
@@ -89,8 +91,9 @@ def test_a_reply_retried_after_an_ambiguous_failure_keeps_its_message_id(
     # The server takes the whole mail, then answers 451: we cannot know it has a copy,
     # so we send again; the second copy must carry the same Message-ID so the
     # customer's side can recognise it.
-    smtp_server.fail_after_data = 1
     ticket = ingest_raw(raw=mail()).ticket
+    run_tasks()  # the acknowledgement of the new ticket, delivered at once
+    smtp_server.fail_after_data = 1
     with django_capture_on_commit_callbacks(execute=True):
         reply = services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Sent twice?")
     for _ in range(3):
