@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 import weakref
 from collections import deque
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
+
+from core.layer_send import server_loop
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def send_many(items: Items) -> None:
     layer = get_channel_layer()
     if layer is None or not items:
         return
-    loop = _server_loop()
+    loop = server_loop()
     if loop is not None:
         try:
             loop.call_soon_threadsafe(_hand_over, loop, layer, items)
@@ -71,24 +72,6 @@ def send_many(items: Items) -> None:
 async def _send_all(layer: BaseChannelLayer, items: Items) -> None:
     for group, frame in items:
         await layer.group_send(group, {"type": "chat.frame", "frame": frame})
-
-
-def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop that started this thread's work (``sync_to_async``),
-    if it is not this thread's own."""
-    try:
-        asyncio.get_running_loop()
-        return None  # called from async code: the caller's loop is this thread's
-    except RuntimeError:
-        pass
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != (
-        os.getpid()
-    ):
-        return None
-    if loop.is_closed() or not loop.is_running():
-        return None
-    return loop
 
 
 class _Outbox:
