@@ -255,6 +255,7 @@ def chat_desk(agents: int) -> None:
 class Load:
     run: str
     console_ms: list[float] = field(default_factory=list)
+    console_kind_ms: dict[str, list[float]] = field(default_factory=dict)
     console_errors: Counter[str] = field(default_factory=Counter)
     replies_sent: int = 0  # console replies accepted (redirect after post)
     mail_sent: dict[int, float] = field(default_factory=dict)  # number -> time appended
@@ -306,7 +307,10 @@ async def console_agent(
                     )
                     if response.status_code in (302, 303):
                         load.replies_sent += 1
-                load.console_ms.append((time.perf_counter() - started) * 1000)
+                took = (time.perf_counter() - started) * 1000
+                load.console_ms.append(took)
+                kind = ("inbox", "ticket", "reply")[step % 3]
+                load.console_kind_ms.setdefault(kind, []).append(took)
                 if response.status_code >= 400 or (step % 3 != 2 and response.status_code != 200):
                     load.console_errors[str(response.status_code)] += 1
             except Exception as error:
@@ -374,6 +378,7 @@ async def customer(
     ws_base: str, index: int, load: Load, go: asyncio.Event, stop: asyncio.Event
 ) -> None:
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
 
     async with connect(f"{ws_base}/ws/chat/", origin="http://127.0.0.1", max_queue=None) as ws:
         await ws.send(
@@ -391,6 +396,10 @@ async def customer(
         load.chats_started += 1
 
         async def reader() -> None:
+            with contextlib.suppress(ConnectionClosed):  # counted where the customer sends
+                await read(ws)
+
+        async def read(ws) -> None:
             async for raw in ws:
                 frame = json.loads(raw)
                 if DEBUG:
@@ -509,6 +518,7 @@ async def run_step(
 
     cpu_before = _cpu_ticks()
     system_cpu_before = _system_cpu(sys_.layout)
+    database_cpu_before = _database_cpu()
     own_cpu_before = time.process_time()
     consoles = [
         asyncio.create_task(console_agent(base, cookie, seed_, load, stop, number))
@@ -600,8 +610,21 @@ async def run_step(
         "load1": max(load_before[0], load_after[0]),
         "load_after": load_after[0],
         "system_cpu_s": _system_cpu(sys_.layout) - system_cpu_before,
+        "database_cpu_s": _database_cpu() - database_cpu_before,
         "bench_cpu_s": time.process_time() - own_cpu_before,
     }
+
+
+def warm(base: str, seed_: Seed) -> None:
+    """A few console pages and API calls before the first step, so that no step measures
+    processes' first requests (imports, template compilation, cold connections)."""
+    import httpx
+
+    with httpx.Client(base_url=base, cookies={"sessionid": seed_.cookies[0]}, timeout=60) as c:
+        for ticket in seed_.ticket_ids[:20]:
+            c.get("/console/")
+            c.get(f"/console/tickets/{ticket}/")
+            c.get("/api/v1/tickets", headers={"Authorization": f"Bearer {seed_.token}"})
 
 
 def _cpu_ticks() -> tuple[int, int]:
@@ -617,6 +640,19 @@ def _system_cpu(layout: Layout) -> float:
         if process.alive():
             with contextlib.suppress(OSError):
                 total += cpu_seconds(process.pid)
+    return total
+
+
+def _database_cpu() -> float:
+    """CPU seconds of the PostgreSQL backends serving this database now (connections
+    that closed during a step take theirs with them: a lower bound)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if DB_NAME.encode() in (entry / "cmdline").read_bytes():
+                total += cpu_seconds(int(entry.name))
     return total
 
 
@@ -690,6 +726,10 @@ def evaluate(agents: int, load: Load, found: dict[str, object], step: dict[str, 
         "console_p50_ms": percentile(load.console_ms, 50) if load.console_ms else None,
         "console_p95_ms": percentile(load.console_ms, 95) if load.console_ms else None,
         "console_errors": dict(load.console_errors),
+        "console_kinds": ", ".join(
+            f"{kind} p95 {percentile(ms, 95):.0f} ms ({len(ms)})"
+            for kind, ms in load.console_kind_ms.items()
+        ),
         "replies_sent": load.replies_sent,
         "replies_stored": found["replies"],
         "chats": f"{load.chats_accepted}/{step['conversations']}",
@@ -762,6 +802,7 @@ def print_row(row: Row) -> None:
         f"{f['console_errors'] or 0}; replies posted {f['replies_sent']}, stored "
         f"{f['replies_stored']}"
     )
+    print(f"           {f['console_kinds']}")
     print(
         f"  chat     {f['chats']} accepted, {f['chat_messages']} messages, relay p50 "
         f"{_fmt(f['chat_p50_ms'], '.1f')} ms, p99 {_fmt(f['chat_p99_ms'], '.1f')} ms (limit "
@@ -788,7 +829,8 @@ def print_row(row: Row) -> None:
     print(
         f"  machine  load average {f['load1']:.2f} (1 min, highest of start/end), CPU busy "
         f"{f['cpu_busy'] * 100:.0f}% of 2 cores over {f['elapsed']:.0f} s; the system's "
-        f"processes {f['system_cpu_s']:.1f} CPU s, this load generator {f['bench_cpu_s']:.1f} "
+        f"processes {f['system_cpu_s']:.1f} CPU s, PostgreSQL backends "
+        f"{f['database_cpu_s']:.1f} CPU s, this load generator {f['bench_cpu_s']:.1f} "
         f"CPU s"
     )
 
@@ -828,6 +870,7 @@ def main() -> None:
     with system(database_url=url, var_dir=var_dir, web=args.web) as sys_:
         names = ", ".join(p.name for p in sys_.layout.processes)
         print(f"System up in {time.monotonic() - started:.0f} s: {names}", flush=True)
+        warm(sys_.layout.url, seed_)
         mail_start = 0
         for agents in sorted(args.agents):
             chat_desk(max(1, agents // 2))
