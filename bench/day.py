@@ -610,7 +610,7 @@ async def run_step(
         "load1": max(load_before[0], load_after[0]),
         "load_after": load_after[0],
         "system_cpu_s": _system_cpu(sys_.layout) - system_cpu_before,
-        "database_cpu_s": _database_cpu() - database_cpu_before,
+        "database_cpu_s": _database_cpu_since(database_cpu_before),
         "bench_cpu_s": time.process_time() - own_cpu_before,
     }
 
@@ -643,17 +643,22 @@ def _system_cpu(layout: Layout) -> float:
     return total
 
 
-def _database_cpu() -> float:
-    """CPU seconds of the PostgreSQL backends serving this database now (connections
-    that closed during a step take theirs with them: a lower bound)."""
-    total = 0.0
+def _database_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this database, by pid."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
             if DB_NAME.encode() in (entry / "cmdline").read_bytes():
-                total += cpu_seconds(int(entry.name))
-    return total
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
+    return found
+
+
+def _database_cpu_since(before: dict[int, float]) -> float:
+    """CPU used by the backends since ``before``: those still there, and new ones (a
+    backend that closed in between takes its share with it: a lower bound)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in _database_cpu().items())
 
 
 # --- counting ----------------------------------------------------------------------------
