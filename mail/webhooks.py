@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import email.message
 import email.policy
+import functools
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from anymail.exceptions import (
@@ -24,12 +26,12 @@ from anymail.exceptions import (
     AnymailWebhookValidationFailure,
 )
 from anymail.signals import AnymailInboundEvent
-from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView
 from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from core.http import problem_response
 from mail.authentication import (
@@ -91,13 +93,27 @@ class PostmarkInbound(_Guarded, PostmarkInboundWebhookView):
     pass
 
 
-class AmazonSESInbound(_Guarded, AmazonSESInboundWebhookView):
-    def run_validators(self, request: HttpRequest) -> None:
-        super().run_validators(request)  # the secret first: strangers cause no fetch
-        try:
-            verify_sns_message(self._parse_sns_message(request))
-        except SnsSignatureError as exc:
-            raise AnymailWebhookValidationFailure(f"Amazon SNS: {exc}") from exc
+@functools.cache
+def _amazon_ses_view() -> Callable[..., HttpResponse]:
+    # Anymail's SES view imports boto3, about a third of the time every process (web,
+    # worker, management command) took to import the project: it comes with the first
+    # SES delivery instead.
+    from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView
+
+    class AmazonSESInbound(_Guarded, AmazonSESInboundWebhookView):
+        def run_validators(self, request: HttpRequest) -> None:
+            super().run_validators(request)  # the secret first: strangers cause no fetch
+            try:
+                verify_sns_message(self._parse_sns_message(request))
+            except SnsSignatureError as exc:
+                raise AnymailWebhookValidationFailure(f"Amazon SNS: {exc}") from exc
+
+    return AmazonSESInbound.as_view()
+
+
+@csrf_exempt
+def amazon_ses_inbound(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    return _amazon_ses_view()(request, *args, **kwargs)
 
 
 def _raw_bytes(message: email.message.Message) -> bytes:

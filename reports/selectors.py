@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -271,7 +270,10 @@ def times_report(span: DateRange) -> Report:
         )
     )
     # Adding thousands of day histograms bucket by bucket is the page's main cost: numpy
-    # sums each group's rows in one call.
+    # sums each group's rows in one call. (Imported here: a process that shows no report
+    # does without its start-up cost.)
+    import numpy as np
+
     matrix = np.array([row[3] for row in rows], dtype=np.int64).reshape(
         len(rows), len(histogram.BOUNDS)
     )

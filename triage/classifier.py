@@ -24,24 +24,20 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import numpy as np
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
 
 from policy.schema import SupportPolicy
 from triage.rules import rule_scores
+
+# scikit-learn, joblib and numpy are imported where a model is fitted, scored or loaded,
+# not with this module: they were most of the project's import time (about 2 s of the 5 s
+# a web process took to start), and processes that never classify (management commands,
+# checks, pages without a new ticket) need none of them.
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 
 DATA = Path(__file__).resolve().parent / "data"
 STARTER_EXAMPLES = DATA / "starter_examples.yaml"
@@ -171,8 +167,14 @@ def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
     return train, holdout
 
 
-_WORDS = TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()
-_CHARS = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer()
+@functools.cache
+def _analysers() -> tuple[Any, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return (
+        TfidfVectorizer(ngram_range=(1, 2)).build_analyzer(),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer(),
+    )
 
 
 def words_and_characters(text: str) -> list[str]:
@@ -180,7 +182,8 @@ def words_and_characters(text: str) -> list[str]:
     characters carry misspellings ("wer is my oda"), the words carry phrases. One
     vectoriser instead of two halves the per-message cost. Module-level, so the pickled
     model refers to it by name."""
-    return [f"w:{gram}" for gram in _WORDS(text)] + _CHARS(text)
+    words, characters = _analysers()
+    return [f"w:{gram}" for gram in words(text)] + characters(text)
 
 
 # What an order number becomes before the features are taken: one word the model learns
@@ -198,26 +201,9 @@ def _order_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])#?(?:{pattern})(?![\w-])", re.IGNORECASE)
 
 
-class CalibratedLinearSVC(LinearSVC):
-    """A linear SVM whose scores become probabilities by a softmax at a temperature
-    fitted (least log-loss) on 5-fold cross-validated scores of the training set: the
-    probabilities then mean what they say on messages the model has not seen, so the
-    policy's threshold is a real level of confidence. Unlike per-class calibration it
-    keeps the model's ranking and a single set of coefficients (a few microseconds per
-    message)."""
-
-    temperature_: float = 1.0
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CalibratedLinearSVC:
-        super().fit(X, y, sample_weight=sample_weight)
-        self.temperature_ = _temperature(X, np.asarray(y), C=self.C, classes=self.classes_)
-        return self
-
-    def predict_proba(self, X: Any) -> Any:
-        return _softmax(np.asarray(self.decision_function(X)), self.temperature_)
-
-
 def _softmax(scores: Any, temperature: float) -> Any:
+    import numpy as np
+
     scores = np.atleast_2d(scores)
     if scores.shape[1] == 1:  # two classes: one column of scores
         scores = np.hstack([-scores, scores])
@@ -226,27 +212,22 @@ def _softmax(scores: Any, temperature: float) -> Any:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def _temperature(X: Any, y: Any, *, C: float, classes: Any) -> float:
-    folds = min(5, int(min(np.unique(y, return_counts=True)[1])))
-    if folds < 2:
-        return 1.0
-    scores = cross_val_predict(
-        LinearSVC(C=C),
-        X,
-        y,
-        cv=StratifiedKFold(folds, shuffle=True, random_state=0),
-        method="decision_function",
-    )
-    truth = np.searchsorted(classes, y)
-    rows = np.arange(len(y))
+def __getattr__(name: str) -> Any:
+    # Model files pickled before scikit-learn became a lazy import name the SVM class as
+    # ``triage.classifier.CalibratedLinearSVC``; unpickling one asks this module for it.
+    if name == "CalibratedLinearSVC":
+        from triage.svm import CalibratedLinearSVC
 
-    def log_loss(temperature: float) -> float:
-        return float(-np.log(_softmax(scores, temperature)[rows, truth] + 1e-12).mean())
-
-    return float(min(np.arange(0.02, 3.0, 0.01), key=log_loss))
+        return CalibratedLinearSVC
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_pipeline() -> Pipeline:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import Pipeline
+
+    from triage.svm import CalibratedLinearSVC
+
     return Pipeline(
         [
             (
@@ -396,6 +377,8 @@ def _probabilities(pipeline: Pipeline, texts: Sequence[str]) -> Any:
     same softmax, without scikit-learn's per-call input validation, which costs more than
     the arithmetic for one message. Works for the calibrated SVM and for the logistic
     regression of earlier versions (temperature 1)."""
+    import numpy as np
+
     features = pipeline.named_steps["features"].transform(texts)
     model: Any = pipeline.named_steps["model"]
     scores = np.asarray(features @ model.coef_.T) + model.intercept_
@@ -457,6 +440,13 @@ def _evaluate(
         policy=policy, pipeline=pipeline, items=[(e.text, e.role, False) for e in examples]
     )
     guessed = [p.label for p in predictions]
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, guessed, labels=labels, zero_division=0
     )
@@ -496,6 +486,8 @@ def save(pipeline: Pipeline, *, directory: Path, version: int) -> tuple[str, str
     path = directory / name
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     if not _copy_of_last_saved(pipeline, temporary):
+        import joblib
+
         joblib.dump(pipeline, temporary)
     temporary.replace(path)
     digest = _sha256(path)
@@ -538,9 +530,13 @@ def load(*, directory: Path, file_name: str, sha256: str) -> Pipeline:
     if actual != sha256:
         raise ModelUnavailable(f"the model file {file_name} is damaged (checksum mismatch)")
     try:
+        import joblib
+
         pipeline: Any = joblib.load(path)
     except Exception as exc:  # a pickle can fail in many ways; all mean "unusable"
         raise ModelUnavailable(f"the model file {file_name} cannot be loaded ({exc})") from exc
+    from sklearn.pipeline import Pipeline
+
     if not isinstance(pipeline, Pipeline):
         raise ModelUnavailable(f"the model file {file_name} does not hold a text model")
     return pipeline

@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
-from sklearn.pipeline import Pipeline
 
 from accounts.models import Role, User
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
@@ -35,6 +35,9 @@ from triage.models import (
     PredictionSource,
     TicketTriage,
 )
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline  # imported where a model is loaded
 
 logger = logging.getLogger(__name__)
 

@@ -4,12 +4,18 @@ them: "returning", "returned" and "returns" are all "return"."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-import snowballstemmer
 
-_STEMMER = snowballstemmer.stemmer("english")
+@functools.cache
+def _stemmer() -> Any:
+    # snowballstemmer's package imports the stemmers of all its 30 languages: with the
+    # first search, not with every process's start.
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 @functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
+    return _stemmer().stemWord(word)

@@ -124,6 +124,60 @@ def test_a_saved_model_loads_back_and_predicts_the_same(tmp_path, trained):
     )
 
 
+def test_a_model_saved_before_the_svm_moved_module_still_loads(tmp_path, trained):
+    """Model files written by earlier versions name the SVM class
+    ``triage.classifier.CalibratedLinearSVC``; it now lives in ``triage.svm`` (so that
+    importing the classifier does not import scikit-learn) and must still unpickle."""
+    import hashlib
+
+    import joblib
+
+    from triage.svm import CalibratedLinearSVC
+
+    CalibratedLinearSVC.__module__ = "triage.classifier"
+    try:
+        joblib.dump(trained[0], tmp_path / "triage-v7.joblib")
+    finally:
+        CalibratedLinearSVC.__module__ = "triage.svm"
+    raw = (tmp_path / "triage-v7.joblib").read_bytes()
+    assert b"triage.classifier" in raw and b"triage.svm" not in raw
+    loaded = classifier.load(
+        directory=tmp_path,
+        file_name="triage-v7.joblib",
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+    text = "my card was charged twice"
+    assert classifier.predict(policy=get_policy(), pipeline=loaded, text=text) == (
+        classifier.predict(policy=get_policy(), pipeline=trained[0], text=text)
+    )
+
+
+def test_importing_the_project_does_not_import_scikit_learn():
+    """A web process, worker or management command that never classifies pays nothing
+    for scikit-learn, boto3 or the other heavy imports (they are most of a start-up)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import django, sys; django.setup();"
+        "from django.urls import get_resolver; get_resolver().url_patterns;"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'boto3', 'joblib', 'numpy',"
+        " 'snowballstemmer') if m in sys.modules))"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def test_a_damaged_model_file_is_refused_before_unpickling(tmp_path, trained):
     name, digest = classifier.save(trained[0], directory=tmp_path, version=1)
     path = tmp_path / name
