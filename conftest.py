@@ -233,7 +233,9 @@ def screenshot_path(name: str) -> str:
 # reaches the database behaves the same on both, and a browser test checks what a page
 # shows, which the ORM hides the engine from; the PostgreSQL run (IZONIE_TEST_SCOPE=engine)
 # leaves both out, so the second run costs what it proves. Tests that start their own
-# processes against DATABASE_URL carry the ``engine`` marker and always run.
+# processes against DATABASE_URL carry the ``engine`` marker and always run; tests that
+# use the database only as a fixture for what Python decides (who may open which URL)
+# carry ``engine_neutral`` and run once.
 
 DATABASE_FIXTURES = frozenset(
     {
@@ -250,6 +252,8 @@ BROWSER_FIXTURES = frozenset({"page", "browser"})
 def depends_on_the_engine(item: pytest.Item) -> bool:
     if item.get_closest_marker("engine"):
         return True
+    if item.get_closest_marker("engine_neutral"):
+        return False
     fixtures = set(getattr(item, "fixturenames", ()))
     if item.get_closest_marker("browser") or fixtures & BROWSER_FIXTURES:
         return False
