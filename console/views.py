@@ -117,6 +117,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             viewer=agent, filters=inbox.filters, limit=PAGE_SIZE, sort=inbox.sort
         )
     prefetch_related_objects(page.tickets, "tags")
+    rows = console_selectors.inbox_rows(tickets=page.tickets, agent=agent, view=inbox.view)
     query = request.GET.copy()
     query.pop("cursor", None)
     if request.session.get(INBOX_SESSION_KEY) != query.urlencode():
@@ -130,6 +131,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "current_view": inbox.view,
         "counts": selectors.inbox_counts(agent=agent),
         "page": page,
+        "rows": rows,
         "query": query.urlencode(),
         "unsorted_query": unsorted.urlencode(),
         "sort": inbox.sort,
