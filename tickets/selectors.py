@@ -204,9 +204,9 @@ def _ordering(sort: str) -> list[OrderBy]:
     return order
 
 
-def _parts(tickets: QuerySet, sort: str, statuses: list[str]) -> list[QuerySet]:
-    """``tickets`` (filtered to ``statuses``, when any) in ``sort`` order as parts read
-    one after the other: one part for most
+def _parts(tickets: QuerySet, sort: str, filters: TicketFilters) -> list[QuerySet]:
+    """``tickets`` (narrowed by ``filters``) in ``sort`` order as parts read one after
+    the other: one part for most
     orders; more where one query's plan would walk rows it then throws away.
 
     By assignee, the unassigned tickets come first (last, reversed), then those of the
@@ -222,7 +222,7 @@ def _parts(tickets: QuerySet, sort: str, statuses: list[str]) -> list[QuerySet]:
     column, reverse = key.removeprefix("-"), key.startswith("-")
     order = _ordering(key)
     if column == "status":
-        ranks = [STATUS_ORDER.index(s) for s in statuses if s in STATUS_ORDER]
+        ranks = [STATUS_ORDER.index(s) for s in filters.status if s in STATUS_ORDER]
         if ranks:
             tickets = tickets.filter(status_rank__gte=min(ranks), status_rank__lte=max(ranks))
         return [tickets.order_by(*order)]
@@ -234,6 +234,10 @@ def _parts(tickets: QuerySet, sort: str, statuses: list[str]) -> list[QuerySet]:
         ]
     if column != "assignee":
         return [tickets.order_by(*order)]
+    # A list of one agent's tickets, or of unassigned ones, has one name: by id. (The
+    # part a filter rules out was still read, all of it: a second at 1,000,000.)
+    if filters.unassigned or filters.assignee_id is not None:
+        return [tickets.order_by("id" if reverse else "-id")]
     unassigned = tickets.filter(assignee__isnull=True).order_by("id" if reverse else "-id")
     # On columns of the agent (never NULL): the join is then an inner one, which the
     # database drives from the support team's name index (accounts_user_staff_name_order).
@@ -246,12 +250,14 @@ def _parts(tickets: QuerySet, sort: str, statuses: list[str]) -> list[QuerySet]:
     return [team, others, unassigned] if reverse else [unassigned, team, others]
 
 
-def _sorted_slice(tickets: QuerySet, sort: str, start: int, stop: int, statuses: list[str]) -> list:
+def _sorted_slice(
+    tickets: QuerySet, sort: str, start: int, stop: int, filters: TicketFilters
+) -> list:
     """Rows ``start`` to ``stop`` of ``tickets`` in ``sort`` order, read from the order's
     parts in turn (a part is counted only when the slice begins beyond its end)."""
     rows: list = []
     offset = start  # where the slice begins inside the current part
-    for part in _parts(tickets, sort, statuses):
+    for part in _parts(tickets, sort, filters):
         wanted = stop - start - len(rows)
         got = list(part[offset : offset + wanted])
         rows += got
@@ -301,7 +307,7 @@ def ticket_list(
             sort,
             offset,
             offset + limit + 1,
-            statuses=filters.status,
+            filters=filters,
         )
         more = len(rows) > limit
         return TicketPage(tickets=rows[:limit], next_cursor=f"o{offset + limit}" if more else None)
@@ -346,7 +352,7 @@ def ticket_ids_in_order(
 ) -> list[int]:
     """The first ``limit`` ids of a list in its order: "the next ticket in this view"."""
     ids = _inbox_query(viewer, filters).values_list("pk", flat=True)
-    return _sorted_slice(ids, sort, 0, limit, statuses=filters.status)
+    return _sorted_slice(ids, sort, 0, limit, filters=filters)
 
 
 # --- Inbox views for agents

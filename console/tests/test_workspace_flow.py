@@ -186,3 +186,11 @@ def test_inbox_by_assignee_pages_across_unassigned_and_assigned(client):
                     break
                 cursor = page.next_cursor
             assert seen == [t.pk for t in expected], (sort, size)
+    # One agent's list, or the unassigned one, holds one name: newest first, or reversed.
+    for narrowed, tickets in (
+        (TicketFilters(status=["open"], assignee_id=abe.pk), to_abe),
+        (TicketFilters(status=["open"], unassigned=True), unassigned),
+    ):
+        newest = sorted((t.pk for t in tickets), reverse=True)
+        assert ticket_ids_in_order(viewer=agent, filters=narrowed, sort="assignee") == newest
+        assert ticket_ids_in_order(viewer=agent, filters=narrowed, sort="-assignee") == newest[::-1]
