@@ -206,8 +206,8 @@ def _ordering(sort: str) -> list[OrderBy]:
 
 def _parts(tickets: QuerySet, sort: str, filters: TicketFilters) -> list[QuerySet]:
     """``tickets`` (narrowed by ``filters``) in ``sort`` order as parts read one after
-    the other: one part for most
-    orders; more where one query's plan would walk rows it then throws away.
+    the other: one part for most orders; more where one query's plan would walk rows it
+    then throws away.
 
     By assignee, the unassigned tickets come first (last, reversed), then those of the
     support team by name, then any still assigned to someone no longer on it: read as
