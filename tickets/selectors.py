@@ -20,6 +20,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
 from accounts.models import STAFF_ROLE_LIST, User
 from marketplace.adapters import OrderInfo, get_marketplace
@@ -221,6 +222,19 @@ def _parts(tickets: QuerySet, sort: str, filters: TicketFilters) -> list[QuerySe
     key = sort_valid(sort)
     column, reverse = key.removeprefix("-"), key.startswith("-")
     order = _ordering(key)
+    if filters.assignee_id is not None and column in ("priority", "status", "category", "channel"):
+        # One agent's list: their few hundred or thousand tickets, read by the agent's
+        # index and sorted, rather than the column's index walked through everyone's
+        # (the planner guesses the agent's turn up early; at 1,000,000 tickets it read
+        # 170,000 rows for "mine by priority": 465 ms). COALESCE of a column never
+        # NULL keeps the order and hides it from the column's index.
+        lead = cast(OrderBy, order[0])
+        blank = Value(0) if column in ("priority", "status") else Value("")
+        order = [
+            OrderBy(Coalesce(lead.expression, blank), descending=lead.descending),
+            *order[1:],
+        ]
+        return [tickets.order_by(*order)]
     if column == "status":
         ranks = [STATUS_ORDER.index(s) for s in filters.status if s in STATUS_ORDER]
         if ranks:

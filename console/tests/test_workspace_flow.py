@@ -27,7 +27,8 @@ def _references(page: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_inbox_sorts_by_a_column_and_back(client):
-    client.force_login(AgentFactory())
+    agent = AgentFactory()
+    client.force_login(agent)
     low = TicketFactory(status="open", priority="low")
     urgent = TicketFactory(status="open", priority="urgent")
     normal = TicketFactory(status="open", priority="normal")
@@ -41,6 +42,15 @@ def test_inbox_sorts_by_a_column_and_back(client):
     assert _references(reversed_page.content.decode()) == [
         t.reference for t in (low, normal, high, urgent)
     ]
+    # the same in the agent's own list ("My urgent"), read their own way
+    Ticket.objects.update(assignee=agent)
+    for sort, expected in (
+        ("priority", (urgent, high, normal, low)),
+        ("-priority", (low, normal, high, urgent)),
+    ):
+        mine = client.get(reverse("console:inbox"), {"view": "mine", "sort": sort})
+        assert _references(mine.content.decode()) == [t.reference for t in expected]
+    Ticket.objects.update(assignee=None)
     # an unknown column is the usual order: newest activity first
     unknown = client.get(reverse("console:inbox"), {"view": "open", "sort": "nonsense"})
     assert _references(unknown.content.decode())[0] == high.reference
