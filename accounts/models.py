@@ -16,6 +16,9 @@ class Role(models.TextChoices):
 
 CUSTOMER_ROLES = frozenset({Role.BUYER, Role.SELLER})
 STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+# In one fixed order: a query names them exactly as the partial index's condition does,
+# so PostgreSQL can use it.
+STAFF_ROLE_LIST = sorted(str(role) for role in STAFF_ROLES)
 
 
 class User(AbstractUser):
@@ -42,6 +45,13 @@ class User(AbstractUser):
             # The inbox sorted by requester or assignee walks people in name order and
             # each one's tickets (tickets.selectors._sort_keys).
             models.Index(fields=["display_name", "username"], name="accounts_user_name_order"),
+            # ... and by assignee, only the support team's names (a walk through every
+            # customer's name found no tickets, and at 50,000 customers took half a second).
+            models.Index(
+                fields=["display_name", "username"],
+                name="accounts_user_staff_name_order",
+                condition=models.Q(role__in=STAFF_ROLE_LIST),
+            ),
         ]
 
     def __str__(self) -> str:

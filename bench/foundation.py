@@ -254,7 +254,7 @@ def _child(size: int, runs: int, fresh: bool, prepare_only: bool, groups: set[st
     # Staff sign in with a second factor in production; the test client's force_login
     # has none, so the check is off here (its cost, one device lookup, stays in).
     os.environ.setdefault("IZONIE_STAFF_2FA_REQUIRED", "0")
-    use_database(f"izonie_bench_{size}")
+    use_database(f"{os.environ.get('IZONIE_BENCH_FOUNDATION_DATABASE', 'izonie_bench')}_{size}")
     django_setup()
     prepare_dataset(size, fresh=fresh)
     if not prepare_only:

@@ -55,7 +55,8 @@ from tickets import services as tickets
 from tickets.attachments import CheckedUpload
 from tickets.choices import Channel, SubChannel, TicketStatus
 from tickets.escalation import escalation_request
-from tickets.models import Attachment, Message, Tag, Ticket
+from tickets.models import Attachment, Message, Ticket
+from tickets.tagging import ticket_tags_add
 from tickets.write_path import Outcome
 
 logger = logging.getLogger(__name__)
@@ -837,8 +838,8 @@ def chat_leave_message(
         order_number=order_number,
         author_name=(name.strip() or customer.display_name or str(customer))[:150],
     )
-    tag, _created = Tag.objects.get_or_create(name=OFFLINE_TAG)
-    ticket.tags.add(tag)
+    # A line in the history too, as tags added on the ticket page have (by the system).
+    ticket_tags_add(tickets=[ticket], actor=None, names=[OFFLINE_TAG])
     OfflineMessage.objects.create(
         ticket=ticket, page_url=_url_or_blank(page_url), referrer=_url_or_blank(referrer)
     )

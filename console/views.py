@@ -117,6 +117,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             viewer=agent, filters=inbox.filters, limit=PAGE_SIZE, sort=inbox.sort
         )
     prefetch_related_objects(page.tickets, "tags")
+    rows = console_selectors.inbox_rows(tickets=page.tickets, agent=agent, view=inbox.view)
     query = request.GET.copy()
     query.pop("cursor", None)
     if request.session.get(INBOX_SESSION_KEY) != query.urlencode():
@@ -125,11 +126,22 @@ def inbox(request: HttpRequest) -> HttpResponse:
     unsorted.pop("sort", None)
     sort_columns, sort_label = _sort_columns(inbox.sort)
     saved_views = console_selectors.saved_views_for(agent=agent)
+    counts = selectors.inbox_counts(agent=agent)
+    saved_counts = console_selectors.saved_view_counts(agent=agent, views=saved_views)
     context = {
-        "views": selectors.INBOX_VIEWS,
+        # The sidebar: each view with its count as the badge says it ("1,000+").
+        "views": [
+            {
+                "key": v.key,
+                "label": v.label,
+                "count": selectors.count_label(counts[v.key]),
+                "spoken": selectors.count_spoken(counts[v.key]),
+            }
+            for v in selectors.INBOX_VIEWS
+        ],
         "current_view": inbox.view,
-        "counts": selectors.inbox_counts(agent=agent),
         "page": page,
+        "rows": rows,
         "query": query.urlencode(),
         "unsorted_query": unsorted.urlencode(),
         "sort": inbox.sort,
@@ -143,8 +155,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "params": request.GET,
         "first_page": not request.GET.get("cursor"),
         "live_seconds": settings.IZONIE_INBOX_LIVE_SECONDS,
-        "saved_views": saved_views,
-        "saved_counts": console_selectors.saved_view_counts(agent=agent, views=saved_views),
+        "saved_views": [
+            {
+                "view": sv,
+                "count": selectors.count_label(saved_counts[sv.pk]),
+                "spoken": selectors.count_spoken(saved_counts[sv.pk]),
+            }
+            for sv in saved_views
+        ],
         "current_saved": request.GET.get("saved", ""),
     }
     # htmx swaps only the table; a history restore (back button after the cache was

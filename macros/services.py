@@ -17,7 +17,8 @@ from macros.selectors import macro_can_edit
 from policy.loader import get_policy
 from tickets import services as ticket_services
 from tickets.attachments import CheckedUpload
-from tickets.models import Message, Tag, Ticket
+from tickets.models import Message, Ticket
+from tickets.tagging import tag_names, ticket_tags_add
 
 
 class MacroError(UserError):
@@ -95,8 +96,8 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: User) -> Ticket:
         )
     names = macro.tag_names
     if names:
-        tags = [Tag.objects.get_or_create(name=slugify(name)[:50])[0] for name in names]
-        ticket.tags.add(*tags)
+        # As the ticket page's tag box does: each tag added is a line in the history.
+        ticket_tags_add(tickets=[ticket], actor=actor, names=tag_names(",".join(names)))
     return ticket
 
 

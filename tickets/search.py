@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import CUSTOMER_ROLES, User
 from helpcenter.search.base import MARK_END, MARK_START, marks_to_html
 from helpcenter.search.query import normalise_query, query_terms, significant_terms
-from tickets.models import Tag, Ticket
+from tickets.models import Message, Tag, Ticket
 from tickets.selectors import TicketFilters, tickets_filtered, tickets_visible_to
 
 # Message matches considered, best first: enough for a page of distinct tickets.
@@ -52,8 +52,8 @@ def _tsquery(terms: list[str]) -> str:
     return " & ".join([*terms[:-1], terms[-1] + ":*"])
 
 
-def _message_ids(terms: list[str], limit: int) -> list[int]:
-    """Ids of messages matching every term, best first."""
+def _message_ids(terms: list[str], limit: int) -> list[tuple[int, int]]:
+    """Messages matching every term, best first, as (message id, ticket id)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             query = " ".join(f'"{term}"' for term in terms) + "*"
@@ -62,7 +62,9 @@ def _message_ids(terms: list[str], limit: int) -> list[int]:
                 "ORDER BY rank LIMIT %s",
                 [query, limit],
             )
-            return [row[0] for row in cursor.fetchall()]
+            ids = [row[0] for row in cursor.fetchall()]
+            ticket_of = dict(Message.objects.filter(pk__in=ids).values_list("pk", "ticket_id"))
+            return [(pk, ticket_of[pk]) for pk in ids if pk in ticket_of]
         # Newest first among the matches: recent conversations are what agents look
         # for. A common word matches hundreds of thousands of messages over the years:
         # building the index's list of them all costs far more than the answer is worth,
@@ -72,31 +74,33 @@ def _message_ids(terms: list[str], limit: int) -> list[int]:
         query = _tsquery(terms)
         cursor.execute("SELECT max(id) FROM tickets_message")
         newest = cursor.fetchone()[0] or 0
-        # MATERIALIZED: the newest messages by the primary key, then the test.
+        # MATERIALIZED: the newest messages by the primary key, newest first, then the
+        # test, which stops at the limit: a common word is found in the first few
+        # hundred (a sort after the test made it parse all 2,000: 30 ms, now 12 ms).
         cursor.execute(
-            "WITH recent AS MATERIALIZED (SELECT id, body_text FROM tickets_message "
-            "WHERE id > %s) SELECT id FROM recent "
+            "WITH recent AS MATERIALIZED (SELECT id, ticket_id, body_text FROM tickets_message "
+            "WHERE id > %s ORDER BY id DESC) SELECT id, ticket_id FROM recent "
             "WHERE to_tsvector('simple'::regconfig, body_text) @@ to_tsquery('simple', %s) "
-            "ORDER BY id DESC LIMIT %s",
+            "LIMIT %s",
             [newest - RECENT_MESSAGES, query, limit],
         )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = cursor.fetchall()
         window = RECENT_WINDOW
         while len(ids) < limit and newest > RECENT_MESSAGES:
             floor = newest - window
             # MATERIALIZED: the window's matches come from the index, not from a walk
             # back along the primary key testing every message.
             cursor.execute(
-                "WITH hit AS MATERIALIZED (SELECT id FROM tickets_message "
+                "WITH hit AS MATERIALIZED (SELECT id, ticket_id FROM tickets_message "
                 "WHERE to_tsvector('simple'::regconfig, body_text) @@ to_tsquery('simple', %s) "
-                "AND id > %s) SELECT id FROM hit ORDER BY id DESC LIMIT %s",
+                "AND id > %s) SELECT id, ticket_id FROM hit ORDER BY id DESC LIMIT %s",
                 [query, floor, limit],
             )
-            ids = [row[0] for row in cursor.fetchall()]
+            ids = cursor.fetchall()
             if floor <= 0:
                 break
             window *= 8
-        return ids
+        return [(pk, ticket_id) for pk, ticket_id in ids]
 
 
 def _snippets(message_ids: list[int], terms: list[str]) -> dict[int, SafeString]:
@@ -211,20 +215,15 @@ def ticket_search(
             "Customer",
         )
     if len(order) < limit:
-        message_ids = _message_ids(terms, MESSAGE_WINDOW)
-        if message_ids:
-            from tickets.models import Message
-
-            ticket_of = dict(
-                Message.objects.filter(pk__in=message_ids).values_list("pk", "ticket_id")
-            )
+        matches = _message_ids(terms, MESSAGE_WINDOW)
+        if matches:
+            ticket_of = dict(matches)
             allowed = set(
                 visible.filter(pk__in=set(ticket_of.values())).values_list("pk", flat=True)
             )
             # The first matching message of each ticket that makes the page.
             shown: dict[int, int] = {}
-            for message_id in message_ids:
-                ticket_id = ticket_of.get(message_id)
+            for message_id, ticket_id in matches:
                 if ticket_id in allowed and ticket_id not in found and ticket_id not in shown:
                     if len(order) + len(shown) >= limit:
                         break

@@ -25,8 +25,11 @@ def tag_names(raw: str) -> list[str]:
 
 
 @transaction.atomic
-def ticket_tags_add(*, tickets: Iterable[Ticket], actor: User, names: list[str]) -> list[Tag]:
-    """Add the tags to each ticket (those it has stay); the list moves them up."""
+def ticket_tags_add(
+    *, tickets: Iterable[Ticket], actor: User | None, names: list[str]
+) -> list[Tag]:
+    """Add the tags to each ticket (those it has stay), each addition a line in the
+    ticket's history; the list moves them up. ``actor`` None: the system did it."""
     tags = [Tag.objects.get_or_create(name=name)[0] for name in names]
     if not tags:
         return []

@@ -15,7 +15,7 @@ from chat.tests.test_desk import accepted
 from chat.transcript import transcript_text
 from conftest import png_bytes
 from tickets.attachments import check_uploads
-from tickets.choices import Channel, SubChannel
+from tickets.choices import Channel, EventKind, SubChannel
 from tickets.services import ticket_customer_message, ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +39,9 @@ def test_an_offline_message_is_marked_as_left_with_the_chat_widget(client, clock
     # Answered by email as before; marked so agents know it came from the widget.
     assert offline.ticket.channel == Channel.EMAIL
     assert list(offline.ticket.tags.values_list("name", flat=True)) == ["live-chat-offline"]
+    # Its history says who tagged it: the system, no agent.
+    history = offline.ticket.events.filter(kind=EventKind.TAGS_CHANGED).get()
+    assert history.actor is None and history.data["added"] == ["live-chat-offline"]
     assert offline.page_url == "https://izonie.example/p/x12" and offline.referrer == ""
     assert offline.ticket.sub_channel == SubChannel.CHAT_OFFLINE
 

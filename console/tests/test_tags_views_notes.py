@@ -78,6 +78,34 @@ def test_saved_views_personal_and_shared_with_their_counts(client):
 
 
 @pytest.mark.django_db
+def test_view_counts_are_bounded_and_refresh_with_the_live_table(client, monkeypatch):
+    """Past the cap a badge says "3+" (a count of a million rows is a scan of them); the
+    table's live refresh brings the sidebar's counts, saved views' too, along with it."""
+    from django.core.cache import cache
+
+    from tickets import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    agent = AgentFactory()
+    client.force_login(agent)
+    SavedView.objects.create(owner=agent, name="Urgent", query="view=open&sort=priority")
+    saved = SavedView.objects.get()
+    for _ in range(2):
+        TicketFactory(status="open")
+    page = client.get(reverse("console:inbox")).content.decode()
+    assert f'id="saved-count-{saved.pk}" aria-label="2 tickets">2</span>' in page
+    for _ in range(2):
+        TicketFactory(status="open")
+    cache.clear()  # the counts are cached for half a minute
+    live = client.get(reverse("console:inbox"), headers={"HX-Request": "true"}).content.decode()
+    assert 'id="count-open" aria-label="more than 3 tickets" hx-swap-oob="true">3+</span>' in live
+    assert (
+        f'id="saved-count-{saved.pk}" aria-label="more than 3 tickets" hx-swap-oob="true">3+</span>'
+        in live
+    )
+
+
+@pytest.mark.django_db
 def test_bulk_sets_category_priority_team_and_adds_tags(client):
     client.force_login(AgentFactory())
     chosen = [TicketFactory(status="open", category="order_status") for _ in range(2)]

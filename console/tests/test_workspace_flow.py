@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from tickets.models import Ticket
 from tickets.selectors import TicketFilters, ticket_ids_in_order, ticket_list
@@ -26,7 +27,8 @@ def _references(page: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_inbox_sorts_by_a_column_and_back(client):
-    client.force_login(AgentFactory())
+    agent = AgentFactory()
+    client.force_login(agent)
     low = TicketFactory(status="open", priority="low")
     urgent = TicketFactory(status="open", priority="urgent")
     normal = TicketFactory(status="open", priority="normal")
@@ -40,9 +42,25 @@ def test_inbox_sorts_by_a_column_and_back(client):
     assert _references(reversed_page.content.decode()) == [
         t.reference for t in (low, normal, high, urgent)
     ]
+    # the same in the agent's own list ("My urgent"), read their own way
+    Ticket.objects.update(assignee=agent)
+    for sort, expected in (
+        ("priority", (urgent, high, normal, low)),
+        ("-priority", (low, normal, high, urgent)),
+    ):
+        mine = client.get(reverse("console:inbox"), {"view": "mine", "sort": sort})
+        assert _references(mine.content.decode()) == [t.reference for t in expected]
+    Ticket.objects.update(assignee=None)
     # an unknown column is the usual order: newest activity first
     unknown = client.get(reverse("console:inbox"), {"view": "open", "sort": "nonsense"})
     assert _references(unknown.content.decode())[0] == high.reference
+    # by status, reversed: the last of the view's statuses first, resolved ones never
+    TicketFactory(status="resolved")
+    waiting = TicketFactory(status="pending")
+    by_status = client.get(reverse("console:inbox"), {"view": "open", "sort": "-status"})
+    assert _references(by_status.content.decode()) == [
+        t.reference for t in (waiting, low, urgent, normal, high)
+    ]
 
 
 @pytest.mark.django_db
@@ -67,6 +85,13 @@ def test_sorting_by_reply_due_pages_through_every_ticket(client):
     assert sorted(on_first + on_second) == sorted(t.reference for t in made)
     assert on_second[-1] == made[-1].reference
     assert "cursor=o25" in text
+    # reversed, the latest deadline first; the ticket with none still last
+    latest = client.get(reverse("console:inbox"), {"view": "open", "sort": "-due"})
+    assert _references(latest.content.decode())[:6] == [
+        t.reference for t in reversed(made) if t.first_reply_due_at == made[0].first_reply_due_at
+    ]
+    last = client.get(reverse("console:inbox"), {"view": "open", "sort": "-due", "cursor": "o25"})
+    assert _references(last.content.decode())[-1] == made[-1].reference
     # a cursor of the other kind is refused politely, not a server error
     bad = client.get(reverse("console:inbox"), {"view": "open", "sort": "due", "cursor": "zzz"})
     assert bad.status_code == 200 and "That page link has expired" in bad.content.decode()
@@ -131,8 +156,10 @@ def test_htmx_reply_with_an_error_answers_with_the_page_to_swap(client):
 
 @pytest.mark.django_db
 def test_inbox_by_assignee_pages_across_unassigned_and_assigned(client):
-    """Unassigned first (newest first), then agents by name; reversed, the other way
-    round; the pages join without a gap or a repeat wherever the boundary falls."""
+    """Unassigned first (newest first), then agents by name, then tickets still assigned
+    to someone no longer on the team; reversed, the team's and the others' the other way
+    round, then the unassigned; the pages join without a gap or a repeat wherever the
+    boundaries fall."""
     agent = AgentFactory()
     client.force_login(agent)
     zoe = AgentFactory(display_name="Zoe")
@@ -140,13 +167,21 @@ def test_inbox_by_assignee_pages_across_unassigned_and_assigned(client):
     unassigned = [TicketFactory(status="open") for _ in range(3)]
     to_zoe = [TicketFactory(status="open", assignee=zoe) for _ in range(2)]
     to_abe = [TicketFactory(status="open", assignee=abe) for _ in range(2)]
-    natural = [
-        *sorted(unassigned, key=lambda t: -t.pk),
-        *sorted(to_abe, key=lambda t: -t.pk),
-        *sorted(to_zoe, key=lambda t: -t.pk),
+    # Assigned while on the team; a customer since.
+    former = AgentFactory(display_name="Aaron")
+    to_former = [TicketFactory(status="open", assignee=former) for _ in range(2)]
+    User.objects.filter(pk=former.pk).update(role="buyer")
+    newest_first = [
+        sorted(tickets, key=lambda t: -t.pk) for tickets in (unassigned, to_abe, to_zoe, to_former)
+    ]
+    natural = [t for part in newest_first for t in part]
+    backwards = [
+        t
+        for part in (to_zoe, to_abe, to_former, unassigned)
+        for t in sorted(part, key=lambda t: t.pk)
     ]
     filters = TicketFilters(status=["open"])
-    for sort, expected in (("assignee", natural), ("-assignee", natural[::-1])):
+    for sort, expected in (("assignee", natural), ("-assignee", backwards)):
         assert ticket_ids_in_order(viewer=agent, filters=filters, sort=sort) == [
             t.pk for t in expected
         ]
@@ -161,3 +196,11 @@ def test_inbox_by_assignee_pages_across_unassigned_and_assigned(client):
                     break
                 cursor = page.next_cursor
             assert seen == [t.pk for t in expected], (sort, size)
+    # One agent's list, or the unassigned one, holds one name: newest first, or reversed.
+    for narrowed, tickets in (
+        (TicketFilters(status=["open"], assignee_id=abe.pk), to_abe),
+        (TicketFilters(status=["open"], unassigned=True), unassigned),
+    ):
+        newest = sorted((t.pk for t in tickets), reverse=True)
+        assert ticket_ids_in_order(viewer=agent, filters=narrowed, sort="assignee") == newest
+        assert ticket_ids_in_order(viewer=agent, filters=narrowed, sort="-assignee") == newest[::-1]

@@ -108,6 +108,9 @@ def test_sending_a_reply_made_from_a_macro_applies_its_changes(client):
     ticket = Ticket.objects.get(pk=ticket.pk)
     assert ticket.status == TicketStatus.PENDING and ticket.priority == "high"
     assert [t.name for t in ticket.tags.all()] == ["refund"]
+    # The ticket's history says so, as it does for tags added on the ticket page.
+    page = client.get(reverse("console:ticket", args=[ticket.pk])).content.decode()
+    assert "Tagged refund by" in page
     macro.refresh_from_db()
     assert macro.uses == 1
 

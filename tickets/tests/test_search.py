@@ -103,3 +103,29 @@ def test_the_search_page_and_the_all_active_view(client, agent, waiting, other):
 def test_customers_cannot_search_the_console(client, waiting):
     client.force_login(waiting.requester)
     assert client.get(reverse("console:search"), {"q": "zenith"}).status_code in (302, 403)
+
+
+def test_words_in_messages_find_the_newest_conversations_first(agent, monkeypatch):
+    """PostgreSQL reads the newest messages first, then (for rarer words) the index over
+    a widening window; either way the newest conversations come first."""
+    from django.db import connection
+
+    from tickets import search
+
+    made = [
+        services.ticket_open(
+            requester=BuyerFactory(),
+            channel=Channel.EMAIL,
+            category="payments",
+            body=f"My warranty claim number {n} was ignored.",
+        )
+        for n in range(3)
+    ]
+    newest_first = [t.pk for t in reversed(made)]
+    for recent in (search.RECENT_MESSAGES, 1):  # found among the newest, or by the index
+        monkeypatch.setattr(search, "RECENT_MESSAGES", recent)
+        hits = ticket_search(viewer=agent, text="warranty")
+        assert sorted(h.ticket.pk for h in hits) == sorted(newest_first)
+        assert all(h.matched == "Message" and "<mark>" in h.snippet_html for h in hits)
+        if connection.vendor == "postgresql":
+            assert [h.ticket.pk for h in hits] == newest_first
