@@ -387,6 +387,10 @@ def _child(backend: str, source: str, workdir: Path, mail_dir: Path, profile: bo
     from triage.services import classifier_active
 
     classifier_active(bootstrap=True)  # trained once on a new installation: not timed
+    from core.startup import freeze_startup_objects
+
+    # What `ingest_mail` and `fetch_mail` do when they start (after loading), not timed.
+    freeze_startup_objects()
     manifest = json.loads((mail_dir / "manifest.json").read_text())
     files = sorted(mail_dir.glob("*.eml"))
     mail_bytes = sum(path.stat().st_size for path in files)

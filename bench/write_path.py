@@ -7,7 +7,7 @@ Prints, per batch size: wall and CPU milliseconds per message and SQL statements
 message (commit and after-commit work included: task rows, screen hints), then the API's
 single and bulk creation rates (Django's test client, session auth), and the data size.
 SQLite runs on a fresh file in a temporary directory; PostgreSQL on
-``izonie_bench_write_path`` (emptied first) at ``IZONIE_BENCH_DATABASE_URL``.
+``izonie_bench_write_path`` (or ``--pg-name``; emptied first) at ``IZONIE_BENCH_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -81,9 +81,10 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--messages", type=int, default=1000, help="per batch size and kind")
     parser.add_argument("--sizes", default="1,10,100")
+    parser.add_argument("--pg-name", default="izonie_bench_write_path", help="PostgreSQL database")
     args = parser.parse_args()
     if args.database == "postgres":
-        use_database("izonie_bench_write_path")
+        use_database(args.pg_name)
     else:
         os.environ.pop("DATABASE_URL", None)
         os.environ["IZONIE_VAR_DIR"] = tempfile.mkdtemp(prefix="izonie-bench-write-")
@@ -107,6 +108,10 @@ def main() -> None:
     # The first batch trains nothing (every item has a category) but reads the team lists.
     tickets_open([TicketToOpen(requester=buyers[0], channel="api", category="payments", body="Hi")])
 
+    from core.startup import freeze_startup_objects
+
+    # What the web server (config.asgi) and the worker do once loaded.
+    freeze_startup_objects()
     rows: list[dict[str, Any]] = []
     print(f"database: {connection.vendor}; {args.messages:,} messages per batch size")
     heads = ("batch", 6), ("ms/msg", 9), ("cpu ms/msg", 12), ("stmts/msg", 11), ("stmts/batch", 13)

@@ -26,6 +26,8 @@ from django.db import transaction
 from django_tasks import task_backends
 from django_tasks.base import Task
 
+from core.rows_insert import rows_insert
+
 
 @dataclass(frozen=True)
 class PlannedTask:
@@ -38,23 +40,21 @@ class PlannedTask:
 
 def tasks_enqueue_many(planned: Sequence[PlannedTask]) -> None:
     """Enqueue every planned task; one INSERT on the database backend."""
-    from django_tasks_db.models import DBTaskResult
 
     rows, others = _rows(planned)
     for item in others:
         _task(item).enqueue(**item.kwargs)
     if rows:
-        DBTaskResult.objects.bulk_create(rows)
+        rows_insert(rows)
 
 
 def tasks_enqueue_with_transaction(planned: Sequence[PlannedTask]) -> None:
     """Enqueue every planned task so that it commits with the current transaction: the
     database backend's rows in one INSERT now, the other backends' tasks on commit."""
-    from django_tasks_db.models import DBTaskResult
 
     rows, others = _rows(planned)
     if rows:
-        DBTaskResult.objects.bulk_create(rows)
+        rows_insert(rows)
     if others:
         transaction.on_commit(partial(tasks_enqueue_many, others))
 

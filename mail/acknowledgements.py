@@ -16,7 +16,6 @@ from mail.models import AutoAcknowledgement
 from mail.outbound import address_verified
 from policy.loader import get_policy
 from policy.schema import Measure
-from tickets import services as ticket_services
 from tickets.choices import Channel
 from tickets.models import Ticket
 
@@ -75,18 +74,16 @@ def acknowledgements_sent_recently(recipients: Iterable[str]) -> dict[str, int]:
     return counts
 
 
-def acknowledgement_send(
-    *, ticket: Ticket, sent_recently: int | None = None, save: bool = True
-) -> AutoAcknowledgement | None:
-    """Acknowledge a new email ticket, unless the policy has no acknowledgement, the
-    address is a no-reply one, or it already had its quota within the window.
+def acknowledgement_text(*, ticket: Ticket, sent_recently: int | None = None) -> str | None:
+    """The acknowledgement a new email ticket gets, or None when it gets none (no
+    acknowledgement in the policy, a no-reply address, its quota within the window, the
+    limit on new addresses reached); writes nothing: mail intake writes a round's
+    acknowledgements together (``tickets.write_path.system_replies_add``) and records
+    them (``AutoAcknowledgement``) with the batch.
 
     Machine mail (auto-replies, bulk, bounces) and our own never open a ticket, so
-    they never reach this. Run inside the intake's transaction, holding the new ticket.
-    ``sent_recently``: how many the address had within the window, when the caller has
-    counted already (``acknowledgements_sent_recently``); ``save=False`` leaves the
-    returned record for the caller to write with others.
-    """
+    they never reach this. ``sent_recently``: how many the address had within the
+    window, when the caller has counted already (``acknowledgements_sent_recently``)."""
     settings = get_policy().channels[Channel.EMAIL].acknowledgement
     recipient = ticket.requester.email.lower()
     if settings is None or auto_reply_refused(recipient):
@@ -98,7 +95,7 @@ def acknowledgement_send(
     if sent_recently == 0 and not _new_address_ack_allowed():
         return None
     verified = address_verified(ticket.requester)
-    body = settings.text.format(
+    return settings.text.format(
         # The name is the sender's own words (a From: display name, a typed name): not
         # echoed to an address nobody has proven is theirs (mail.outbound.address_verified).
         name=(ticket.requester.first_name or str(ticket.requester)) if verified else "there",
@@ -106,8 +103,3 @@ def acknowledgement_send(
         due=_due_text(ticket) or "as soon as we can",
         promise=_promise(ticket),
     ).strip()
-    message = ticket_services.ticket_system_reply(ticket=ticket, body=body)
-    acknowledgement = AutoAcknowledgement(recipient=recipient, ticket=ticket, message=message)
-    if save:
-        acknowledgement.save()
-    return acknowledgement

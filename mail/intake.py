@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,7 +24,8 @@ from accounts.models import User
 from accounts.services import contact_for_typed_email, customer_for_email
 from conduct.exceptions import ConductBlocked
 from conduct.screening import Finding, screen_text
-from mail.acknowledgements import acknowledgement_send, acknowledgements_sent_recently
+from core.rows_insert import rows_insert
+from mail.acknowledgements import acknowledgement_text, acknowledgements_sent_recently
 from mail.authentication import Evidence, SenderCheck, evidence_from_headers, sender_check
 from mail.autoreply import is_our_address, machine_mail_reason, support_address
 from mail.bounces import Bounce, outbound_bounced, outbound_for_bounce
@@ -47,6 +49,7 @@ from tickets.write_path import (
     Outcome,
     TicketToOpen,
     messages_append,
+    system_replies_add,
     tickets_open,
 )
 
@@ -395,6 +398,7 @@ class _Planned:
     message: Message | None = None
     opened: bool = False
     blocked: str = ""
+    acknowledgement: AutoAcknowledgement | None = None
 
 
 class _MailFailed(Exception):
@@ -590,11 +594,39 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
             ticket_id__in=list(tickets), direction=Direction.INBOUND
         ).select_related("ticket__requester"):
             tickets[message.ticket_id].message = message
+    _acknowledged(list(tickets.values()), lookups)
     for p in planned:
         try:
             _store_rest(p, lookups)
         except Exception as exc:
             raise _MailFailed(p.index, exc) from exc
+
+
+def _acknowledged(opened: list[_Planned], lookups: _Lookups) -> None:
+    """The acknowledgements of the round's new tickets, in order, written together by
+    the write path; each sender's quota counts the ones planned before it in the round."""
+    planned: list[tuple[_Planned, str]] = []
+    counted: Counter[str] = Counter()
+    for p in opened:
+        assert p.message is not None
+        ticket = p.message.ticket
+        recipient = ticket.requester.email.lower()
+        sent = lookups.acknowledged.get(recipient)
+        if sent is None:
+            sent = acknowledgements_sent_recently([recipient])[recipient]
+            lookups.acknowledged[recipient] = sent
+        try:
+            body = acknowledgement_text(ticket=ticket, sent_recently=sent + counted[recipient])
+        except Exception as exc:
+            raise _MailFailed(p.index, exc) from exc
+        if body is not None:
+            counted[recipient] += 1
+            planned.append((p, body))
+    messages = system_replies_add([(p.message.ticket, body) for p, body in planned if p.message])
+    for (p, _body), message in zip(planned, messages, strict=True):
+        p.acknowledgement = AutoAcknowledgement(
+            recipient=message.ticket.requester.email.lower(), ticket=message.ticket, message=message
+        )
 
 
 def _unwrapped(planned: _Planned, outcome: Outcome[T]) -> T:
@@ -617,13 +649,7 @@ def _store_rest(planned: _Planned, lookups: _Lookups) -> None:
     message = planned.message
     assert message is not None
     ticket = message.ticket
-    acknowledgement: AutoAcknowledgement | None = None
-    if planned.opened:
-        acknowledgement = acknowledgement_send(
-            ticket=ticket,
-            sent_recently=lookups.acknowledged.get(ticket.requester.email.lower()),
-            save=False,
-        )
+    acknowledgement = planned.acknowledgement
     _record_refused(message, planned.refused)
     lookups.parties.setdefault(ticket.pk, set()).update(_record_copied(ticket, parsed))
     linked_to = planned.threading.linked_to
@@ -891,9 +917,9 @@ def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
     """The batch's records and references, in a few multi-row INSERTs instead of one
     or two per mail; in the batch's transaction, so committed with the mail or not at
     all. A large raw mail is saved on its own (see ``_save``)."""
-    EmailReference.objects.bulk_create(lookups.new_references)
-    AutoAcknowledgement.objects.bulk_create(lookups.new_acknowledgements)
-    EmailTicketLink.objects.bulk_create(lookups.new_links)
+    rows_insert(lookups.new_references)
+    rows_insert(lookups.new_acknowledgements)
+    rows_insert(lookups.new_links)
     lookups.new_references, lookups.new_acknowledgements, lookups.new_links = [], [], []
     chunk: list[InboundEmail] = []
     size = 0
@@ -903,11 +929,11 @@ def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
             _save(record)
             continue
         if chunk and size + raw_size > WRITE_BATCH_BYTES:
-            InboundEmail.objects.bulk_create(chunk)
+            rows_insert(chunk)
             chunk, size = [], 0
         chunk.append(record)
         size += raw_size
-    InboundEmail.objects.bulk_create(chunk)
+    rows_insert(chunk)
 
 
 def inbound_retry(*, record: InboundEmail) -> InboundEmail:

@@ -15,16 +15,18 @@ from itertools import pairwise
 OMITTED_HEADER = "X-Izonie-Omitted-Bytes"
 _BOUNDARY_RE = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
 _HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
+# A line starting with "--" (a delimiter line if the rest is a declared boundary).
+_DASHED_LINE_RE = re.compile(rb"\r?\n--([^\r\n]*)(?=\r?\n)")
 
 
 def slim_raw(raw: bytes, *, max_part_bytes: int) -> bytes:
     """``raw`` with every part body longer than ``max_part_bytes`` (encoded) removed."""
     if len(raw) <= max_part_bytes:
         return raw
-    delimiter = _delimiters(raw)
-    if delimiter is None:
+    delimiters = _delimiters(raw)
+    if delimiters is None:
         return raw
-    marks = [(m.start(), m.end()) for m in delimiter.finditer(raw)]
+    marks = [(m.start(), m.end()) for m in delimiters]
     pieces: list[bytes | memoryview] = []
     view = memoryview(raw)
     cursor = 0
@@ -45,21 +47,28 @@ def slim_raw(raw: bytes, *, max_part_bytes: int) -> bytes:
     return b"".join(pieces)
 
 
-def _delimiters(raw: bytes) -> re.Pattern[bytes] | None:
+def _delimiters(raw: bytes) -> list[re.Match[bytes]] | None:
+    """The delimiter lines of every boundary the message declares (``--boundary``,
+    ``--boundary--``, trailing blanks allowed), or None when it declares none. Each line
+    starting with ``--`` is compared with the declared boundaries: no pattern is compiled
+    per message (compiling one cost about 0.4 ms a mail, more than splitting it)."""
     boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY_RE.finditer(raw)}
     if not boundaries:
         return None
-    alternation = b"|".join(re.escape(b) for b in sorted(boundaries, key=len, reverse=True))
-    return re.compile(rb"\r?\n--(?:" + alternation + rb")(?:--)?[ \t]*(?=\r?\n)")
+    marks = []
+    for line in _DASHED_LINE_RE.finditer(raw):
+        rest = line.group(1).rstrip(b" \t")
+        if rest in boundaries or (rest.endswith(b"--") and rest[:-2] in boundaries):
+            marks.append(line)
+    return marks
 
 
 def cap_parts(raw: bytes, *, max_parts: int) -> tuple[bytes, int]:
     """``raw`` cut after its first ``max_parts`` MIME parts, and how many were cut:
     a message of 10,000 parts costs the parser no more than one of ``max_parts``."""
-    delimiter = _delimiters(raw)
-    if delimiter is None:
+    marks = _delimiters(raw)
+    if marks is None:
         return raw, 0
-    marks = list(delimiter.finditer(raw))
     if len(marks) <= max_parts + 1:
         return raw, 0
     cut = marks[max_parts].start()

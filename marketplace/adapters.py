@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -91,6 +92,11 @@ class MarketplaceAdapter(Protocol):
         """The registered seller who uses this address, or ``None``."""
         ...
 
+    def seller_emails_among(self, *, emails: Iterable[str]) -> set[str]:
+        """Which of these addresses (lower-cased) a registered seller uses: the write
+        path asks once for a batch of new tickets instead of once per ticket."""
+        ...
+
     def payouts_recent(self, *, seller_id: str, limit: int = 5) -> list[PayoutInfo]:
         """The seller's latest payouts, newest first."""
         ...
@@ -158,6 +164,24 @@ class DemoMarketplaceAdapter:
             .first()
         )
         return self._seller(seller) if seller else None
+
+    def seller_emails_among(self, *, emails: Iterable[str]) -> set[str]:
+        from django.db.models import Q
+        from django.db.models.functions import Lower
+
+        from marketplace.models import Seller
+
+        wanted = {email.strip().lower() for email in emails if email.strip()}
+        if not wanted:
+            return set()
+        found: set[str] = set()
+        for support, account in (
+            Seller.objects.annotate(support=Lower("support_email"), account=Lower("user__email"))
+            .filter(Q(support__in=wanted) | Q(account__in=wanted))
+            .values_list("support", "account")
+        ):
+            found.update(address for address in (support, account) if address in wanted)
+        return found
 
     def payouts_recent(self, *, seller_id: str, limit: int = 5) -> list[PayoutInfo]:
         """Demo payouts derived from the seller's delivered orders: each is settled, less

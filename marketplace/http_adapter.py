@@ -29,6 +29,7 @@ status, a timeout, a refused connection, a body that is not an order) raises
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -85,6 +86,11 @@ class HttpMarketplaceAdapter:
             return None
         response = self._get("sellers", params={"email": email.strip()})
         return None if response is None else self._read(_seller_from, response, "a seller")
+
+    def seller_emails_among(self, *, emails: Iterable[str]) -> set[str]:
+        # The marketplace's API answers one address at a time.
+        wanted = {email.strip().lower() for email in emails if email.strip()}
+        return {email for email in sorted(wanted) if self.seller_for_email(email=email)}
 
     def payouts_recent(self, *, seller_id: str, limit: int = 5) -> list[PayoutInfo]:
         response = self._get(

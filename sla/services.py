@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
+from core.rows_insert import rows_insert
 from core.task_rows import PlannedTask, tasks_enqueue_many
 from notifications.services import notify_ticket_owner
 from policy.loader import get_policy
@@ -301,7 +302,7 @@ def first_reply_clocks_start(
 ) -> list[PlannedTask]:
     """Save the clocks ``first_reply_clocks_planned`` gave for ``tickets`` (now saved) in one
     INSERT; returns their timers, for the caller to enqueue on commit in bulk."""
-    SlaClock.objects.bulk_create(list(clocks))
+    rows_insert(list(clocks))
     return [timer for clock in clocks if (timer := next_timer(clock)) is not None]
 
 
@@ -383,7 +384,7 @@ def on_customer_messages(*, arrivals: Sequence[tuple[Ticket, dt.datetime]]) -> C
                 changed[name] = value
         if changed:
             changes.deadlines[ticket.pk] = changed
-    SlaClock.objects.bulk_create(started)
+    rows_insert(started)
     changes.timers = [timer for clock in started if (timer := next_timer(clock)) is not None]
     return changes
 

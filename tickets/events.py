@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.dispatch import Signal
 
 from accounts.models import User
+from core.rows_insert import rows_insert
 from tickets.choices import EventKind
 from tickets.models import Message, OutboundMessage, Ticket, TicketEvent
 
@@ -59,7 +60,7 @@ def recorded_together() -> Iterator[None]:
     finally:
         _kept.reset(token)
     if kept:
-        TicketEvent.objects.bulk_create(kept)
+        rows_insert(kept)
         events_written_together.send(sender=TicketEvent, events=kept)
 
 

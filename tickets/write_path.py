@@ -40,6 +40,7 @@ from conduct import services as conduct
 from conduct.models import PhotoRequest
 from conduct.screening import Finding
 from core.errors import UserError
+from core.rows_insert import rows_insert
 from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from policy.loader import get_policy
 from sla import services as sla
@@ -60,6 +61,7 @@ from tickets.exceptions import EmptyMessage, TicketClosed
 from tickets.models import Message, OutboundMessage, Party, Ticket
 from triage import services as triage
 from triage.models import PredictionSource, TicketTriage
+from triage.sellers import registered_sellers
 from workload import routing
 
 logger = logging.getLogger(__name__)
@@ -250,6 +252,9 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
             pairs=[(o.item.requester, str(o.item.channel)) for o in live]
         )
         active: triage.ActiveClassifier | None = None
+        # Registered sellers among the requesters of tickets to categorise: one question.
+        uncategorised = [(o.item.requester, o.item.channel) for o in live if not o.item.category]
+        sellers = registered_sellers(requesters=uncategorised)
         for opening in live:
             item = opening.item
             try:
@@ -296,6 +301,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                     text=text,
                     active=active,
                     photo=any(u.content_type.startswith("image/") for u in item.uploads),
+                    seller=item.requester.pk in sellers,
                 )
                 ticket.category, opening.triage = filed.category, filed.record
             ticket.team = get_policy().category(ticket.category).team if ticket.category else ""
@@ -354,8 +360,8 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
         if body:
             asks[index] = body
             ticket.message_count += 1
-    Ticket.objects.bulk_create(tickets)
-    Party.objects.bulk_create(
+    rows_insert(tickets)
+    rows_insert(
         [
             Party(
                 ticket=ticket,
@@ -380,7 +386,7 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
             body_html=sanitise_html(item.body_html),
             external_id=item.external_id,
         )
-    Message.objects.bulk_create([o.first_message for o in opened])
+    rows_insert([o.first_message for o in opened])
     records = []
     for opening in opened:
         if opening.item.uploads:
@@ -388,7 +394,7 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
         if opening.triage is not None:
             opening.triage.ticket = opening.new_ticket
             records.append(opening.triage)
-    TicketTriage.objects.bulk_create(records)
+    rows_insert(records)
     for opening in opened:
         ticket, message = opening.new_ticket, opening.first_message
         events.ticket_created(
@@ -408,7 +414,7 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
         [(opened[index].new_ticket, body) for index, body in asks.items()],
         after,
     )
-    PhotoRequest.objects.bulk_create([PhotoRequest(ticket=ticket) for ticket in photo_requests])
+    rows_insert([PhotoRequest(ticket=ticket) for ticket in photo_requests])
     for opening in opened:
         if asks_for_escalation(opening.body):
             escalation_request(
@@ -419,14 +425,44 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
     after.ticket_ids += [ticket.pk for ticket in tickets]
 
 
-def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> None:
+def system_replies_add(replies: Sequence[tuple[Ticket, str]]) -> list[Message]:
+    """Public messages from the system itself on tickets the caller holds (a mail
+    batch's acknowledgements), delivered on each ticket's channel like an agent's reply:
+    ``ticket_system_reply`` for a batch, in one transaction with one statement per table
+    and one UPDATE of the tickets' times and message counts. Messages in order."""
+    if not replies:
+        return []
+    after = _FollowUp()
+    # No savepoint of its own: the caller's transaction holds the tickets, and a failure
+    # here fails the caller's batch.
+    with transaction.atomic(savepoint=False), events.recorded_together():
+        messages = _system_replies(list(replies), after)
+        counts = Counter(ticket.pk for ticket, _body in replies)
+        now = timezone.now()
+        added = (
+            Value(1)
+            if set(counts.values()) == {1}
+            else Case(*[When(pk=pk, then=Value(n)) for pk, n in counts.items()], default=Value(0))
+        )
+        Ticket.objects.filter(pk__in=list(counts)).update(
+            updated_at=Value(now), message_count=F("message_count") + added
+        )
+        for ticket in {ticket.pk: ticket for ticket, _body in replies}.values():
+            ticket.updated_at = now
+            ticket.message_count += counts[ticket.pk]
+        after.ticket_ids += list(counts)
+        after.schedule()
+    return messages
+
+
+def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> list[Message]:
     """Acknowledgements from the system, delivered through the outbox like an agent's
     reply: one INSERT for the messages, one for their outbox rows. The tickets' message
     counts already include them."""
     from tickets.tasks import deliver_outbound
 
     if not replies:
-        return
+        return []
     author_name = f"{get_policy().organisation.name} Support"
     messages = [
         Message(
@@ -440,8 +476,8 @@ def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> None
         )
         for ticket, body in replies
     ]
-    Message.objects.bulk_create(messages)
-    outbounds = OutboundMessage.objects.bulk_create(
+    rows_insert(messages)
+    outbounds = rows_insert(
         [OutboundMessage(message=message, channel=message.channel) for message in messages]
     )
     for message in messages:
@@ -450,6 +486,7 @@ def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> None
         PlannedTask(task=deliver_outbound, kwargs={"outbound_id": outbound.pk})
         for outbound in outbounds
     ]
+    return messages
 
 
 # --- Customer messages on existing tickets
@@ -518,7 +555,7 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
                 )
         stored = [a for a in live if a.message is not None]
         if stored:
-            Message.objects.bulk_create([a.message for a in stored if a.message is not None])
+            rows_insert([a.message for a in stored if a.message is not None])
             _append_write(stored, after)
         after.schedule()
     return [

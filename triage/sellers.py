@@ -4,6 +4,7 @@ account, or an address the marketplace knows as a seller's) is Seller Support.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from accounts.models import Role, User
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
@@ -27,6 +28,30 @@ def is_registered_seller(*, requester: User, ask_marketplace: bool = True) -> bo
         # Not knowing costs a guess by the classifier, never the request.
         logger.warning("Seller check for requester %s skipped: %s", requester.pk, exc)
         return False
+
+
+def registered_sellers(*, requesters: Iterable[tuple[User, str]]) -> set[int]:
+    """``is_registered_seller`` for the requesters of a batch of new tickets, each with
+    its channel (the marketplace is asked about email addresses only, see
+    ``category_for_requester``), with one question to the marketplace: their ids."""
+    requesters = list(requesters)
+    found = {user.pk for user, _channel in requesters if user.role == Role.SELLER}
+    ask = {
+        user.email.strip().lower(): user
+        for user, channel in requesters
+        if user.pk not in found and channel == Channel.EMAIL and user.email
+    }
+    if not ask:
+        return found
+    try:
+        known = get_marketplace().seller_emails_among(emails=list(ask))
+    except MarketplaceUnavailable as exc:
+        logger.warning("Seller check for %s requesters skipped: %s", len(ask), exc)
+        return found
+    for user, channel in requesters:
+        if channel == Channel.EMAIL and user.email and user.email.strip().lower() in known:
+            found.add(user.pk)
+    return found
 
 
 def category_for_requester(*, requester: User, channel: str) -> str:

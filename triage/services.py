@@ -233,17 +233,28 @@ class OpeningCategory:
 
 
 def opening_category(
-    *, requester: User, channel: str, text: str, active: ActiveClassifier, photo: bool = False
+    *,
+    requester: User,
+    channel: str,
+    text: str,
+    active: ActiveClassifier,
+    photo: bool = False,
+    seller: bool | None = None,
 ) -> OpeningCategory:
     """Categorise a ticket about to be opened without a category, when confident enough.
     ``photo``: an image is attached (evidence for the categories that ask for photos).
-    Pure but for the marketplace's seller check on email: the write path stores the
-    record with the ticket, whose INSERT carries the category and team."""
-    from triage.sellers import category_for_requester
+    ``seller``: whether the requester is a registered seller, when the caller asked for
+    its whole batch (``triage.sellers.registered_sellers``). Pure but for the
+    marketplace's seller check on email otherwise: the write path stores the record
+    with the ticket, whose INSERT carries the category and team."""
+    from triage.sellers import SELLER_SUPPORT, category_for_requester
 
     policy = get_policy()
     # A registered seller writing on any channel is Seller Support (issue 7, point 6).
-    seller_category = category_for_requester(requester=requester, channel=channel)
+    if seller is None:
+        seller_category = category_for_requester(requester=requester, channel=channel)
+    else:
+        seller_category = SELLER_SUPPORT if seller else ""
     if seller_category:
         return OpeningCategory(seller_category, None)
     prediction = classifier.predict(

@@ -16,14 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_one_bad_mail_in_a_batch_is_quarantined_alone(monkeypatch):
-    real_acknowledgement = intake.acknowledgement_send
+    real_acknowledgement = intake.acknowledgement_text
 
     def fails_for_one_sender(*, ticket, **options):
         if ticket.requester.email == "broken@example.com":
             raise RuntimeError("the outbox is full")
         return real_acknowledgement(ticket=ticket, **options)
 
-    monkeypatch.setattr(intake, "acknowledgement_send", fails_for_one_sender)
+    monkeypatch.setattr(intake, "acknowledgement_text", fails_for_one_sender)
     raws = [
         mail(message_id="<a@example.com>"),
         mail(sender="broken@example.com", message_id="<b@example.com>"),

@@ -268,7 +268,7 @@ def test_a_failure_while_processing_leaves_nothing_half_done_and_keeps_the_raw(m
         raise RuntimeError("the mail server vanished mid-way")
 
     # Fails after the customer, ticket and message were written in the transaction.
-    monkeypatch.setattr(intake, "acknowledgement_send", crash)
+    monkeypatch.setattr(intake, "acknowledgement_text", crash)
     raw = mail(sender="new@example.com")
     record = ingest_raw(raw=raw)
     assert record.status == InboundStatus.QUARANTINED

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from core.housekeeping import worker_housekeeping
+from core.startup import freeze_startup_objects
 from core.worker import ResilientWorker, database_wait_at_start, new_worker_id
 
 
@@ -48,6 +49,8 @@ class Command(DbWorkerCommand):
             # see it stop beating and its task would wait for the abandoned-task sweep.
             housekeeping.start(first_tick_now=True)
         worker.configure_signals()
+        # Loaded: keep the startup objects out of every full collection (core.startup).
+        freeze_startup_objects()
         try:
             worker.run()
         finally:

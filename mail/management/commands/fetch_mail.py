@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
+from core.startup import freeze_startup_objects
 from core.worker import database_wait_at_start
 from mail.imap import Backoff, ImapFetcher, ImapSettings
 from mail.models import InboundEmail
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         if not database_wait_at_start(who=f"IMAP {config.mailbox_key}"):
             raise CommandError("The database did not answer within IZONIE_DB_WAIT_SECONDS.")
         fetcher = ImapFetcher(config, backoff=Backoff(first=1.0, longest=300.0))
+        # Loaded: keep the startup objects out of every full collection (core.startup).
+        freeze_startup_objects()
         if options["once"]:
             try:
                 self._report(fetcher.fetch_new())

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from core.startup import freeze_startup_objects
 from mail.intake import ingest_many
 
 EX_TEMPFAIL = 75  # sysexits.h
@@ -29,6 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         paths = options["files"]
+        # Loaded: keep the startup objects out of every full collection (core.startup).
+        freeze_startup_objects()
         counts: dict[str, int] = {}
         done = 0
         for batch in self._batches(paths):

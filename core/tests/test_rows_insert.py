@@ -1,0 +1,101 @@
+"""The write path's multi-row INSERTs (core.rows_insert) store what bulk_create stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db.models import Value
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from core.rows_insert import rows_insert
+from core.task_rows import PlannedTask, _rows
+from tickets.choices import Channel, Direction, EventKind, MessageKind
+from tickets.models import Message, Ticket, TicketEvent
+from tickets.tasks import deliver_outbound
+from tickets.tests.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _messages(ticket: Ticket, tag: str) -> list[Message]:
+    return [
+        Message(
+            ticket=ticket,
+            kind=MessageKind.REPLY,
+            direction=Direction.INBOUND,
+            author=ticket.requester,
+            author_name=f"Ann {tag} {n}",
+            channel=Channel.EMAIL,
+            body_text=f"Where is order {n}? é ✓",
+            external_id=None if n % 2 else f"<{tag}{n}@example.com>",
+        )
+        for n in range(3)
+    ]
+
+
+def _stored(model, pks, *, without=("id", "created_at")):
+    rows = model.objects.filter(pk__in=pks).order_by("pk").values()
+    return [{k: v for k, v in row.items() if k not in without} for row in rows]
+
+
+def test_rows_read_back_as_bulk_create_writes_them():
+    ticket = TicketFactory()
+    before = timezone.now()
+    ours = rows_insert(_messages(ticket, "a"))
+    django = Message.objects.bulk_create(_messages(ticket, "b"))
+    assert all(m.pk is not None and not m._state.adding for m in ours)
+    assert all(m.created_at >= before for m in ours)  # auto_now_add set, as on save
+    mine = _stored(Message, [m.pk for m in ours])
+    theirs = _stored(Message, [m.pk for m in django])
+    for row in mine + theirs:
+        row["author_name"] = row["author_name"].replace(" a ", " ").replace(" b ", " ")
+        row["external_id"] = (row["external_id"] or "").replace("<a", "<").replace("<b", "<")
+    assert mine == theirs
+    assert Message.objects.get(pk=ours[0].pk).created_at == ours[0].created_at
+
+
+def test_json_values_times_and_keys_given_before():
+    ticket = TicketFactory()
+    events = rows_insert(
+        [
+            TicketEvent(ticket=ticket, kind=EventKind.CREATED, actor=None, data={"a": [1, "é"]}),
+            TicketEvent(ticket=ticket, kind=EventKind.ASSIGNED, actor=None, data={}),
+        ]
+    )
+    assert [e.data for e in TicketEvent.objects.filter(pk__in=[e.pk for e in events])] == [
+        {"a": [1, "é"]},
+        {},
+    ]
+    later = timezone.now() + dt.timedelta(minutes=5)
+    rows, _others = _rows([PlannedTask(deliver_outbound, {"outbound_id": 7}, run_after=later)])
+    rows_insert(rows)
+    stored = DBTaskResult.objects.get(pk=rows[0].pk)  # its own key, given before
+    assert stored.run_after == later
+    assert stored.args_kwargs == {"args": [], "kwargs": {"outbound_id": 7}}
+
+
+def test_a_related_row_saved_after_the_object_was_made_lends_its_key():
+    ticket = TicketFactory()
+    unsaved = Ticket(subject="x", requester=ticket.requester, channel=Channel.API)
+    message = Message(
+        ticket=unsaved,
+        direction=Direction.INBOUND,
+        author=ticket.requester,
+        channel=Channel.API,
+        body_text="hi",
+    )
+    with pytest.raises(ValueError, match="unsaved related object"):
+        rows_insert([message])
+    rows_insert([unsaved])
+    rows_insert([message])
+    assert Message.objects.get(pk=message.pk).ticket_id == unsaved.pk
+
+
+def test_expressions_among_the_values_are_left_to_bulk_create():
+    ticket = TicketFactory()
+    [message] = _messages(ticket, "c")[:1]
+    message.body_text = Value("from an expression")
+    rows_insert([message])
+    assert Message.objects.get(pk=message.pk).body_text == "from an expression"
