@@ -3,7 +3,8 @@
     .venv/bin/python -m deploy.layout --database-url postgres://postgres@127.0.0.1:5432/izonie
 
 starts what a Debian host runs (docs/operations.md, "Deployment on Debian"): the
-migrate step of izonie-migrate.service, two web processes (izonie-web@.service), two
+migrate step of izonie-migrate.service, two web processes for pages, forms and the API and
+two more for the WebSockets (izonie-web@.service, nginx sends /ws/ to the latter), two
 background workers (izonie-worker@.service), the IMAP fetcher (izonie-fetch-mail.service,
 when an IMAP server is given) and nginx with the site's own locations file
 (deploy/nginx/izonie_locations, plain HTTP here instead of TLS). Each process runs the
@@ -79,7 +80,9 @@ error_log {run}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     include /etc/nginx/mime.types;
-    access_log {run}/nginx-access.log;
+    # Which process served each request ($upstream_addr): the tests check the routing.
+    log_format izonie '$remote_addr [$time_local] "$request" $status $upstream_addr';
+    access_log {run}/nginx-access.log izonie;
     client_body_temp_path {run}/client_body;
     proxy_temp_path {run}/proxy;
     fastcgi_temp_path {run}/fastcgi;
@@ -89,6 +92,9 @@ http {{
     upstream izonie_web {{
 {servers}
         keepalive 32;
+    }}
+    upstream izonie_sockets {{
+{socket_servers}
     }}
     map $http_upgrade $connection_upgrade {{
         default upgrade;
@@ -103,9 +109,12 @@ http {{
 """
 
 
-def nginx_config(*, run: Path, port: int, web_ports: list[int]) -> Path:
+def nginx_config(
+    *, run: Path, port: int, web_ports: list[int], socket_ports: list[int] | None = None
+) -> Path:
     """Write nginx.conf for the local layout. The locations and proxy parameters are the
-    site's own files, with their /etc/nginx and /srv/izonie paths pointed here."""
+    site's own files, with their /etc/nginx and /srv/izonie paths pointed here. Without
+    ``socket_ports`` the WebSockets go to the web processes too (one kind of process)."""
     for name in ("izonie_locations", "izonie_proxy_params"):
         text = (DEPLOY / "nginx" / name).read_text()
         text = text.replace("/etc/nginx/izonie_proxy_params", str(run / "izonie_proxy_params"))
@@ -115,14 +124,25 @@ def nginx_config(*, run: Path, port: int, web_ports: list[int]) -> Path:
         text = text.replace(f"{INSTALLED_ROOT}/var/", f"{var_dir.rstrip('/')}/")
         text = text.replace(INSTALLED_ROOT, str(ROOT))
         (run / name).write_text(text)
-    servers = "\n".join(
-        f"        server 127.0.0.1:{web} max_fails=3 fail_timeout=10s;" for web in web_ports
-    )
+
+    def upstream(ports: list[int]) -> str:
+        return "\n".join(
+            f"        server 127.0.0.1:{web} max_fails=3 fail_timeout=10s;" for web in ports
+        )
+
     # nginx drops to "nobody" when started as root, who cannot read a checkout under
     # /root; a local run keeps the starting user (as a normal user, nginx cannot switch).
     user = "user root;" if os.getuid() == 0 else ""
     config = run / "nginx.conf"
-    config.write_text(NGINX_MAIN.format(run=run, port=port, servers=servers, user=user))
+    config.write_text(
+        NGINX_MAIN.format(
+            run=run,
+            port=port,
+            servers=upstream(web_ports),
+            socket_servers=upstream(socket_ports or web_ports),
+            user=user,
+        )
+    )
     return config
 
 
@@ -146,7 +166,10 @@ class Process:
 class Layout:
     database_url: str
     redis_url: str
-    web_count: int = 2
+    web_count: int = 2  # pages, forms, the API (nginx's izonie_web)
+    # WebSockets (nginx's izonie_sockets, /ws/): their own processes, so that the chat's
+    # event loop never waits for a page's Python; 0 sends them to the web processes.
+    socket_count: int = 2
     worker_count: int = 2
     imap: dict[str, str] | None = None  # host, port, user, password (plain IMAP)
     smtp: tuple[str, int] | None = None
@@ -161,6 +184,7 @@ class Layout:
     # Set by up(): what restart() starts processes again with.
     env: dict[str, str] = field(default_factory=dict, repr=False)
     web_ports: list[int] = field(default_factory=list)
+    socket_ports: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -204,19 +228,24 @@ class Layout:
         for command in unit_commands("izonie-migrate.service") if self.prepare else []:
             subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
         web_ports = self.web_ports = [free_port() for _ in range(self.web_count)]
-        for web in web_ports:
-            [command] = unit_commands("izonie-web@.service", instance=str(web))
-            self._start(f"web-{web}", command, env)
+        socket_ports = self.socket_ports = [free_port() for _ in range(self.socket_count)]
+        # The same unit for both kinds: which requests a process gets is nginx's choice.
+        for kind, ports in (("web", web_ports), ("sockets", socket_ports)):
+            for web in ports:
+                [command] = unit_commands("izonie-web@.service", instance=str(web))
+                self._start(f"{kind}-{web}", command, env)
         for number in range(1, self.worker_count + 1):
             [command] = unit_commands("izonie-worker@.service", instance=str(number))
             self._start(f"worker-{number}", [*command, *self.worker_args], env)
         if self.imap:
             [command] = unit_commands("izonie-fetch-mail.service")
             self._start("fetch-mail", [*command, "--idle-seconds", "5"], env)
-        config = nginx_config(run=self.run_dir, port=self.port, web_ports=web_ports)
+        config = nginx_config(
+            run=self.run_dir, port=self.port, web_ports=web_ports, socket_ports=socket_ports
+        )
         self._start("nginx", [NGINX, "-c", str(config), "-p", str(self.run_dir)], env)
         deadline = time.monotonic() + timeout
-        for web in web_ports:
+        for web in [*web_ports, *socket_ports]:
             self._wait_http(f"http://127.0.0.1:{web}/healthz", deadline)
         self._wait_http(f"{self.url}/healthz", deadline)
         return self
@@ -243,8 +272,9 @@ class Layout:
         if wait:
             deadline = time.monotonic() + timeout
             for process in restarted:
-                if process.name.startswith("web-"):
-                    self._wait_http(f"http://127.0.0.1:{process.name[4:]}/healthz", deadline)
+                kind, _, port = process.name.partition("-")
+                if kind in ("web", "sockets"):
+                    self._wait_http(f"http://127.0.0.1:{port}/healthz", deadline)
         return restarted
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> Process:
@@ -295,7 +325,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="PostgreSQL, shared by all")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--web", type=int, default=2, help="web processes (uvicorn)")
+    parser.add_argument("--web", type=int, default=2, help="web processes for pages and API")
+    parser.add_argument(
+        "--sockets", type=int, default=2, help="web processes for WebSockets (0: the others)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="background workers")
     parser.add_argument("--imap", help="host:port:user:password of a plain-IMAP mailbox")
     args = parser.parse_args()
@@ -307,6 +340,7 @@ def main() -> None:
         database_url=args.database_url,
         redis_url=args.redis_url,
         web_count=args.web,
+        socket_count=args.sockets,
         worker_count=args.workers,
         imap=imap,
     )
