@@ -3,8 +3,7 @@
     .venv/bin/python -m deploy.layout --database-url postgres://postgres@127.0.0.1:5432/izonie
 
 starts what a Debian host runs (docs/operations.md, "Deployment on Debian"): the
-migrate step of izonie-migrate.service, two web processes for pages, forms and the API and
-two more for the WebSockets (izonie-web@.service, nginx sends /ws/ to the latter), two
+migrate step of izonie-migrate.service, two web processes (izonie-web@.service), two
 background workers (izonie-worker@.service), the IMAP fetcher (izonie-fetch-mail.service,
 when an IMAP server is given) and nginx with the site's own locations file
 (deploy/nginx/izonie_locations, plain HTTP here instead of TLS). Each process runs the
@@ -80,7 +79,7 @@ error_log {run}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     include /etc/nginx/mime.types;
-    # Which process served each request ($upstream_addr): the tests check the routing.
+    # Which process served each request ($upstream_addr).
     log_format izonie '$remote_addr [$time_local] "$request" $status $upstream_addr';
     access_log {run}/nginx-access.log izonie;
     client_body_temp_path {run}/client_body;
@@ -93,16 +92,14 @@ http {{
 {servers}
         keepalive 32;
     }}
-    upstream izonie_sockets {{
-{socket_servers}
-    }}
-    map $http_upgrade $connection_upgrade {{
+{sockets_upstream}    map $http_upgrade $connection_upgrade {{
         default upgrade;
         ''      '';
     }}
     server {{
         listen 127.0.0.1:{port};
         server_name 127.0.0.1 localhost;
+{sockets_location}
         include {run}/izonie_locations;
     }}
 }}
@@ -113,8 +110,8 @@ def nginx_config(
     *, run: Path, port: int, web_ports: list[int], socket_ports: list[int] | None = None
 ) -> Path:
     """Write nginx.conf for the local layout. The locations and proxy parameters are the
-    site's own files, with their /etc/nginx and /srv/izonie paths pointed here. Without
-    ``socket_ports`` the WebSockets go to the web processes too (one kind of process)."""
+    site's own files, with their /etc/nginx and /srv/izonie paths pointed here. With
+    ``socket_ports`` (an experiment, not the site's layout) WebSockets go to those."""
     for name in ("izonie_locations", "izonie_proxy_params"):
         text = (DEPLOY / "nginx" / name).read_text()
         text = text.replace("/etc/nginx/izonie_proxy_params", str(run / "izonie_proxy_params"))
@@ -134,12 +131,20 @@ def nginx_config(
     # /root; a local run keeps the starting user (as a normal user, nginx cannot switch).
     user = "user root;" if os.getuid() == 0 else ""
     config = run / "nginx.conf"
+    sockets_upstream = sockets_location = ""
+    if socket_ports:
+        sockets_upstream = f"    upstream izonie_sockets {{\n{upstream(socket_ports)}\n    }}\n"
+        sockets_location = (
+            "        location /ws/ {\n            proxy_pass http://izonie_sockets;\n"
+            f"            include {run}/izonie_proxy_params;\n        }}"
+        )
     config.write_text(
         NGINX_MAIN.format(
             run=run,
             port=port,
             servers=upstream(web_ports),
-            socket_servers=upstream(socket_ports or web_ports),
+            sockets_upstream=sockets_upstream,
+            sockets_location=sockets_location,
             user=user,
         )
     )
@@ -166,10 +171,11 @@ class Process:
 class Layout:
     database_url: str
     redis_url: str
-    web_count: int = 2  # pages, forms, the API (nginx's izonie_web)
-    # WebSockets (nginx's izonie_sockets, /ws/): their own processes, so that the chat's
-    # event loop never waits for a page's Python; 0 sends them to the web processes.
-    socket_count: int = 2
+    web_count: int = 2
+    # An experiment, not the site's layout: this many more web processes that this local
+    # nginx sends the WebSockets (/ws/) to, the pages staying on the others. Tried in the
+    # day benchmark (2026-12-07, docs/benchmarks.md): no gain seen on the shared machine.
+    socket_count: int = 0
     worker_count: int = 2
     imap: dict[str, str] | None = None  # host, port, user, password (plain IMAP)
     smtp: tuple[str, int] | None = None
@@ -325,9 +331,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="PostgreSQL, shared by all")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--web", type=int, default=2, help="web processes for pages and API")
+    parser.add_argument("--web", type=int, default=2, help="web processes (uvicorn)")
     parser.add_argument(
-        "--sockets", type=int, default=2, help="web processes for WebSockets (0: the others)"
+        "--sockets", type=int, default=0, help="more web processes for WebSockets alone"
     )
     parser.add_argument("--workers", type=int, default=2, help="background workers")
     parser.add_argument("--imap", help="host:port:user:password of a plain-IMAP mailbox")

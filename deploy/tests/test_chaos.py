@@ -1,17 +1,15 @@
 """The fault-injection run (bench/chaos.py) in its short form: 15 s of mail, REST API and
-Messenger load on the production layout (PostgreSQL, Redis, two web processes for pages and
-two for WebSockets, two workers, the IMAP fetcher), the fetcher, a web process and a worker
-each killed once with SIGKILL,
+Messenger load on the production layout (PostgreSQL, Redis, two web processes, two workers,
+the IMAP fetcher), the fetcher, a web process and a worker each killed once with SIGKILL,
 the database cut for 3 s, then everything delivered again. Nothing may be lost, nothing
 stored or mailed twice, no follow-up work left without its task.
 
 Marked slow, PostgreSQL only (the suite's second run); ``python -m bench.chaos`` is the
-long form. Its time is almost all Python processes starting: eight at first, three again
+long form. Its time is almost all Python processes starting: six at first, three again
 after the kills (each imports Django and scikit-learn, 8 CPU-seconds). Measured on this
 2-core machine shared with other jobs: 251 s at load average 11 (112 s until the layout
 answered, 68 s until the restarted web process answered again), 350 s at 12-14; the load,
-the outage, the redelivery and the count take about 40 s. With the two socket processes
-(2026-12-07): 260 s at load average 11-12.
+the outage, the redelivery and the count take about 40 s.
 """
 
 from __future__ import annotations
