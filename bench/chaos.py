@@ -57,7 +57,7 @@ from bench.harness import BENCH_PG  # noqa: E402
 from core.tests.net import TcpProxy, free_port  # noqa: E402
 from deploy.layout import Layout, Process  # noqa: E402
 
-REDIS_URL = "redis://127.0.0.1:6379/12"  # the tests use 11 (test_layout.py)
+REDIS_URL = os.environ.get("IZONIE_BENCH_CHAOS_REDIS_URL", "redis://127.0.0.1:6379/12")
 APP_SECRET = "chaos-app-secret"
 PAGE_ID = "104857600042"
 SWEEP_SECONDS = 2  # the layout's sweep interval and grace, so the run ends in seconds
@@ -114,12 +114,7 @@ def rig(*, database_url: str, prepare: bool = True, keep_logs: bool = False) -> 
     layout = Layout(
         database_url=proxied,
         redis_url=REDIS_URL,
-        imap={
-            "host": "127.0.0.1",
-            "port": str(dovecot.port),
-            "user": dovecot.user,
-            "password": dovecot.password,
-        },
+        imap=dovecot.layout_imap(),
         smtp=("127.0.0.1", controller.port),
         extra_env={
             "IZONIE_STAFF_2FA_REQUIRED": "0",

@@ -6,10 +6,12 @@ numbers of agents; the largest number one machine carries within the limits.
 
 Prepares a fresh PostgreSQL database ``izonie_bench_day`` (``--tickets`` generated tickets
 with 1 to 20 messages, every channel and status, ``bench/generate.py``) and starts the
-production layout of deploy/layout.py on it: nginx, ``--web`` uvicorn processes (2) with the
-Redis channel layer (database 9, emptied first), one task worker (``db_worker``) and the
-IMAP fetcher (``fetch_mail``) reading a throw-away Dovecot mailbox, as production gets its
-mail; workers' outgoing mail goes to an SMTP server on loopback.
+production layout of deploy/layout.py on it: nginx, ``--web`` uvicorn processes (2; with
+``--sockets N``, N more that take the WebSockets alone, an experiment that the site's
+files do not do) with the Redis channel layer (database 9, emptied first), one task
+worker (``db_worker``) and the IMAP fetcher (``fetch_mail``) reading a throw-away Dovecot
+mailbox, as production gets its mail; workers' outgoing mail goes to an SMTP server on
+loopback.
 
 Each step runs ``--seconds`` of load with N agents (sessions made in the database, sent as
 cookies over HTTP; agents are the generated ones):
@@ -96,7 +98,7 @@ class System:
 
 
 @contextlib.contextmanager
-def system(*, database_url: str, var_dir: Path, web: int):
+def system(*, database_url: str, var_dir: Path, web: int, sockets: int):
     import redis
     from aiosmtpd.controller import Controller
 
@@ -116,13 +118,9 @@ def system(*, database_url: str, var_dir: Path, web: int):
         database_url=database_url,
         redis_url=REDIS_URL,
         web_count=web,
+        socket_count=sockets,
         worker_count=1,
-        imap={
-            "host": "127.0.0.1",
-            "port": str(dovecot.port),
-            "user": dovecot.user,
-            "password": dovecot.password,
-        },
+        imap=dovecot.layout_imap(),
         smtp=("127.0.0.1", controller.port),
         extra_env={
             "IZONIE_VAR_DIR": str(var_dir),
@@ -359,7 +357,7 @@ async def chat_agent(ws_base: str, cookie: str, load: Load, stop: asyncio.Event)
                         load.chat.on_receive(client_id)
                         if not stop.is_set():
                             reply = f"a-{uuid.uuid4().hex}"
-                            load.chat.sent[reply] = time.perf_counter()
+                            load.chat.on_send(reply)
                             await ws.send(
                                 json.dumps(
                                     {
@@ -413,7 +411,7 @@ async def customer(
             await asyncio.wait_for(stop.wait(), random.uniform(0, CHAT_MESSAGE_SECONDS))
         while not stop.is_set():
             client_id = f"m-{uuid.uuid4().hex}"
-            load.chat.sent[client_id] = time.perf_counter()
+            load.chat.on_send(client_id)
             await ws.send(
                 json.dumps({"type": "message", "client_id": client_id, "text": "Any news?"})
             )
@@ -499,6 +497,7 @@ async def run_step(
     ws_base = base.replace("http://", "ws://")
     stop = asyncio.Event()
     go = asyncio.Event()
+    lag_ms: list[float] = []
     chat_agents = max(1, agents // 2)
     conversations = chat_agents * CHATS_PER_CHAT_AGENT
     desk = [
@@ -585,12 +584,13 @@ async def run_step(
         ]
         began = time.monotonic()
         load_before = os.getloadavg()
+        lag_task = asyncio.create_task(loop_lag(lag_ms, stop))
         await asyncio.sleep(seconds)
         load_after = os.getloadavg()
         stop.set()
         mail_stop.set()
         elapsed = time.monotonic() - began
-        await asyncio.gather(*feeds, *consoles, return_exceptions=True)
+        await asyncio.gather(*feeds, *consoles, lag_task, return_exceptions=True)
     chat_seconds = time.perf_counter() - chat_measure_from
     cpu_after = _cpu_ticks()
     await asyncio.wait(customers)
@@ -612,7 +612,17 @@ async def run_step(
         "system_cpu_s": _system_cpu(sys_.layout) - system_cpu_before,
         "database_cpu_s": _database_cpu_since(database_cpu_before),
         "bench_cpu_s": time.process_time() - own_cpu_before,
+        "bench_lag_p99_ms": percentile(lag_ms, 99) if lag_ms else 0.0,
     }
+
+
+async def loop_lag(lag_ms: list[float], stop: asyncio.Event, tick: float = 0.05) -> None:
+    """How late this load generator's own event loop wakes up (every ``tick`` s): a late
+    loop adds its delay to every latency it measures."""
+    while not stop.is_set():
+        began = time.perf_counter()
+        await asyncio.sleep(tick)
+        lag_ms.append((time.perf_counter() - began - tick) * 1000)
 
 
 def warm(base: str, seed_: Seed) -> None:
@@ -720,9 +730,8 @@ def evaluate(agents: int, load: Load, found: dict[str, object], step: dict[str, 
     api: dict[int, list[float]] = found["api"]  # type: ignore[assignment]
     mail_delay = intake_delays(load.mail_sent, mails)
     social_delay = intake_delays(load.social_sent, posts)
-    chat_lat = load.chat.latencies_ms
-    chat_lost = sum(1 for cid in load.chat.sent if cid not in load.chat.received)
-    chat_dup = sum(1 for n in load.chat.received.values() if n > 1)
+    chat_lost = load.chat.lost()
+    chat_dup = load.chat.duplicated()
     api_ok = len(load.api_ms) - sum(
         n for why, n in load.api_refused.items() if why.isdigit() and why != "201"
     )
@@ -739,8 +748,8 @@ def evaluate(agents: int, load: Load, found: dict[str, object], step: dict[str, 
         "replies_stored": found["replies"],
         "chats": f"{load.chats_accepted}/{step['conversations']}",
         "chat_messages": len(load.chat.sent),
-        "chat_p50_ms": percentile(chat_lat, 50) if chat_lat else None,
-        "chat_p99_ms": percentile(chat_lat, 99) if chat_lat else None,
+        "chat_p50_ms": load.chat.percentile_ms(50),
+        "chat_p99_ms": load.chat.percentile_ms(99),
         "chat_lost": chat_lost,
         "chat_dup": chat_dup,
         "mail_sent": len(load.mail_sent),
@@ -836,7 +845,7 @@ def print_row(row: Row) -> None:
         f"{f['cpu_busy'] * 100:.0f}% of 2 cores over {f['elapsed']:.0f} s; the system's "
         f"processes {f['system_cpu_s']:.1f} CPU s, PostgreSQL backends "
         f"{f['database_cpu_s']:.1f} CPU s, this load generator {f['bench_cpu_s']:.1f} "
-        f"CPU s"
+        f"CPU s (its event loop late by p99 {f['bench_lag_p99_ms']:.0f} ms)"
     )
 
 
@@ -859,6 +868,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="load per step")
     parser.add_argument("--tickets", type=int, default=5000, help="generated tickets")
     parser.add_argument("--web", type=int, default=2, help="uvicorn processes")
+    parser.add_argument(
+        "--sockets", type=int, default=0, help="more uvicorn processes for WebSockets alone"
+    )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -872,7 +884,7 @@ def main() -> None:
     seed_ = seed(agents=max(args.agents))
     print(f"Data: {sizes()}", flush=True)
     rows: list[Row] = []
-    with system(database_url=url, var_dir=var_dir, web=args.web) as sys_:
+    with system(database_url=url, var_dir=var_dir, web=args.web, sockets=args.sockets) as sys_:
         names = ", ".join(p.name for p in sys_.layout.processes)
         print(f"System up in {time.monotonic() - started:.0f} s: {names}", flush=True)
         warm(sys_.layout.url, seed_)

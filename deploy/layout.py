@@ -79,7 +79,9 @@ error_log {run}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     include /etc/nginx/mime.types;
-    access_log {run}/nginx-access.log;
+    # Which process served each request ($upstream_addr).
+    log_format izonie '$remote_addr [$time_local] "$request" $status $upstream_addr';
+    access_log {run}/nginx-access.log izonie;
     client_body_temp_path {run}/client_body;
     proxy_temp_path {run}/proxy;
     fastcgi_temp_path {run}/fastcgi;
@@ -90,22 +92,26 @@ http {{
 {servers}
         keepalive 32;
     }}
-    map $http_upgrade $connection_upgrade {{
+{sockets_upstream}    map $http_upgrade $connection_upgrade {{
         default upgrade;
         ''      '';
     }}
     server {{
         listen 127.0.0.1:{port};
         server_name 127.0.0.1 localhost;
+{sockets_location}
         include {run}/izonie_locations;
     }}
 }}
 """
 
 
-def nginx_config(*, run: Path, port: int, web_ports: list[int]) -> Path:
+def nginx_config(
+    *, run: Path, port: int, web_ports: list[int], socket_ports: list[int] | None = None
+) -> Path:
     """Write nginx.conf for the local layout. The locations and proxy parameters are the
-    site's own files, with their /etc/nginx and /srv/izonie paths pointed here."""
+    site's own files, with their /etc/nginx and /srv/izonie paths pointed here. With
+    ``socket_ports`` (an experiment, not the site's layout) WebSockets go to those."""
     for name in ("izonie_locations", "izonie_proxy_params"):
         text = (DEPLOY / "nginx" / name).read_text()
         text = text.replace("/etc/nginx/izonie_proxy_params", str(run / "izonie_proxy_params"))
@@ -115,14 +121,33 @@ def nginx_config(*, run: Path, port: int, web_ports: list[int]) -> Path:
         text = text.replace(f"{INSTALLED_ROOT}/var/", f"{var_dir.rstrip('/')}/")
         text = text.replace(INSTALLED_ROOT, str(ROOT))
         (run / name).write_text(text)
-    servers = "\n".join(
-        f"        server 127.0.0.1:{web} max_fails=3 fail_timeout=10s;" for web in web_ports
-    )
+
+    def upstream(ports: list[int]) -> str:
+        return "\n".join(
+            f"        server 127.0.0.1:{web} max_fails=3 fail_timeout=10s;" for web in ports
+        )
+
     # nginx drops to "nobody" when started as root, who cannot read a checkout under
     # /root; a local run keeps the starting user (as a normal user, nginx cannot switch).
     user = "user root;" if os.getuid() == 0 else ""
     config = run / "nginx.conf"
-    config.write_text(NGINX_MAIN.format(run=run, port=port, servers=servers, user=user))
+    sockets_upstream = sockets_location = ""
+    if socket_ports:
+        sockets_upstream = f"    upstream izonie_sockets {{\n{upstream(socket_ports)}\n    }}\n"
+        sockets_location = (
+            "        location /ws/ {\n            proxy_pass http://izonie_sockets;\n"
+            f"            include {run}/izonie_proxy_params;\n        }}"
+        )
+    config.write_text(
+        NGINX_MAIN.format(
+            run=run,
+            port=port,
+            servers=upstream(web_ports),
+            sockets_upstream=sockets_upstream,
+            sockets_location=sockets_location,
+            user=user,
+        )
+    )
     return config
 
 
@@ -147,6 +172,10 @@ class Layout:
     database_url: str
     redis_url: str
     web_count: int = 2
+    # An experiment, not the site's layout: this many more web processes that this local
+    # nginx sends the WebSockets (/ws/) to, the pages staying on the others. Tried in the
+    # day benchmark (2026-12-07, docs/benchmarks.md): no gain seen on the shared machine.
+    socket_count: int = 0
     worker_count: int = 2
     imap: dict[str, str] | None = None  # host, port, user, password (plain IMAP)
     smtp: tuple[str, int] | None = None
@@ -161,6 +190,7 @@ class Layout:
     # Set by up(): what restart() starts processes again with.
     env: dict[str, str] = field(default_factory=dict, repr=False)
     web_ports: list[int] = field(default_factory=list)
+    socket_ports: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -204,19 +234,24 @@ class Layout:
         for command in unit_commands("izonie-migrate.service") if self.prepare else []:
             subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
         web_ports = self.web_ports = [free_port() for _ in range(self.web_count)]
-        for web in web_ports:
-            [command] = unit_commands("izonie-web@.service", instance=str(web))
-            self._start(f"web-{web}", command, env)
+        socket_ports = self.socket_ports = [free_port() for _ in range(self.socket_count)]
+        # The same unit for both kinds: which requests a process gets is nginx's choice.
+        for kind, ports in (("web", web_ports), ("sockets", socket_ports)):
+            for web in ports:
+                [command] = unit_commands("izonie-web@.service", instance=str(web))
+                self._start(f"{kind}-{web}", command, env)
         for number in range(1, self.worker_count + 1):
             [command] = unit_commands("izonie-worker@.service", instance=str(number))
             self._start(f"worker-{number}", [*command, *self.worker_args], env)
         if self.imap:
             [command] = unit_commands("izonie-fetch-mail.service")
             self._start("fetch-mail", [*command, "--idle-seconds", "5"], env)
-        config = nginx_config(run=self.run_dir, port=self.port, web_ports=web_ports)
+        config = nginx_config(
+            run=self.run_dir, port=self.port, web_ports=web_ports, socket_ports=socket_ports
+        )
         self._start("nginx", [NGINX, "-c", str(config), "-p", str(self.run_dir)], env)
         deadline = time.monotonic() + timeout
-        for web in web_ports:
+        for web in [*web_ports, *socket_ports]:
             self._wait_http(f"http://127.0.0.1:{web}/healthz", deadline)
         self._wait_http(f"{self.url}/healthz", deadline)
         return self
@@ -243,8 +278,9 @@ class Layout:
         if wait:
             deadline = time.monotonic() + timeout
             for process in restarted:
-                if process.name.startswith("web-"):
-                    self._wait_http(f"http://127.0.0.1:{process.name[4:]}/healthz", deadline)
+                kind, _, port = process.name.partition("-")
+                if kind in ("web", "sockets"):
+                    self._wait_http(f"http://127.0.0.1:{port}/healthz", deadline)
         return restarted
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> Process:
@@ -296,6 +332,9 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="PostgreSQL, shared by all")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--web", type=int, default=2, help="web processes (uvicorn)")
+    parser.add_argument(
+        "--sockets", type=int, default=0, help="more web processes for WebSockets alone"
+    )
     parser.add_argument("--workers", type=int, default=2, help="background workers")
     parser.add_argument("--imap", help="host:port:user:password of a plain-IMAP mailbox")
     args = parser.parse_args()
@@ -307,6 +346,7 @@ def main() -> None:
         database_url=args.database_url,
         redis_url=args.redis_url,
         web_count=args.web,
+        socket_count=args.sockets,
         worker_count=args.workers,
         imap=imap,
     )

@@ -92,12 +92,7 @@ def layout(always_open_policy):
     layout = Layout(
         database_url=_postgres_url(),
         redis_url=REDIS_URL,
-        imap={
-            "host": "127.0.0.1",
-            "port": str(dovecot.port),
-            "user": dovecot.user,
-            "password": dovecot.password,
-        },
+        imap=dovecot.layout_imap(),
         smtp=("127.0.0.1", controller.port),
         extra_env={
             # The test signs its session cookies with the suite's key.

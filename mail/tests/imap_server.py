@@ -130,6 +130,15 @@ class Dovecot:
             except OSError:
                 return
 
+    def layout_imap(self) -> dict[str, str]:
+        """This mailbox as ``deploy.layout.Layout(imap=...)`` takes it (plain IMAP)."""
+        return {
+            "host": "127.0.0.1",
+            "port": str(self.port),
+            "user": self.user,
+            "password": self.password,
+        }
+
     def log(self) -> str:
         path = self.root / "dovecot.log"
         return path.read_text()[-2000:] if path.exists() else ""
