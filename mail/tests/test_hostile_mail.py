@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 MB = 1024 * 1024
 
 
-def with_attachments(*files: tuple[str, bytes, str, str], parts: int = 0) -> bytes:
+def with_attachments(*files: tuple[str, bytes, str, str]) -> bytes:
     message = EmailMessage()
     message["From"] = "Chioma <chioma@example.com>"
     message["To"] = "support@izonie.com"
@@ -26,11 +26,38 @@ def with_attachments(*files: tuple[str, bytes, str, str], parts: int = 0) -> byt
     message.set_content("Please see the attached files.")
     for name, data, maintype, subtype in files:
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    for n in range(parts):
-        message.add_attachment(
-            b"x", maintype="application", subtype="octet-stream", filename=f"{n}"
-        )
     return message.as_bytes()
+
+
+def with_many_parts(parts: int) -> bytes:
+    """The text part and ``parts`` one-byte attachments, written out directly: built with
+    ``EmailMessage.add_attachment`` the 10,000 parts took longer than the ingestion."""
+    boundary = "===============0123456789=="
+    lines = [
+        "From: Chioma <chioma@example.com>",
+        "To: support@izonie.com",
+        "Subject: Files",
+        "Message-ID: <files@example.com>",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: 7bit",
+        "",
+        "Please see the attached files.",
+    ]
+    for n in range(parts):
+        lines += [
+            f"--{boundary}",
+            "Content-Type: application/octet-stream",
+            f'Content-Disposition: attachment; filename="{n}"',
+            "Content-Transfer-Encoding: base64",
+            "",
+            "eA==",
+        ]
+    lines += [f"--{boundary}--", ""]
+    return "\n".join(lines).encode()
 
 
 def peak_bytes_while(action) -> tuple[object, int]:
@@ -77,7 +104,7 @@ def test_a_zip_bomb_is_never_opened():
 
 
 def test_a_message_with_10000_parts_is_stored_and_the_rest_noted():
-    raw = with_attachments(parts=10_000)
+    raw = with_many_parts(10_000)
     record = ingest_raw(raw=raw)
     assert record.status == InboundStatus.PROCESSED
     assert record.message.body_text == "Please see the attached files."
