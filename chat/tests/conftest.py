@@ -110,7 +110,9 @@ class Socket:
         self.seen: list[dict[str, Any]] = []
 
     async def open(self) -> None:
-        connected, _ = await self.comm.connect()
+        # asgiref's default is 1 s, which a busy CI machine missed (the session look-up
+        # and the consumer's first queries in that second) and failed the test.
+        connected, _ = await self.comm.connect(timeout=FRAME_WAIT_SECONDS)
         assert connected
 
     async def send(self, frame: dict[str, Any]) -> None:

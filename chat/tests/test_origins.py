@@ -31,7 +31,7 @@ def _connects(path: str, origin: bytes | None, cookie: bytes | None = None) -> b
 
     async def scenario() -> bool:
         comm = WebsocketCommunicator(application, path, headers=headers)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=FRAME_WAIT_SECONDS)
         if connected:
             await comm.disconnect()
         return connected
@@ -90,7 +90,7 @@ def test_a_chat_started_from_a_listed_site_works(clock, online_agent):
         comm = WebsocketCommunicator(
             application, "/ws/chat/", headers=[(b"host", b"127.0.0.1"), (b"origin", SHOP.encode())]
         )
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=FRAME_WAIT_SECONDS))[0]
         await comm.send_json_to(start_frame())
         kinds = [
             (await comm.receive_json_from(timeout=FRAME_WAIT_SECONDS))["type"] for _ in range(2)
