@@ -174,7 +174,8 @@ class Layout:
     web_count: int = 2
     # An experiment, not the site's layout: this many more web processes that this local
     # nginx sends the WebSockets (/ws/) to, the pages staying on the others. Tried in the
-    # day benchmark (2026-12-07, docs/benchmarks.md): no gain seen on the shared machine.
+    # day benchmark (docs/benchmarks.md, 2026-12-07) on the shared machine: no difference
+    # at 25-100 agents, fewer failures at 200 where every limit was missed anyway.
     socket_count: int = 0
     worker_count: int = 2
     imap: dict[str, str] | None = None  # host, port, user, password (plain IMAP)
