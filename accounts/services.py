@@ -41,6 +41,14 @@ def customer_for_email(*, email: str, name: str) -> User:
                 field="email",
             )
         return existing
+    return customer_new(email=email, name=name)
+
+
+def customer_new(*, email: str, name: str) -> User:
+    """A new buyer without a password for an address no account has: what
+    ``customer_for_email`` makes when it finds none, for a caller that has just looked
+    (mail intake reads a batch's addresses in one query)."""
+    email = email.strip().lower()
     base = slugify(email.split("@")[0])[:100] or "customer"
     user = User(
         username=_free_username(base),

@@ -21,7 +21,7 @@ from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
-from accounts.services import contact_for_typed_email, customer_for_email
+from accounts.services import contact_for_typed_email, customer_for_email, customer_new
 from conduct.exceptions import ConductBlocked
 from conduct.screening import Finding, screen_text
 from core.rows_insert import rows_insert
@@ -114,6 +114,9 @@ class _Lookups:
     new_references: list[EmailReference] = field(default_factory=list)
     new_acknowledgements: list[AutoAcknowledgement] = field(default_factory=list)
     new_links: list[EmailTicketLink] = field(default_factory=list)
+    # Addresses of the mails planned so far (accounts may have been made for them, and
+    # rolled back since): their account is looked up again rather than assumed absent.
+    senders_planned: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, wanted: list[tuple[str, ParsedEmail]]) -> _Lookups:
@@ -520,8 +523,13 @@ def _plan(
         sender = contact_for_typed_email(email=parsed.sender_email, name=sender_name)
     elif account is not None and account.is_customer:
         sender = account
+    elif account is None and parsed.sender_email not in lookups.senders_planned:
+        # The batch read every address at its start and no account has this one, and no
+        # mail of the batch made one since: made without looking again.
+        sender = customer_new(email=parsed.sender_email, name=sender_name)
     else:
         sender = customer_for_email(email=parsed.sender_email, name=sender_name)
+    lookups.senders_planned.add(parsed.sender_email)
     kept, refused = _uploads(parsed)
     return _Planned(
         index=index,

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import UserError
+from core.rows_insert import rows_insert
 from policy.loader import get_policy
 from social import services
 from social.models import (
@@ -100,6 +101,7 @@ def deliveries_process_together(delivery_ids: Sequence[int]) -> int:
     items = _new_events(deliveries)
     with transaction.atomic():
         contacts = _contacts_locked(items)
+        _contacts_new(items, contacts)
         conversations = _open_conversations(list(contacts.values()))
         batch = _Round()
         for item in items:
@@ -111,7 +113,7 @@ def deliveries_process_together(delivery_ids: Sequence[int]) -> int:
                 batch.opening.add(planned.contact.pk)
         _store(batch, conversations)
         _contacts_write(contacts, batch)
-        InboundEvent.objects.bulk_create([item.record for item in items])
+        rows_insert([item.record for item in items])
         WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
             status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
         )
@@ -154,6 +156,7 @@ def _new_events(deliveries: list[WebhookDelivery]) -> list[_Event]:
         else set()
     )
     items: list[_Event] = []
+    nameless: dict[tuple[int, str], list[_Event]] = {}
     for delivery, event in pairs:
         if (event.platform, event.key) in seen:
             continue
@@ -171,14 +174,18 @@ def _new_events(deliveries: list[WebhookDelivery]) -> list[_Event]:
         if account is not None and event.kind in kinds and event.attachments:
             item.uploads, item.refused = services._fetch_attachments(account=account, event=event)
         if account is not None and event.kind in services.MESSAGE_KINDS:
-            item.name = event.sender_name or (
-                ""
-                if (account.pk, event.sender_id) in known
-                else services._profile_name_if_new(account=account, event=event)
-            )
+            item.name = event.sender_name
+            if not item.name and (account.pk, event.sender_id) not in known:
+                nameless.setdefault((account.pk, event.sender_id), []).append(item)
         elif event.kind in services.COMMENT_KINDS:
             item.name = event.sender_name
         items.append(item)
+    # The names of the new senders, once each, asked of the platform side by side.
+    firsts = [(group[0].account, group[0].event) for group in nameless.values()]
+    names = services.profile_names([(a, e) for a, e in firsts if a is not None])
+    for group, name in zip(nameless.values(), names, strict=True):
+        for item in group:
+            item.name = name
     return items
 
 
@@ -214,6 +221,32 @@ def _contacts_locked(items: list[_Event]) -> dict[tuple[int, str], SocialContact
         .select_related("user", "account")
         .order_by("pk")
     }
+
+
+def _contacts_new(items: list[_Event], contacts: dict[tuple[int, str], SocialContact]) -> None:
+    """The contacts of senders new to us whose events in the slice are all plain
+    messages, created together (``services.contacts_create``) from their first message,
+    instead of one ``services._contact`` each. A sender with another kind of event in
+    the slice is left to the single-event code, in order, as before."""
+    others = {
+        (item.account.pk if item.account else None, item.event.sender_id)
+        for item in items
+        if not _is_plain_message(item)
+    }
+    new: dict[tuple[int, str], _Event] = {}
+    for item in items:
+        if not _is_plain_message(item):
+            continue
+        assert item.account is not None
+        key = (item.account.pk, item.event.sender_id)
+        if key not in contacts and key not in others:
+            new.setdefault(key, item)
+    if not new:
+        return
+    created = services.contacts_create(
+        senders=[(item.account, item.event, item.name) for item in new.values() if item.account]
+    )
+    contacts.update(zip(new, created, strict=True))
 
 
 def _open_conversations(contacts: list[SocialContact]) -> dict[int, SocialConversation]:
@@ -370,7 +403,7 @@ def _store(batch: _Round, conversations: dict[int, SocialConversation]) -> None:
             new.append((p, SocialConversation(ticket=ticket, contact=p.contact)))
     if not new:
         return
-    SocialConversation.objects.bulk_create([conversation for _p, conversation in new])
+    rows_insert([conversation for _p, conversation in new])
     firsts = {
         (m.channel, m.external_id): m
         for m in Message.objects.filter(

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -27,6 +28,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from core.coalesce import PlannedRun
 from core.errors import UserError
+from core.rows_insert import rows_insert
 from policy.loader import get_policy
 from social import clients
 from social.models import (
@@ -417,12 +419,31 @@ def _fetch_attachments(
 
 def _profile_name_if_new(*, account: SocialAccount, event: IncomingEvent) -> str:
     known = SocialContact.objects.filter(account=account, sender_id=event.sender_id).exists()
-    if known or account.platform == Platform.TIKTOK:
+    return "" if known else profile_name(account=account, event=event)
+
+
+def profile_name(*, account: SocialAccount, event: IncomingEvent) -> str:
+    """The sender's name from the platform, for a sender without a contact yet."""
+    if account.platform == Platform.TIKTOK:
         return ""
     return clients.meta_profile_name(account=account, sender_id=event.sender_id)
 
 
-def _customer_for(*, account: SocialAccount, sender_id: str, name: str) -> User:
+# Profile requests in flight at once for one slice of deliveries.
+PROFILE_REQUESTS_AT_ONCE = 8
+
+
+def profile_names(senders: Sequence[tuple[SocialAccount, IncomingEvent]]) -> list[str]:
+    """``profile_name`` for several new senders, the requests to the platform made side
+    by side (each waits on the network, not on this process): a slice of deliveries
+    from a hundred new people waited for a hundred round trips one after another."""
+    if len(senders) <= 1:
+        return [profile_name(account=account, event=event) for account, event in senders]
+    with ThreadPoolExecutor(max_workers=min(PROFILE_REQUESTS_AT_ONCE, len(senders))) as pool:
+        return list(pool.map(lambda pair: profile_name(account=pair[0], event=pair[1]), senders))
+
+
+def _customer_unsaved(*, account: SocialAccount, sender_id: str, name: str) -> User:
     """A customer account for a person known only by their platform id: no password, no
     email (they can give one later; an agent can merge)."""
     user = User(
@@ -431,8 +452,44 @@ def _customer_for(*, account: SocialAccount, sender_id: str, name: str) -> User:
         role=Role.BUYER,
     )
     user.set_unusable_password()
+    return user
+
+
+def _customer_for(*, account: SocialAccount, sender_id: str, name: str) -> User:
+    user = _customer_unsaved(account=account, sender_id=sender_id, name=name)
     user.save()
     return user
+
+
+def contacts_create(
+    *, senders: Sequence[tuple[SocialAccount, IncomingEvent, str]]
+) -> list[SocialContact]:
+    """``_contact`` for senders without a contact, each given with its first direct
+    message and its name: their customer accounts in one INSERT, their contacts in
+    another, the messaging window opened by that message. Inside the caller's
+    transaction; a contact created meanwhile by another worker fails it (the caller then
+    goes event by event, through ``_contact``). The new accounts are customers, in no
+    team: no team list to forget (what saving an account one by one would signal)."""
+    users = rows_insert(
+        [
+            _customer_unsaved(account=account, sender_id=event.sender_id, name=name)
+            for account, event, name in senders
+        ]
+    )
+    now = timezone.now()
+    return rows_insert(
+        [
+            SocialContact(
+                account=account,
+                sender_id=event.sender_id,
+                user=user,
+                name=name,
+                conversation_id=event.conversation_id,
+                last_inbound_at=event.sent_at or now,
+            )
+            for (account, event, name), user in zip(senders, users, strict=True)
+        ]
+    )
 
 
 def _contact(

@@ -251,10 +251,9 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
         blocks = conduct.blocks_active_for(
             pairs=[(o.item.requester, str(o.item.channel)) for o in live]
         )
-        active: triage.ActiveClassifier | None = None
         # Registered sellers among the requesters of tickets to categorise: one question.
-        uncategorised = [(o.item.requester, o.item.channel) for o in live if not o.item.category]
-        sellers = registered_sellers(requesters=uncategorised)
+        askers = [(o.item.requester, o.item.channel) for o in live if not o.item.category]
+        sellers = registered_sellers(requesters=askers)
         for opening in live:
             item = opening.item
             try:
@@ -290,25 +289,35 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
                 priority=item.priority,
                 message_count=1,
             )
-            text = f"{ticket.subject}\n{opening.body}"
-            if not category:
-                # Free text without a category is categorised here (or left for triage).
-                if active is None:
-                    active = triage.classifier_active(bootstrap=True)
-                filed = triage.opening_category(
-                    requester=item.requester,
-                    channel=str(item.channel),
-                    text=text,
-                    active=active,
-                    photo=any(u.content_type.startswith("image/") for u in item.uploads),
-                    seller=item.requester.pk in sellers,
-                )
-                ticket.category, opening.triage = filed.category, filed.record
-            ticket.team = get_policy().category(ticket.category).team if ticket.category else ""
-            if not ticket.order_number:
-                ticket.order_number = triage.order_number_in_text(ticket=ticket, text=text)
             opening.ticket = ticket
         opened = [o for o in openings if o.ticket is not None]
+        # Free text without a category is categorised here (or left for triage), the
+        # batch's texts together.
+        texts = {id(o): f"{o.new_ticket.subject}\n{o.body}" for o in opened}
+        uncategorised = [o for o in opened if not o.new_ticket.category]
+        if uncategorised:
+            filed = triage.opening_categories(
+                items=[
+                    triage.OpeningToFile(
+                        requester=o.item.requester,
+                        channel=str(o.item.channel),
+                        text=texts[id(o)],
+                        photo=any(u.content_type.startswith("image/") for u in o.item.uploads),
+                        seller=o.item.requester.pk in sellers,
+                    )
+                    for o in uncategorised
+                ],
+                active=triage.classifier_active(bootstrap=True),
+            )
+            for opening, found in zip(uncategorised, filed, strict=True):
+                opening.new_ticket.category, opening.triage = found.category, found.record
+        for opening in opened:
+            ticket = opening.new_ticket
+            ticket.team = get_policy().category(ticket.category).team if ticket.category else ""
+            if not ticket.order_number:
+                ticket.order_number = triage.order_number_in_text(
+                    ticket=ticket, text=texts[id(opening)]
+                )
         if opened:
             _open_write(opened, after)
         after.schedule()

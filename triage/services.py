@@ -1,7 +1,7 @@
 """Writes for triage: categorising new tickets, agents' labels, retraining, orders in text.
 
 The write path (``tickets.write_path``) asks here how a new ticket is filed
-(``opening_category``), whether to ask for an order number and which order a message
+(``opening_categories``), whether to ask for an order number and which order a message
 names; ``tickets.services.ticket_update`` calls ``category_labelled``. Nothing here calls
 back into the ticket services: the acts on a ticket that follow a decision made here (the
 order-number request, filing from the triage view) are ``tickets.workflows``.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -232,38 +233,64 @@ class OpeningCategory:
     record: TicketTriage | None
 
 
-def opening_category(
-    *,
-    requester: User,
-    channel: str,
-    text: str,
-    active: ActiveClassifier,
-    photo: bool = False,
-    seller: bool | None = None,
-) -> OpeningCategory:
-    """Categorise a ticket about to be opened without a category, when confident enough.
-    ``photo``: an image is attached (evidence for the categories that ask for photos).
-    ``seller``: whether the requester is a registered seller, when the caller asked for
-    its whole batch (``triage.sellers.registered_sellers``). Pure but for the
-    marketplace's seller check on email otherwise: the write path stores the record
-    with the ticket, whose INSERT carries the category and team."""
+@dataclass(frozen=True)
+class OpeningToFile:
+    """A ticket about to be opened without a category: who wrote, on which channel,
+    the text, whether an image is attached (evidence for the categories that ask for
+    photos), and whether the requester is a registered seller when the caller asked for
+    the whole batch (``triage.sellers.registered_sellers``; None: asked here)."""
+
+    requester: User
+    channel: str
+    text: str
+    photo: bool = False
+    seller: bool | None = None
+
+
+def opening_categories(
+    *, items: Sequence[OpeningToFile], active: ActiveClassifier
+) -> list[OpeningCategory]:
+    """Categorise tickets about to be opened without a category, each when confident
+    enough, the texts classified together (one pass of the model over the batch: about a
+    third of the CPU of one at a time). Pure but for the marketplace's seller check on
+    email when ``seller`` is None: the write path stores each record with its ticket,
+    whose INSERT carries the category and team."""
     from triage.sellers import SELLER_SUPPORT, category_for_requester
 
     policy = get_policy()
-    # A registered seller writing on any channel is Seller Support (issue 7, point 6).
-    if seller is None:
-        seller_category = category_for_requester(requester=requester, channel=channel)
-    else:
-        seller_category = SELLER_SUPPORT if seller else ""
-    if seller_category:
-        return OpeningCategory(seller_category, None)
-    prediction = classifier.predict(
-        policy=policy,
-        pipeline=active.pipeline,
-        text=text,
-        role=requester_role(requester),
-        photo=photo,
+    results: list[OpeningCategory | None] = []
+    for item in items:
+        # A registered seller writing on any channel is Seller Support (issue 7, point 6).
+        if item.seller is None:
+            seller_category = category_for_requester(requester=item.requester, channel=item.channel)
+        else:
+            seller_category = SELLER_SUPPORT if item.seller else ""
+        results.append(OpeningCategory(seller_category, None) if seller_category else None)
+    asked = [item for item, result in zip(items, results, strict=True) if result is None]
+    predictions = iter(
+        classifier.predict_many(
+            policy=policy,
+            pipeline=active.pipeline,
+            items=[(i.text, requester_role(i.requester), i.photo) for i in asked],
+        )
+        if asked
+        else []
     )
+    return [
+        result
+        if result is not None
+        else _filed(next(predictions), requester=item.requester, active=active, policy=policy)
+        for item, result in zip(items, results, strict=True)
+    ]
+
+
+def _filed(
+    prediction: classifier.Prediction,
+    *,
+    requester: User,
+    active: ActiveClassifier,
+    policy: SupportPolicy,
+) -> OpeningCategory:
     applied = (
         bool(prediction.best)
         # "None of these" (a greeting, spam) likelier than any category: triage decides.

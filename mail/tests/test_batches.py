@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from mail import intake
 from mail.intake import ingest_many
-from mail.models import EmailReference, InboundEmail, InboundStatus
+from mail.models import AutoAcknowledgement, EmailReference, InboundEmail, InboundStatus
 from mail.tests.test_intake import mail
 from tickets.models import Message, Ticket
 
@@ -109,6 +109,43 @@ def test_the_look_ups_of_a_batch_do_not_grow_with_its_size():
     assert count('INSERT INTO "mail_emailreference"') == 1
     # No savepoint per mail when all goes through (the ticket services may take their own).
     assert count("SAVEPOINT") - count("RELEASE SAVEPOINT") <= len(replies) + 2
+
+
+def test_the_acknowledgements_of_a_batch_are_written_together():
+    def batch_of(first: int, size: int) -> tuple[list[InboundEmail], dict[str, int]]:
+        raws = [
+            mail(sender=f"Buyer {n} <buyer{n}@example.com>", message_id=f"<n{n}@example.com>")
+            for n in range(first, first + size)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            records = ingest_many(raws)
+        fragments = [
+            'INSERT INTO "tickets_message"',
+            'INSERT INTO "tickets_outboundmessage"',
+            'INSERT INTO "tickets_ticketevent"',
+            'UPDATE "tickets_ticket"',
+            # A new customer's address looked up again (the batch read the addresses):
+            # email__iexact on SQLite, then on PostgreSQL.
+            '"accounts_user"."email" LIKE',
+            'UPPER("accounts_user"."email"',
+        ]
+        return records, {
+            f: sum(1 for q in queries.captured_queries if f in q["sql"]) for f in fragments
+        }
+
+    _few, few = batch_of(0, 2)
+    records, many = batch_of(2, 6)
+    assert many == few
+    assert many['"accounts_user"."email" LIKE'] == many['UPPER("accounts_user"."email"'] == 0
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    acknowledged = AutoAcknowledgement.objects.filter(ticket__in=[r.ticket for r in records])
+    assert acknowledged.count() == 6
+    for acknowledgement in acknowledged.select_related("ticket__requester", "message"):
+        ticket = acknowledgement.ticket
+        assert acknowledgement.recipient == ticket.requester.email
+        assert ticket.reference in acknowledgement.message.body_text
+        assert ticket.message_count == ticket.messages.count()  # the acknowledgement counted
+        assert acknowledgement.message.outbound.channel == "email"
 
 
 def poison_messages_containing(word: str) -> None:

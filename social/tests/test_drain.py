@@ -87,6 +87,33 @@ def test_a_slice_costs_about_the_same_statements_whatever_its_size(client, fb_pa
     assert many - few <= 3
 
 
+def test_new_senders_of_a_slice_get_their_accounts_and_contacts_together(client, fb_page, platform):
+    from social.models import SocialContact
+
+    for n in range(5):
+        platform.profiles[f"psid-n{n}"] = {"first_name": "Ada", "last_name": f"N{n}"}
+    for n in range(5):
+        deliver(client, f"psid-n{n}", f"Where is my parcel? {n}")
+    deliver(client, "psid-n0", "Any news?")  # a second message from the same new person
+    with CaptureQueriesContext(connection) as queries:
+        assert services.deliveries_process_received().new_events == 6
+
+    def count(fragment: str) -> int:
+        return sum(1 for q in queries.captured_queries if fragment in q["sql"])
+
+    assert count('INSERT INTO "accounts_user"') == 1
+    assert count('INSERT INTO "social_socialcontact"') == 1
+    contacts = {c.sender_id: c for c in SocialContact.objects.select_related("user")}
+    assert len(contacts) == 5
+    first = contacts["psid-n0"]
+    assert first.name == "Ada N0" and first.user.display_name == "Ada N0"
+    assert first.user.is_customer and not first.user.has_usable_password()
+    assert first.last_inbound_at is not None
+    # One conversation per person, the second message on it.
+    tickets = Ticket.objects.filter(requester=first.user)
+    assert tickets.count() == 1 and tickets.get().messages.filter(direction="in").count() == 2
+
+
 def test_a_crash_after_the_slice_commits_loses_no_follow_up_work(
     client, fb_page, platform, django_capture_on_commit_callbacks
 ):
