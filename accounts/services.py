@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.text import slugify
 
 from accounts.models import Role, User
@@ -87,3 +89,57 @@ def contact_for_typed_email(*, email: str, name: str) -> User:
     user.set_unusable_password()
     user.save()
     return user
+
+
+@transaction.atomic
+def contacts_for_typed_emails(pairs: list[tuple[str, str]]) -> list[User]:
+    """``contact_for_typed_email`` for a batch of (email, name), in order: one query for
+    the contacts that exist, one for the user names taken, one INSERT for the new
+    contacts (an address twice in the batch gets one contact). Addresses that are not
+    plain ASCII go one by one (the database's upper case of them may not be Python's)."""
+    wanted = [(email.strip().lower(), name) for email, name in pairs]
+    plain = {email for email, _name in wanted if email.isascii()}
+    found: dict[str, User] = {}
+    if plain:
+        contacts = (
+            User.objects.alias(email_upper=Upper("email"))
+            .filter(email_upper__in=[email.upper() for email in plain], unverified_contact=True)
+            .order_by("-pk")
+        )
+        for contact in contacts:
+            # The oldest contact of an address wins, as one by one.
+            found[contact.email.lower()] = contact
+    new: dict[str, User] = {}
+    bases = {
+        email: "unverified-" + (slugify(email.split("@")[0])[:80] or "contact")
+        for email in plain
+        if email not in found
+    }
+    if bases:
+        starts = Q()
+        for base in set(bases.values()):
+            starts |= Q(username__startswith=base)
+        taken = set(User.objects.filter(starts).values_list("username", flat=True))
+        for email, name in wanted:
+            if email not in bases or email in new:
+                continue
+            base = username = bases[email]
+            n = 1
+            while username in taken:
+                n += 1
+                username = f"{base}{n}"
+            taken.add(username)
+            user = User(
+                username=username,
+                email=email,
+                display_name=name.strip()[:150],
+                role=Role.BUYER,
+                unverified_contact=True,
+            )
+            user.set_unusable_password()
+            new[email] = user
+        User.objects.bulk_create(list(new.values()))
+    return [
+        found.get(email) or new.get(email) or contact_for_typed_email(email=email, name=name)
+        for email, name in wanted
+    ]

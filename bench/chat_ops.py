@@ -8,16 +8,21 @@ Runs on a fresh PostgreSQL database (``--name``, default ``izonie_bench_chat_ops
 live chat open around the clock and enough agents online. The channel layer is the
 in-memory one, so the on-commit relays run too (nobody listens). Prints, per operation,
 statements (median), and wall and CPU milliseconds p50/p95 of this process. A chat start
-is measured as before (offered to an agent before returning) and as the socket now does
-it (the offer after the answer, one round of offers per ten starts); messages one at a
-time and in batches of ten chats' messages, as the relay writes them under load.
+is measured alone, offered to an agent before returning; alone with the offer after the
+answer (one round of offers per ten starts); and as the socket now writes starts that
+arrive together (``--batch`` of them in one ``chat_starts`` call, then one round of
+offers; another ``--chats``/2 chats). Messages one at a time and in batches of ten chats'
+messages, as the relay writes them under load. ``--profile`` prints a cProfile (CPU
+time) of the batched starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -86,6 +91,14 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--name", default="izonie_bench_chat_ops")
     parser.add_argument("--show-sql", action="store_true")
+    parser.add_argument(
+        "--batch", type=int, default=10, help="starts written together (default 10)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a cProfile (CPU time) of the starts written together",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="izonie-chat-ops-"))
@@ -113,7 +126,7 @@ def main() -> None:
 
     per_agent = 25
     agents = []
-    for i in range(max(1, -(-args.chats // per_agent))):
+    for i in range(max(1, -(-(args.chats * 3 // 2) // per_agent))):
         agent = User.objects.create(
             username=f"ops.agent{i}", role=Role.AGENT, display_name=f"Agent {i}"
         )
@@ -155,6 +168,50 @@ def main() -> None:
         )
     if args.chats > half:
         results += [later, offers]
+    # As the socket now writes starts arriving together (``chat.batching``): one
+    # ``chat_starts`` call for ``--batch`` of them, then one round of offers.
+    size = args.batch
+
+    def starts_together(first: int) -> Callable[[], None]:
+        def call() -> None:
+            outcomes = services.chat_starts(
+                [
+                    services.StartIn(
+                        request=services.StartRequest(
+                            name=f"Customer {i}",
+                            email=f"customer{i}@ops.example",
+                            category="order_status",
+                            text="Where is my order?",
+                            client_id=f"s-{uuid.uuid4().hex}",
+                        )
+                    )
+                    for i in range(first, first + size)
+                ]
+            )
+            for outcome in outcomes:
+                sessions.append(outcome.unwrap()[0])
+
+        return call
+
+    batched: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
+    batch_rounds: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
+    profile = cProfile.Profile(time.process_time) if args.profile else None
+    together = None
+    for first in range(args.chats, args.chats + args.chats // 2, size):
+        if profile is not None:
+            profile.enable()
+        together = _measure(
+            f"starts batch/{size}", [starts_together(first)], args.show_sql, into=batched
+        )
+        if profile is not None:
+            profile.disable()
+        round_after = _measure(
+            f"offers after/{size}", [services.chat_assign_waiting], args.show_sql, into=batch_rounds
+        )
+    if together is not None:
+        results += [together, round_after]
+    if profile is not None:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
     # The agents accept what they were offered, as the console does.
     by_id = {a.pk: a for a in agents}
     for session in sessions:
@@ -212,10 +269,13 @@ def main() -> None:
         _measure("agent batch/10", [batch(g, agents_too=True) for g in groups], args.show_sql)
     )
     print(f"{args.chats} chats, {len(agents)} agents, PostgreSQL ({args.name})")
-    print(f"{'op':<18} {'n':>5} {'stmts':>6} {'wall p50':>9} {'p95':>7} {'cpu p50':>8} {'p95':>7}")
+    print(f"{'op':<36} {'n':>5} {'stmts':>6} {'wall p50':>9} {'p95':>7} {'cpu p50':>8} {'p95':>7}")
     for r in results:
+        if "/" in r["op"]:
+            per = int(r["op"].rsplit("/", 1)[1])
+            r["op"] += f" ({r['cpu_p50_ms'] / per:.1f} ms CPU each)"
         print(
-            f"{r['op']:<18} {r['n']:>5} {r['statements']:>6} {r['wall_p50_ms']:>9} "
+            f"{r['op']:<36} {r['n']:>5} {r['statements']:>6} {r['wall_p50_ms']:>9} "
             f"{r['wall_p95_ms']:>7} {r['cpu_p50_ms']:>8} {r['cpu_p95_ms']:>7}"
         )
 

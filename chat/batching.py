@@ -16,8 +16,10 @@ a circle.
 A batch that fails as a whole is retried message by message by the service, so one bad
 message is answered with its own error and the others are stored.
 
-Chat starts offer the waiting chats to agents the same way: after the start is
-answered, one round of offers for all the chats the process opened meanwhile.
+Chat starts are written the same way (``start_store``: ``services.chat_starts``, the
+tickets, sessions and first entries of the starts arriving together in one
+transaction), and offered to agents after they are answered: one round of offers for
+all the chats the process opened meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 
@@ -37,16 +41,21 @@ logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 0.002
 MAX_BATCH = 100
 
-_Waiting = tuple[services.MessageIn, "asyncio.Future[Outcome[services.Stored]]"]
+In = TypeVar("In")
+R = TypeVar("R")
 
 
-class _Batcher:
-    def __init__(self) -> None:
-        self.waiting: list[_Waiting] = []
+class _Batcher(Generic[In, R]):
+    """The items of one kind waiting on one event loop, and the tasks writing them with
+    ``store`` (a service taking a batch and returning one outcome per item)."""
+
+    def __init__(self, store: Callable[[list[In]], list[Outcome[R]]]) -> None:
+        self.store = store
+        self.waiting: list[tuple[In, asyncio.Future[Outcome[R]]]] = []
         self.writers: set[asyncio.Task[None]] = set()
 
 
-_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = (
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Batcher[Any, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -54,11 +63,24 @@ _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = (
 async def message_store(item: services.MessageIn) -> Outcome[services.Stored]:
     """Store one message with whatever else arrives meanwhile; its result once the
     batch is committed. Raises only if the batch's database call failed as a whole."""
+    return await _queued("messages", services.chat_messages_store, item)
+
+
+async def start_store(item: services.StartIn) -> Outcome[services.Started]:
+    """Open one chat with the other starts arriving meanwhile
+    (``services.chat_starts``); its result once the batch is committed."""
+    return await _queued("starts", services.chat_starts, item)
+
+
+async def _queued(kind: str, store: Callable[[list[In]], list[Outcome[R]]], item: In) -> Outcome[R]:
     loop = asyncio.get_running_loop()
-    batcher = _batchers.get(loop)
+    kinds = _batchers.get(loop)
+    if kinds is None:
+        kinds = _batchers[loop] = {}
+    batcher: _Batcher[In, R] | None = kinds.get(kind)
     if batcher is None:
-        batcher = _batchers[loop] = _Batcher()
-    future: asyncio.Future[Outcome[services.Stored]] = loop.create_future()
+        batcher = kinds[kind] = _Batcher(store)
+    future: asyncio.Future[Outcome[R]] = loop.create_future()
     batcher.waiting.append((item, future))
     # As many batches at once as the chat has database threads (one on SQLite, which
     # writes one transaction at a time anyway): their waits on the database overlap.
@@ -70,14 +92,14 @@ async def message_store(item: services.MessageIn) -> Outcome[services.Stored]:
     return await future
 
 
-async def _write(batcher: _Batcher) -> None:
-    batch: list[_Waiting] = []
+async def _write(batcher: _Batcher[In, R]) -> None:
+    batch: list[tuple[In, asyncio.Future[Outcome[R]]]] = []
     try:
         await asyncio.sleep(WINDOW_SECONDS)
         while batcher.waiting:
             batch, batcher.waiting = batcher.waiting[:MAX_BATCH], batcher.waiting[MAX_BATCH:]
             try:
-                outcomes = await db(services.chat_messages_store)([item for item, _ in batch])
+                outcomes = await db(batcher.store)([item for item, _ in batch])
             except Exception as exc:
                 for _item, future in batch:
                     if not future.done():

@@ -389,9 +389,9 @@ class CustomerChatConsumer(_FrameConsumer):
                     extra={"retry_after": exc.retry_after},
                 )
                 return
-        session, created = await db(services.chat_start)(
-            request=request, user=signed_in, assign=False
-        )
+        # Written with the starts arriving meanwhile; answered after their commit.
+        outcome = await batching.start_store(services.StartIn(request=request, user=signed_in))
+        session, created = outcome.unwrap()
         if created:
             batching.assign_soon()
         await self.send_frame({"type": "ack", "client_id": request.client_id, "seq": 1})

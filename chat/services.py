@@ -28,7 +28,7 @@ from django.db.models import Case, Count, F, PositiveIntegerField, Q, Value, Whe
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import contact_for_typed_email
+from accounts.services import contacts_for_typed_emails
 from chat import protocol, relay
 from chat.availability import chat_availability, current_time, forget_pulse, online_cutoff
 from chat.models import (
@@ -47,6 +47,7 @@ from conduct.exceptions import ConductActionError
 from conduct.models import ConductFlag
 from conduct.screening import Finding
 from core.errors import UserError
+from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from identity import services as identity
 from identity.models import Method
 from policy.loader import get_policy
@@ -229,67 +230,303 @@ def _start_external_id(client_id: str) -> str:
     return f"chat-start:{client_id}"
 
 
+@dataclass(frozen=True)
+class StartIn:
+    """A chat start to open: the widget's request, and the signed-in user if any."""
+
+    request: StartRequest
+    user: User | None = None
+
+
+Started = tuple[ChatSession, bool]
+
+
 def chat_start(
     *, request: StartRequest, user: User | None = None, assign: bool = True
 ) -> tuple[ChatSession, bool]:
-    """Open a chat with its first message. Returns (session, created); the session's
-    state is as opened, before the offer to an agent.
-
-    A retried start (same ``client_id``) returns the session the first one opened,
-    provided it comes from the same address. It is recognised by the first message's
-    unique id when it fails to store it again (or when chat has closed meanwhile), not
-    by a look-up before every start.
+    """Open a chat with its first message: ``chat_starts`` with one item, raising its
+    error. Returns (session, created); the session's state is as opened, before the
+    offer to an agent.
 
     ``assign``: offer the waiting chats to agents before returning. The chat socket
-    passes False and offers them after answering, once for all the chats its process
-    opened meanwhile (``chat.batching.assign_soon``).
+    passes its starts to ``chat.batching`` instead, which offers them after answering,
+    once for all the chats its process opened meanwhile (``chat.batching.assign_soon``).
     """
-    client_id = client_id_check(request.client_id)
-    text = _text_check(request.text)
-    try:
-        availability = chat_availability()
-        if not availability.can_start:
-            if availability.reason == "closed":
-                raise ChatUnavailable(
-                    "Live chat is closed now. Leave a message and we will answer by email.",
-                    code="chat_closed",
-                    next_open_at=availability.hours.next_open_at,
-                )
-            raise ChatUnavailable(
-                "No agent is available right now. Leave a message and we will answer by email.",
-                code="no_agents",
-            )
-        platform = request.platform if request.platform in Platform.values else Platform.WEB
-        if user is not None and user.is_authenticated and user.is_customer:
-            customer = user
-        else:
-            customer = _customer(request.name, request.email)
-        screened = conduct.text_screened(text=text.replace("\x00", "").strip(), author=customer)
-        with transaction.atomic():
-            session = _open(
-                customer=customer,
-                request=request,
-                text=text,
-                client_id=client_id,
-                platform=platform,
-                screened=screened,
-            )
-    except (IntegrityError, ChatUnavailable):
-        # A retry of a start that opened its chat (perhaps the same start arriving twice
-        # at once: the other one won).
-        existing = _session_for_start(client_id)
-        if existing is None:
-            raise
-        if existing.customer.email.lower() != request.email.strip().lower() and (
-            user is None or existing.customer_id != user.pk
-        ):
-            raise InvalidFrame("client_id is already in use.", field="client_id") from None
-        return existing, False
-    if assign:
+    (outcome,) = chat_starts([StartIn(request=request, user=user)])
+    session, created = outcome.unwrap()
+    if created and assign:
         chat_assign_waiting()
-    # The session is returned as opened (waiting): whoever shows its state reads it
-    # again (the socket's welcome frame does), so no re-read here.
-    return session, True
+    return session, created
+
+
+@dataclass
+class _Starting:
+    index: int
+    item: StartIn
+    client_id: str = ""
+    text: str = ""
+    customer: User | None = None
+    screened: list[Finding] = field(default_factory=list)
+    outcome: Outcome[Started] | None = None
+    # An earlier start of the batch with the same client id: answered as its retry.
+    same_as: int | None = None
+
+    @property
+    def request(self) -> StartRequest:
+        return self.item.request
+
+    @property
+    def signed_in(self) -> User | None:
+        user = self.item.user
+        if user is not None and user.is_authenticated and user.is_customer:
+            return user
+        return None
+
+
+def chat_starts(items: Sequence[StartIn]) -> list[Outcome[Started]]:
+    """Open a chat for each start, in one transaction; one result per item, in order:
+    (session, created), or why it was not opened. Sessions are returned as opened
+    (waiting): whoever shows their state reads them again (the socket's welcome does).
+
+    A retried start (same ``client_id``) gets the session the first one opened
+    (created False), provided it comes from the same address. Alone, it is recognised
+    by the first message's unique id when it fails to store it again (or when chat has
+    closed meanwhile); in a batch of several, by one look-up first.
+
+    The steps, each over the whole batch: the checks that need no database; the retry
+    look-up (batches of several); chat's availability, read once; the typed-in
+    addresses' contacts in one go (``contacts_for_typed_emails``); the conduct screening;
+    then in one transaction the tickets through ``tickets.write_path.tickets_open`` (one
+    batch), their first messages read in one query, the sessions and their first entries
+    in one INSERT each, and every frame relayed in one hand-over after the commit. If the
+    transaction fails as a whole, each start is tried alone.
+    """
+    pending = [_Starting(index=i, item=item) for i, item in enumerate(items)]
+    first_of: dict[str, int] = {}
+    for p in pending:
+        try:
+            p.client_id = client_id_check(p.request.client_id)
+            p.text = _text_check(p.request.text)
+            if p.signed_in is None:
+                _typed_contact_check(p.request.name, p.request.email)
+        except UserError as exc:
+            p.outcome = Outcome(error=exc)
+            continue
+        p.same_as = first_of.setdefault(p.client_id, p.index)
+        if p.same_as == p.index:
+            p.same_as = None
+    live = [p for p in pending if p.outcome is None and p.same_as is None]
+    looked_up = len(live) > 1
+    if looked_up:
+        existing = _sessions_for_starts([p.client_id for p in live])
+        for p in live:
+            if p.client_id in existing:
+                p.outcome = _retry_answer(p, existing[p.client_id])
+        live = [p for p in live if p.outcome is None]
+    if live:
+        availability = chat_availability()
+        if availability.can_start:
+            _customers_and_screening(live)
+            _open_together_or_one_by_one(live)
+        else:
+            refusal = _unavailable(availability)
+            for p in live:
+                p.outcome = Outcome(error=refusal)
+    for p in live:
+        error = p.outcome.error if p.outcome is not None else None
+        # A retry of a start that opened its chat (perhaps the same start arriving twice
+        # at once: the other one won), or arriving after chat closed.
+        if isinstance(error, IntegrityError) or (
+            isinstance(error, ChatUnavailable) and not looked_up
+        ):
+            session = _session_for_start(p.client_id)
+            if session is not None:
+                p.outcome = _retry_answer(p, session)
+    results: list[Outcome[Started]] = []
+    for p in pending:
+        if p.same_as is not None:
+            first = pending[p.same_as]
+            assert first.outcome is not None
+            p.outcome = (
+                _retry_answer(p, first.outcome.value[0])
+                if first.outcome.value is not None
+                else first.outcome
+            )
+        assert p.outcome is not None
+        results.append(p.outcome)
+    return results
+
+
+def _unavailable(availability: Any) -> ChatUnavailable:
+    if availability.reason == "closed":
+        return ChatUnavailable(
+            "Live chat is closed now. Leave a message and we will answer by email.",
+            code="chat_closed",
+            next_open_at=availability.hours.next_open_at,
+        )
+    return ChatUnavailable(
+        "No agent is available right now. Leave a message and we will answer by email.",
+        code="no_agents",
+    )
+
+
+def _retry_answer(p: _Starting, existing: ChatSession) -> Outcome[Started]:
+    """A start whose client id opened ``existing``: that chat, if it is the same
+    person's (the address typed, or the signed-in account)."""
+    user = p.item.user
+    if existing.customer.email.lower() != (p.request.email or "").strip().lower() and (
+        user is None or existing.customer_id != user.pk
+    ):
+        return Outcome(error=InvalidFrame("client_id is already in use.", field="client_id"))
+    return Outcome(value=(existing, False))
+
+
+def _customers_and_screening(live: list[_Starting]) -> None:
+    """Each start's customer (the signed-in one, or the contact of the typed address,
+    all created in one go) and the conduct verdict on its text (before the transaction:
+    never under a lock)."""
+    typed = [p for p in live if p.signed_in is None]
+    if typed:
+        contacts = contacts_for_typed_emails([(p.request.email, p.request.name) for p in typed])
+        for p, contact in zip(typed, contacts, strict=True):
+            p.customer = contact
+    for p in live:
+        if p.customer is None:
+            p.customer = p.signed_in
+        p.screened = conduct.text_screened(text=p.text, author=p.customer)
+
+
+def _open_together_or_one_by_one(live: list[_Starting]) -> None:
+    try:
+        _open_starts(live)
+    except Exception as exc:
+        if len(live) == 1:
+            if not isinstance(exc, IntegrityError | UserError):
+                logger.warning("A chat could not be started: %r", exc, exc_info=True)
+            live[0].outcome = Outcome(error=exc)
+            return
+        logger.warning("Starting %d chats together failed; one by one now", len(live))
+        for p in live:
+            p.outcome = None
+            try:
+                _open_starts([p])
+            except Exception as alone:
+                if not isinstance(alone, IntegrityError | UserError):
+                    logger.warning("Chat start set aside: %r", alone, exc_info=True)
+                p.outcome = Outcome(error=alone)
+
+
+def _open_starts(live: list[_Starting]) -> None:
+    """One transaction for the batch; sets each start's outcome, raises if it fails as
+    a whole (then no outcome counts: the caller tries each alone)."""
+    from tickets.write_path import TicketToOpen, tickets_open
+
+    now = timezone.now()
+    outcomes: dict[int, Outcome[Started]] = {}
+    with transaction.atomic():
+        opened = tickets_open(
+            [
+                TicketToOpen(
+                    requester=_customer_of(p),
+                    channel=Channel.LIVE_CHAT,
+                    body=p.text,
+                    category=p.request.category,
+                    order_number=p.request.order_number,
+                    external_id=_start_external_id(p.client_id),
+                    author_name=p.request.name.strip()[:150] or str(_customer_of(p)),
+                    screened=p.screened,
+                )
+                for p in live
+            ]
+        )
+        tickets_of: dict[int, Ticket] = {}
+        for p, outcome in zip(live, opened, strict=True):
+            if outcome.error is not None:
+                outcomes[p.index] = Outcome(error=outcome.error)
+            else:
+                tickets_of[p.index] = outcome.unwrap()
+        started = [p for p in live if p.index in tickets_of]
+        # Triage may already have asked for an order number: take the customers' messages.
+        firsts = {
+            message.ticket_id: message
+            for message in Message.objects.filter(
+                ticket__in=[tickets_of[p.index].pk for p in started],
+                external_id__in=[_start_external_id(p.client_id) for p in started],
+            )
+        }
+        sessions = [
+            ChatSession(
+                ticket=tickets_of[p.index],
+                customer=_customer_of(p),
+                state=SessionState.WAITING,
+                platform=(
+                    p.request.platform if p.request.platform in Platform.values else Platform.WEB
+                ),
+                visitor_name=p.request.name.strip()[:150],
+                page_url=_url_or_blank(p.request.page_url),
+                referrer=_url_or_blank(p.request.referrer),
+                user_agent=(p.request.user_agent or "")[:300],
+                queued_at=now,
+                last_seq=1,  # the first message, appended below
+            )
+            for p in started
+        ]
+        ChatSession.objects.bulk_create(sessions)
+        entries = []
+        for p, session in zip(started, sessions, strict=True):
+            message = firsts[session.ticket.pk]
+            entries.append(
+                ChatEntry(
+                    session=session,
+                    seq=1,
+                    kind=EntryKind.MESSAGE,
+                    sender=Sender.CUSTOMER,
+                    text=p.text,
+                    author_name=message.author_name,
+                    message=message,
+                    client_id=p.client_id,
+                    data={},
+                )
+            )
+            if p.screened:
+                transaction.on_commit(partial(_conduct_flag_hint, message_id=message.pk))
+            outcomes[p.index] = Outcome(value=(session, True))
+        ChatEntry.objects.bulk_create(entries)
+        relayed: relay.Items = []
+        for session, entry in zip(sessions, entries, strict=True):
+            frame = protocol.entry_frame(entry, attachments=[])
+            relayed.append((relay.watch_group(session.public_id), frame))
+            relayed.append((relay.session_group(session.public_id), frame))
+        if relayed:
+            transaction.on_commit(partial(relay.send_many, relayed))
+        if started:
+            _queue_changed_on_commit()
+    for p in live:
+        p.outcome = outcomes[p.index]
+
+
+def _customer_of(p: _Starting) -> User:
+    assert p.customer is not None
+    return p.customer
+
+
+def _sessions_for_starts(client_ids: list[str]) -> dict[str, ChatSession]:
+    """The sessions these client ids' starts opened, by client id (two queries)."""
+    by_external = {_start_external_id(c): c for c in client_ids}
+    tickets_of = {
+        ticket_id: str(external_id)
+        for ticket_id, external_id in Message.objects.filter(
+            channel=Channel.LIVE_CHAT, external_id__in=list(by_external)
+        ).values_list("ticket_id", "external_id")
+    }
+    if not tickets_of:
+        return {}
+    return {
+        by_external[tickets_of[session.ticket_id]]: session
+        for session in ChatSession.objects.select_related("customer", "ticket").filter(
+            ticket_id__in=list(tickets_of)
+        )
+    }
 
 
 def _session_for_start(client_id: str) -> ChatSession | None:
@@ -303,66 +540,14 @@ def _session_for_start(client_id: str) -> ChatSession | None:
     )
 
 
-def _customer(name: str, email: str) -> User:
-    email = (email or "").strip()
+def _typed_contact_check(name: str, email: str) -> None:
+    """A typed-in name and address, before the contact is looked up or created."""
     try:
-        validate_email(email)
+        validate_email((email or "").strip())
     except ValidationError:
         raise InvalidFrame("Enter a valid email address.", field="email") from None
     if not (name or "").strip():
         raise InvalidFrame("Tell us your name.", field="name")
-    # Unproven: an unverified contact, never the account with that address.
-    return contact_for_typed_email(email=email, name=name)
-
-
-def _open(
-    *,
-    customer: User,
-    request: StartRequest,
-    text: str,
-    client_id: str,
-    platform: str,
-    screened: list[Finding],
-) -> ChatSession:
-    ticket = tickets.ticket_open(
-        requester=customer,
-        channel=Channel.LIVE_CHAT,
-        body=text,
-        category=request.category,
-        order_number=request.order_number,
-        external_id=_start_external_id(client_id),
-        author_name=request.name.strip()[:150] or str(customer),
-        screened=screened,
-    )
-    session = ChatSession.objects.create(
-        ticket=ticket,
-        customer=customer,
-        state=SessionState.WAITING,
-        platform=platform,
-        visitor_name=request.name.strip()[:150],
-        page_url=_url_or_blank(request.page_url),
-        referrer=_url_or_blank(request.referrer),
-        user_agent=(request.user_agent or "")[:300],
-        queued_at=timezone.now(),
-        last_seq=1,  # the first message, appended below
-    )
-    # Triage may already have asked for an order number: take the customer's message.
-    message = ticket.messages.get(external_id=_start_external_id(client_id))
-    if screened:
-        transaction.on_commit(partial(_conduct_flag_hint, message_id=message.pk))
-    _append(
-        session,
-        seq=1,
-        kind=EntryKind.MESSAGE,
-        sender=Sender.CUSTOMER,
-        text=text,
-        author_name=message.author_name,
-        message_id=message.pk,
-        client_id=client_id,
-        attachments=[],
-    )
-    _queue_changed_on_commit()
-    return session
 
 
 def _url_or_blank(value: str) -> str:
@@ -425,8 +610,8 @@ def chat_messages_store(items: Sequence[MessageIn]) -> list[Outcome[Stored]]:
     of client ids already stored (skipped for a batch of one typed message, whose retry
     fails on the unique ids instead); the conduct screening of customers' texts; then in
     one transaction the sessions' rows locked and their sequence numbers taken in one
-    UPDATE, the customers' messages through ``tickets.write_path.messages_append`` (one
-    batch), the agents' through ``ticket_reply``, the entries in one INSERT, and every
+    UPDATE, the customers' messages through ``tickets.write_path.messages_append`` and
+    the agents' through ``replies_append`` (one batch each), the entries in one INSERT, and every
     frame relayed in one hand-over after the commit. If the transaction fails as a
     whole, each message is tried alone, so a bad one is set aside with its error and
     the others are stored.
@@ -529,7 +714,12 @@ def _claim_check(claim: _Claim, agent: User | None) -> None:
 
 def _store(live: list[_Pending]) -> list[Outcome[Stored]]:
     """One transaction for the batch; raises if it fails as a whole."""
-    from tickets.write_path import MessageToAppend, messages_append
+    from tickets.write_path import (
+        MessageToAppend,
+        ReplyToAppend,
+        messages_append,
+        replies_append,
+    )
 
     results: dict[int, Outcome[Stored]] = {}
     messages: dict[int, Message] = {}
@@ -577,18 +767,25 @@ def _store(live: list[_Pending]) -> list[Outcome[Stored]]:
                     results[p.index] = Outcome(error=outcome.error)
                 else:
                     messages[p.index] = outcome.unwrap()
-        for p in agents:
-            assert p.item.agent is not None
-            try:
-                messages[p.index] = tickets.ticket_reply(
-                    ticket=p.item.session.ticket,
-                    author=p.item.agent,
-                    body=p.text,
-                    uploads=p.item.uploads,
-                    through_outbox=False,
-                )
-            except UserError as exc:
-                results[p.index] = Outcome(error=exc)
+        if agents:
+            replied = replies_append(
+                [
+                    ReplyToAppend(
+                        ticket=p.item.session.ticket,
+                        author=p.item.agent,
+                        body=p.text,
+                        uploads=p.item.uploads,
+                        through_outbox=False,
+                    )
+                    for p in agents
+                    if p.item.agent is not None
+                ]
+            )
+            for p, outcome in zip(agents, replied, strict=True):
+                if outcome.error is not None:
+                    results[p.index] = Outcome(error=outcome.error)
+                else:
+                    messages[p.index] = outcome.unwrap()
         # Number what was stored, in arrival order per chat; a number taken for a
         # message that was refused is given back, so the stream stays gap-free.
         next_seq = {pk: claims[pk].seq - n + 1 for pk, n in counts.items() if pk in claims}
@@ -828,7 +1025,8 @@ def chat_leave_message(
     if user is not None and user.is_authenticated and user.is_customer:
         customer = user
     else:
-        customer = _customer(name, email)
+        _typed_contact_check(name, email)
+        (customer,) = contacts_for_typed_emails([(email, name)])
     ticket = tickets.ticket_open(
         requester=customer,
         channel=Channel.EMAIL,
@@ -937,8 +1135,12 @@ def _eligible(presence: AgentPresence, session: ChatSession) -> bool:
 
 def chat_assign_waiting() -> int:
     """Offer waiting chats, oldest first, to the least-loaded available agent who has
-    room and the skills. Returns how many were offered."""
-    offered = 0
+    room and the skills. Returns how many were offered.
+
+    One round: the queue and the agents' loads read once, the choices made in memory,
+    then one transaction: the chosen chats taken in one ``UPDATE … RETURNING`` (a chat
+    someone else took meanwhile is skipped), their offer timers' task rows in one
+    INSERT, and the offers relayed in one hand-over on the commit."""
     now = current_time()
     waiting = list(
         ChatSession.objects.select_related("ticket")
@@ -948,6 +1150,7 @@ def chat_assign_waiting() -> int:
     if not waiting:
         return 0
     loads = agent_loads(now)
+    chosen: dict[int, tuple[ChatSession, int]] = {}
     for session in waiting:
         candidates = [
             (load, i)
@@ -960,17 +1163,75 @@ def chat_assign_waiting() -> int:
         fresh = [c for c in candidates if loads[c[1]][0].agent_id not in session.passed_agent_ids]
         load, index = min(fresh or candidates)
         presence = loads[index][0]
-        with transaction.atomic():
-            assigned_at = timezone.now()
-            taken = ChatSession.objects.filter(pk=session.pk, state=SessionState.WAITING).update(
-                state=SessionState.ASSIGNED, agent=presence.agent, assigned_at=assigned_at
-            )
-            if not taken:
-                continue
-            _offer_on_commit(session, agent_id=presence.agent_id, assigned_at=assigned_at)
+        chosen[session.pk] = (session, presence.agent_id)
         loads[index] = (presence, load + 1)
-        offered += 1
-    return offered
+    if not chosen:
+        return 0
+    with transaction.atomic():
+        assigned_at = timezone.now()
+        taken = _offers_take({pk: agent_id for pk, (_s, agent_id) in chosen.items()}, assigned_at)
+        offered = [chosen[pk] for pk in chosen if pk in taken]
+        _offers_on_commit(offered, assigned_at=assigned_at)
+    return len(offered)
+
+
+def _offers_take(chosen: dict[int, int], assigned_at: dt.datetime) -> set[int]:
+    """Offer each chat ``chosen[id]`` to that agent if it is still waiting, in one
+    statement; the ids taken. The rows are locked in id order, as the message batches
+    lock them (``_claim_seqs``), so the two never wait for each other in a circle."""
+    table = connection.ops.quote_name(ChatSession._meta.db_table)
+    ids = sorted(chosen)
+    marks = ", ".join(["%s"] * len(ids))
+    cases = " ".join(["WHEN %s THEN %s"] * len(ids))
+    target = (
+        f"(SELECT id FROM {table} WHERE id IN ({marks}) AND state = %s "  # noqa: S608
+        "ORDER BY id FOR UPDATE)"
+        if connection.features.has_select_for_update
+        else f"({marks})"
+    )
+    sql = (
+        f"UPDATE {table} SET state = %s, assigned_at = %s, agent_id = CASE id {cases} END "  # noqa: S608
+        f"WHERE state = %s AND id IN {target} RETURNING id"
+    )
+    params: list[Any] = [
+        str(SessionState.ASSIGNED),
+        connection.ops.adapt_datetimefield_value(assigned_at),
+        *[n for pk in ids for n in (pk, chosen[pk])],
+        str(SessionState.WAITING),
+        *ids,
+    ]
+    if connection.features.has_select_for_update:
+        params.append(str(SessionState.WAITING))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _offers_on_commit(offered: list[tuple[ChatSession, int]], *, assigned_at: dt.datetime) -> None:
+    """Each offer's timer, committed with it: the offer is taken back if it is still
+    not accepted when the offer timeout has passed; on the commit, each agent told of
+    their offer and the consoles of the queue's change."""
+    from chat.tasks import chat_offer_expire  # the tasks module imports this one
+
+    if not offered:
+        return
+    expires = assigned_at + dt.timedelta(seconds=settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS)
+    tasks_enqueue_with_transaction(
+        [
+            PlannedTask(
+                task=chat_offer_expire,
+                kwargs={"session_id": session.pk, "assigned_at": assigned_at.isoformat()},
+                run_after=expires,
+            )
+            for session, _agent_id in offered
+        ]
+    )
+    relayed: relay.Items = [
+        (relay.agent_group(agent_id), {"type": "offer", "session": str(session.public_id)})
+        for session, agent_id in offered
+    ]
+    relayed.append((relay.AGENTS_GROUP, {"type": "queue_changed"}))
+    transaction.on_commit(partial(relay.send_many, relayed))
 
 
 def _offer_on_commit(session: ChatSession, *, agent_id: int, assigned_at: dt.datetime) -> None:
@@ -1026,6 +1287,42 @@ def chat_offer_expire(*, session_id: int, assigned_at: str) -> bool:
         _withdraw_offer(locked, reason="timeout")
     chat_assign_waiting()
     return True
+
+
+def chat_offers_sweep(*, grace_seconds: float | None = None) -> int:
+    """Housekeeping, every ``IZONIE_CHAT_REOFFER_SECONDS`` on each worker: the offers
+    nothing else would make. A socket answers a start, then offers the chats in a round
+    of its own (``chat.batching.assign_soon``); a process stopped in between leaves the
+    chat waiting until the next start, presence change or ended chat. An offer whose
+    timer was lost (the process stopped between its commit and the task's) would stay
+    with its agent for good. Chats waiting, and offers overdue, longer than
+    ``grace_seconds`` (default: the sweep's period) are offered again; a chat younger
+    than that is left to its own round. Returns how many chats were offered."""
+    grace = dt.timedelta(
+        seconds=settings.IZONIE_CHAT_REOFFER_SECONDS if grace_seconds is None else grace_seconds
+    )
+    now = timezone.now()
+    timeout = dt.timedelta(seconds=settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS)
+    lapsed = list(
+        ChatSession.objects.filter(
+            state=SessionState.ASSIGNED, assigned_at__lt=now - timeout - grace
+        ).values_list("pk", "assigned_at")[:200]
+    )
+    for session_id, assigned_at in lapsed:
+        with transaction.atomic():
+            locked = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+            if (
+                locked is not None
+                and locked.state == SessionState.ASSIGNED
+                and locked.assigned_at == assigned_at
+            ):
+                logger.warning("Chat %s: its offer's timer was lost; offering it again", session_id)
+                _withdraw_offer(locked, reason="timeout")
+    if not lapsed and not (
+        ChatSession.objects.filter(state=SessionState.WAITING, queued_at__lte=now - grace).exists()
+    ):
+        return 0
+    return chat_assign_waiting()
 
 
 def _withdraw_offers_of(agent: User) -> None:

@@ -286,6 +286,7 @@ IZONIE_CHAT_RATING_CHANGEABLE_HOURS = env_int("IZONIE_CHAT_RATING_CHANGEABLE_HOU
 # An offered chat not accepted within this goes back to the queue for another agent; well
 # inside the policy's 2-minute first-reply target.
 IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = env_int("IZONIE_CHAT_OFFER_TIMEOUT_SECONDS", 45)
+IZONIE_CHAT_REOFFER_SECONDS = env_int("IZONIE_CHAT_REOFFER_SECONDS", 15)
 # Pages on other sites that embed the chat widget (the shop, the app's web view), as
 # scheme://host[:port]: its HTTP endpoints answer them with CORS headers and its socket
 # accepts them (chat.origins). The console's socket stays same-site only.

@@ -78,8 +78,11 @@ def worker_housekeeping(*, worker_id: str) -> Housekeeping:
     - queue again tasks RUNNING for IZONIE_TASK_ABANDONED_AFTER_SECONDS on workers that
       never beat (django-tasks-db's plain db_worker), every minute;
     - sweep for follow-up work that lost its task (IZONIE_SWEEP_EVERY_SECONDS);
+    - offer again the chats left waiting, and take back offers whose timer was lost
+      (IZONIE_CHAT_REOFFER_SECONDS);
     - forget expired Idempotency-Key answers and old heartbeats, hourly.
     """
+    from chat.services import chat_offers_sweep
     from core.idempotency import idempotency_purge_expired
     from core.sweeper import follow_up_sweep
     from core.task_recovery import (
@@ -96,6 +99,7 @@ def worker_housekeeping(*, worker_id: str) -> Housekeeping:
     housekeeping.every(beat, tasks_requeue_of_dead_workers)
     housekeeping.every(60, lambda: tasks_requeue_abandoned(older_than=abandoned_after()))
     housekeeping.every(settings.IZONIE_SWEEP_EVERY_SECONDS, follow_up_sweep)
+    housekeeping.every(settings.IZONIE_CHAT_REOFFER_SECONDS, chat_offers_sweep)
     housekeeping.every(3600, idempotency_purge_expired)
     housekeeping.every(3600, heartbeats_forget_old)
     return housekeeping

@@ -240,6 +240,29 @@ def clock_stop(*, clock: SlaClock, at: dt.datetime) -> SlaClock:
     """Stop the clock and record its outcome."""
     if not clock.is_live:
         return clock
+    _stopped(clock, at)
+    clock.save()
+    events.sla_stopped(ticket=clock.ticket, clock=clock)
+    return clock
+
+
+# The fields ``_stopped`` changes (a batch writes them in one UPDATE).
+STOPPED_FIELDS = [
+    "status",
+    "segment_started_at",
+    "stopped_at",
+    "elapsed_seconds",
+    "elapsed_calendar_seconds",
+    "over_breach_seconds",
+    "outcome",
+    "warn_at",
+    "due_at",
+    "breach_at",
+]
+
+
+def _stopped(clock: SlaClock, at: dt.datetime) -> None:
+    """A live clock stopped at ``at`` with its outcome, in memory (not saved)."""
     consumed = clock.consumed_seconds
     if clock.status == ClockStatus.RUNNING and clock.segment_started_at is not None:
         consumed += max(_elapsed(clock, start=clock.segment_started_at, end=at), 0)
@@ -256,9 +279,6 @@ def clock_stop(*, clock: SlaClock, at: dt.datetime) -> SlaClock:
     else:
         clock.outcome = Outcome.BREACHED
     clock.warn_at = clock.due_at = clock.breach_at = None
-    clock.save()
-    events.sla_stopped(ticket=clock.ticket, clock=clock)
-    return clock
 
 
 def clock_cancel(*, clock: SlaClock, at: dt.datetime) -> None:
@@ -340,6 +360,40 @@ def on_agent_reply(*, ticket: Ticket, at: dt.datetime) -> None:
         if clock.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
             clock_stop(clock=clock, at=at)
     _sync_ticket_deadlines(ticket, _running(clocks))
+
+
+def on_agent_replies(*, replies: Sequence[tuple[Ticket, dt.datetime]]) -> ClockChanges:
+    """``on_agent_reply`` for a batch (each ticket once, at its first reply): one query
+    reads every live clock, the stopped ones are written in one UPDATE (their events
+    recorded with the batch's). Returns each ticket's deadline fields that changed, for
+    the batch's one UPDATE of its tickets (already set on the ticket objects)."""
+    changes = ClockChanges()
+    live: dict[int, list[SlaClock]] = defaultdict(list)
+    for clock in SlaClock.objects.filter(
+        ticket_id__in=[ticket.pk for ticket, _at in replies],
+        status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
+    ).order_by("pk"):
+        live[clock.ticket_id].append(clock)
+    stopped: list[SlaClock] = []
+    for ticket, at in replies:
+        clocks = live[ticket.pk]
+        for clock in clocks:
+            clock.ticket = ticket
+            if clock.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
+                _stopped(clock, at)
+                stopped.append(clock)
+        changed = {}
+        for name, value in _deadlines(_running(clocks)).items():
+            if getattr(ticket, name) != value:
+                setattr(ticket, name, value)
+                changed[name] = value
+        if changed:
+            changes.deadlines[ticket.pk] = changed
+    if stopped:
+        SlaClock.objects.bulk_update(stopped, STOPPED_FIELDS)
+        for clock in stopped:
+            events.sla_stopped(ticket=clock.ticket, clock=clock)
+    return changes
 
 
 @dataclass

@@ -39,7 +39,6 @@ from tickets.exceptions import (
     InvalidOrderNumber,
     InvalidTeam,
     OrderCheckUnavailable,
-    TicketClosed,
     UnknownOrder,
 )
 from tickets.models import Attachment, Message, OutboundMessage, Ticket
@@ -268,7 +267,6 @@ def ticket_customer_message(
     return outcome.unwrap()
 
 
-@transaction.atomic
 def ticket_reply(
     *,
     ticket: Ticket,
@@ -278,50 +276,27 @@ def ticket_reply(
     status: TicketStatus | str | None = None,
     through_outbox: bool = True,
 ) -> Message:
-    """An agent answers the customer on the ticket's channel, through the outbox.
+    """An agent answers the customer on the ticket's channel, through the outbox:
+    ``write_path.replies_append`` with one item, raising its error.
 
     Live chat passes ``through_outbox=False``: its relay delivers the reply at once
     over the customer's socket and its numbered stream is the delivery record.
     """
-    from tickets.tasks import deliver_outbound
+    from tickets.write_path import ReplyToAppend, replies_append
 
-    body = clean_body(body)
-    if not body and not uploads:
-        raise EmptyMessage("The reply is empty.", field="body")
-    ticket = _lock(ticket)
-    if ticket.is_closed:
-        raise TicketClosed(f"{ticket.reference} is closed; reopen it before replying.")
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=MessageKind.REPLY,
-        direction=Direction.OUTBOUND,
-        author=author,
-        author_name=str(author),
-        channel=ticket.channel,
-        body_text=body,
+    (outcome,) = replies_append(
+        [
+            ReplyToAppend(
+                ticket=ticket,
+                author=author,
+                body=body,
+                uploads=uploads,
+                status=status,
+                through_outbox=through_outbox,
+            )
+        ]
     )
-    store_attachments(message=message, uploads=uploads)
-    outbound = (
-        OutboundMessage.objects.create(message=message, channel=ticket.channel)
-        if through_outbox
-        else None
-    )
-    events.message_sent(ticket=ticket, message=message, actor=author)
-    sla.on_agent_reply(ticket=ticket, at=message.created_at)
-    if ticket.first_replied_at is None:
-        ticket.first_replied_at = message.created_at
-        ticket.save(update_fields=["first_replied_at"])
-    if ticket.assignee_id is None and author.is_agent:
-        _assign(ticket=ticket, actor=author, assignee=author)
-    if status:
-        set_status(ticket=ticket, actor=author, status=TicketStatus(status))
-    elif ticket.status == TicketStatus.NEW:
-        set_status(ticket=ticket, actor=author, status=TicketStatus.OPEN)
-    _touch(ticket, messages=1)
-    if outbound is not None:
-        transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
-    _on_commit_changed(ticket)
-    return message
+    return outcome.unwrap()
 
 
 def ticket_system_reply(*, ticket: Ticket, body: str) -> Message:

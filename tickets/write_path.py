@@ -32,7 +32,15 @@ from functools import partial
 from typing import Generic, TypeVar
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    DateTimeField,
+    F,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.models import User
@@ -117,6 +125,19 @@ class MessageToAppend:
     body_html: str = ""
     external_id: str | None = None
     screened: list[Finding] | None = None
+
+
+@dataclass
+class ReplyToAppend:
+    """An agent's public reply (``ticket_reply``'s arguments). ``through_outbox``
+    False: the channel delivers it itself (live chat's relay and numbered stream)."""
+
+    ticket: Ticket
+    author: User
+    body: str
+    uploads: Sequence[CheckedUpload] = ()
+    status: TicketStatus | str | None = None
+    through_outbox: bool = True
 
 
 @dataclass
@@ -628,4 +649,170 @@ def _append_write(stored: list[_Arrival], after: _FollowUp) -> None:
     for ticket, _message in first.values():
         ticket.updated_at = now
         ticket.message_count += counts[ticket.pk]
+    after.ticket_ids += list(counts)
+
+
+# --- Agents' replies
+
+
+@dataclass
+class _Reply:
+    item: ReplyToAppend
+    body: str
+    message: Message | None = None
+    error: Exception | None = None
+
+
+def replies_append(items: Sequence[ReplyToAppend]) -> list[Outcome[Message]]:
+    """Record each agent's reply on its ticket (several may share one), in order and in
+    one transaction: the first reply stops the first-reply clock, an unassigned ticket
+    goes to the agent who answered it, a new one becomes open."""
+    return _together_or_one_by_one(items, _reply_batch, "Appending replies:")
+
+
+def _reply_batch(items: Sequence[ReplyToAppend]) -> list[Outcome[Message]]:
+    from tickets.exceptions import InvalidAssignee
+    from tickets.services import clean_body
+
+    replies: list[_Reply] = []
+    for item in items:
+        reply = _Reply(item=item, body=clean_body(item.body))
+        if not reply.body and not item.uploads:
+            reply.error = EmptyMessage("The reply is empty.", field="body")
+        replies.append(reply)
+    after = _FollowUp()
+    with transaction.atomic(), events.recorded_together():
+        live = [r for r in replies if r.error is None]
+        locked = {
+            ticket.pk: ticket
+            for ticket in Ticket.objects.select_for_update()
+            .filter(pk__in={r.item.ticket.pk for r in live})
+            .order_by("pk")
+        }
+        for reply in live:
+            ticket = locked.get(reply.item.ticket.pk)
+            author = reply.item.author
+            if ticket is None:
+                reply.error = UserError("This request no longer exists.")
+            elif ticket.is_closed:
+                reply.error = TicketClosed(
+                    f"{ticket.reference} is closed; reopen it before replying."
+                )
+            elif ticket.assignee_id is None and author.is_agent and not author.is_active:
+                reply.error = InvalidAssignee(f"{author} is not active.", field="assignee")
+            else:
+                reply.message = Message(
+                    ticket=ticket,
+                    kind=MessageKind.REPLY,
+                    direction=Direction.OUTBOUND,
+                    author=author,
+                    author_name=str(author),
+                    channel=ticket.channel,
+                    body_text=reply.body,
+                )
+        stored = [r for r in live if r.message is not None]
+        if stored:
+            Message.objects.bulk_create([r.message for r in stored if r.message is not None])
+            _reply_write(stored, after)
+        after.schedule()
+    return [
+        Outcome(value=r.message) if r.error is None else Outcome(error=r.error) for r in replies
+    ]
+
+
+def _reply_write(stored: list[_Reply], after: _FollowUp) -> None:
+    from tickets.services import set_status, store_attachments
+    from tickets.tasks import deliver_outbound
+
+    first: dict[int, tuple[Ticket, Message]] = {}
+    for reply in stored:
+        message = reply.message
+        assert message is not None
+        if reply.item.uploads:
+            store_attachments(message=message, uploads=reply.item.uploads)
+        events.message_sent(ticket=message.ticket, message=message, actor=reply.item.author)
+        first.setdefault(message.ticket_id, (message.ticket, message))
+    outbounds = OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(message=r.message, channel=r.message.channel)
+            for r in stored
+            if r.item.through_outbox and r.message is not None
+        ]
+    )
+    after.tasks += [
+        PlannedTask(task=deliver_outbound, kwargs={"outbound_id": outbound.pk})
+        for outbound in outbounds
+    ]
+    clocks = sla.on_agent_replies(
+        replies=[(ticket, message.created_at) for ticket, message in first.values()]
+    )
+    # The tickets' fields a reply changes, decided in memory and written with the
+    # batch's one UPDATE: the first reply's time, the assignee, new becoming open.
+    first_replied: dict[int, object] = {}
+    assigned: dict[int, int] = {}
+    opened: list[int] = []
+    for ticket, message in first.values():
+        author = message.author
+        assert author is not None
+        if ticket.first_replied_at is None:
+            ticket.first_replied_at = first_replied[ticket.pk] = message.created_at
+        if ticket.assignee_id is None and author.is_agent:
+            ticket.assignee = author
+            assigned[ticket.pk] = author.pk
+            events.field_changed(
+                ticket=ticket, kind=EventKind.ASSIGNED, actor=author, old=None, new=author.pk
+            )
+    for reply in stored:
+        assert reply.message is not None
+        replied = reply.message.ticket
+        if not reply.item.status and replied.status == TicketStatus.NEW:
+            # New to open moves no clock (``sla.on_status_changed``): the replies' own
+            # clock changes above already hold the deadlines.
+            replied.status = TicketStatus.OPEN
+            opened.append(replied.pk)
+            events.field_changed(
+                ticket=replied,
+                kind=EventKind.STATUS_CHANGED,
+                actor=reply.item.author,
+                old=str(TicketStatus.NEW),
+                new=str(TicketStatus.OPEN),
+            )
+    counts = Counter(r.message.ticket_id for r in stored if r.message is not None)
+    now = timezone.now()
+    values: dict[str, object] = {
+        "updated_at": Value(now),
+        "message_count": F("message_count")
+        + Case(*[When(pk=pk, then=Value(n)) for pk, n in counts.items()], default=Value(0)),
+        **sla.deadlines_update_values(clocks.deadlines),
+    }
+    if first_replied:
+        values["first_replied_at"] = Case(
+            *[When(pk=pk, then=Value(at)) for pk, at in first_replied.items()],
+            default=F("first_replied_at"),
+            output_field=DateTimeField(),
+        )
+    if assigned:
+        values["assignee_id"] = Case(
+            *[When(pk=pk, then=Value(agent_id)) for pk, agent_id in assigned.items()],
+            default=F("assignee_id"),
+            output_field=BigIntegerField(),
+        )
+    if opened:
+        values["status"] = Case(
+            *[When(pk=pk, then=Value(str(TicketStatus.OPEN))) for pk in opened],
+            default=F("status"),
+            output_field=CharField(),
+        )
+    Ticket.objects.filter(pk__in=list(counts)).update(**values)
+    for ticket, _message in first.values():
+        ticket.updated_at = now
+        ticket.message_count += counts[ticket.pk]
+    # Rare steps, per item: a status the agent chose with the reply.
+    for reply in stored:
+        if reply.item.status and reply.message is not None:
+            set_status(
+                ticket=reply.message.ticket,
+                actor=reply.item.author,
+                status=TicketStatus(reply.item.status),
+            )
     after.ticket_ids += list(counts)

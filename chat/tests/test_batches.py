@@ -227,3 +227,178 @@ def test_no_ack_before_the_commit_and_the_retry_is_stored_once(clock, online_age
     assert repeat["seq"] == 2 and repeat["duplicate"] is True
     assert ChatEntry.objects.filter(client_id=retried).count() == 1
     assert Message.objects.filter(body_text="poison").count() == 1
+
+
+# --- Agents' messages, a batch at a time
+
+
+@pytest.mark.django_db
+def test_agents_statements_per_batch_do_not_grow_with_its_size(clock, online_agent):
+    agent = online_agent(max_chats=30)
+    chats = [_accepted(agent, f"a{i}@example.com") for i in range(24)]
+
+    def batch(sessions, text: str) -> int:
+        items = [
+            MessageIn(session=s, client_id=client_id(), text=text, agent=agent) for s in sessions
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = services.chat_messages_store(items)
+        assert all(o.error is None for o in outcomes), outcomes
+        return len(captured.captured_queries)
+
+    # The first answers stop the first-reply clocks, assign and open the tickets.
+    first_two = batch(chats[:2], "first answer")
+    first_ten = batch(chats[2:12], "first answer")
+    assert first_ten <= first_two, (first_two, first_ten)
+    two = batch(chats[:2], "second answer")
+    ten = batch(chats[2:12], "second answer")
+    assert ten <= two, (two, ten)
+    # Customers' and agents' messages together: still flat.
+    mixed = [
+        MessageIn(session=s, client_id=client_id(), text="and?", agent=agent if i % 2 else None)
+        for i, s in enumerate(chats[12:])
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        assert all(o.error is None for o in services.chat_messages_store(mixed[:2]))
+    mixed_two = len(captured.captured_queries)
+    with CaptureQueriesContext(connection) as captured:
+        assert all(o.error is None for o in services.chat_messages_store(mixed[2:]))
+    assert len(captured.captured_queries) <= mixed_two + 1  # the moved-customer look-up
+    for chat in chats[:12]:
+        chat.ticket.refresh_from_db()
+        assert chat.ticket.first_replied_at is not None
+        assert chat.ticket.status == "open" and chat.ticket.assignee_id == agent.pk
+        assert chat.ticket.first_reply_due_at is None
+    for chat in chats:
+        _gap_free(chat)
+
+
+@pytest.mark.django_db
+def test_a_poisoned_agent_message_is_set_aside_and_the_other_answers_are_stored_once(
+    clock, online_agent, monkeypatch
+):
+    agent = online_agent(max_chats=10)
+    chats = [_accepted(agent, f"p{i}@example.com") for i in range(3)]
+    _poison_entry_frames(monkeypatch, RuntimeError)
+    items = [
+        MessageIn(session=chats[0], client_id=client_id(), text="first answer", agent=agent),
+        MessageIn(session=chats[1], client_id=client_id(), text="poison", agent=agent),
+        MessageIn(session=chats[2], client_id=client_id(), text="third answer", agent=agent),
+        MessageIn(session=chats[1], client_id=client_id(), text="   ", agent=agent),
+    ]
+    outcomes = services.chat_messages_store(items)
+
+    assert isinstance(outcomes[1].error, RuntimeError)
+    assert outcomes[3].error is not None and "empty" in str(outcomes[3].error)
+    for index in (0, 2):
+        entry, created = outcomes[index].unwrap()
+        assert created and entry.sender == "agent"
+    assert Message.objects.filter(body_text="first answer", direction="out").count() == 1
+    assert Message.objects.filter(body_text="third answer", direction="out").count() == 1
+    assert not Message.objects.filter(body_text="poison").exists()
+    for chat in chats:
+        _gap_free(chat)
+    chats[1].ticket.refresh_from_db()
+    # The poisoned answer left no trace on its ticket: still waiting for a first reply.
+    assert chats[1].ticket.first_replied_at is None
+
+
+# --- Starts, a batch at a time
+
+
+def _start(i: int, **overrides) -> services.StartIn:
+    fields = {
+        "name": f"Visitor {i}",
+        "email": f"visitor{i}@example.com",
+        "category": "order_status",
+        "text": "Where is my order?",
+        "client_id": client_id(),
+    }
+    fields.update(overrides)
+    return services.StartIn(request=services.StartRequest(**fields))
+
+
+@pytest.mark.django_db
+def test_starts_per_batch_cost_the_same_statements_whatever_its_size(clock, online_agent):
+    online_agent(max_chats=30)
+
+    def batch(items) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = services.chat_starts(items)
+        assert all(o.error is None and o.unwrap()[1] for o in outcomes), outcomes
+        return len(captured.captured_queries)
+
+    batch([_start(100), _start(101)])  # warm: the classifier, the teams
+    two = batch([_start(i) for i in range(2)])
+    ten = batch([_start(i) for i in range(2, 12)])
+    assert ten <= two, (two, ten)
+    sessions = services.ChatSession.objects.filter(state=SessionState.WAITING)
+    assert sessions.count() == 14
+    for session in sessions:
+        assert [(e.seq, e.text) for e in session.entries.all()] == [(1, "Where is my order?")]
+        _gap_free(session)
+
+
+@pytest.mark.django_db
+def test_a_bad_or_poisoned_start_is_set_aside_and_a_retried_one_gets_its_chat(
+    clock, online_agent, monkeypatch
+):
+    online_agent(max_chats=10)
+    (earlier,) = services.chat_starts([_start(1)])
+    earlier_session, _created = earlier.unwrap()
+    retried = earlier_session.entries.get(seq=1).client_id
+    _poison_entry_frames(monkeypatch, RuntimeError)
+    repeated = client_id()
+    items = [
+        _start(2),
+        _start(3, text="poison"),
+        _start(4, email="not an address"),
+        _start(1, client_id=retried),  # the earlier start, sent again
+        _start(5, client_id=repeated),
+        _start(5, client_id=repeated),  # twice in the batch
+        _start(6, client_id=retried),  # someone else's client id
+    ]
+    outcomes = services.chat_starts(items)
+
+    assert isinstance(outcomes[1].error, RuntimeError)
+    assert outcomes[2].error is not None and outcomes[2].error.field == "email"
+    assert outcomes[3].unwrap() == (earlier_session, False)
+    session, created = outcomes[4].unwrap()
+    assert created and outcomes[5].unwrap() == (session, False)
+    assert isinstance(outcomes[6].error, services.InvalidFrame)
+    assert outcomes[0].unwrap()[1] is True
+    assert not Message.objects.filter(body_text="poison").exists()
+    assert services.ChatSession.objects.count() == 3
+    assert ChatEntry.objects.filter(client_id=repeated).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starts_arriving_together_on_sockets_are_written_in_one_batch(
+    clock, online_agent, monkeypatch
+):
+    online_agent(max_chats=10)
+    real = services.chat_starts
+    sizes: list[int] = []
+
+    def spy(items):
+        sizes.append(len(items))
+        return real(items)
+
+    monkeypatch.setattr(services, "chat_starts", spy)
+
+    async def scenario():
+        sockets = [Socket("/ws/chat/") for _ in range(4)]
+        for socket in sockets:
+            await socket.open()
+        frames = [start_frame(email=f"s{i}@example.com") for i in range(4)]
+        await asyncio.gather(*[s.send(f) for s, f in zip(sockets, frames, strict=True)])
+        acks = [await s.until("ack") for s in sockets]
+        welcomes = [await s.until("welcome") for s in sockets]
+        for socket in sockets:
+            await socket.close()
+        return frames, acks, welcomes
+
+    frames, acks, welcomes = run(scenario)
+    assert sum(sizes) == 4 and len(sizes) < 4, sizes
+    assert [a["client_id"] for a in acks] == [f["client_id"] for f in frames]
+    assert len({w["session"] for w in welcomes}) == 4

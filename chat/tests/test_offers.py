@@ -119,3 +119,43 @@ def test_an_accepted_chat_stays_when_its_agent_goes_away(clock, online_agent):
 
     session.refresh_from_db()
     assert session.state == SessionState.ACTIVE and session.agent == agent
+
+
+def test_housekeeping_offers_a_chat_its_process_stopped_before_offering(
+    clock, online_agent, settings
+):
+    """A start answered, then the process stopped before its round of offers: the
+    worker's housekeeping offers the chat; and an offer whose timer was lost is taken
+    back and offered again."""
+    from core.housekeeping import worker_housekeeping
+
+    agent = online_agent(max_chats=5)
+    session, created = services.chat_start(
+        request=services.StartRequest(
+            name="Ada Obi",
+            email="ada@example.com",
+            category="order_status",
+            text="Where is my order?",
+            client_id="start-before-a-crash",
+        ),
+        assign=False,  # as the socket answers it; the round of offers never came
+    )
+    assert created
+    settings.IZONIE_CHAT_REOFFER_SECONDS = 3600
+    assert services.chat_offers_sweep() == 0  # younger than the grace: left to its round
+    session.refresh_from_db()
+    assert session.state == SessionState.WAITING
+
+    settings.IZONIE_CHAT_REOFFER_SECONDS = 0
+    worker_housekeeping(worker_id="test-worker").tick()
+    session.refresh_from_db()
+    assert session.state == SessionState.ASSIGNED and session.agent_id == agent.pk
+
+    # The offer's timer task was lost: once the offer is overdue, it is taken back and
+    # offered again (to the same agent, the only one online).
+    settings.IZONIE_CHAT_OFFER_TIMEOUT_SECONDS = 0
+    first_offer = session.assigned_at
+    assert services.chat_offers_sweep() == 1
+    session.refresh_from_db()
+    assert session.state == SessionState.ASSIGNED and session.assigned_at > first_offer
+    assert session.passed_agent_ids == [agent.pk]

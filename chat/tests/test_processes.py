@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 from django.conf import settings
 from django.db import connection
@@ -114,6 +115,14 @@ def servers(always_open_policy):
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     }
     started: list[Server] = []
+    # The servers cache who is in each team in Redis, which outlives the test database's
+    # flush between tests (in production deleting an account drops the lists): another
+    # test's agents would be given this test's tickets.
+    client = redis.Redis.from_url(REDIS_URL)
+    stale = list(client.scan_iter(match="*triage:team-agents:*"))
+    if stale:
+        client.delete(*stale)
+    client.close()
 
     def make() -> Server:
         server = Server(env).start()

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -43,11 +44,23 @@ def test_a_reply_whose_hook_never_ran_is_mailed_once(
         ticket = ingest_raw(raw=mail()).ticket
     run_tasks()
     smtp_server.messages.clear()  # the acknowledgement, if the policy sends one
+    # An agent's reply commits its delivery task with it (the write path's task rows):
+    # a process killed after the commit loses nothing.
     reply = died_before_hooks(
         django_capture_on_commit_callbacks,
         lambda: services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Shipped"),
     )
-    outbound = OutboundMessage.objects.get(message=reply)
+    assert run_tasks() == 1
+    assert OutboundMessage.objects.get(message=reply).status == DeliveryStatus.SENT
+    smtp_server.messages.clear()
+
+    # A message from the system still enqueues on commit: its lost hook is swept.
+    def system_reply():
+        with transaction.atomic():
+            return services.ticket_system_reply(ticket=ticket, body="We are on it")
+
+    message = died_before_hooks(django_capture_on_commit_callbacks, system_reply)
+    outbound = OutboundMessage.objects.get(message=message)
     assert run_tasks() == 0  # lost: nothing would ever send it
 
     # Younger than the grace period: its hook may still be about to run.
