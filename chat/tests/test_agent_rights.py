@@ -106,13 +106,15 @@ def test_a_deactivated_or_demoted_agent_is_closed_within_the_check_interval(
         await database_sync_to_async(User.objects.filter(pk=agent.pk).update)(**change)
         changed_at = time.monotonic()
         # No frame from the console: the timer alone closes it.
-        error = await staff.until("error", timeout=3)
-        closed = await staff.closed_with(timeout=3)
+        error = await staff.until("error")
+        closed = await staff.closed_with()
         return error, closed, time.monotonic() - changed_at
 
     error, closed, took = run(scenario)
     assert error["code"] == code and closed == 4401
-    assert took < 1.5  # the interval (0.5 s) and the check itself
+    # The 0.5 s interval did it, not the 60 s default; the bound leaves a busy machine
+    # room (the old bound, 1.5 s, was the interval and the check and nothing more).
+    assert took < 10
     # Offline at once: no chat is offered to the account any more.
     assert AgentPresence.objects.get(agent=agent).status == Presence.OFFLINE
 
@@ -137,8 +139,8 @@ def test_a_frame_after_the_interval_rechecks_at_once(clock, online_agent, settin
         await database_sync_to_async(User.objects.filter(pk=agent.pk).update)(is_active=False)
         await asyncio.sleep(0.25)  # past the interval
         await staff.send({"type": "presence", "status": "online"})
-        error = await staff.until("error", timeout=3)
-        return error, await staff.closed_with(timeout=3)
+        error = await staff.until("error")
+        return error, await staff.closed_with()
 
     error, closed = run(scenario)
     assert error["code"] == "account_disabled" and closed == 4401
@@ -156,8 +158,8 @@ def test_signing_out_closes_the_console_socket(clock, online_agent, settings):
         await staff.open()
         await staff.until("queue")
         await database_sync_to_async(browser.post)("/accounts/logout/")
-        error = await staff.until("error", timeout=3)
-        return error, await staff.closed_with(timeout=3)
+        error = await staff.until("error")
+        return error, await staff.closed_with()
 
     error, closed = run(scenario)
     assert error["code"] == "signed_out" and closed == 4401
