@@ -65,7 +65,9 @@ def test_a_2_gb_upload_is_refused_at_once_without_its_body(server):
     assert head.startswith(b"HTTP/1.1 413 ")
     assert b"connection: close" in head.lower()
     assert b"the largest accepted is 64.0" in body
-    assert seconds < 2  # answered, and the connection closed, without waiting for a body
+    # Answered, and the connection closed, without waiting for a body: a server waiting
+    # for it would hold the socket until its 5 s timeout. (Under 2 s on an idle machine.)
+    assert seconds < 4.5
 
 
 def test_the_api_gets_a_json_problem(server):
