@@ -115,13 +115,12 @@ def servers(always_open_policy):
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     }
     started: list[Server] = []
-    # The servers cache who is in each team in Redis, which outlives the test database's
-    # flush between tests (in production deleting an account drops the lists): another
-    # test's agents would be given this test's tickets.
+    # The servers keep state in this Redis database (the cache: who is in each team, the
+    # chat-start throttle's counts), which outlives the test database's flush between
+    # tests and runs: another test's agents would be given this test's tickets, and runs
+    # within an hour were throttled. The database is this file's alone: start it empty.
     client = redis.Redis.from_url(REDIS_URL)
-    stale = list(client.scan_iter(match="*triage:team-agents:*"))
-    if stale:
-        client.delete(*stale)
+    client.flushdb()
     client.close()
 
     def make() -> Server:
