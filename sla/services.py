@@ -362,18 +362,24 @@ def on_agent_reply(*, ticket: Ticket, at: dt.datetime) -> None:
     _sync_ticket_deadlines(ticket, _running(clocks))
 
 
+def _live_clocks_by_ticket(tickets: Sequence[Ticket]) -> defaultdict[int, list[SlaClock]]:
+    """The running and paused clocks of a batch's tickets, by ticket id, in one query."""
+    live: defaultdict[int, list[SlaClock]] = defaultdict(list)
+    for clock in SlaClock.objects.filter(
+        ticket_id__in=[ticket.pk for ticket in tickets],
+        status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
+    ).order_by("pk"):
+        live[clock.ticket_id].append(clock)
+    return live
+
+
 def on_agent_replies(*, replies: Sequence[tuple[Ticket, dt.datetime]]) -> ClockChanges:
     """``on_agent_reply`` for a batch (each ticket once, at its first reply): one query
     reads every live clock, the stopped ones are written in one UPDATE (their events
     recorded with the batch's). Returns each ticket's deadline fields that changed, for
     the batch's one UPDATE of its tickets (already set on the ticket objects)."""
     changes = ClockChanges()
-    live: dict[int, list[SlaClock]] = defaultdict(list)
-    for clock in SlaClock.objects.filter(
-        ticket_id__in=[ticket.pk for ticket, _at in replies],
-        status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
-    ).order_by("pk"):
-        live[clock.ticket_id].append(clock)
+    live = _live_clocks_by_ticket([ticket for ticket, _at in replies])
     stopped: list[SlaClock] = []
     for ticket, at in replies:
         clocks = live[ticket.pk]
@@ -410,13 +416,8 @@ def on_customer_messages(*, arrivals: Sequence[tuple[Ticket, dt.datetime]]) -> C
     """``on_customer_message`` for a batch (each ticket once, at its first new message):
     one query reads every live clock, new next-reply clocks are written in one INSERT."""
     changes = ClockChanges()
-    live: dict[int, list[SlaClock]] = defaultdict(list)
     tickets = [ticket for ticket, _at in arrivals]
-    for clock in SlaClock.objects.filter(
-        ticket_id__in=[ticket.pk for ticket in tickets],
-        status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
-    ).order_by("pk"):
-        live[clock.ticket_id].append(clock)
+    live = _live_clocks_by_ticket(tickets)
     started: list[SlaClock] = []
     for ticket, at in arrivals:
         clocks = live[ticket.pk]

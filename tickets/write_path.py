@@ -522,6 +522,15 @@ def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> list
 # --- Customer messages on existing tickets
 
 
+def _locked_tickets(ids: set[int]) -> dict[int, Ticket]:
+    """The batch's tickets, locked for the transaction in id order (so two batches never
+    wait on each other in a cycle), by id; a ticket deleted meanwhile is missing."""
+    return {
+        ticket.pk: ticket
+        for ticket in Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+
+
 @dataclass
 class _Arrival:
     item: MessageToAppend
@@ -557,12 +566,7 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
     after = _FollowUp()
     with transaction.atomic(), events.recorded_together():
         live = [a for a in arrivals if a.error is None]
-        locked = {
-            ticket.pk: ticket
-            for ticket in Ticket.objects.select_for_update()
-            .filter(pk__in={a.item.ticket.pk for a in live})
-            .order_by("pk")
-        }
+        locked = _locked_tickets({a.item.ticket.pk for a in live})
         for arrival in live:
             ticket = locked.get(arrival.item.ticket.pk)
             if ticket is None:
@@ -683,12 +687,7 @@ def _reply_batch(items: Sequence[ReplyToAppend]) -> list[Outcome[Message]]:
     after = _FollowUp()
     with transaction.atomic(), events.recorded_together():
         live = [r for r in replies if r.error is None]
-        locked = {
-            ticket.pk: ticket
-            for ticket in Ticket.objects.select_for_update()
-            .filter(pk__in={r.item.ticket.pk for r in live})
-            .order_by("pk")
-        }
+        locked = _locked_tickets({r.item.ticket.pk for r in live})
         for reply in live:
             ticket = locked.get(reply.item.ticket.pk)
             author = reply.item.author
