@@ -15,7 +15,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -327,7 +327,7 @@ def chat_starts(items: Sequence[StartIn]) -> list[Outcome[Started]]:
         availability = chat_availability()
         if availability.can_start:
             _customers_and_screening(live)
-            _open_together_or_one_by_one(live)
+            _together_or_one_by_one(live, _open_starts, "chat start")
         else:
             refusal = _unavailable(availability)
             for p in live:
@@ -396,24 +396,31 @@ def _customers_and_screening(live: list[_Starting]) -> None:
         p.screened = conduct.text_screened(text=p.text, author=p.customer)
 
 
-def _open_together_or_one_by_one(live: list[_Starting]) -> None:
+def _together_or_one_by_one(live: list[Any], write: Callable[[list[Any]], None], what: str) -> None:
+    """``write`` the batch in one transaction (it sets each item's ``outcome``); if the
+    batch fails as a whole, each item alone, so that only a bad one gets an error.
+    ``what`` names an item in the log ("chat start")."""
     try:
-        _open_starts(live)
+        write(live)
+        return
     except Exception as exc:
         if len(live) == 1:
-            if not isinstance(exc, IntegrityError | UserError):
-                logger.warning("A chat could not be started: %r", exc, exc_info=True)
-            live[0].outcome = Outcome(error=exc)
+            _set_aside(live[0], exc, what)
             return
-        logger.warning("Starting %d chats together failed; one by one now", len(live))
-        for p in live:
-            p.outcome = None
-            try:
-                _open_starts([p])
-            except Exception as alone:
-                if not isinstance(alone, IntegrityError | UserError):
-                    logger.warning("Chat start set aside: %r", alone, exc_info=True)
-                p.outcome = Outcome(error=alone)
+        logger.warning("%d of %s together failed; one by one now", len(live), what)
+    for p in live:
+        p.outcome = None
+        try:
+            write([p])
+        except Exception as alone:
+            _set_aside(p, alone, what)
+
+
+def _set_aside(p: Any, exc: Exception, what: str) -> None:
+    # A constraint or a refusal is the item's own answer; anything else is worth a trace.
+    if not isinstance(exc, IntegrityError | UserError):
+        logger.warning("A %s was set aside: %r", what, exc, exc_info=True)
+    p.outcome = Outcome(error=exc)
 
 
 def _open_starts(live: list[_Starting]) -> None:
@@ -647,7 +654,7 @@ def chat_messages_store(items: Sequence[MessageIn]) -> list[Outcome[Stored]]:
             # Screened before the transaction: never under the sessions' or the write lock.
             p.screened = conduct.text_screened(text=p.text, author=p.item.session.customer)
     if live:
-        _store_together_or_one_by_one(live)
+        _together_or_one_by_one(live, _store_each, "chat message")
     for p in live:
         error = p.outcome.error if p.outcome is not None else None
         # A retry of a message stored before (perhaps before the chat ended, or by a
@@ -679,25 +686,8 @@ def _entries_stored(keys: list[tuple[int, str, str]]) -> dict[tuple[int, str, st
     }
 
 
-def _store_together_or_one_by_one(live: list[_Pending]) -> None:
-    try:
-        outcomes = _store(live)
-    except Exception as exc:
-        if len(live) == 1:
-            if not isinstance(exc, IntegrityError | UserError):
-                logger.warning("A chat message could not be stored: %r", exc, exc_info=True)
-            live[0].outcome = Outcome(error=exc)
-            return
-        logger.warning("Storing %d chat messages together failed; one by one now", len(live))
-        for p in live:
-            try:
-                (p.outcome,) = _store([p])
-            except Exception as alone:
-                if not isinstance(alone, IntegrityError | UserError):
-                    logger.warning("Chat message set aside: %r", alone, exc_info=True)
-                p.outcome = Outcome(error=alone)
-        return
-    for p, outcome in zip(live, outcomes, strict=True):
+def _store_each(live: list[_Pending]) -> None:
+    for p, outcome in zip(live, _store(live), strict=True):
         p.outcome = outcome
 
 
