@@ -18,3 +18,12 @@ class UserError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not do the work now (a deadlock, a lost
+    connection, an outage), not that the item is wrong: the work must be tried again,
+    never set aside as a bad item (which loses a customer's message)."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)

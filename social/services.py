@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from core.coalesce import PlannedRun
-from core.errors import UserError
+from core.errors import UserError, is_transient_database_error
 from core.rows_insert import rows_insert
 from policy.loader import get_policy
 from social import clients
@@ -135,6 +135,11 @@ def deliveries_process_received(
                 return DrainResult(new_events=new, finished=False)
 
 
+# Tries of one delivery when the database fails it for a passing reason (a deadlock, an
+# outage); after them it waits for the next drain, as any failing delivery does.
+TRANSIENT_ATTEMPTS = 3
+
+
 def _deliveries_process(delivery_ids: list[int]) -> int:
     """The slice together; if that fails, delivery by delivery, so that only what is
     wrong is set aside (a delivery that still fails is logged and left for the next
@@ -148,10 +153,18 @@ def _deliveries_process(delivery_ids: list[int]) -> int:
             logger.warning("Social deliveries together failed; one by one now", exc_info=True)
     new = 0
     for delivery_id in delivery_ids:
-        try:
-            new += delivery_process(delivery_id=delivery_id)
-        except Exception:
-            logger.exception("Social delivery %s could not be processed", delivery_id)
+        for attempt in range(TRANSIENT_ATTEMPTS):
+            try:
+                new += delivery_process(delivery_id=delivery_id)
+            except Exception as exc:
+                if is_transient_database_error(exc) and attempt + 1 < TRANSIENT_ATTEMPTS:
+                    # Two workers on one new sender can deadlock on its account's
+                    # username; PostgreSQL's advice is to run the transaction again.
+                    logger.warning("Social delivery %s: %s; trying again", delivery_id, exc)
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                logger.exception("Social delivery %s could not be processed", delivery_id)
+            break
     return new
 
 
@@ -285,6 +298,10 @@ def act_recorded(
         record.outcome, record.reason = EventOutcome.REFUSED, f"{exc.code}: {exc.message}"
         logger.info("Social event %s refused: %s", event.key, record.reason)
     except Exception as exc:
+        if is_transient_database_error(exc):
+            # A deadlock or an outage: not the event's fault. Nothing of the delivery is
+            # kept, so it stays waiting and is tried again (_deliveries_process).
+            raise
         logger.exception("Social event %s failed", event.key)
         record.outcome, record.reason = EventOutcome.FAILED, f"{type(exc).__name__}: {exc}"
     record.reason = record.reason[:2000]

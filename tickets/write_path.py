@@ -47,7 +47,7 @@ from accounts.models import User
 from conduct import services as conduct
 from conduct.models import PhotoRequest
 from conduct.screening import Finding
-from core.errors import UserError
+from core.errors import UserError, is_transient_database_error
 from core.rows_insert import rows_insert
 from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from policy.loader import get_policy
@@ -181,6 +181,8 @@ def _item_by_item(
         try:
             outcomes.extend(write([item]))
         except Exception as exc:
+            if is_transient_database_error(exc):
+                raise  # the database, not the item: the caller tries the work again
             logger.warning("Batch item set aside: %s", exc, exc_info=True)
             outcomes.append(Outcome(error=exc))
     return outcomes
