@@ -120,7 +120,7 @@ def _text_check(text: object, *, allow_empty: bool = False) -> str:
 
 def _lock(session: ChatSession) -> ChatSession:
     return (
-        ChatSession.objects.select_for_update(of=("self",))
+        ChatSession.objects.select_for_update(of=("self",), no_key=True)
         .select_related("ticket", "customer")
         .get(pk=session.pk)
     )
@@ -856,7 +856,7 @@ def _claim_seqs(counts: dict[int, int]) -> dict[int, _Claim]:
         marks = ", ".join(["%s"] * len(ids))
         cases = " ".join(["WHEN %s THEN %s"] * len(ids))
         target = (
-            f"(SELECT id FROM {table} WHERE id IN ({marks}) ORDER BY id FOR UPDATE)"  # noqa: S608
+            f"(SELECT id FROM {table} WHERE id IN ({marks}) ORDER BY id FOR NO KEY UPDATE)"  # noqa: S608
             if connection.features.has_select_for_update
             else f"({marks})"
         )
@@ -1175,7 +1175,7 @@ def _offers_take(chosen: dict[int, int], assigned_at: dt.datetime) -> set[int]:
     cases = " ".join(["WHEN %s THEN %s"] * len(ids))
     target = (
         f"(SELECT id FROM {table} WHERE id IN ({marks}) AND state = %s "  # noqa: S608
-        "ORDER BY id FOR UPDATE)"
+        "ORDER BY id FOR NO KEY UPDATE)"
         if connection.features.has_select_for_update
         else f"({marks})"
     )
@@ -1266,7 +1266,7 @@ def chat_offer_expire(*, session_id: int, assigned_at: str) -> bool:
     still waiting for an accept, the chat goes back to the queue and is offered to
     someone else. Returns whether it was taken back."""
     with transaction.atomic():
-        locked = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+        locked = ChatSession.objects.select_for_update(no_key=True).filter(pk=session_id).first()
         if (
             locked is None
             or locked.state != SessionState.ASSIGNED
@@ -1300,7 +1300,9 @@ def chat_offers_sweep(*, grace_seconds: float | None = None) -> int:
     )
     for session_id, assigned_at in lapsed:
         with transaction.atomic():
-            locked = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+            locked = (
+                ChatSession.objects.select_for_update(no_key=True).filter(pk=session_id).first()
+            )
             if (
                 locked is not None
                 and locked.state == SessionState.ASSIGNED
@@ -1317,7 +1319,7 @@ def chat_offers_sweep(*, grace_seconds: float | None = None) -> int:
 
 def _withdraw_offers_of(agent: User) -> None:
     """An agent who goes away or offline hands back the chats offered to them."""
-    offered = ChatSession.objects.select_for_update().filter(
+    offered = ChatSession.objects.select_for_update(no_key=True).filter(
         agent=agent, state=SessionState.ASSIGNED
     )
     for locked in offered:
@@ -1546,7 +1548,7 @@ def ticket_end_for_conduct(*, ticket: Ticket, actor: User, reason: str) -> Ticke
         ticket.refresh_from_db()
         return ticket
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        locked = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
         if locked.is_closed:
             raise ConductActionError(f"{locked.reference} is already closed.")
         termination = get_policy().conduct.termination

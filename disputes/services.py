@@ -163,7 +163,9 @@ def dispute_open(*, ticket: Ticket, actor: User, claim: str = "") -> Dispute:
     party, sent the claim by email with a link to the seller portal, and the dispute
     resolution clock starts.
     """
-    ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True).select_related("requester").get(pk=ticket.pk)
+    )
     if ticket.is_closed:
         raise DisputeNotPossible(f"{ticket.reference} is closed; reopen it first.")
     if Dispute.objects.filter(ticket=ticket).exists():
@@ -266,7 +268,9 @@ def _promise() -> str:
 
 
 def _lock(dispute: Dispute) -> Dispute:
-    return Dispute.objects.select_for_update().select_related("ticket").get(pk=dispute.pk)
+    return (
+        Dispute.objects.select_for_update(no_key=True).select_related("ticket").get(pk=dispute.pk)
+    )
 
 
 @transaction.atomic

@@ -91,7 +91,9 @@ def _record(
     policy = get_policy().feedback
     now = timezone.now()
     rating = (
-        Rating.objects.select_for_update().filter(ticket=ticket, interaction=interaction).first()
+        Rating.objects.select_for_update(no_key=True)
+        .filter(ticket=ticket, interaction=interaction)
+        .first()
     )
     previous: int | None = None
     created = rating is None

@@ -125,7 +125,9 @@ def challenge_send(*, ticket: Ticket, method: Method | str) -> EmailChallenge:
     """
     from identity.tasks import deliver_challenge
 
-    ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True).select_related("requester").get(pk=ticket.pk)
+    )
     if ticket.requester_verified:
         raise AlreadyVerified("Your email address is already verified.")
     email = ticket.requester.email.lower()
@@ -242,11 +244,13 @@ def code_check(*, ticket: Ticket, code: object) -> Ticket:
 
 @transaction.atomic
 def _code_attempt(*, ticket: Ticket, guess: str) -> _Outcome:
-    ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True).select_related("requester").get(pk=ticket.pk)
+    )
     if ticket.requester_verified:
         return _Outcome(AlreadyVerified("Your email address is already verified."), ticket)
     challenge = (
-        EmailChallenge.objects.select_for_update()
+        EmailChallenge.objects.select_for_update(no_key=True)
         .filter(ticket=ticket, method=Method.CODE)
         .order_by("-created_at", "-pk")
         .first()
@@ -304,9 +308,11 @@ def link_check(*, challenge_id: int, token: str) -> Ticket:
     """Verify the requester of the link's ticket."""
     challenge = link_challenge(challenge_id=challenge_id, token=token)
     ticket = (
-        Ticket.objects.select_for_update().select_related("requester").get(pk=challenge.ticket_id)
+        Ticket.objects.select_for_update(no_key=True)
+        .select_related("requester")
+        .get(pk=challenge.ticket_id)
     )
-    challenge = EmailChallenge.objects.select_for_update().get(pk=challenge.pk)
+    challenge = EmailChallenge.objects.select_for_update(no_key=True).get(pk=challenge.pk)
     if challenge.used_at is not None or ticket.requester_verified:
         raise AlreadyVerified("This address is already confirmed for this request.")
     return _verify(ticket=ticket, challenge=challenge)

@@ -248,7 +248,7 @@ def outbound_for_bounce(bounce: Bounce) -> OutboundMessage | None:
 def outbound_bounced(*, outbound: OutboundMessage, bounce: Bounce) -> bool:
     """Mark a sent reply failed because its delivery report says so. Once only: the same
     report delivered twice, or a second report for it, changes nothing more."""
-    outbound = OutboundMessage.objects.select_for_update().get(pk=outbound.pk)
+    outbound = OutboundMessage.objects.select_for_update(no_key=True).get(pk=outbound.pk)
     if outbound.status == DeliveryStatus.FAILED:
         return False
     # Prose bounces do not always name the address; the reply went to the requester.

@@ -545,7 +545,7 @@ def clock_fire(*, clock_id: int, moment: str, expected_at: str) -> str:
     The clock is re-read under a lock; a timer whose moment has moved (the clock was
     paused, stopped or re-planned) or that already fired does nothing.
     """
-    clock = SlaClock.objects.select_for_update().filter(pk=clock_id).first()
+    clock = SlaClock.objects.select_for_update(no_key=True).filter(pk=clock_id).first()
     if clock is None:
         return "gone"
     if clock.status != ClockStatus.RUNNING:

@@ -216,7 +216,7 @@ def _contacts_locked(items: list[_Event]) -> dict[tuple[int, str], SocialContact
         return {}
     return {
         (contact.account_id, contact.sender_id): contact
-        for contact in SocialContact.objects.select_for_update()
+        for contact in SocialContact.objects.select_for_update(no_key=True)
         .filter(wanted)
         .select_related("user", "account")
         .order_by("pk")

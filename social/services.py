@@ -509,7 +509,7 @@ def _contact(
     the other, so they cannot open two conversations. A public comment does not open the
     messaging window (``opens_window=False``): only a direct message does."""
     contact = (
-        SocialContact.objects.select_for_update()
+        SocialContact.objects.select_for_update(no_key=True)
         .filter(account=account, sender_id=event.sender_id)
         .first()
     )
@@ -524,7 +524,7 @@ def _contact(
                     conversation_id=event.conversation_id,
                 )
         except IntegrityError:  # created concurrently: use that one
-            contact = SocialContact.objects.select_for_update().get(
+            contact = SocialContact.objects.select_for_update(no_key=True).get(
                 account=account, sender_id=event.sender_id
             )
     updates: dict[str, object] = {}
@@ -788,7 +788,7 @@ def social_comment_reply(
         )
     with transaction.atomic():
         conversation = (
-            SocialConversation.objects.select_for_update()
+            SocialConversation.objects.select_for_update(no_key=True)
             .filter(ticket=ticket, kind=ConversationKind.COMMENTS)
             .first()
         )
@@ -860,7 +860,7 @@ def social_ask_category(*, conversation: SocialConversation) -> bool:
         for category in policy.categories
     ]
     lines = "\n".join(f"{n}. {c.name}" for n, c in enumerate(policy.categories, start=1))
-    ticket = Ticket.objects.select_for_update().get(pk=conversation.ticket_id)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=conversation.ticket_id)
     _ask(
         ticket=ticket,
         body=f"So we can pass this to the right team, what is it about?\n{lines}",
@@ -880,7 +880,7 @@ def social_ask_rating(ticket: Ticket) -> Message | None:
     feedback = get_policy().feedback
     SocialConversation.objects.filter(pk=conversation.pk).update(rating_asked_at=timezone.now())
     scores = range(feedback.scale_min, feedback.scale_max + 1)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     return _ask(
         ticket=ticket,
         body=f"{feedback.question} ({feedback.scale_min} = poor, {feedback.scale_max} = excellent)",
@@ -957,7 +957,7 @@ def social_attachment_retry(*, attachment: Attachment) -> RetryResult:
         reason = exc.message
     else:
         with transaction.atomic():
-            locked = Attachment.objects.select_for_update().get(pk=attachment.pk)
+            locked = Attachment.objects.select_for_update(no_key=True).get(pk=attachment.pk)
             if locked.kept:  # a colleague's retry was quicker
                 return RetryResult(kept=True, reason="")
             locked.filename = checked.filename

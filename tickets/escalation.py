@@ -65,7 +65,7 @@ def escalation_request(
     """
     from tickets import services as ticket_services
 
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     existing = Escalation.objects.filter(ticket=ticket, status=EscalationStatus.OPEN).first()
     if existing is not None:
         return existing, False
@@ -126,7 +126,7 @@ def escalation_record_contact(
         raise EscalationError("Only supervisors can resolve escalations.")
     if not summary.strip():
         raise EscalationError("Say how and when you contacted the customer.")
-    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    escalation = Escalation.objects.select_for_update(no_key=True).get(pk=escalation.pk)
     if escalation.status == EscalationStatus.CONTACTED:
         return escalation
     now = timezone.now()

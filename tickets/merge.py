@@ -135,7 +135,10 @@ def tickets_merge(*, target: Ticket, sources: Sequence[Ticket], actor: User) -> 
     if not actor.is_authenticated or not actor.is_agent:
         raise MergeRefused("Only the support team may merge tickets.")
     ids = sorted({target.pk, *(s.pk for s in sources)})
-    locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    }
     if target.pk not in locked:
         raise MergeRefused("That ticket no longer exists.")
     target = locked[target.pk]

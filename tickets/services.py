@@ -163,7 +163,7 @@ def store_attachments(*, message: Message, uploads: Sequence[CheckedUpload]) -> 
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+    return Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
 
 
 def _touch(ticket: Ticket, *, messages: int = 0) -> None:

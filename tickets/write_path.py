@@ -529,7 +529,9 @@ def _locked_tickets(ids: set[int]) -> dict[int, Ticket]:
     wait on each other in a cycle), by id; a ticket deleted meanwhile is missing."""
     return {
         ticket.pk: ticket
-        for ticket in Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        for ticket in Ticket.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
     }
 
 

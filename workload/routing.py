@@ -118,7 +118,7 @@ def _least_loaded(team: Team, agents: list[int]) -> int | None:
 
 
 def _round_robin(team: Team, agents: list[int]) -> int | None:
-    rotation, _ = TeamRotation.objects.select_for_update().get_or_create(team=team.key)
+    rotation, _ = TeamRotation.objects.select_for_update(no_key=True).get_or_create(team=team.key)
     last = rotation.last_agent_id or 0
     start = next((index for index, pk in enumerate(agents) if pk > last), 0)
     in_turn = agents[start:] + agents[:start]
@@ -214,7 +214,7 @@ def _least_loaded_many(team: Team, agents: list[int], count: int) -> list[int | 
 
 
 def _round_robin_many(team: Team, agents: list[int], count: int) -> list[int | None]:
-    rotation, _ = TeamRotation.objects.select_for_update().get_or_create(team=team.key)
+    rotation, _ = TeamRotation.objects.select_for_update(no_key=True).get_or_create(team=team.key)
     last = rotation.last_agent_id or 0
     loads = agent_loads(agent_ids=agents) if team.capacity is not None else {}
     picks: list[int | None] = []

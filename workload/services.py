@@ -105,7 +105,7 @@ def tickets_reassign_from(*, agent: User, reason: Reason) -> list[Reassignment]:
         return []  # back online before this ran: nothing to do
     moved = []
     ids = list(unanswered_tickets(agent=agent).values_list("pk", flat=True))
-    for ticket in Ticket.objects.select_for_update().filter(pk__in=ids, assignee=agent):
+    for ticket in Ticket.objects.select_for_update(no_key=True).filter(pk__in=ids, assignee=agent):
         moved.append(_reroute(ticket=ticket, leaving=agent, available=available, reason=reason))
     if moved:
         logger.info("Moved %s tickets from agent %s (%s)", len(moved), agent.pk, reason)
@@ -130,7 +130,7 @@ def agent_rebalance(*, agent: User) -> list[Reassignment]:
         ids = list(
             unanswered_tickets(agent=agent).filter(team=team_key).values_list("pk", flat=True)
         )[:excess]
-        locked = Ticket.objects.select_for_update().filter(pk__in=ids, assignee=agent)
+        locked = Ticket.objects.select_for_update(no_key=True).filter(pk__in=ids, assignee=agent)
         by_id = {ticket.pk: ticket for ticket in locked.order_by("pk")}
         # Oldest waiting first, as chosen above (a locking query returns rows in any order).
         for ticket in (by_id[pk] for pk in ids if pk in by_id):
@@ -150,7 +150,7 @@ def assignment_override(*, ticket: Ticket, supervisor: User, agent: User) -> Rea
         raise InvalidAssignee("Only a supervisor can override an assignment.", field="agent")
     if not agent.is_agent or not agent.is_active:
         raise InvalidAssignee(f"{agent} is not an active member of the team.", field="agent")
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     AssignmentPin.objects.update_or_create(
         ticket=ticket, defaults={"agent": agent, "pinned_by": supervisor}
     )

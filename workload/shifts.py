@@ -106,7 +106,11 @@ def shift_end(
     from workload.services import tickets_reassign_from
 
     now = now or timezone.now()
-    shift = Shift.objects.select_for_update().filter(agent=agent, ended_at__isnull=True).first()
+    shift = (
+        Shift.objects.select_for_update(no_key=True)
+        .filter(agent=agent, ended_at__isnull=True)
+        .first()
+    )
     if shift is None:
         return []
     shift.ended_at = now

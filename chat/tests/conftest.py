@@ -229,4 +229,43 @@ def run(coro_fn, *args: Any) -> Any:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro_fn(*args)).result()
+        return pool.submit(asyncio.run, _settled(coro_fn(*args))).result()
+
+
+async def _settled(scenario: Any) -> Any:
+    """Run ``scenario``, then let what its sockets started finish before the loop
+    closes: a consumer's database call may still be running on its thread when the
+    scenario returns, and the frames it commits are handed to this loop (chat/relay.py).
+    A loop closed under them drops those frames (the database keeps the truth) and
+    asyncio logs the never-started task as an error."""
+    import asyncio
+
+    from chat import relay
+
+    try:
+        return await scenario
+    finally:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _wait_for_chat_db_threads)
+        for _ in range(500):
+            outbox = relay._outboxes.get(loop)
+            if outbox is None or not (outbox.sending or outbox.batches):
+                break
+            await asyncio.sleep(0.01)
+
+
+def _wait_for_chat_db_threads() -> None:
+    """Return once every call queued on the chat's database threads has finished: each
+    thread runs one no-op after its queue, and the barrier holds them until all have."""
+    from asgiref.sync import SyncToAsync
+
+    from chat import db
+
+    SyncToAsync.single_thread_executor.submit(lambda: None).result(timeout=10)
+    pool = db._pool
+    if pool is None:
+        return
+    size = pool._max_workers
+    barrier = threading.Barrier(size, timeout=10)
+    for future in [pool.submit(barrier.wait) for _ in range(size)]:
+        future.result(timeout=15)
