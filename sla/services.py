@@ -388,13 +388,7 @@ def on_agent_replies(*, replies: Sequence[tuple[Ticket, dt.datetime]]) -> ClockC
             if clock.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY):
                 _stopped(clock, at)
                 stopped.append(clock)
-        changed = {}
-        for name, value in _deadlines(_running(clocks)).items():
-            if getattr(ticket, name) != value:
-                setattr(ticket, name, value)
-                changed[name] = value
-        if changed:
-            changes.deadlines[ticket.pk] = changed
+        changes.deadlines_follow(ticket, clocks)
     if stopped:
         SlaClock.objects.bulk_update(stopped, STOPPED_FIELDS)
         for clock in stopped:
@@ -410,6 +404,17 @@ class ClockChanges:
 
     timers: list[PlannedTask] = dataclasses.field(default_factory=list)
     deadlines: dict[int, dict[str, dt.datetime | None]] = dataclasses.field(default_factory=dict)
+
+    def deadlines_follow(self, ticket: Ticket, clocks: list[SlaClock]) -> None:
+        """Set the ticket's deadline fields from its running ``clocks``, and keep the
+        ones that changed for the batch's UPDATE."""
+        changed = {}
+        for name, value in _deadlines(_running(clocks)).items():
+            if getattr(ticket, name) != value:
+                setattr(ticket, name, value)
+                changed[name] = value
+        if changed:
+            self.deadlines[ticket.pk] = changed
 
 
 def on_customer_messages(*, arrivals: Sequence[tuple[Ticket, dt.datetime]]) -> ClockChanges:
@@ -432,13 +437,7 @@ def on_customer_messages(*, arrivals: Sequence[tuple[Ticket, dt.datetime]]) -> C
                 clock = _clock_planned(ticket=ticket, target=target, at=at)
                 started.append(clock)
                 clocks.append(clock)
-        changed = {}
-        for name, value in _deadlines(_running(clocks)).items():
-            if getattr(ticket, name) != value:
-                setattr(ticket, name, value)
-                changed[name] = value
-        if changed:
-            changes.deadlines[ticket.pk] = changed
+        changes.deadlines_follow(ticket, clocks)
     rows_insert(started)
     changes.timers = [timer for clock in started if (timer := next_timer(clock)) is not None]
     return changes
