@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import gc
 
+from django.apps import apps
 from django.urls import get_resolver
 
 
 def freeze_startup_objects() -> None:
-    """Import every view now and move all the objects that exist to the collector's
-    permanent generation (``gc.freeze``).
+    """Import every view now, let each app load what it loads lazily elsewhere (an app
+    config's ``startup_load``: the triage model, which short commands and tests never
+    import), and move all the objects that exist to the collector's permanent
+    generation (``gc.freeze``).
 
     Why: a loaded process holds a few hundred thousand long-lived objects (Django, the
     apps, the policy, the triage model), and every full collection walked all of them.
@@ -20,5 +23,9 @@ def freeze_startup_objects() -> None:
     find among them.
     """
     get_resolver().url_patterns  # noqa: B018 - imports the URLconf and every view module
+    for config in apps.get_app_configs():
+        load = getattr(config, "startup_load", None)
+        if load is not None:
+            load()
     gc.collect()
     gc.freeze()

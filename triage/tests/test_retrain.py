@@ -112,3 +112,37 @@ def test_evaluate_rules_only(capsys):
     out = capsys.readouterr().out
     assert out.startswith("Triage classifier: rules only\nHeld-out split: ")
     assert not ClassifierVersion.objects.exists()
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """What ``gc.freeze`` was asked to freeze: the loaded model must be there already.
+    (The test process itself is left unfrozen.)"""
+    seen: list[dict] = []
+    monkeypatch.setattr("core.startup.gc.freeze", lambda: seen.append(dict(services._LOADED)))
+    return seen
+
+
+def test_a_server_loads_the_model_while_it_starts_not_on_its_first_message(frozen):
+    """``core.startup`` (web, worker and mail processes) loads the active model before
+    freezing its startup objects: the first message does not pay for scikit-learn and
+    the model's unpickling, and the model is frozen with the rest."""
+    from core.startup import freeze_startup_objects
+
+    version = services.classifier_active(bootstrap=True).version
+    services._LOADED.clear()
+    freeze_startup_objects()
+    assert [list(loaded) for loaded in frozen] == [[(version.version, version.sha256)]]
+
+
+def test_a_failed_load_at_start_up_never_stops_the_server(frozen, django_db_blocker, caplog):
+    """A database that cannot be read yet leaves the load to the first message and
+    says so in the log; the process starts."""
+    from core.startup import freeze_startup_objects
+
+    services.classifier_active(bootstrap=True)
+    services._LOADED.clear()
+    with django_db_blocker.block():
+        freeze_startup_objects()
+    assert frozen == [{}]
+    assert "Triage classifier not loaded at start-up" in caplog.text
