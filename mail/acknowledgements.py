@@ -4,6 +4,8 @@ our reply (the first-reply deadline of its SLA clock), rate-limited per sender."
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable
 
 from django.db.models import Count
@@ -20,6 +22,33 @@ from tickets.choices import Channel
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
+
+# A flood of forged senders is when the limit on new addresses is reached, one withheld
+# acknowledgement per mail: the log says so once a minute with the count, not per mail.
+WITHHELD_LOG_SECONDS = 60.0
+
+
+class _WithheldLog:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+        self.logged_at = float("-inf")
+
+    def one_more(self) -> None:
+        with self.lock:
+            self.count += 1
+            now = time.monotonic()
+            if now - self.logged_at < WITHHELD_LOG_SECONDS:
+                return
+            count, self.count, self.logged_at = self.count, 0, now
+        logger.warning(
+            "Acknowledgements to new addresses over the limit: %d not sent since the last"
+            " such line (logged at most once a minute).",
+            count,
+        )
+
+
+_withheld = _WithheldLog()
 
 
 def _due_text(ticket: Ticket) -> str:
@@ -52,7 +81,7 @@ def _new_address_ack_allowed() -> bool:
             limits=[("IZONIE_THROTTLE_NEW_ADDRESS_ACKS", "all", "to new addresses")],
         )
     except Throttled:
-        logger.warning("Acknowledgements to new addresses over the limit; not sending one.")
+        _withheld.one_more()
         return False
     return True
 

@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.tests.factories import BuyerFactory
+from mail import acknowledgements
 from mail.intake import ingest_raw
 from mail.tests.test_intake import mail
 from tickets.models import Ticket
@@ -80,11 +81,26 @@ def test_a_verified_customer_keeps_their_subject_and_name(smtp_server, deliver):
 
 
 def test_acknowledgements_to_new_addresses_are_capped_for_all_senders(
-    smtp_server, deliver, settings
+    smtp_server, deliver, settings, caplog, monkeypatch
 ):
     settings.IZONIE_THROTTLE_NEW_ADDRESS_ACKS = "2/h"
-    for n in range(4):
+    monkeypatch.setattr(acknowledgements, "_withheld", acknowledgements._WithheldLog())
+    for n in range(6):
         deliver(mail(sender=f"p{n}@example.com", message_id=f"<n{n}@example.com>"))
-    assert Ticket.objects.count() == 4  # every request is still taken
+    assert Ticket.objects.count() == 6  # every request is still taken
     acknowledged = {m["To"] for m in smtp_server.messages if "request number" in _text(m)}
     assert acknowledged == {"p0@example.com", "p1@example.com"}
+
+    # a flood of forged senders is one log line a minute, with how many were withheld
+    def withheld() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "over the limit" in r.getMessage()]
+
+    assert withheld() == [
+        "Acknowledgements to new addresses over the limit: 1 not sent"
+        " since the last such line (logged at most once a minute)."
+    ]
+    # a minute later, the next one withheld brings the count of the others
+    monkeypatch.setattr(acknowledgements, "WITHHELD_LOG_SECONDS", 0.0)
+    deliver(mail(sender="p6@example.com", message_id="<n6@example.com>"))
+    assert len(withheld()) == 2
+    assert withheld()[1].startswith("Acknowledgements to new addresses over the limit: 4 not sent")
