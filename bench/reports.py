@@ -163,6 +163,9 @@ def main() -> None:
     args = parser.parse_args()
 
     use_database(DATABASE)
+    # force_login gives the supervisor no second-factor device: without this every report
+    # page answers 302 to /accounts/two-factor/ (as in bench/foundation.py).
+    os.environ.setdefault("IZONIE_STAFF_2FA_REQUIRED", "0")
     django_setup()
     from django.conf import settings
     from django.test import Client
