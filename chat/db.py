@@ -47,23 +47,30 @@ def db(func: Callable[..., R]) -> Callable[..., Awaitable[R]]:
     return wrapped
 
 
+def on_each_thread(pool: ThreadPoolExecutor, func: Callable[[], object], *, threads: int) -> None:
+    """Run ``func`` once on each of ``threads`` threads of ``pool``, after the calls
+    queued before it: the barrier holds every thread that took one call until all have,
+    so no thread takes two."""
+    if threads <= 0:
+        return
+    barrier = threading.Barrier(threads, timeout=10)
+
+    def once() -> None:
+        barrier.wait()
+        func()
+
+    for future in [pool.submit(once) for _ in range(threads)]:
+        future.result(timeout=15)
+
+
 def close_pool() -> None:
     """Close every pool thread's database connections and stop the pool (a test
-    database cannot be dropped while they are open). The barrier makes each of the
-    pool's threads run exactly one of the closing calls."""
+    database cannot be dropped while they are open)."""
     global _pool
     # Channels' own single thread (sessions and logins of every socket) has one too.
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
     if _pool is None:
         return
     pool, _pool = _pool, None
-    size = pool._max_workers
-    barrier = threading.Barrier(size, timeout=10)
-
-    def close_here() -> None:
-        barrier.wait()
-        connections.close_all()
-
-    for future in [pool.submit(close_here) for _ in range(size)]:
-        future.result()
+    on_each_thread(pool, connections.close_all, threads=pool._max_workers)
     pool.shutdown(wait=True)

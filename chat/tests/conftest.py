@@ -165,7 +165,6 @@ def asgi_server(transactional_db):
     offers speaks WSGI only, so it cannot carry the chat's sockets."""
     import asyncio
     import socket
-    import threading
 
     import uvicorn
     from channels.auth import AuthMiddlewareStack
@@ -203,19 +202,12 @@ def asgi_server(transactional_db):
 
 def _close_thread_connections(executor) -> None:
     """Close the database connection each HTTP thread keeps, then stop the threads, so no
-    test leaves connections open behind it. The barrier makes every thread run one close."""
+    test leaves connections open behind it."""
     from django.db import connections
 
-    threads = len(executor._threads)
-    if threads:
-        barrier = threading.Barrier(threads)
+    from chat.db import on_each_thread
 
-        def close() -> None:
-            connections.close_all()
-            barrier.wait(timeout=5)
-
-        for future in [executor.submit(close) for _ in range(threads)]:
-            future.result(timeout=10)
+    on_each_thread(executor, connections.close_all, threads=len(executor._threads))
     executor.shutdown(wait=True)
 
 
@@ -263,9 +255,5 @@ def _wait_for_chat_db_threads() -> None:
 
     SyncToAsync.single_thread_executor.submit(lambda: None).result(timeout=10)
     pool = db._pool
-    if pool is None:
-        return
-    size = pool._max_workers
-    barrier = threading.Barrier(size, timeout=10)
-    for future in [pool.submit(barrier.wait) for _ in range(size)]:
-        future.result(timeout=15)
+    if pool is not None:
+        db.on_each_thread(pool, lambda: None, threads=pool._max_workers)
