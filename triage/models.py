@@ -108,9 +108,10 @@ class LabelledExample(models.Model):
 
 
 class TeamRotation(models.Model):
-    """Where round-robin assignment stands in a team: the agent who got the last ticket.
-
-    Locked while choosing, so two conversations arriving together go to two agents.
+    """Where round-robin assignment stands in a team on SQLite: the agent who got the last
+    ticket. Locked while choosing, so two conversations arriving together go to two agents.
+    PostgreSQL draws turns from a sequence per team instead, which holds no lock until
+    commit (``workload.routing._rotation_turns``).
     """
 
     team = models.CharField(max_length=40, unique=True)

@@ -10,12 +10,14 @@ chat's presence and offers are the part still in ``chat``: docs/architecture.md.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
 from accounts.models import STAFF_ROLES, User
@@ -118,31 +120,13 @@ def _least_loaded(team: Team, agents: list[int]) -> int | None:
 
 
 def _round_robin(team: Team, agents: list[int]) -> int | None:
-    rotation, _ = TeamRotation.objects.select_for_update(no_key=True).get_or_create(team=team.key)
-    last = rotation.last_agent_id or 0
-    start = next((index for index, pk in enumerate(agents) if pk > last), 0)
-    in_turn = agents[start:] + agents[:start]
-    chosen = None
-    for offset in range(0, len(in_turn), ROUND_ROBIN_BATCH):
-        batch = in_turn[offset : offset + ROUND_ROBIN_BATCH]
-        if team.capacity is None:
-            chosen = batch[0]
-            break
-        loads = agent_loads(agent_ids=batch)
-        chosen = next((pk for pk in batch if loads[pk] < team.capacity), None)
-        if chosen is not None:
-            break
-    if chosen is None:
-        return None
-    rotation.last_agent_id = chosen
-    rotation.save(update_fields=["last_agent"])
-    return chosen
+    return _round_robin_many(team, agents, 1)[0]
 
 
 def choose_agent(*, team: Team) -> int | None:
     """The agent the next conversation of ``team`` goes to, or ``None`` (manual team, no
-    members, or everyone at capacity). Round robin takes the team's rotation lock: call it
-    inside a transaction."""
+    members, or everyone at capacity). On SQLite, round robin locks the team's rotation row:
+    call it inside a transaction."""
     if team.assignment == "manual":
         return None
     return choose_agent_among(team=team, agents=team_agents(team=team.key))
@@ -214,25 +198,89 @@ def _least_loaded_many(team: Team, agents: list[int], count: int) -> list[int | 
 
 
 def _round_robin_many(team: Team, agents: list[int], count: int) -> list[int | None]:
-    rotation, _ = TeamRotation.objects.select_for_update(no_key=True).get_or_create(team=team.key)
-    last = rotation.last_agent_id or 0
-    loads = agent_loads(agent_ids=agents) if team.capacity is not None else {}
+    """``count`` agents in turn, skipping those at the team's capacity (checked for the
+    next ``ROUND_ROBIN_BATCH`` in turn at a time)."""
+    turns = _rotation_turns(team=team.key, agents=agents, count=count)
+    loads: dict[int, int] = {}
+    if team.capacity is not None:
+        # The loads of every agent a turn looks at first, in one read for the batch.
+        first = {
+            agents[(turn + n) % len(agents)] for turn in turns for n in range(ROUND_ROBIN_BATCH)
+        }
+        loads = agent_loads(agent_ids=sorted(first))
     picks: list[int | None] = []
-    for _ in range(count):
-        start = next((index for index, pk in enumerate(agents) if pk > last), 0)
-        in_turn = agents[start:] + agents[:start]
-        pick = next(
-            (pk for pk in in_turn if team.capacity is None or loads[pk] < team.capacity), None
-        )
+    for turn in turns:
+        in_turn = agents[turn:] + agents[:turn]
+        pick = None
+        for offset in range(0, len(in_turn), ROUND_ROBIN_BATCH):
+            batch = in_turn[offset : offset + ROUND_ROBIN_BATCH]
+            if team.capacity is None:
+                pick = batch[0]
+                break
+            unread = [pk for pk in batch if pk not in loads]
+            if unread:
+                loads.update(agent_loads(agent_ids=unread))
+            pick = next((pk for pk in batch if loads[pk] < team.capacity), None)
+            if pick is not None:
+                break
         picks.append(pick)
-        if pick is not None:
-            last = pick
-            if team.capacity is not None:
-                loads[pick] += 1
-    if last != (rotation.last_agent_id or 0):
-        rotation.last_agent_id = last
-        rotation.save(update_fields=["last_agent"])
+        if pick is not None and team.capacity is not None:
+            loads[pick] += 1
+    if connection.vendor != "postgresql":
+        last = next((pick for pick in reversed(picks) if pick is not None), None)
+        if last is not None:
+            TeamRotation.objects.filter(team=team.key).update(last_agent_id=last)
     return picks
+
+
+def _rotation_turns(*, team: str, agents: list[int], count: int) -> list[int]:
+    """Where each of the next ``count`` conversations of ``team`` starts in ``agents``.
+
+    On PostgreSQL the turn is drawn from a sequence per team: ``nextval`` is never rolled
+    back and holds no lock, so concurrent arrivals each get their own turn without waiting
+    for each other's transaction. The team's rotation row, locked until commit, serialised
+    every chat start of a team behind the one before it (7-8 backends waiting on it at 200
+    agents, docs/benchmarks.md). A turn drawn by a transaction that rolls back is skipped,
+    as a taken number is at a counter. SQLite writes one transaction at a time anyway: there
+    the row keeps the last agent served, and the next turn is the agent after it."""
+    if connection.vendor == "postgresql":
+        numbers = _rotation_sequence_next(team=team, count=count)
+        return [number % len(agents) for number in numbers]
+    rotation, _ = TeamRotation.objects.select_for_update(no_key=True).get_or_create(team=team)
+    last = rotation.last_agent_id or 0
+    start = next((index for index, pk in enumerate(agents) if pk > last), 0)
+    return [(start + n) % len(agents) for n in range(count)]
+
+
+def rotation_sequence_name(team: str) -> str:
+    """The PostgreSQL sequence holding ``team``'s turns (names are limited to 63 bytes;
+    the digest keeps two keys that clean up alike apart)."""
+    cleaned = re.sub(r"[^a-z0-9_]", "_", team.lower())[:32]
+    digest = hashlib.blake2s(team.encode(), digest_size=4).hexdigest()
+    return f"izonie_rotation_{cleaned}_{digest}"
+
+
+def _rotation_sequence_next(*, team: str, count: int) -> list[int]:
+    """``count`` numbers from the team's sequence (0, 1, 2... for a new team), creating it
+    the first time a team needs one: policy teams come and go without a migration."""
+    name = rotation_sequence_name(team)
+    # ``to_regclass`` is NULL for a sequence not created yet, and ``nextval`` of NULL is
+    # NULL: the usual case costs one statement and cannot abort the caller's transaction.
+    draw = "SELECT nextval(to_regclass(%s)) - 1 FROM generate_series(1, %s)"
+    with connection.cursor() as cursor:
+        cursor.execute(draw, [name, count])
+        numbers = [row[0] for row in cursor.fetchall()]
+        if None not in numbers:
+            return numbers
+        try:
+            with transaction.atomic():
+                cursor.execute(f'CREATE SEQUENCE IF NOT EXISTS "{name}" MINVALUE 1 START 1')
+        except IntegrityError:
+            # Two first conversations at once: the other transaction's CREATE committed
+            # while this one waited for it; its sequence is there now.
+            pass
+        cursor.execute(draw, [name, count])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def ticket_route(*, ticket: Ticket) -> int | None:

@@ -90,7 +90,7 @@ def test_creating_a_ticket_through_the_api_stays_within_its_statement_budget():
     """Issue 2 asks for 450 creations a second: every statement counts. The budget is what
     one creation costs (32 before the events were written together, the deadline and the
     assignee went into the INSERT and the team lists were cached): session and user, the
-    conduct block check, the assignment (rotation lock, loads, rotation update), the
+    conduct block check, the assignment (rotation turn, loads), the
     ticket, party and message rows, the clock, the triage row, the acknowledgement and its
     outbox row, the message count, one events INSERT, one dirty mark, the savepoint around
     the service and the assignee's name for the response. Tasks are enqueued on commit,
