@@ -37,6 +37,11 @@ Frame = dict[str, Any]
 # start. Offers to the agent are sent at once, apart from the snapshots; the wait times
 # on the console tick by themselves.
 QUEUE_SNAPSHOT_DELAY_SECONDS = 1.0
+# A console whose own chats did not change gets the shared queue alone; its own list is
+# read again at least this often all the same, with the next snapshot, in case a change
+# to it was not announced as such (its last messages and unread counts are kept current
+# by the activity frames in between).
+OWN_CHATS_REFRESH_SECONDS = 30.0
 SESSION_CACHE_SIZE = 200  # chats an agent socket keeps looked up
 # What an agent socket closed by the account re-check is told (close code 4401).
 _REVOKED = {
@@ -561,6 +566,8 @@ class AgentChatConsumer(_FrameConsumer):
 
     agent: User | None = None
     snapshot_due = False
+    own_chats_due = True  # the next snapshot re-reads the agent's own chats
+    own_chats_read_at = 0.0
     closed = False
     revoked = False  # the account re-check failed: the socket is closing, frames are ignored
     recheck_task: asyncio.Task[None] | None = None
@@ -675,12 +682,17 @@ class AgentChatConsumer(_FrameConsumer):
 
     async def send_queue(self) -> None:
         assert self.agent is not None
+        self.own_chats_due = False
+        self.own_chats_read_at = time.monotonic()
         snapshot = await db(selectors.agent_snapshot)(self.agent)
         await self.send_frame(snapshot)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
         frame = event["frame"]
         if frame.get("type") == "queue_changed":
+            named = frame.get("agents")
+            if named is None or (self.agent is not None and self.agent.pk in named):
+                self.own_chats_due = True
             # A burst of queue changes (a rush of new chats) costs one snapshot per
             # agent, not one per change.
             if not self.snapshot_due:
@@ -695,8 +707,12 @@ class AgentChatConsumer(_FrameConsumer):
         self.snapshot_due = False
         if self.agent is None or self.closed:
             return
+        stale = time.monotonic() - self.own_chats_read_at > OWN_CHATS_REFRESH_SECONDS
         try:
-            await self.send_queue()
+            if self.own_chats_due or stale:
+                await self.send_queue()
+            else:
+                await self.send_frame(await db(selectors.shared_queue_frame)())
         except ClientDisconnected:
             # The console went away while the snapshot waited; it gets a fresh one on
             # reconnecting.

@@ -131,7 +131,7 @@ def agent_chats(agent: User) -> list[ChatSession]:
 # another process is seen when the copy expires, before that process's snapshot delay.
 SHARED_QUEUE_TTL_SECONDS = 0.2
 _shared_lock = threading.Lock()
-_shared: tuple[float, list[ChatSession], list[dict[str, Any]]] | None = None
+_shared: tuple[float, list[dict[str, Any]], list[dict[str, Any]]] | None = None
 
 
 def forget_shared_queue() -> None:
@@ -140,12 +140,15 @@ def forget_shared_queue() -> None:
         _shared = None
 
 
-def _shared_queue() -> tuple[list[ChatSession], list[dict[str, Any]]]:
+def _shared_queue() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The waiting chats' summaries and the agents online (callers must not change them:
+    every console of the process is sent the same lists)."""
     global _shared
     with _shared_lock:
         if _shared is not None and time.monotonic() - _shared[0] < SHARED_QUEUE_TTL_SECONDS:
             return _shared[1], _shared[2]
-        waiting = queue()
+        now = timezone.now()
+        waiting = [_summary(s, now) for s in queue()]
         online = online_agents()
         _shared = (time.monotonic(), waiting, online)
         return waiting, online
@@ -167,18 +170,30 @@ def online_agents() -> list[dict[str, Any]]:
 
 
 def agent_snapshot(agent: User) -> dict[str, Any]:
+    """The whole desk: the agent's presence and own chats, and the shared queue."""
     now = timezone.now()
     presence = presence_for(agent)
-    waiting, online = _shared_queue()
     return {
+        **shared_queue_frame(),
         "type": "queue",
         "presence": presence.status,
         "max_chats": presence.max_chats,
+        "mine": [_summary(s, now) for s in agent_chats(agent)],
+    }
+
+
+def shared_queue_frame() -> dict[str, Any]:
+    """The part of the desk that is the same for every agent: who is waiting and who is
+    online. Sent alone (type ``queue_waiting``) when the queue changed but the agent's own
+    chats did not: during a rush of new chats each console got its own list re-read once
+    a second, which took most of the web processes' time at 200 agents (docs/benchmarks.md)."""
+    waiting, online = _shared_queue()
+    return {
+        "type": "queue_waiting",
         "agents_online": len(online),
         # Transfer targets: online, with their load (the desk offers those with room).
         "agents": online,
-        "waiting": [_summary(s, now) for s in waiting],
-        "mine": [_summary(s, now) for s in agent_chats(agent)],
+        "waiting": waiting,
     }
 
 

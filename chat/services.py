@@ -15,7 +15,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -191,11 +191,22 @@ def _relay_on_commit(session: ChatSession, frame: dict[str, Any], *, customer: b
     transaction.on_commit(partial(relay.send_many, [(group, frame) for group in groups]))
 
 
-def _queue_changed_on_commit() -> None:
+def queue_changed_frame(agents: Iterable[int | None] | None = None) -> dict[str, Any]:
+    """What the consoles are told when the queue changes. ``agents``: the agents whose own
+    chats changed too (offered, accepted, ended...); their consoles read their own list
+    again, the others only the shared queue. ``None``: anyone's may have changed."""
+    frame: dict[str, Any] = {"type": "queue_changed"}
+    if agents is not None:
+        frame["agents"] = sorted({pk for pk in agents if pk is not None})
+    return frame
+
+
+def _queue_changed_on_commit(*, agents: Iterable[int | None] | None = None) -> None:
     from chat.selectors import forget_shared_queue  # selectors import this module
 
     transaction.on_commit(forget_shared_queue)
-    transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, {"type": "queue_changed"}))
+    frame = queue_changed_frame(agents)
+    transaction.on_commit(partial(relay.send, relay.AGENTS_GROUP, frame))
 
 
 def entries_after(session: ChatSession, seq: int, *, limit: int = 500) -> list[ChatEntry]:
@@ -507,7 +518,8 @@ def _open_starts(live: list[_Starting]) -> None:
         if relayed:
             transaction.on_commit(partial(relay.send_many, relayed))
         if started:
-            _queue_changed_on_commit()
+            # New chats are nobody's yet: offers say so separately.
+            _queue_changed_on_commit(agents=())
     for p in live:
         p.outcome = outcomes[p.index]
 
@@ -956,7 +968,7 @@ def chat_escalate(*, session: ChatSession, reason: str = "") -> bool:
         # The desks show the marker in their lists; the agent in the chat sees it at once.
         frame = {"type": "escalated", "session": str(session.public_id), "reason": reason[:500]}
         transaction.on_commit(partial(relay.send, relay.watch_group(session.public_id), frame))
-        _queue_changed_on_commit()
+        _queue_changed_on_commit(agents=(session.agent_id,))
     return created
 
 
@@ -1081,7 +1093,7 @@ def presence_set(*, agent: User, status: str) -> AgentPresence:
     presence.status = status
     presence.last_seen_at = timezone.now()
     presence.save(update_fields=["status", "last_seen_at", "changed_at"])
-    _queue_changed_on_commit()
+    _queue_changed_on_commit(agents=(agent.pk,))
     # Waiting widgets poll the pulse: in this process they see the change at once.
     transaction.on_commit(forget_pulse)
     if status != Presence.ONLINE:
@@ -1220,7 +1232,9 @@ def _offers_on_commit(offered: list[tuple[ChatSession, int]], *, assigned_at: dt
         (relay.agent_group(agent_id), {"type": "offer", "session": str(session.public_id)})
         for session, agent_id in offered
     ]
-    relayed.append((relay.AGENTS_GROUP, {"type": "queue_changed"}))
+    relayed.append(
+        (relay.AGENTS_GROUP, queue_changed_frame(agent_id for _session, agent_id in offered))
+    )
     transaction.on_commit(partial(relay.send_many, relayed))
 
 
@@ -1234,7 +1248,7 @@ def _offer_on_commit(session: ChatSession, *, agent_id: int, assigned_at: dt.dat
             relay.send_many,
             [
                 (relay.agent_group(agent_id), {"type": "offer", "session": str(session.public_id)}),
-                (relay.AGENTS_GROUP, {"type": "queue_changed"}),
+                (relay.AGENTS_GROUP, queue_changed_frame((agent_id,))),
             ],
         )
     )
@@ -1258,7 +1272,7 @@ def _withdraw_offer(locked: ChatSession, *, reason: str) -> None:
     if agent_id is not None:
         frame = {"type": "offer_withdrawn", "session": str(locked.public_id), "reason": reason}
         transaction.on_commit(partial(relay.send, relay.agent_group(agent_id), frame))
-    _queue_changed_on_commit()
+    _queue_changed_on_commit(agents=(agent_id,))
 
 
 def chat_offer_expire(*, session_id: int, assigned_at: str) -> bool:
@@ -1357,6 +1371,7 @@ def chat_accept(*, session: ChatSession, agent: User) -> ChatSession:
         )
         if offered_elsewhere and not agent.is_supervisor:
             raise NotYourChat("This chat was offered to another agent.")
+        offered_to = locked.agent_id
         locked.state = SessionState.ACTIVE
         locked.agent = agent
         locked.accepted_at = timezone.now()
@@ -1370,7 +1385,7 @@ def chat_accept(*, session: ChatSession, agent: User) -> ChatSession:
             author_name=agent.display_name or str(agent),
             data={"agent": agent.display_name or str(agent)},
         )
-        _queue_changed_on_commit()
+        _queue_changed_on_commit(agents=(offered_to, agent.pk))
     return locked
 
 
@@ -1521,7 +1536,7 @@ def chat_end(
         # open so the team follows it up by email.
         if locked.ticket.first_replied_at is not None or for_conduct:
             tickets.ticket_update(ticket=locked.ticket, actor=by, status=TicketStatus.RESOLVED)
-        _queue_changed_on_commit()
+        _queue_changed_on_commit(agents=(locked.agent_id,))
     chat_assign_waiting()
     return locked
 

@@ -159,3 +159,41 @@ def test_housekeeping_offers_a_chat_its_process_stopped_before_offering(
     session.refresh_from_db()
     assert session.state == SessionState.ASSIGNED and session.assigned_at > first_offer
     assert session.passed_agent_ids == [agent.pk]
+
+
+def test_a_new_chat_rereads_only_the_offered_agents_own_list(clock, online_agent, monkeypatch):
+    """A rush of new chats sends every console the queue; only the agent each chat is
+    offered to gets their own chats read again (at 200 agents, re-reading every agent's
+    list once a second took most of the web processes' time)."""
+    from chat import consumers
+
+    monkeypatch.setattr(consumers, "QUEUE_SNAPSHOT_DELAY_SECONDS", 0.05)
+    offered_to = online_agent(max_chats=5)
+    full = online_agent(max_chats=0)  # online, no room: never offered anything
+    cookies = session_cookie(offered_to), session_cookie(full)
+
+    async def scenario():
+        first = Socket("/ws/console/chat/", cookie=cookies[0])
+        other = Socket("/ws/console/chat/", cookie=cookies[1])
+        for console in (first, other):
+            await console.open()
+            assert (await console.until("queue"))["mine"] == []
+        customer = Socket("/ws/chat/")
+        await customer.open()
+        await customer.send(start_frame())
+        session = (await customer.until("welcome"))["session"]
+        await first.until("offer", session=session)
+        # The offered agent's desk: the chat in their own list, offered.
+        mine = (await first.until("queue"))["mine"]
+        # Everyone else's: the shared queue shows the chat taken; their own list is kept.
+        shared = await other.until("queue_waiting")
+        await customer.close()
+        await first.close()
+        await other.close()
+        return session, mine, shared
+
+    session, mine, shared = run(scenario)
+    assert [(s["session"], s["state"]) for s in mine] == [(session, "assigned")]
+    assert "mine" not in shared and "presence" not in shared
+    assert [(s["session"], s["agent"]) for s in shared["waiting"]] == [(session, str(offered_to))]
+    assert {a["id"] for a in shared["agents"]} == {offered_to.pk, full.pk}

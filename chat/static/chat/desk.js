@@ -111,6 +111,7 @@
   function handle(f) {
     switch (f.type) {
       case "queue": onSnapshot(f); break;
+      case "queue_waiting": onSharedQueue(f); break;
       case "offer": offersSeen[f.session] = true; renderOffers(); break;
       case "offer_withdrawn":
         say(f.reason === "timeout"
@@ -195,6 +196,14 @@
         readOnly(current.transferredTo ? "You transferred this chat to " + current.transferredTo + ". It is read-only here now." : "This chat is no longer yours. It is read-only here now.");
       }
     }
+    renderLists();
+    renderTransfer();
+  }
+
+  // The queue changed but this agent's own chats did not: the server sends the shared
+  // part alone and the agent's list (with the counts bridged by activity frames) stays.
+  function onSharedQueue(f) {
+    snapshot.waiting = f.waiting; snapshot.agents = f.agents; snapshot.agents_online = f.agents_online;
     renderLists();
     renderTransfer();
   }
