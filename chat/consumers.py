@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from uvicorn.protocols.utils import ClientDisconnected
@@ -26,6 +25,7 @@ from chat import batching, protocol, relay, selectors, services, tokens
 from chat.db import db
 from chat.models import ChatSession, Sender
 from core.errors import UserError
+from core.sockets import SocketConsumer
 from core.throttle import Throttled, scope_ip, throttle
 from identity.services import CodeWrong
 from monitoring.metrics import chat_socket_closed, chat_socket_opened
@@ -68,7 +68,7 @@ class _TokenBucket:
         return False
 
 
-class _FrameConsumer(AsyncWebsocketConsumer):
+class _FrameConsumer(SocketConsumer):
     """Shared frame handling: size limit, rate limit, JSON parsing, error frames.
 
     A frame's handler runs in a task of its own, not in the receive loop. Channels

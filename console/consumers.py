@@ -23,10 +23,10 @@ from dataclasses import asdict
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
+from core.sockets import SocketConsumer
 from tickets import collisions, realtime
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -34,7 +34,7 @@ CLOSE_FORBIDDEN = 4403
 MAX_FRAME_CHARS = 1000
 
 
-class TicketPresenceConsumer(AsyncWebsocketConsumer):
+class TicketPresenceConsumer(SocketConsumer):
     agent: User | None = None
     ticket_id = 0
     seen_id = 0
