@@ -11,6 +11,7 @@ took 14 s. Nothing here takes a lock; callers screen before they open a transact
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 import unicodedata
@@ -22,6 +23,8 @@ from typing import Any
 import re2
 
 from policy.schema import ConductScreening, ConductSeverity
+
+logger = logging.getLogger(__name__)
 
 # Characters people put in place of letters. "1" and "|" stand for both i and l.
 _LOOKALIKES = {
@@ -217,8 +220,8 @@ def list_findings(text: str, *, screening: ConductScreening) -> list[Finding]:
 
 @functools.lru_cache(maxsize=1)
 def _model() -> Callable[[list[str]], Any]:
-    # Imported on first use: loading the model takes a moment and most processes
-    # (migrations, the mail fetcher) never screen anything.
+    # Imported on first use (or while a server starts, ``model_preload``): loading the
+    # model takes a moment, and short commands and most tests never screen anything.
     from profanity_check import predict_prob
 
     return predict_prob
@@ -270,6 +273,19 @@ def _direct_scorer() -> Callable[[str], float] | None:
         return min(1.0, max(0.0, float(calibrated.mean())))
 
     return score
+
+
+def model_preload() -> None:
+    """Load the offensive-language model now: ``core.startup`` calls this while a web
+    process, worker or mail command starts. Loaded on the first message instead, it
+    took seconds of a busy machine's time (scikit-learn, the model's unpickling) while
+    holding the import lock, and every chat database thread with a message to screen
+    queued behind it: the first chat messages after a start waited 2 s and more at
+    ``bench.day --agents 200``. A failure here only defers the load to that message."""
+    try:
+        model_probability("Hello, where is my order?")
+    except Exception:
+        logger.warning("Conduct screening model not loaded at start-up", exc_info=True)
 
 
 def model_probability(text: str) -> float:

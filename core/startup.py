@@ -11,8 +11,8 @@ from django.urls import get_resolver
 
 def freeze_startup_objects() -> None:
     """Import every view now, let each app load what it loads lazily elsewhere (an app
-    config's ``startup_load``: the triage model, which short commands and tests never
-    import), and move all the objects that exist to the collector's permanent
+    config's ``startup_load``: the triage and conduct models, which short commands and
+    tests never import), and move all the objects that exist to the collector's permanent
     generation (``gc.freeze``).
 
     Why: a loaded process holds a few hundred thousand long-lived objects (Django, the
