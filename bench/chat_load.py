@@ -148,6 +148,9 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             "off",
             "--ws-max-queue",
             "64",
+            # As the production unit (deploy/systemd/izonie-web@.service).
+            "--ws-per-message-deflate",
+            "false",
         ],
         cwd=ROOT,
         env=env,
