@@ -4,11 +4,11 @@ from typing import Any, cast
 
 from django import forms
 
-from core.forms import PhotosField
+from core.forms import PhotosField, PlainSelect
 from policy.loader import get_policy
 from social.models import ReplyVisibility
 from tickets.choices import Priority, TicketStatus
-from tickets.selectors import agents_for_assignment
+from tickets.selectors import agent_choices
 
 
 class ReplyForm(forms.Form):
@@ -44,11 +44,11 @@ class NoteForm(forms.Form):
 
 
 class TicketUpdateForm(forms.Form):
-    status = forms.ChoiceField(choices=TicketStatus.choices)
-    category = forms.ChoiceField()
-    priority = forms.ChoiceField(choices=Priority.choices)
-    team = forms.ChoiceField(required=False)
-    assignee = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(choices=TicketStatus.choices, widget=PlainSelect)
+    category = forms.ChoiceField(widget=PlainSelect)
+    priority = forms.ChoiceField(choices=Priority.choices, widget=PlainSelect)
+    team = forms.ChoiceField(required=False, widget=PlainSelect)
+    assignee = forms.ChoiceField(required=False, widget=PlainSelect)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -61,7 +61,7 @@ class TicketUpdateForm(forms.Form):
             (t.key, t.name) for t in policy.teams
         ]
         cast(forms.ChoiceField, self.fields["assignee"]).choices = [("", "Unassigned")] + [
-            (str(agent.pk), str(agent)) for agent in agents_for_assignment()
+            (str(pk), name) for pk, name in agent_choices()
         ]
 
 

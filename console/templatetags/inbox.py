@@ -14,17 +14,6 @@ register = template.Library()
 def assignable_agent_options() -> SafeString:
     """The bulk bar's ``<option>`` per agent, built in one pass: a loop in the template
     over hundreds of agents cost more than the rest of the table."""
-    from tickets.selectors import agents_for_assignment
+    from tickets.selectors import agent_choices
 
-    rows = agents_for_assignment().values_list(
-        "pk", "display_name", "first_name", "last_name", "username"
-    )
-    # As User.__str__ names them.
-    return format_html_join(
-        "",
-        '<option value="{}">{}</option>',
-        (
-            (pk, display or f"{first} {last}".strip() or username)
-            for pk, display, first, last, username in rows
-        ),
-    )
+    return format_html_join("", '<option value="{}">{}</option>', agent_choices())
