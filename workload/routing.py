@@ -226,10 +226,7 @@ def _round_robin_many(team: Team, agents: list[int], count: int) -> list[int | N
         picks.append(pick)
         if pick is not None and team.capacity is not None:
             loads[pick] += 1
-    if connection.vendor != "postgresql":
-        last = next((pick for pick in reversed(picks) if pick is not None), None)
-        if last is not None:
-            TeamRotation.objects.filter(team=team.key).update(last_agent_id=last)
+    _rotation_served(team=team.key, picks=picks)
     return picks
 
 
@@ -250,6 +247,17 @@ def _rotation_turns(*, team: str, agents: list[int], count: int) -> list[int]:
     last = rotation.last_agent_id or 0
     start = next((index for index, pk in enumerate(agents) if pk > last), 0)
     return [(start + n) % len(agents) for n in range(count)]
+
+
+def _rotation_served(*, team: str, picks: list[int | None]) -> None:
+    """Where the rotation stands after ``picks``: on SQLite, the row (locked by
+    ``_rotation_turns``) keeps the last agent served; PostgreSQL's sequence has moved on by
+    itself."""
+    if connection.vendor == "postgresql":
+        return
+    last = next((pick for pick in reversed(picks) if pick is not None), None)
+    if last is not None:
+        TeamRotation.objects.filter(team=team).update(last_agent_id=last)
 
 
 def rotation_sequence_name(team: str) -> str:
