@@ -28,7 +28,8 @@ to, generic relations) are handed to ``bulk_create``, as are expressions among t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.db import connections, models, router, transaction
@@ -285,28 +286,35 @@ def _insert_unnest(
     alias: str,
 ) -> None:
     """PostgreSQL: every row in one statement of one binary array per column, bound by
-    the server. The cursor is Django's wrapper (execute wrappers, the query log, its
-    errors) around psycopg's server-binding cursor on the same connection."""
-    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-        ServerBindingCursor,  # defined for psycopg 3 only, which this project uses
-    )
-
+    the server (``server_bound_cursor``)."""
     assert plan.arrays is not None
-    connection = connections[alias]
     unnest = ", ".join(f"%b::{plan.arrays[id(f)]}" for f in fields)
     sql = (
         f"INSERT INTO {plan.table} ({columns}) SELECT * FROM UNNEST({unnest})"  # noqa: S608
         + plan.returning
     )
-    with transaction.atomic(using=alias, savepoint=False):
-        connection.ensure_connection()
-        with connection.wrap_database_errors:
-            raw = ServerBindingCursor(connection.connection)
-        # Django's own wrapping of a cursor it made (_cursor() makes a client-bound one).
-        with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
-            cursor.execute(sql, arrays)
-            if plan.returned:
-                _returned_set(objs, cursor.fetchall(), plan)
+    with transaction.atomic(using=alias, savepoint=False), server_bound_cursor(alias) as cursor:
+        cursor.execute(sql, arrays)
+        if plan.returned:
+            _returned_set(objs, cursor.fetchall(), plan)
+
+
+@contextmanager
+def server_bound_cursor(alias: str) -> Iterator[Any]:
+    """A PostgreSQL cursor whose parameters the server binds (so ``%b`` sends them in
+    binary), wrapped as Django wraps its own: execute wrappers, the query log and Django's
+    database errors all see its statements."""
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,  # defined for psycopg 3 only, which this project uses
+    )
+
+    connection = connections[alias]
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    # Django's own wrapping of a cursor it made (_cursor() makes a client-bound one).
+    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
+        yield cursor
 
 
 def _chunks(

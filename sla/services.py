@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from core.rows_insert import rows_insert
+from core.rows_update import rows_update
 from core.task_rows import PlannedTask, tasks_enqueue_many
 from notifications.services import notify_ticket_owner
 from policy.loader import get_policy
@@ -390,7 +390,14 @@ def on_agent_replies(*, replies: Sequence[tuple[Ticket, dt.datetime]]) -> ClockC
                 stopped.append(clock)
         changes.deadlines_follow(ticket, clocks)
     if stopped:
-        SlaClock.objects.bulk_update(stopped, STOPPED_FIELDS)
+        rows_update(
+            SlaClock,
+            [clock.pk for clock in stopped],
+            changed={
+                name: {clock.pk: getattr(clock, name) for clock in stopped}
+                for name in STOPPED_FIELDS
+            },
+        )
         for clock in stopped:
             events.sla_stopped(ticket=clock.ticket, clock=clock)
     return changes
@@ -443,21 +450,17 @@ def on_customer_messages(*, arrivals: Sequence[tuple[Ticket, dt.datetime]]) -> C
     return changes
 
 
-def deadlines_update_values(
+def deadlines_changed(
     deadlines: dict[int, dict[str, dt.datetime | None]],
-) -> dict[str, Case]:
-    """``update()`` keyword arguments writing each ticket's changed deadlines in one
-    statement (the other tickets keep theirs)."""
-    values: dict[str, Case] = {}
+) -> dict[str, dict[int, dt.datetime | None]]:
+    """Each deadline field's new values by ticket, for ``rows_update``'s ``changed``
+    (the batch's one UPDATE of its tickets; the other tickets keep theirs)."""
+    by_field: dict[str, dict[int, dt.datetime | None]] = {}
     for name in DEADLINE_FIELDS.values():
-        whens = [
-            When(pk=ticket_id, then=Value(changed[name], output_field=DateTimeField()))
-            for ticket_id, changed in deadlines.items()
-            if name in changed
-        ]
-        if whens:
-            values[name] = Case(*whens, default=F(name), output_field=DateTimeField())
-    return values
+        values = {pk: changed[name] for pk, changed in deadlines.items() if name in changed}
+        if values:
+            by_field[name] = values
+    return by_field
 
 
 def on_customer_message(*, ticket: Ticket, at: dt.datetime) -> None:

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from core.errors import UserError
 from core.rows_insert import rows_insert
+from core.rows_update import rows_update
 from policy.loader import get_policy
 from social import services
 from social.models import (
@@ -311,8 +312,14 @@ def _plan(
 def _contacts_write(contacts: dict[tuple[int, str], SocialContact], batch: _Round) -> None:
     """The contacts whose window moved, in one UPDATE."""
     moved, batch.moved = batch.moved, set()
-    SocialContact.objects.bulk_update(
-        [c for c in contacts.values() if c.pk in moved], ["last_inbound_at", "conversation_id"]
+    written = [c for c in contacts.values() if c.pk in moved]
+    rows_update(
+        SocialContact,
+        [c.pk for c in written],
+        changed={
+            name: {c.pk: getattr(c, name) for c in written}
+            for name in ("last_inbound_at", "conversation_id")
+        },
     )
 
 

@@ -26,21 +26,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Generic, TypeVar
 
 from django.db import transaction
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    DateTimeField,
-    F,
-    Value,
-    When,
-)
 from django.utils import timezone
 
 from accounts.models import User
@@ -49,6 +40,7 @@ from conduct.models import PhotoRequest
 from conduct.screening import Finding
 from core.errors import UserError, is_transient_database_error
 from core.rows_insert import rows_insert
+from core.rows_update import rows_update
 from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from policy.loader import get_policy
 from sla import services as sla
@@ -471,14 +463,7 @@ def system_replies_add(replies: Sequence[tuple[Ticket, str]]) -> list[Message]:
         messages = _system_replies(list(replies), after)
         counts = Counter(ticket.pk for ticket, _body in replies)
         now = timezone.now()
-        added = (
-            Value(1)
-            if set(counts.values()) == {1}
-            else Case(*[When(pk=pk, then=Value(n)) for pk, n in counts.items()], default=Value(0))
-        )
-        Ticket.objects.filter(pk__in=list(counts)).update(
-            updated_at=Value(now), message_count=F("message_count") + added
-        )
+        rows_update(Ticket, counts, same={"updated_at": now}, added={"message_count": counts})
         for ticket in {ticket.pk: ticket for ticket, _body in replies}.values():
             ticket.updated_at = now
             ticket.message_count += counts[ticket.pk]
@@ -642,18 +627,12 @@ def _append_write(stored: list[_Arrival], after: _FollowUp) -> None:
     # a message, the deadlines the clocks moved.
     counts = Counter(a.message.ticket_id for a in stored if a.message is not None)
     now = timezone.now()
-    values: dict[str, object] = {
-        "updated_at": Value(now),
-        "message_count": F("message_count")
-        + Case(*[When(pk=pk, then=Value(n)) for pk, n in counts.items()], default=Value(0)),
-        **sla.deadlines_update_values(clocks.deadlines),
-    }
+    changed: dict[str, Mapping[int, object]] = dict(sla.deadlines_changed(clocks.deadlines))
     if linked:
-        values["order_number"] = Case(
-            *[When(pk=pk, then=Value(number)) for pk, number in linked.items()],
-            default=F("order_number"),
-        )
-    Ticket.objects.filter(pk__in=list(counts)).update(**values)
+        changed["order_number"] = linked
+    rows_update(
+        Ticket, counts, same={"updated_at": now}, added={"message_count": counts}, changed=changed
+    )
     for ticket, _message in first.values():
         ticket.updated_at = now
         ticket.message_count += counts[ticket.pk]
@@ -782,31 +761,16 @@ def _reply_write(stored: list[_Reply], after: _FollowUp) -> None:
             )
     counts = Counter(r.message.ticket_id for r in stored if r.message is not None)
     now = timezone.now()
-    values: dict[str, object] = {
-        "updated_at": Value(now),
-        "message_count": F("message_count")
-        + Case(*[When(pk=pk, then=Value(n)) for pk, n in counts.items()], default=Value(0)),
-        **sla.deadlines_update_values(clocks.deadlines),
-    }
+    changed: dict[str, Mapping[int, object]] = dict(sla.deadlines_changed(clocks.deadlines))
     if first_replied:
-        values["first_replied_at"] = Case(
-            *[When(pk=pk, then=Value(at)) for pk, at in first_replied.items()],
-            default=F("first_replied_at"),
-            output_field=DateTimeField(),
-        )
+        changed["first_replied_at"] = first_replied
     if assigned:
-        values["assignee_id"] = Case(
-            *[When(pk=pk, then=Value(agent_id)) for pk, agent_id in assigned.items()],
-            default=F("assignee_id"),
-            output_field=BigIntegerField(),
-        )
+        changed["assignee_id"] = assigned
     if opened:
-        values["status"] = Case(
-            *[When(pk=pk, then=Value(str(TicketStatus.OPEN))) for pk in opened],
-            default=F("status"),
-            output_field=CharField(),
-        )
-    Ticket.objects.filter(pk__in=list(counts)).update(**values)
+        changed["status"] = dict.fromkeys(opened, str(TicketStatus.OPEN))
+    rows_update(
+        Ticket, counts, same={"updated_at": now}, added={"message_count": counts}, changed=changed
+    )
     for ticket, _message in first.values():
         ticket.updated_at = now
         ticket.message_count += counts[ticket.pk]
