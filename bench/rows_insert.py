@@ -20,24 +20,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.harness import django_setup, use_database
+from bench.harness import django_setup, timed, use_database
 
 
 def _median_ms(run: Callable[[], Any], runs: int) -> tuple[float, float]:
-    for _ in range(5):
-        run()
-    wall, cpu = [], []
-    for _ in range(runs):
-        w, c = time.perf_counter(), time.process_time()
-        run()
-        wall.append((time.perf_counter() - w) * 1000)
-        cpu.append((time.process_time() - c) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
+    """Median wall and CPU milliseconds of ``runs`` calls, after 5 untimed ones."""
+    figures = timed(run, runs=runs, warmup=5)
+    return figures["p50_ms"], figures["cpu_p50_ms"]
 
 
 def main() -> None:
