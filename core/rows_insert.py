@@ -15,8 +15,8 @@ bound by the server:
 ``INSERT ... SELECT * FROM UNNEST($1::bigint[], $2::text[], ...) RETURNING pk``, the form
 Django 5.2's own ``bulk_create`` uses, but without its client-side binding. Django's
 cursors write every parameter into the SQL text, and psycopg parses a statement over
-4 KB again each time (it caches shorter ones only): 100 rows of 15 columns cost 3.5 ms of
-CPU that way, 0.45 ms as binary arrays (``bench/rows_insert_micro`` numbers in
+4 KB again each time (it caches shorter ones only): 100 rows of 15 columns cost 3.2 ms of
+CPU that way, 0.45 ms as binary arrays (``python -m bench.rows_insert``, figures in
 docs/benchmarks.md). The statement's text no longer grows with the rows, so it is never
 split either.
 
