@@ -26,7 +26,7 @@ from typing import Any
 from django.db import connections, models, router
 from django.db.models import Case, F, Value, When
 
-from core.rows_insert import _plan, server_bound_cursor
+from core.rows_insert import _Plan, _plan, server_bound_cursor
 
 
 def rows_update(
@@ -52,20 +52,19 @@ def rows_update(
     connection = connections[alias]
     plan = _plan(model, alias, connection)
     if connection.vendor == "postgresql" and plan.usable and plan.arrays is not None:
-        return _update_unnest(model, keys, same, added, changed, alias)
+        return _update_unnest(model, plan, keys, same, added, changed, alias)
     return _update_with_cases(model, keys, same, added, changed, alias)
 
 
 def _update_unnest(
     model: type[models.Model],
+    plan: _Plan,
     keys: list[Any],
     same: dict[str, Any],
     added: dict[str, Mapping[Any, int]],
     changed: dict[str, Mapping[Any, Any]],
     alias: str,
 ) -> int:
-    connection = connections[alias]
-    plan = _plan(model, alias, connection)
     assert plan.arrays is not None
     opts = model._meta
 
