@@ -349,6 +349,11 @@ async def run_load(
         )
         ready.set()
     ramp_seconds = time.perf_counter() - ramp_start
+    # Progress, and the moment a profiler attached to the server should start.
+    print(
+        f"{len(accepted)} chats open after {ramp_seconds:.0f} s; measuring {duration:.0f} s…",
+        flush=True,
+    )
     measure_start = time.perf_counter()
     measure_cpu = cpu_seconds(server_pid)
     await asyncio.sleep(duration)

@@ -177,3 +177,47 @@ def test_a_session_without_its_second_factor_cannot_open_the_socket(clock, onlin
 
     error, closed = run(scenario)
     assert error["code"] == "second_factor_required" and closed == 4401
+
+
+def test_the_account_recheck_keeps_the_chats_the_socket_looked_up(
+    clock, online_agent, settings, monkeypatch
+):
+    """A console's chats are looked up once: its periodic account check does not make
+    every chat it works in cost a look-up again (as it did once a minute per console)."""
+    from chat import services
+
+    settings.IZONIE_STAFF_SOCKET_RECHECK_SECONDS = 0.2
+    looked_up: list[str] = []
+    real_chat_get = services.chat_get
+
+    def counting_chat_get(public_id):
+        looked_up.append(str(public_id))
+        return real_chat_get(public_id)
+
+    monkeypatch.setattr(services, "chat_get", counting_chat_get)
+    agent = online_agent()
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        staff = Socket("/ws/console/chat/", cookie=cookie)
+        await staff.open()
+        await staff.until("queue")
+        session_id, customer = await _chat_taken_by(staff)
+        await asyncio.sleep(0.6)  # the account was checked again meanwhile
+        await staff.send(
+            {
+                "type": "message",
+                "session": session_id,
+                "client_id": "agent-reply-1",
+                "text": "Hello",
+            }
+        )
+        ack = await staff.until("ack")
+        reply = await customer.until("message")
+        await staff.close()
+        await customer.close()
+        return session_id, ack, reply
+
+    session_id, ack, reply = run(scenario)
+    assert ack["client_id"] == "agent-reply-1" and reply["text"] == "Hello"
+    assert looked_up == [session_id]
