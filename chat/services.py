@@ -47,6 +47,8 @@ from conduct.exceptions import ConductActionError
 from conduct.models import ConductFlag
 from conduct.screening import Finding
 from core.errors import UserError
+from core.rows_insert import rows_insert
+from core.rows_select import Select
 from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from identity import services as identity
 from identity.models import Method
@@ -119,11 +121,29 @@ def _text_check(text: object, *, allow_empty: bool = False) -> str:
 
 
 def _lock(session: ChatSession) -> ChatSession:
-    return (
+    found = _SESSION_LOCKED(ids=[session.pk])
+    if not found:
+        raise ChatSession.DoesNotExist(f"Chat {session.pk} no longer exists.")
+    return found[0]
+
+
+# Compiled once each (core.rows_select): a chat's row, with the ticket and the customer
+# every change needs, is read on every accept, transfer, end and rating, and a chat
+# looked up by its public id on every socket that attaches to it.
+_SESSION_LOCKED = Select(
+    lambda ids: (
         ChatSession.objects.select_for_update(of=("self",), no_key=True)
         .select_related("ticket", "customer")
-        .get(pk=session.pk)
+        .filter(pk__any=ids)
     )
+)
+_SESSION_BY_PUBLIC_ID = Select(
+    lambda keys: (
+        ChatSession.objects.select_related("ticket", "customer", "agent")
+        .filter(public_id__any=keys)
+        .order_by("pk")[:1]
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -489,7 +509,7 @@ def _open_starts(live: list[_Starting]) -> None:
             )
             for p in started
         ]
-        ChatSession.objects.bulk_create(sessions)
+        rows_insert(sessions)
         entries = []
         for p, session in zip(started, sessions, strict=True):
             message = firsts[session.ticket.pk]
@@ -509,7 +529,7 @@ def _open_starts(live: list[_Starting]) -> None:
             if p.screened:
                 transaction.on_commit(partial(_conduct_flag_hint, message_id=message.pk))
             outcomes[p.index] = Outcome(value=(session, True))
-        ChatEntry.objects.bulk_create(entries)
+        rows_insert(entries)
         relayed: relay.Items = []
         for session, entry in zip(sessions, entries, strict=True):
             frame = protocol.entry_frame(entry, attachments=[])
@@ -688,14 +708,20 @@ def chat_messages_store(items: Sequence[MessageIn]) -> list[Outcome[Stored]]:
 
 def _entries_stored(keys: list[tuple[int, str, str]]) -> dict[tuple[int, str, str], ChatEntry]:
     wanted = set(keys)
-    found = ChatEntry.objects.select_related("message").filter(
-        session_id__in={k[0] for k in keys}, client_id__in={k[2] for k in keys}
-    )
+    found = _ENTRIES_BY_CLIENT_ID(sessions={k[0] for k in keys}, client_ids={k[2] for k in keys})
     return {
         key: entry
         for entry in found
         if (key := (entry.session_id, str(entry.sender), entry.client_id)) in wanted
     }
+
+
+# Compiled once (core.rows_select): every batch of more than one message reads it.
+_ENTRIES_BY_CLIENT_ID = Select(
+    lambda sessions, client_ids: ChatEntry.objects.select_related("message").filter(
+        session_id__any=sessions, client_id__any=client_ids
+    )
+)
 
 
 def _store_each(live: list[_Pending]) -> None:
@@ -828,7 +854,7 @@ def _store(live: list[_Pending]) -> list[Outcome[Stored]]:
                     output_field=PositiveIntegerField(),
                 )
             )
-        ChatEntry.objects.bulk_create([entry for _p, entry in entries])
+        rows_insert([entry for _p, entry in entries])
         relayed: relay.Items = []
         for p, entry in entries:
             assert entry.message is not None
@@ -1580,11 +1606,8 @@ def chat_get(public_id: uuid.UUID | str) -> ChatSession | None:
         key = uuid.UUID(str(public_id))
     except ValueError:
         return None
-    return (
-        ChatSession.objects.select_related("ticket", "customer", "agent")
-        .filter(public_id=key)
-        .first()
-    )
+    found = _SESSION_BY_PUBLIC_ID(keys=[key])
+    return found[0] if found else None
 
 
 def chat_transfer_by_keys(

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.rows_insert import rows_insert
+from core.rows_select import Select
 from core.rows_update import rows_update
 from core.task_rows import PlannedTask, tasks_enqueue_many
 from notifications.services import notify_ticket_owner
@@ -365,12 +366,20 @@ def on_agent_reply(*, ticket: Ticket, at: dt.datetime) -> None:
 def _live_clocks_by_ticket(tickets: Sequence[Ticket]) -> defaultdict[int, list[SlaClock]]:
     """The running and paused clocks of a batch's tickets, by ticket id, in one query."""
     live: defaultdict[int, list[SlaClock]] = defaultdict(list)
-    for clock in SlaClock.objects.filter(
-        ticket_id__in=[ticket.pk for ticket in tickets],
-        status__in=[ClockStatus.RUNNING, ClockStatus.PAUSED],
-    ).order_by("pk"):
+    for clock in _LIVE_CLOCKS(
+        tickets=[ticket.pk for ticket in tickets],
+        statuses=[ClockStatus.RUNNING, ClockStatus.PAUSED],
+    ):
         live[clock.ticket_id].append(clock)
     return live
+
+
+# Compiled once (core.rows_select): the read of every batch of replies and messages.
+_LIVE_CLOCKS = Select(
+    lambda tickets, statuses: SlaClock.objects.filter(
+        ticket_id__any=tickets, status__any=statuses
+    ).order_by("pk")
+)
 
 
 def on_agent_replies(*, replies: Sequence[tuple[Ticket, dt.datetime]]) -> ClockChanges:

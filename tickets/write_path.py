@@ -40,6 +40,7 @@ from conduct.models import PhotoRequest
 from conduct.screening import Finding
 from core.errors import UserError, is_transient_database_error
 from core.rows_insert import rows_insert
+from core.rows_select import Select
 from core.rows_update import rows_update
 from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from policy.loader import get_policy
@@ -512,12 +513,13 @@ def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> list
 def _locked_tickets(ids: set[int]) -> dict[int, Ticket]:
     """The batch's tickets, locked for the transaction in id order (so two batches never
     wait on each other in a cycle), by id; a ticket deleted meanwhile is missing."""
-    return {
-        ticket.pk: ticket
-        for ticket in Ticket.objects.select_for_update(no_key=True)
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    return {ticket.pk: ticket for ticket in _TICKETS_LOCKED(ids=ids)}
+
+
+# Compiled once (core.rows_select): every batch of messages and replies reads it.
+_TICKETS_LOCKED = Select(
+    lambda ids: Ticket.objects.select_for_update(no_key=True).filter(pk__any=ids).order_by("pk")
+)
 
 
 @dataclass
@@ -694,7 +696,7 @@ def _reply_batch(items: Sequence[ReplyToAppend]) -> list[Outcome[Message]]:
                 )
         stored = [r for r in live if r.message is not None]
         if stored:
-            Message.objects.bulk_create([r.message for r in stored if r.message is not None])
+            rows_insert([r.message for r in stored if r.message is not None])
             _reply_write(stored, after)
         after.schedule()
     return [
@@ -714,7 +716,7 @@ def _reply_write(stored: list[_Reply], after: _FollowUp) -> None:
             store_attachments(message=message, uploads=reply.item.uploads)
         events.message_sent(ticket=message.ticket, message=message, actor=reply.item.author)
         first.setdefault(message.ticket_id, (message.ticket, message))
-    outbounds = OutboundMessage.objects.bulk_create(
+    outbounds = rows_insert(
         [
             OutboundMessage(message=r.message, channel=r.message.channel)
             for r in stored

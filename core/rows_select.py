@@ -1,0 +1,197 @@
+"""SELECTs the write path runs on every batch, compiled by Django once.
+
+Django compiles a queryset into SQL every time it runs it: the joins, the columns of
+every model selected, the ordering, each lookup. For the small fixed reads of the write
+path (a batch's tickets locked, their running SLA clocks, a chat looked up by its public
+id) that compiling was most of the read's cost: at ``bench/chat_load.py``'s 1,000 chats,
+``SQLCompiler.as_sql`` was 60 % of the time of the read of the live clocks and 55 % of the
+tickets' lock (py-spy, 2026-12-07), and the reads of a batch of one message cost as
+much as those of a batch of a hundred.
+
+A ``Select`` is a queryset with named slots for its values, written as a function of
+them::
+
+    live_clocks = Select(
+        lambda tickets: SlaClock.objects.filter(ticket_id__any=tickets).order_by("pk")
+    )
+    live_clocks(tickets=[4, 8])
+
+Django compiles it once per database connection (with markers in the slots), and each
+call sends that statement with the call's values and builds the objects as the ORM
+does: the fields' own converters, ``select_related`` objects filled in. A slot is always
+a list, sent as one parameter (the ``any`` lookup: ``= ANY(%s)`` on PostgreSQL,
+``IN (SELECT value FROM json_each(%s))`` on SQLite), so the statement's text is the same
+for one value or a thousand and psycopg keeps it parsed too. Querysets returning objects
+only: no annotations, ``values()`` or ``only()``/``defer()``; a slot used anywhere but an
+``any`` lookup is refused when the select is first compiled.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from inspect import signature
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.lookups import Lookup
+from django.db.models.query import (  # type: ignore[attr-defined]  # Django's own helper
+    ModelIterable,
+    get_related_populators,
+)
+from django.db.models.sql.compiler import SQLCompiler
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Slot:
+    """Where a ``Select``'s value goes, while Django compiles it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.field: models.Field | None = None  # set by the lookup that takes it
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
+
+
+class AnyOf(Lookup):
+    """``field__any=[...]``: the field equals one of the values, given as one parameter
+    (an array on PostgreSQL, JSON on SQLite), so the SQL does not grow with the list."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value: Any, connection: BaseDatabaseWrapper) -> Any:
+        field = self.lhs.output_field
+        if isinstance(value, Slot):
+            value.field = field
+            return "%s", [value]
+        return "%s", [_bound(field, value, connection)]
+
+    def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+        # Compiled column and placeholder only; the values travel as parameters.
+        sql = f"{lhs} IN (SELECT value FROM json_each({rhs}))"  # noqa: S608
+        return sql, [*lhs_params, *rhs_params]
+
+
+# Relations keep lookups of their own (``ticket_id__any`` and ``ticket__any`` alike).
+models.Field.register_lookup(AnyOf)
+models.ForeignObject.register_lookup(AnyOf)
+
+
+def _bound(field: models.Field, values: Iterable[Any], connection: BaseDatabaseWrapper) -> Any:
+    if isinstance(values, str | bytes):
+        raise TypeError(f"An 'any' lookup takes a list of values, not {values!r}.")
+    prepared = [field.get_db_prep_value(v, connection, prepared=False) for v in values]
+    if connection.vendor == "postgresql":
+        return prepared
+    return json.dumps([str(v) if not isinstance(v, int | float | None) else v for v in prepared])
+
+
+@dataclass(frozen=True)
+class _Bind:
+    """A slot's place among the compiled statement's parameters."""
+
+    name: str
+    field: models.Field
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    params: list[Any]
+    compiler: SQLCompiler
+    converters: dict[int, Any]
+    model: type[models.Model]
+    init_list: list[str]
+    start: int
+    end: int
+    populators: list[Any]
+
+
+class Select(Generic[M]):
+    """A queryset (``build``, a function of its slots) compiled once per connection."""
+
+    def __init__(self, build: Callable[..., models.QuerySet[M]]) -> None:
+        self.build = build
+        self.slots = list(signature(build).parameters)
+        self._alias: str | None = None
+        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, **values: Iterable[Any]) -> list[M]:
+        if set(values) != set(self.slots):
+            raise TypeError(f"This select takes {self.slots}, given {sorted(values)}.")
+        if self._alias is None:
+            # The database the queryset would use (the router's answer for its model,
+            # reading or locking), found once rather than building it on every call.
+            self._alias = self.build(**{name: Slot(name) for name in self.slots}).db
+        alias = self._alias
+        connection = connections[alias]
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            compiled = self._compiled[connection] = self._compile(connection, alias)
+        params = [
+            _bound(p.field, values[p.name], connection) if isinstance(p, _Bind) else p
+            for p in compiled.params
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows: Iterable[Any] = cursor.fetchall()
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        objs: list[M] = []
+        for row in rows:
+            obj = compiled.model.from_db(
+                alias, compiled.init_list, row[compiled.start : compiled.end]
+            )
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            objs.append(obj)  # type: ignore[arg-type]
+        return objs
+
+    def _compile(self, connection: BaseDatabaseWrapper, alias: str) -> _Compiled:
+        slots = {name: Slot(name) for name in self.slots}
+        queryset = self.build(**slots)
+        query = queryset.query
+        if (
+            queryset._iterable_class is not ModelIterable
+            or query.annotation_select
+            or query.deferred_loading != (frozenset(), True)
+            or getattr(queryset, "_known_related_objects", None)
+        ):
+            raise ValueError("A Select returns whole objects: no annotations, values() or only().")
+        compiler = query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        binds = [
+            _Bind(p.name, p.field) if isinstance(p, Slot) and p.field is not None else p
+            for p in params
+        ]
+        found = {p.name for p in binds if isinstance(p, _Bind)}
+        if found != set(self.slots) or any(isinstance(p, Slot) for p in binds):
+            missing = sorted(set(self.slots) - found)
+            raise ValueError(f"Slots {missing} are not in the SQL: use them as field__any=slot.")
+        select, klass_info = compiler.select, compiler.klass_info
+        assert klass_info is not None
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        return _Compiled(
+            sql=sql,
+            params=binds,
+            compiler=compiler,
+            converters=compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
+            model=klass_info["model"],
+            init_list=[f[0].target.attname for f in select[start:end]],
+            start=start,
+            end=end,
+            populators=get_related_populators(klass_info, select, alias),
+        )
