@@ -33,6 +33,13 @@ class PlannedRun:
             self._planned_for = now + delay
             return self._planned_for
 
+    def known(self, start: dt.datetime | None) -> None:
+        """A run already queued (by another process, or by this one before it forgot)
+        starts at ``start``: the changes until shortly before then need no run of their
+        own, and no look-up either. None (as soon as possible) plans nothing."""
+        with self._lock:
+            self._planned_for = start
+
     def forget(self) -> None:
         with self._lock:
             self._planned_for = None
