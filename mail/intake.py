@@ -415,7 +415,7 @@ class _MailFailed(Exception):
 
 @dataclass
 class _Round:
-    """Mails planned since the last write: they go to the write path together."""
+    """Mails planned to go to the write path together."""
 
     planned: list[_Planned] = field(default_factory=list)
     # Their Message-IDs and the parents they name, and the tickets they join: a later
@@ -423,19 +423,39 @@ class _Round:
     ids: set[str] = field(default_factory=set)
     refs: set[str] = field(default_factory=set)
     tickets: set[int] = field(default_factory=set)
+    # Senders whose mail of the round the conduct screening flagged: the block it may
+    # bring applies to their next mail, as when mail comes one by one.
+    flagged: set[str] = field(default_factory=set)
+    # Each Message-ID of theirs (``_keys``) → the tickets its mail joins or links to,
+    # and its senders; the senders of those that open a ticket: where a mail put off
+    # that finds one of them may end (``_Waiting.hold``).
+    touching: dict[str, set[int]] = field(default_factory=dict)
+    senders: dict[str, set[str]] = field(default_factory=dict)
+    openers: set[str] = field(default_factory=set)
 
     def add(self, planned: _Planned) -> None:
         self.planned.append(planned)
         self.ids.add(planned.external_id)
         self.refs.update(_parent_ids(planned.parsed)[:MAX_REFERENCES_KEPT])
-        if planned.threading.ticket is not None:
-            self.tickets.add(planned.threading.ticket.pk)
+        threading = planned.threading
+        if threading.ticket is not None:
+            self.tickets.add(threading.ticket.pk)
+        sender = planned.parsed.sender_email.lower()
+        if planned.screened:
+            self.flagged.add(sender)
+        touched = {t.pk for t in (threading.ticket, threading.linked_to) if t is not None}
+        for key in _keys(planned.parsed, planned.external_id):
+            self.touching.setdefault(key, set()).update(touched)
+            self.senders.setdefault(key, set()).add(sender)
+        if _opens(threading):
+            self.openers.add(sender)
 
     def waits_for(self, parsed: ParsedEmail, external_id: str, lookups: _Lookups) -> bool:
         """Whether the mail's place (a duplicate, the ticket its headers thread it to, a
-        ticket it names) could be decided by a mail of this round not yet written: the
-        same search as ``_thread_by_headers``, stopping at the first hit."""
-        if external_id in self.ids:
+        ticket it names, a block for its sender) could be decided by a mail of this
+        round not yet written: the same search as ``_thread_by_headers``, stopping at
+        the first hit."""
+        if external_id in self.ids or parsed.sender_email.lower() in self.flagged:
             return True
         parents = _parent_ids(parsed)
         for parent_id in parents:
@@ -458,6 +478,128 @@ class _Round:
         return bool(self.planned) and any(
             pk not in lookups.tickets for pk in _candidate_tickets(parsed)
         )
+
+
+def _keys(parsed: ParsedEmail, external_id: str) -> set[str]:
+    """Every Message-ID by which the mail and another can find each other: its own, and
+    all the parents it names."""
+    own = stored_id(parsed.message_id) if parsed.message_id else ""
+    return {external_id, own, *_parent_ids(parsed)} - {""}
+
+
+def _opens(threading: _Threading) -> bool:
+    """Whether a planned mail opens a ticket: it joins none, or a closed one."""
+    return threading.ticket is None or threading.ticket.is_closed
+
+
+@dataclass
+class _Waiting:
+    """Mails of the batch put off to a later round, and what a later mail of the batch
+    must not overtake them on, so that each ticket gets its messages, and the batch its
+    new tickets (their numbers), in the order received: its place would be decided
+    before theirs, or it joins a ticket one of them may join, or it opens a ticket
+    while one of them may."""
+
+    # Their Message-IDs (``_keys``) → the stored tickets the mail may join or be linked
+    # to once its turn comes, and its senders: a later mail sharing one could find it,
+    # or it the later one, by its headers.
+    touching: dict[str, set[int]] = field(default_factory=dict)
+    senders: dict[str, set[str]] = field(default_factory=dict)
+    # All those tickets together.
+    tickets: set[int] = field(default_factory=set)
+    # Senders of those that may open a ticket (a later mail may name its number), and
+    # of those the conduct screening flagged (a block applies to their next mail).
+    openers: set[str] = field(default_factory=set)
+    flagged: set[str] = field(default_factory=set)
+
+    def holds_back(self, parsed: ParsedEmail, external_id: str, lookups: _Lookups) -> bool:
+        """Whether a later mail must wait behind these, before it is planned."""
+        if not self.touching:
+            return False
+        return (
+            parsed.sender_email.lower() in self.flagged
+            or not self.touching.keys().isdisjoint(_keys(parsed, external_id))
+            # A ticket number it names may be one they open.
+            or any(pk not in lookups.tickets for pk in _candidate_tickets(parsed))
+        )
+
+    def holds_planned(self, planned: _Planned) -> bool:
+        """Whether a planned mail must wait behind these: it joins or is linked to a
+        ticket one of them may end on, or opens a ticket while one of them may."""
+        threading = planned.threading
+        if self.openers and _opens(threading):
+            return True
+        return any(
+            t is not None and t.pk in self.tickets for t in (threading.ticket, threading.linked_to)
+        )
+
+    def hold(
+        self, item: _Received, lookups: _Lookups, batch: _Round, planned: _Planned | None
+    ) -> None:
+        """Put a mail off. The tickets it may end on are every stored ticket it could
+        reach: by the Message-IDs it names (stored, or of a mail of the round or put
+        off that it could find), by a ticket number it names, or the one it was
+        planned for."""
+        parsed = item.parsed
+        assert parsed is not None and item.check is not None
+        sender = parsed.sender_email.lower()
+        keys = _keys(parsed, item.external_id)
+        tickets: set[int] = set(_candidate_tickets(parsed))
+        for key in keys:
+            if key in lookups.messages:
+                tickets.add(lookups.messages[key][1])
+            if key in lookups.referenced:
+                tickets.add(lookups.referenced[key])
+            tickets.update(batch.touching.get(key, ()))
+            tickets.update(self.touching.get(key, ()))
+        if planned is not None:
+            threading = planned.threading
+            tickets.update(t.pk for t in (threading.ticket, threading.linked_to) if t is not None)
+            opens = _opens(threading)
+        else:
+            opens = not self._follows_own_mail(
+                parsed, keys, lookups, batch, verified=item.check.verified
+            )
+        # A merged ticket's mail goes to the one it was merged into.
+        live = {lookups.tickets[pk].pk if pk in lookups.tickets else pk for pk in tickets}
+        for key in keys:
+            self.touching.setdefault(key, set()).update(live)
+            self.senders.setdefault(key, set()).add(sender)
+        self.tickets.update(live)
+        if opens:
+            self.openers.add(sender)
+        if item.screened:
+            self.flagged.add(sender)
+
+    def _follows_own_mail(
+        self,
+        parsed: ParsedEmail,
+        keys: set[str],
+        lookups: _Lookups,
+        batch: _Round,
+        *,
+        verified: bool,
+    ) -> bool:
+        """Whether a mail put off before it was planned will join a ticket rather than
+        open one: it names a mail of its own sender in the batch (or, verified, the
+        number of a ticket its sender opens in the batch), and no stored ticket it
+        would find first refuses it. A reply whose original was refused (a conduct
+        block) opens a ticket all the same: its number then follows the batch's."""
+        sender = parsed.sender_email.lower()
+        follows = any(
+            sender in batch.senders.get(key, ()) or sender in self.senders.get(key, ())
+            for key in keys
+        )
+        if not follows and verified:
+            unknown = any(pk not in lookups.tickets for pk in _candidate_tickets(parsed))
+            follows = unknown and (sender in batch.openers or sender in self.openers)
+        if not follows:
+            return False
+        stored = _thread_by_headers(parsed, lookups)
+        if stored is None:
+            return True
+        ticket = lookups.tickets.get(stored)
+        return ticket is not None and not ticket.is_closed and lookups.is_party(ticket, sender)
 
 
 def _process(
@@ -551,43 +693,42 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
     out to be closed). Then each mail's own rest, in order. A mail that fails raises
     ``_MailFailed``."""
     appending = [p for p in planned if p.threading.ticket is not None]
-    appended = messages_append(
-        [
-            MessageToAppend(
-                ticket=p.threading.ticket,
-                author=p.sender,
-                body=p.body,
-                uploads=p.kept,
-                channel=Channel.EMAIL,
-                body_html=p.parsed.html,
-                external_id=p.external_id,
-                screened=p.screened,
-            )
-            for p in appending
-            if p.threading.ticket is not None
-        ]
-    )
+    to_append = [
+        MessageToAppend(
+            ticket=p.threading.ticket,
+            author=p.sender,
+            body=p.body,
+            uploads=p.kept,
+            channel=Channel.EMAIL,
+            body_html=p.parsed.html,
+            external_id=p.external_id,
+            screened=p.screened,
+        )
+        for p in appending
+        if p.threading.ticket is not None
+    ]
+    # A call of the write path with nothing to write would still cost its savepoint.
+    appended = messages_append(to_append) if to_append else []
     for p, outcome in zip(appending, appended, strict=True):
         if isinstance(outcome.error, TicketClosed):
             continue  # a new ticket instead, below
         p.message = _unwrapped(p, outcome)
     opening = [p for p in planned if p.message is None]
-    opened = tickets_open(
-        [
-            TicketToOpen(
-                requester=p.sender,
-                channel=Channel.EMAIL,
-                body=p.body,
-                subject=REPLY_PREFIX_RE.sub("", SUBJECT_TOKEN_RE.sub("", p.parsed.subject)).strip(),
-                uploads=p.kept,
-                body_html=p.parsed.html,
-                external_id=p.external_id,
-                author_name=p.parsed.sender_name,
-                screened=p.screened,
-            )
-            for p in opening
-        ]
-    )
+    to_open = [
+        TicketToOpen(
+            requester=p.sender,
+            channel=Channel.EMAIL,
+            body=p.body,
+            subject=REPLY_PREFIX_RE.sub("", SUBJECT_TOKEN_RE.sub("", p.parsed.subject)).strip(),
+            uploads=p.kept,
+            body_html=p.parsed.html,
+            external_id=p.external_id,
+            author_name=p.parsed.sender_name,
+            screened=p.screened,
+        )
+        for p in opening
+    ]
+    opened = tickets_open(to_open) if to_open else []
     tickets: dict[int, _Planned] = {}
     for p, opened_one in zip(opening, opened, strict=True):
         if isinstance(opened_one.error, ConductBlocked):
@@ -861,35 +1002,63 @@ def _store_rounds(
     *,
     left_out: set[int],
 ) -> None:
-    """Plan each mail in order and hand the planned ones to the write path together. A
-    mail whose place depends on one planned but not yet written (a reply to it, a copy
-    of it, a sender it made a party) has the round written first: usually a batch is
-    one round, a reply to a mail of the same batch starts another."""
-    batch = _Round()
-    for index, (record, item) in enumerate(zip(records, received, strict=True)):
-        if index in left_out or item.parsed is None or item.check is None:
-            continue
-        if batch.waits_for(item.parsed, item.external_id, lookups):
-            _store(batch.planned, lookups)
-            batch = _Round()
-        try:
-            planned = _plan(
-                index, record, item.parsed, item.external_id, lookups, item.check, item.screened
-            )
-        except Exception as exc:
-            raise _MailFailed(index, exc) from exc
-        if planned is None:
-            continue
-        linked_to = planned.threading.linked_to
-        if linked_to is not None and linked_to.pk in batch.tickets:
-            # Its sender may be made a party of that ticket by a mail of the round.
-            _store(batch.planned, lookups)
-            batch = _Round()
-            planned.threading = _thread(
-                item.parsed, planned.sender, lookups, verified=item.check.verified
-            )
-        batch.add(planned)
-    _store(batch.planned, lookups)
+    """Plan the mails in order and hand them to the write path a round at a time. A
+    round takes every mail whose place depends on no mail of the batch still to be
+    written: a mail that depends on one planned in the round (a reply to it, a copy of
+    it, a ticket number it opens, a sender it may make a party or its flag may block) is
+    put off to the next round, and so is every later mail that could overtake one put
+    off (``_Waiting``). So a batch takes about as many rounds as its longest chain of
+    replies (before, a reply to a mail of the same round started a round), each ticket
+    gets its messages, and the batch its ticket numbers, in the order received."""
+    waiting: list[tuple[int, _Planned | None]] = [
+        (index, None)
+        for index, item in enumerate(received)
+        if index not in left_out and item.parsed is not None and item.check is not None
+    ]
+    while waiting:
+        batch, later = _Round(), _Waiting()
+        put_off: list[tuple[int, _Planned | None]] = []
+        for index, planned in waiting:
+            item = received[index]
+            parsed, check = item.parsed, item.check
+            assert parsed is not None and check is not None
+            if later.holds_back(parsed, item.external_id, lookups) or batch.waits_for(
+                parsed, item.external_id, lookups
+            ):
+                later.hold(item, lookups, batch, planned)
+                put_off.append((index, planned))
+                continue
+            try:
+                if planned is None:
+                    planned = _plan(
+                        index,
+                        records[index],
+                        parsed,
+                        item.external_id,
+                        lookups,
+                        check,
+                        item.screened,
+                    )
+                else:
+                    # Planned in an earlier round, and put off: its place may have changed.
+                    planned.threading = _thread(
+                        parsed, planned.sender, lookups, verified=check.verified
+                    )
+            except Exception as exc:
+                raise _MailFailed(index, exc) from exc
+            if planned is None:
+                continue
+            linked_to = planned.threading.linked_to
+            if later.holds_planned(planned) or (
+                # Its sender may be made a party of that ticket by a mail of the round.
+                linked_to is not None and linked_to.pk in batch.tickets
+            ):
+                later.hold(item, lookups, batch, planned)
+                put_off.append((index, planned))
+                continue
+            batch.add(planned)
+        _store(batch.planned, lookups)
+        waiting = put_off
 
 
 def _process_one(
