@@ -7,6 +7,7 @@ machine mail, a bounce, or quarantined with the reason) in one transaction; see
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -61,9 +62,14 @@ T = TypeVar("T")
 REPLY_PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|tr)\s*:\s*)+", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4)
+def _plus_address_re(address: str) -> re.Pattern[str]:
+    local, _, domain = address.partition("@")
+    return re.compile(rf"^{re.escape(local)}\+(\d+)@{re.escape(domain)}$")
+
+
 def _plus_ticket_id(recipients: list[str]) -> int | None:
-    local, _, domain = support_address().partition("@")
-    pattern = re.compile(rf"^{re.escape(local)}\+(\d+)@{re.escape(domain)}$")
+    pattern = _plus_address_re(support_address())
     for address in recipients:
         match = pattern.match(address)
         if match:
@@ -609,9 +615,10 @@ def _process(
     lookups: _Lookups,
     check: SenderCheck,
     screened: list[Finding] | None = None,
+    automatic: str = "",
 ) -> None:
     """One mail alone: the batch's steps with a round of one."""
-    planned = _plan(0, record, parsed, external_id, lookups, check, screened)
+    planned = _plan(0, record, parsed, external_id, lookups, check, screened, automatic)
     if planned is not None:
         _store([planned], lookups)
 
@@ -624,9 +631,11 @@ def _plan(
     lookups: _Lookups,
     check: SenderCheck,
     screened: list[Finding] | None = None,
+    automatic: str = "",
 ) -> _Planned | None:
     """What becomes of the mail: finished here (a duplicate, our own, a bounce, machine
-    mail, a forged agent), or planned for a ticket, the sender's account made."""
+    mail, a forged agent), or planned for a ticket, the sender's account made.
+    ``automatic``: why it is machine mail, as ``_receive`` found ("" for a person's)."""
     existing = lookups.messages.get(external_id)
     if existing is not None:
         message_pk, ticket_pk = existing
@@ -644,7 +653,6 @@ def _plan(
     if parsed.bounce is not None:
         _record_bounce(record, parsed.bounce)
         return None
-    automatic = parsed.automatic or machine_mail_reason(bytes(record.raw))
     if automatic:
         # Kept, but no ticket: nothing automatic answers it (RFC 3834).
         _finish(record, InboundStatus.IGNORED, f"machine-sent ({automatic})")
@@ -894,6 +902,8 @@ class _Received:
     # The conduct verdict on its text, reached before the batch's transaction (which on
     # SQLite holds the write lock); acted on only if the sender is a customer.
     screened: list[Finding] | None = None
+    # Why it is machine mail by its headers (RFC 3834), read once; "" for a bounce.
+    automatic: str = ""
 
     def record(self) -> InboundEmail:
         """A fresh record for it: made again when the batch is done again."""
@@ -920,13 +930,16 @@ def _receive(raw: bytes, provider_id: str, source: str, evidence: Evidence | Non
     check = sender_check(evidence, from_address=parsed.sender_email)
     # Machine mail (bounces, auto-replies, lists, newsletters, feed gateways) opens no
     # ticket and is not a customer's conduct: it is never screened, so never blocked.
+    automatic = "" if parsed.bounce is not None else parsed.automatic or machine_mail_reason(raw)
     screened = (
         None
-        if parsed.bounce is not None or parsed.automatic or machine_mail_reason(raw)
+        if parsed.bounce is not None or automatic
         else screen_text(_body(parsed.text), screening=get_policy().conduct.screening)
     )
     external_id = _external_id(raw, parsed, provider_id)
-    return _Received(raw, source, parsed, external_id, check=check, screened=screened)
+    return _Received(
+        raw, source, parsed, external_id, check=check, screened=screened, automatic=automatic
+    )
 
 
 def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> list[InboundEmail]:
@@ -955,6 +968,7 @@ def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> 
                     lookups,
                     item.check,
                     item.screened,
+                    item.automatic,
                 )
         _write_batch(records, lookups)
     return records
@@ -1038,6 +1052,7 @@ def _store_rounds(
                         lookups,
                         check,
                         item.screened,
+                        item.automatic,
                     )
                 else:
                     # Planned in an earlier round, and put off: its place may have changed.
@@ -1068,10 +1083,11 @@ def _process_one(
     lookups: _Lookups,
     check: SenderCheck,
     screened: list[Finding] | None = None,
+    automatic: str = "",
 ) -> None:
     try:
         with transaction.atomic():
-            _process(record, parsed, external_id, lookups, check, screened)
+            _process(record, parsed, external_id, lookups, check, screened, automatic)
     except Exception as exc:
         error = exc.error if isinstance(exc, _MailFailed) else exc
         record.ticket = record.message = None
