@@ -22,7 +22,12 @@ from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
-from accounts.services import contact_for_typed_email, customer_for_email, customer_new
+from accounts.services import (
+    contact_for_typed_email,
+    customer_for_email,
+    customer_unsaved,
+    customers_save,
+)
 from conduct.exceptions import ConductBlocked
 from conduct.screening import Finding, screen_text
 from core.rows_insert import rows_insert
@@ -123,6 +128,9 @@ class _Lookups:
     # Addresses of the mails planned so far (accounts may have been made for them, and
     # rolled back since): their account is looked up again rather than assumed absent.
     senders_planned: set[str] = field(default_factory=set)
+    # New customers of the mails planned since the last round was written, by address:
+    # saved together when the next round is (``_store``).
+    customers_unsaved: dict[str, User] = field(default_factory=dict)
 
     @classmethod
     def load(cls, wanted: list[tuple[str, ParsedEmail]]) -> _Lookups:
@@ -673,10 +681,14 @@ def _plan(
         sender = contact_for_typed_email(email=parsed.sender_email, name=sender_name)
     elif account is not None and account.is_customer:
         sender = account
+    elif account is None and parsed.sender_email in lookups.customers_unsaved:
+        sender = lookups.customers_unsaved[parsed.sender_email]
     elif account is None and parsed.sender_email not in lookups.senders_planned:
         # The batch read every address at its start and no account has this one, and no
-        # mail of the batch made one since: made without looking again.
-        sender = customer_new(email=parsed.sender_email, name=sender_name)
+        # mail of the batch made one since: made without looking again, and saved with
+        # the round's other new customers in one INSERT.
+        sender = customer_unsaved(email=parsed.sender_email, name=sender_name)
+        lookups.customers_unsaved[parsed.sender_email] = sender
     else:
         sender = customer_for_email(email=parsed.sender_email, name=sender_name)
     lookups.senders_planned.add(parsed.sender_email)
@@ -700,6 +712,8 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
     messages on existing tickets, then the new tickets (with a mail whose ticket turned
     out to be closed). Then each mail's own rest, in order. A mail that fails raises
     ``_MailFailed``."""
+    customers_save(list(lookups.customers_unsaved.values()))
+    lookups.customers_unsaved.clear()
     appending = [p for p in planned if p.threading.ticket is not None]
     to_append = [
         MessageToAppend(
@@ -1091,6 +1105,7 @@ def _process_one(
     except Exception as exc:
         error = exc.error if isinstance(exc, _MailFailed) else exc
         record.ticket = record.message = None
+        lookups.customers_unsaved.clear()  # rolled back, or never saved
         if (
             isinstance(error, IntegrityError)
             and Message.objects.filter(channel=Channel.EMAIL, external_id=external_id).exists()

@@ -429,3 +429,21 @@ def test_a_sender_flagged_in_a_batch_is_blocked_as_if_mail_came_one_by_one():
     # the mail after it is refused, as it would be had each mail come alone.
     assert [r.status for r in records] == [InboundStatus.PROCESSED] * 3 + [InboundStatus.IGNORED]
     assert "blocked for conduct" in records[3].reason
+
+
+def test_the_new_customers_of_a_batch_are_made_in_one_insert():
+    # given an account with the user name the first new address would get
+    ingest_many([mail(sender="ada@example.org", message_id="<first@example.com>")])
+    raws = [
+        mail(sender=f"ada@{domain}", message_id=f"<{domain}@example.com>")
+        for domain in ("example.net", "example.com", "example.ng")
+    ] + [mail(sender="ada@example.net", message_id="<again@example.com>", subject="Also")]
+    # when a batch comes from three new addresses (one twice) with the same local part
+    with CaptureQueriesContext(connection) as queries:
+        records = ingest_many(raws)
+    # then one INSERT makes them, with the names one after another would have got
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    inserts = [q for q in queries.captured_queries if 'INSERT INTO "accounts_user"' in q["sql"]]
+    assert len(inserts) == 1
+    assert [r.ticket.requester.username for r in records] == ["ada2", "ada3", "ada4", "ada2"]
+    assert User.objects.filter(email="ada@example.net").count() == 1
