@@ -332,25 +332,50 @@ def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) 
 MAX_COPIED_PARTIES = 50
 
 
-def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> list[str]:
-    """Everyone else the customer wrote to (Cc, or beside us in To) becomes a copied
-    party. Recorded by address only: being copied on a mail grants no portal access.
-    Returns the addresses added."""
+def _copies_wanted(parsed: ParsedEmail) -> dict[str, str]:
+    """Everyone else the customer wrote to (Cc, or beside us in To): address → name."""
     wanted: dict[str, str] = {}
     for name, address in [*parsed.cc, *parsed.to_named]:
         if "@" in address and address != parsed.sender_email and not is_our_address(address):
             wanted.setdefault(address[:254], name[:150])
+    return wanted
+
+
+def _record_copied(stored: list[_Planned]) -> dict[int, list[str]]:
+    """Everyone else the customer wrote to becomes a copied party of the ticket its mail
+    joined or opened, mail after mail: recorded by address only (being copied on a mail
+    grants no portal access), at most ``MAX_COPIED_PARTIES`` per ticket. For a round's
+    stored mails, the parties of their tickets read in one query and the new ones
+    written in one INSERT. Returns, by the mail's index, the addresses added."""
+    wanted = [(p, _copies_wanted(p.parsed)) for p in stored]
+    wanted = [(p, copies) for p, copies in wanted if copies and p.message is not None]
     if not wanted:
-        return []
-    parties = list(Party.objects.filter(ticket=ticket).values_list("email", "role"))
-    known = {email.lower() for email, _role in parties}
-    known.add(ticket.requester.email.lower())
-    room = MAX_COPIED_PARTIES - sum(1 for _email, role in parties if role == PartyRole.CC)
-    new = [(a, n) for a, n in wanted.items() if a not in known][: max(room, 0)]
-    Party.objects.bulk_create(
-        Party(ticket=ticket, role=PartyRole.CC, name=name, email=address) for address, name in new
-    )
-    return [address for address, _name in new]
+        return {}
+    parties: dict[int, list[tuple[str, str]]] = {}
+    for p, _copies in wanted:
+        assert p.message is not None
+        parties[p.message.ticket_id] = []
+    for ticket_pk, email, role in Party.objects.filter(ticket_id__in=list(parties)).values_list(
+        "ticket_id", "email", "role"
+    ):
+        parties[ticket_pk].append((email, role))
+    added: dict[int, list[str]] = {}
+    rows: list[Party] = []
+    for p, copies in wanted:
+        assert p.message is not None
+        ticket = p.message.ticket
+        known = {email.lower() for email, _role in parties[ticket.pk]}
+        known.add(ticket.requester.email.lower())
+        cc = sum(1 for _email, role in parties[ticket.pk] if role == PartyRole.CC)
+        new = [(a, n) for a, n in copies.items() if a not in known][
+            : max(MAX_COPIED_PARTIES - cc, 0)
+        ]
+        for address, name in new:
+            rows.append(Party(ticket=ticket, role=PartyRole.CC, name=name, email=address))
+            parties[ticket.pk].append((address, PartyRole.CC))
+        added[p.index] = [address for address, _name in new]
+    Party.objects.bulk_create(rows)
+    return added
 
 
 # The direct parent and the thread's latest ancestors are enough to find a late original.
@@ -766,9 +791,11 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
         ).select_related("ticket__requester"):
             tickets[message.ticket_id].message = message
     _acknowledged(list(tickets.values()), lookups)
+    # A failure here is no one mail's: the batch is then done mail by mail.
+    copied = _record_copied(planned)
     for p in planned:
         try:
-            _store_rest(p, lookups)
+            _store_rest(p, lookups, copied.get(p.index, []))
         except Exception as exc:
             raise _MailFailed(p.index, exc) from exc
 
@@ -807,9 +834,9 @@ def _unwrapped(planned: _Planned, outcome: Outcome[T]) -> T:
         raise _MailFailed(planned.index, exc) from exc
 
 
-def _store_rest(planned: _Planned, lookups: _Lookups) -> None:
+def _store_rest(planned: _Planned, lookups: _Lookups, copied: list[str]) -> None:
     """A mail's own rest once the write path has stored it: the acknowledgement, its
-    refused attachments, copied parties, a link, its record."""
+    refused attachments, a link, its record; ``copied``: the parties it added."""
     record, parsed = planned.record, planned.parsed
     if planned.blocked:
         # Not quarantined (nothing for an admin to fix): kept raw with the reason,
@@ -822,7 +849,7 @@ def _store_rest(planned: _Planned, lookups: _Lookups) -> None:
     ticket = message.ticket
     acknowledgement = planned.acknowledgement
     _record_refused(message, planned.refused)
-    lookups.parties.setdefault(ticket.pk, set()).update(_record_copied(ticket, parsed))
+    lookups.parties.setdefault(ticket.pk, set()).update(copied)
     linked_to = planned.threading.linked_to
     if linked_to is not None and linked_to.pk != ticket.pk:
         lookups.new_links.append(

@@ -16,7 +16,8 @@ from mail.models import (
     InboundStatus,
 )
 from mail.tests.test_intake import mail
-from tickets.models import Message, Ticket
+from tickets.choices import PartyRole
+from tickets.models import Message, Party, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -447,3 +448,45 @@ def test_the_new_customers_of_a_batch_are_made_in_one_insert():
     assert len(inserts) == 1
     assert [r.ticket.requester.username for r in records] == ["ada2", "ada3", "ada4", "ada2"]
     assert User.objects.filter(email="ada@example.net").count() == 1
+
+
+def test_the_copied_parties_of_a_batch_cost_what_one_mails_cost():
+    def batch_of(first: int, size: int) -> dict[str, int]:
+        raws = [
+            mail(
+                sender=f"buyer{n}@example.com",
+                message_id=f"<c{n}@example.com>",
+                Cc=f"Friend <friend{n}@example.com>, Partner <partner{n}@example.com>",
+            )
+            for n in range(first, first + size)
+        ]
+        # A reply in the same batch copies one of them again and someone new.
+        raws.append(
+            mail(
+                sender=f"buyer{first}@example.com",
+                message_id=f"<c{first}-again@example.com>",
+                In_Reply_To=f"<c{first}@example.com>",
+                Cc=f"friend{first}@example.com, Boss <boss{first}@example.com>",
+            )
+        )
+        with CaptureQueriesContext(connection) as queries:
+            records = ingest_many(raws)
+        assert {r.status for r in records} == {InboundStatus.PROCESSED}
+        ticket = records[0].ticket
+        assert records[-1].ticket == ticket
+        assert list(
+            Party.objects.filter(ticket=ticket, role=PartyRole.CC)
+            .order_by("pk")
+            .values_list("name", "email")
+        ) == [
+            ("Friend", f"friend{first}@example.com"),
+            ("Partner", f"partner{first}@example.com"),
+            ("Boss", f"boss{first}@example.com"),
+        ]
+        return {
+            fragment: sum(1 for q in queries.captured_queries if fragment in q["sql"])
+            for fragment in ['INSERT INTO "tickets_party"', 'FROM "tickets_party"']
+        }
+
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    assert batch_of(0, 1) == batch_of(1, 5)
