@@ -7,6 +7,7 @@ machine mail, a bounce, or quarantined with the reason) in one transaction; see
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -21,7 +22,12 @@ from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
-from accounts.services import contact_for_typed_email, customer_for_email, customer_new
+from accounts.services import (
+    contact_for_typed_email,
+    customer_for_email,
+    customer_unsaved,
+    customers_save,
+)
 from conduct.exceptions import ConductBlocked
 from conduct.screening import Finding, screen_text
 from core.rows_insert import rows_insert
@@ -61,9 +67,14 @@ T = TypeVar("T")
 REPLY_PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|tr)\s*:\s*)+", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4)
+def _plus_address_re(address: str) -> re.Pattern[str]:
+    local, _, domain = address.partition("@")
+    return re.compile(rf"^{re.escape(local)}\+(\d+)@{re.escape(domain)}$")
+
+
 def _plus_ticket_id(recipients: list[str]) -> int | None:
-    local, _, domain = support_address().partition("@")
-    pattern = re.compile(rf"^{re.escape(local)}\+(\d+)@{re.escape(domain)}$")
+    pattern = _plus_address_re(support_address())
     for address in recipients:
         match = pattern.match(address)
         if match:
@@ -117,6 +128,9 @@ class _Lookups:
     # Addresses of the mails planned so far (accounts may have been made for them, and
     # rolled back since): their account is looked up again rather than assumed absent.
     senders_planned: set[str] = field(default_factory=set)
+    # New customers of the mails planned since the last round was written, by address:
+    # saved together when the next round is (``_store``).
+    customers_unsaved: dict[str, User] = field(default_factory=dict)
 
     @classmethod
     def load(cls, wanted: list[tuple[str, ParsedEmail]]) -> _Lookups:
@@ -318,25 +332,50 @@ def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) 
 MAX_COPIED_PARTIES = 50
 
 
-def _record_copied(ticket: Ticket, parsed: ParsedEmail) -> list[str]:
-    """Everyone else the customer wrote to (Cc, or beside us in To) becomes a copied
-    party. Recorded by address only: being copied on a mail grants no portal access.
-    Returns the addresses added."""
+def _copies_wanted(parsed: ParsedEmail) -> dict[str, str]:
+    """Everyone else the customer wrote to (Cc, or beside us in To): address → name."""
     wanted: dict[str, str] = {}
     for name, address in [*parsed.cc, *parsed.to_named]:
         if "@" in address and address != parsed.sender_email and not is_our_address(address):
             wanted.setdefault(address[:254], name[:150])
+    return wanted
+
+
+def _record_copied(stored: list[_Planned]) -> dict[int, list[str]]:
+    """Everyone else the customer wrote to becomes a copied party of the ticket its mail
+    joined or opened, mail after mail: recorded by address only (being copied on a mail
+    grants no portal access), at most ``MAX_COPIED_PARTIES`` per ticket. For a round's
+    stored mails, the parties of their tickets read in one query and the new ones
+    written in one INSERT. Returns, by the mail's index, the addresses added."""
+    wanted = [(p, _copies_wanted(p.parsed)) for p in stored]
+    wanted = [(p, copies) for p, copies in wanted if copies and p.message is not None]
     if not wanted:
-        return []
-    parties = list(Party.objects.filter(ticket=ticket).values_list("email", "role"))
-    known = {email.lower() for email, _role in parties}
-    known.add(ticket.requester.email.lower())
-    room = MAX_COPIED_PARTIES - sum(1 for _email, role in parties if role == PartyRole.CC)
-    new = [(a, n) for a, n in wanted.items() if a not in known][: max(room, 0)]
-    Party.objects.bulk_create(
-        Party(ticket=ticket, role=PartyRole.CC, name=name, email=address) for address, name in new
-    )
-    return [address for address, _name in new]
+        return {}
+    parties: dict[int, list[tuple[str, str]]] = {}
+    for p, _copies in wanted:
+        assert p.message is not None
+        parties[p.message.ticket_id] = []
+    for ticket_pk, email, role in Party.objects.filter(ticket_id__in=list(parties)).values_list(
+        "ticket_id", "email", "role"
+    ):
+        parties[ticket_pk].append((email, role))
+    added: dict[int, list[str]] = {}
+    rows: list[Party] = []
+    for p, copies in wanted:
+        assert p.message is not None
+        ticket = p.message.ticket
+        known = {email.lower() for email, _role in parties[ticket.pk]}
+        known.add(ticket.requester.email.lower())
+        cc = sum(1 for _email, role in parties[ticket.pk] if role == PartyRole.CC)
+        new = [(a, n) for a, n in copies.items() if a not in known][
+            : max(MAX_COPIED_PARTIES - cc, 0)
+        ]
+        for address, name in new:
+            rows.append(Party(ticket=ticket, role=PartyRole.CC, name=name, email=address))
+            parties[ticket.pk].append((address, PartyRole.CC))
+        added[p.index] = [address for address, _name in new]
+    Party.objects.bulk_create(rows)
+    return added
 
 
 # The direct parent and the thread's latest ancestors are enough to find a late original.
@@ -415,7 +454,7 @@ class _MailFailed(Exception):
 
 @dataclass
 class _Round:
-    """Mails planned since the last write: they go to the write path together."""
+    """Mails planned to go to the write path together."""
 
     planned: list[_Planned] = field(default_factory=list)
     # Their Message-IDs and the parents they name, and the tickets they join: a later
@@ -423,19 +462,39 @@ class _Round:
     ids: set[str] = field(default_factory=set)
     refs: set[str] = field(default_factory=set)
     tickets: set[int] = field(default_factory=set)
+    # Senders whose mail of the round the conduct screening flagged: the block it may
+    # bring applies to their next mail, as when mail comes one by one.
+    flagged: set[str] = field(default_factory=set)
+    # Each Message-ID of theirs (``_keys``) → the tickets its mail joins or links to,
+    # and its senders; the senders of those that open a ticket: where a mail put off
+    # that finds one of them may end (``_Waiting.hold``).
+    touching: dict[str, set[int]] = field(default_factory=dict)
+    senders: dict[str, set[str]] = field(default_factory=dict)
+    openers: set[str] = field(default_factory=set)
 
     def add(self, planned: _Planned) -> None:
         self.planned.append(planned)
         self.ids.add(planned.external_id)
         self.refs.update(_parent_ids(planned.parsed)[:MAX_REFERENCES_KEPT])
-        if planned.threading.ticket is not None:
-            self.tickets.add(planned.threading.ticket.pk)
+        threading = planned.threading
+        if threading.ticket is not None:
+            self.tickets.add(threading.ticket.pk)
+        sender = planned.parsed.sender_email.lower()
+        if planned.screened:
+            self.flagged.add(sender)
+        touched = {t.pk for t in (threading.ticket, threading.linked_to) if t is not None}
+        for key in _keys(planned.parsed, planned.external_id):
+            self.touching.setdefault(key, set()).update(touched)
+            self.senders.setdefault(key, set()).add(sender)
+        if _opens(threading):
+            self.openers.add(sender)
 
     def waits_for(self, parsed: ParsedEmail, external_id: str, lookups: _Lookups) -> bool:
         """Whether the mail's place (a duplicate, the ticket its headers thread it to, a
-        ticket it names) could be decided by a mail of this round not yet written: the
-        same search as ``_thread_by_headers``, stopping at the first hit."""
-        if external_id in self.ids:
+        ticket it names, a block for its sender) could be decided by a mail of this
+        round not yet written: the same search as ``_thread_by_headers``, stopping at
+        the first hit."""
+        if external_id in self.ids or parsed.sender_email.lower() in self.flagged:
             return True
         parents = _parent_ids(parsed)
         for parent_id in parents:
@@ -460,6 +519,128 @@ class _Round:
         )
 
 
+def _keys(parsed: ParsedEmail, external_id: str) -> set[str]:
+    """Every Message-ID by which the mail and another can find each other: its own, and
+    all the parents it names."""
+    own = stored_id(parsed.message_id) if parsed.message_id else ""
+    return {external_id, own, *_parent_ids(parsed)} - {""}
+
+
+def _opens(threading: _Threading) -> bool:
+    """Whether a planned mail opens a ticket: it joins none, or a closed one."""
+    return threading.ticket is None or threading.ticket.is_closed
+
+
+@dataclass
+class _Waiting:
+    """Mails of the batch put off to a later round, and what a later mail of the batch
+    must not overtake them on, so that each ticket gets its messages, and the batch its
+    new tickets (their numbers), in the order received: its place would be decided
+    before theirs, or it joins a ticket one of them may join, or it opens a ticket
+    while one of them may."""
+
+    # Their Message-IDs (``_keys``) → the stored tickets the mail may join or be linked
+    # to once its turn comes, and its senders: a later mail sharing one could find it,
+    # or it the later one, by its headers.
+    touching: dict[str, set[int]] = field(default_factory=dict)
+    senders: dict[str, set[str]] = field(default_factory=dict)
+    # All those tickets together.
+    tickets: set[int] = field(default_factory=set)
+    # Senders of those that may open a ticket (a later mail may name its number), and
+    # of those the conduct screening flagged (a block applies to their next mail).
+    openers: set[str] = field(default_factory=set)
+    flagged: set[str] = field(default_factory=set)
+
+    def holds_back(self, parsed: ParsedEmail, external_id: str, lookups: _Lookups) -> bool:
+        """Whether a later mail must wait behind these, before it is planned."""
+        if not self.touching:
+            return False
+        return (
+            parsed.sender_email.lower() in self.flagged
+            or not self.touching.keys().isdisjoint(_keys(parsed, external_id))
+            # A ticket number it names may be one they open.
+            or any(pk not in lookups.tickets for pk in _candidate_tickets(parsed))
+        )
+
+    def holds_planned(self, planned: _Planned) -> bool:
+        """Whether a planned mail must wait behind these: it joins or is linked to a
+        ticket one of them may end on, or opens a ticket while one of them may."""
+        threading = planned.threading
+        if self.openers and _opens(threading):
+            return True
+        return any(
+            t is not None and t.pk in self.tickets for t in (threading.ticket, threading.linked_to)
+        )
+
+    def hold(
+        self, item: _Received, lookups: _Lookups, batch: _Round, planned: _Planned | None
+    ) -> None:
+        """Put a mail off. The tickets it may end on are every stored ticket it could
+        reach: by the Message-IDs it names (stored, or of a mail of the round or put
+        off that it could find), by a ticket number it names, or the one it was
+        planned for."""
+        parsed = item.parsed
+        assert parsed is not None and item.check is not None
+        sender = parsed.sender_email.lower()
+        keys = _keys(parsed, item.external_id)
+        tickets: set[int] = set(_candidate_tickets(parsed))
+        for key in keys:
+            if key in lookups.messages:
+                tickets.add(lookups.messages[key][1])
+            if key in lookups.referenced:
+                tickets.add(lookups.referenced[key])
+            tickets.update(batch.touching.get(key, ()))
+            tickets.update(self.touching.get(key, ()))
+        if planned is not None:
+            threading = planned.threading
+            tickets.update(t.pk for t in (threading.ticket, threading.linked_to) if t is not None)
+            opens = _opens(threading)
+        else:
+            opens = not self._follows_own_mail(
+                parsed, keys, lookups, batch, verified=item.check.verified
+            )
+        # A merged ticket's mail goes to the one it was merged into.
+        live = {lookups.tickets[pk].pk if pk in lookups.tickets else pk for pk in tickets}
+        for key in keys:
+            self.touching.setdefault(key, set()).update(live)
+            self.senders.setdefault(key, set()).add(sender)
+        self.tickets.update(live)
+        if opens:
+            self.openers.add(sender)
+        if item.screened:
+            self.flagged.add(sender)
+
+    def _follows_own_mail(
+        self,
+        parsed: ParsedEmail,
+        keys: set[str],
+        lookups: _Lookups,
+        batch: _Round,
+        *,
+        verified: bool,
+    ) -> bool:
+        """Whether a mail put off before it was planned will join a ticket rather than
+        open one: it names a mail of its own sender in the batch (or, verified, the
+        number of a ticket its sender opens in the batch), and no stored ticket it
+        would find first refuses it. A reply whose original was refused (a conduct
+        block) opens a ticket all the same: its number then follows the batch's."""
+        sender = parsed.sender_email.lower()
+        follows = any(
+            sender in batch.senders.get(key, ()) or sender in self.senders.get(key, ())
+            for key in keys
+        )
+        if not follows and verified:
+            unknown = any(pk not in lookups.tickets for pk in _candidate_tickets(parsed))
+            follows = unknown and (sender in batch.openers or sender in self.openers)
+        if not follows:
+            return False
+        stored = _thread_by_headers(parsed, lookups)
+        if stored is None:
+            return True
+        ticket = lookups.tickets.get(stored)
+        return ticket is not None and not ticket.is_closed and lookups.is_party(ticket, sender)
+
+
 def _process(
     record: InboundEmail,
     parsed: ParsedEmail,
@@ -467,9 +648,10 @@ def _process(
     lookups: _Lookups,
     check: SenderCheck,
     screened: list[Finding] | None = None,
+    automatic: str = "",
 ) -> None:
     """One mail alone: the batch's steps with a round of one."""
-    planned = _plan(0, record, parsed, external_id, lookups, check, screened)
+    planned = _plan(0, record, parsed, external_id, lookups, check, screened, automatic)
     if planned is not None:
         _store([planned], lookups)
 
@@ -482,9 +664,11 @@ def _plan(
     lookups: _Lookups,
     check: SenderCheck,
     screened: list[Finding] | None = None,
+    automatic: str = "",
 ) -> _Planned | None:
     """What becomes of the mail: finished here (a duplicate, our own, a bounce, machine
-    mail, a forged agent), or planned for a ticket, the sender's account made."""
+    mail, a forged agent), or planned for a ticket, the sender's account made.
+    ``automatic``: why it is machine mail, as ``_receive`` found ("" for a person's)."""
     existing = lookups.messages.get(external_id)
     if existing is not None:
         message_pk, ticket_pk = existing
@@ -502,7 +686,6 @@ def _plan(
     if parsed.bounce is not None:
         _record_bounce(record, parsed.bounce)
         return None
-    automatic = parsed.automatic or machine_mail_reason(bytes(record.raw))
     if automatic:
         # Kept, but no ticket: nothing automatic answers it (RFC 3834).
         _finish(record, InboundStatus.IGNORED, f"machine-sent ({automatic})")
@@ -523,10 +706,14 @@ def _plan(
         sender = contact_for_typed_email(email=parsed.sender_email, name=sender_name)
     elif account is not None and account.is_customer:
         sender = account
+    elif account is None and parsed.sender_email in lookups.customers_unsaved:
+        sender = lookups.customers_unsaved[parsed.sender_email]
     elif account is None and parsed.sender_email not in lookups.senders_planned:
         # The batch read every address at its start and no account has this one, and no
-        # mail of the batch made one since: made without looking again.
-        sender = customer_new(email=parsed.sender_email, name=sender_name)
+        # mail of the batch made one since: made without looking again, and saved with
+        # the round's other new customers in one INSERT.
+        sender = customer_unsaved(email=parsed.sender_email, name=sender_name)
+        lookups.customers_unsaved[parsed.sender_email] = sender
     else:
         sender = customer_for_email(email=parsed.sender_email, name=sender_name)
     lookups.senders_planned.add(parsed.sender_email)
@@ -550,44 +737,45 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
     messages on existing tickets, then the new tickets (with a mail whose ticket turned
     out to be closed). Then each mail's own rest, in order. A mail that fails raises
     ``_MailFailed``."""
+    customers_save(list(lookups.customers_unsaved.values()))
+    lookups.customers_unsaved.clear()
     appending = [p for p in planned if p.threading.ticket is not None]
-    appended = messages_append(
-        [
-            MessageToAppend(
-                ticket=p.threading.ticket,
-                author=p.sender,
-                body=p.body,
-                uploads=p.kept,
-                channel=Channel.EMAIL,
-                body_html=p.parsed.html,
-                external_id=p.external_id,
-                screened=p.screened,
-            )
-            for p in appending
-            if p.threading.ticket is not None
-        ]
-    )
+    to_append = [
+        MessageToAppend(
+            ticket=p.threading.ticket,
+            author=p.sender,
+            body=p.body,
+            uploads=p.kept,
+            channel=Channel.EMAIL,
+            body_html=p.parsed.html,
+            external_id=p.external_id,
+            screened=p.screened,
+        )
+        for p in appending
+        if p.threading.ticket is not None
+    ]
+    # A call of the write path with nothing to write would still cost its savepoint.
+    appended = messages_append(to_append) if to_append else []
     for p, outcome in zip(appending, appended, strict=True):
         if isinstance(outcome.error, TicketClosed):
             continue  # a new ticket instead, below
         p.message = _unwrapped(p, outcome)
     opening = [p for p in planned if p.message is None]
-    opened = tickets_open(
-        [
-            TicketToOpen(
-                requester=p.sender,
-                channel=Channel.EMAIL,
-                body=p.body,
-                subject=REPLY_PREFIX_RE.sub("", SUBJECT_TOKEN_RE.sub("", p.parsed.subject)).strip(),
-                uploads=p.kept,
-                body_html=p.parsed.html,
-                external_id=p.external_id,
-                author_name=p.parsed.sender_name,
-                screened=p.screened,
-            )
-            for p in opening
-        ]
-    )
+    to_open = [
+        TicketToOpen(
+            requester=p.sender,
+            channel=Channel.EMAIL,
+            body=p.body,
+            subject=REPLY_PREFIX_RE.sub("", SUBJECT_TOKEN_RE.sub("", p.parsed.subject)).strip(),
+            uploads=p.kept,
+            body_html=p.parsed.html,
+            external_id=p.external_id,
+            author_name=p.parsed.sender_name,
+            screened=p.screened,
+        )
+        for p in opening
+    ]
+    opened = tickets_open(to_open) if to_open else []
     tickets: dict[int, _Planned] = {}
     for p, opened_one in zip(opening, opened, strict=True):
         if isinstance(opened_one.error, ConductBlocked):
@@ -603,9 +791,11 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
         ).select_related("ticket__requester"):
             tickets[message.ticket_id].message = message
     _acknowledged(list(tickets.values()), lookups)
+    # A failure here is no one mail's: the batch is then done mail by mail.
+    copied = _record_copied(planned)
     for p in planned:
         try:
-            _store_rest(p, lookups)
+            _store_rest(p, lookups, copied.get(p.index, []))
         except Exception as exc:
             raise _MailFailed(p.index, exc) from exc
 
@@ -644,9 +834,9 @@ def _unwrapped(planned: _Planned, outcome: Outcome[T]) -> T:
         raise _MailFailed(planned.index, exc) from exc
 
 
-def _store_rest(planned: _Planned, lookups: _Lookups) -> None:
+def _store_rest(planned: _Planned, lookups: _Lookups, copied: list[str]) -> None:
     """A mail's own rest once the write path has stored it: the acknowledgement, its
-    refused attachments, copied parties, a link, its record."""
+    refused attachments, a link, its record; ``copied``: the parties it added."""
     record, parsed = planned.record, planned.parsed
     if planned.blocked:
         # Not quarantined (nothing for an admin to fix): kept raw with the reason,
@@ -659,7 +849,7 @@ def _store_rest(planned: _Planned, lookups: _Lookups) -> None:
     ticket = message.ticket
     acknowledgement = planned.acknowledgement
     _record_refused(message, planned.refused)
-    lookups.parties.setdefault(ticket.pk, set()).update(_record_copied(ticket, parsed))
+    lookups.parties.setdefault(ticket.pk, set()).update(copied)
     linked_to = planned.threading.linked_to
     if linked_to is not None and linked_to.pk != ticket.pk:
         lookups.new_links.append(
@@ -753,6 +943,8 @@ class _Received:
     # The conduct verdict on its text, reached before the batch's transaction (which on
     # SQLite holds the write lock); acted on only if the sender is a customer.
     screened: list[Finding] | None = None
+    # Why it is machine mail by its headers (RFC 3834), read once; "" for a bounce.
+    automatic: str = ""
 
     def record(self) -> InboundEmail:
         """A fresh record for it: made again when the batch is done again."""
@@ -779,13 +971,16 @@ def _receive(raw: bytes, provider_id: str, source: str, evidence: Evidence | Non
     check = sender_check(evidence, from_address=parsed.sender_email)
     # Machine mail (bounces, auto-replies, lists, newsletters, feed gateways) opens no
     # ticket and is not a customer's conduct: it is never screened, so never blocked.
+    automatic = "" if parsed.bounce is not None else parsed.automatic or machine_mail_reason(raw)
     screened = (
         None
-        if parsed.bounce is not None or parsed.automatic or machine_mail_reason(raw)
+        if parsed.bounce is not None or automatic
         else screen_text(_body(parsed.text), screening=get_policy().conduct.screening)
     )
     external_id = _external_id(raw, parsed, provider_id)
-    return _Received(raw, source, parsed, external_id, check=check, screened=screened)
+    return _Received(
+        raw, source, parsed, external_id, check=check, screened=screened, automatic=automatic
+    )
 
 
 def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> list[InboundEmail]:
@@ -814,6 +1009,7 @@ def _ingest(items: list[tuple[bytes, str, Evidence | None]], *, source: str) -> 
                     lookups,
                     item.check,
                     item.screened,
+                    item.automatic,
                 )
         _write_batch(records, lookups)
     return records
@@ -861,35 +1057,64 @@ def _store_rounds(
     *,
     left_out: set[int],
 ) -> None:
-    """Plan each mail in order and hand the planned ones to the write path together. A
-    mail whose place depends on one planned but not yet written (a reply to it, a copy
-    of it, a sender it made a party) has the round written first: usually a batch is
-    one round, a reply to a mail of the same batch starts another."""
-    batch = _Round()
-    for index, (record, item) in enumerate(zip(records, received, strict=True)):
-        if index in left_out or item.parsed is None or item.check is None:
-            continue
-        if batch.waits_for(item.parsed, item.external_id, lookups):
-            _store(batch.planned, lookups)
-            batch = _Round()
-        try:
-            planned = _plan(
-                index, record, item.parsed, item.external_id, lookups, item.check, item.screened
-            )
-        except Exception as exc:
-            raise _MailFailed(index, exc) from exc
-        if planned is None:
-            continue
-        linked_to = planned.threading.linked_to
-        if linked_to is not None and linked_to.pk in batch.tickets:
-            # Its sender may be made a party of that ticket by a mail of the round.
-            _store(batch.planned, lookups)
-            batch = _Round()
-            planned.threading = _thread(
-                item.parsed, planned.sender, lookups, verified=item.check.verified
-            )
-        batch.add(planned)
-    _store(batch.planned, lookups)
+    """Plan the mails in order and hand them to the write path a round at a time. A
+    round takes every mail whose place depends on no mail of the batch still to be
+    written: a mail that depends on one planned in the round (a reply to it, a copy of
+    it, a ticket number it opens, a sender it may make a party or its flag may block) is
+    put off to the next round, and so is every later mail that could overtake one put
+    off (``_Waiting``). So a batch takes about as many rounds as its longest chain of
+    replies (before, a reply to a mail of the same round started a round), each ticket
+    gets its messages, and the batch its ticket numbers, in the order received."""
+    waiting: list[tuple[int, _Planned | None]] = [
+        (index, None)
+        for index, item in enumerate(received)
+        if index not in left_out and item.parsed is not None and item.check is not None
+    ]
+    while waiting:
+        batch, later = _Round(), _Waiting()
+        put_off: list[tuple[int, _Planned | None]] = []
+        for index, planned in waiting:
+            item = received[index]
+            parsed, check = item.parsed, item.check
+            assert parsed is not None and check is not None
+            if later.holds_back(parsed, item.external_id, lookups) or batch.waits_for(
+                parsed, item.external_id, lookups
+            ):
+                later.hold(item, lookups, batch, planned)
+                put_off.append((index, planned))
+                continue
+            try:
+                if planned is None:
+                    planned = _plan(
+                        index,
+                        records[index],
+                        parsed,
+                        item.external_id,
+                        lookups,
+                        check,
+                        item.screened,
+                        item.automatic,
+                    )
+                else:
+                    # Planned in an earlier round, and put off: its place may have changed.
+                    planned.threading = _thread(
+                        parsed, planned.sender, lookups, verified=check.verified
+                    )
+            except Exception as exc:
+                raise _MailFailed(index, exc) from exc
+            if planned is None:
+                continue
+            linked_to = planned.threading.linked_to
+            if later.holds_planned(planned) or (
+                # Its sender may be made a party of that ticket by a mail of the round.
+                linked_to is not None and linked_to.pk in batch.tickets
+            ):
+                later.hold(item, lookups, batch, planned)
+                put_off.append((index, planned))
+                continue
+            batch.add(planned)
+        _store(batch.planned, lookups)
+        waiting = put_off
 
 
 def _process_one(
@@ -899,13 +1124,15 @@ def _process_one(
     lookups: _Lookups,
     check: SenderCheck,
     screened: list[Finding] | None = None,
+    automatic: str = "",
 ) -> None:
     try:
         with transaction.atomic():
-            _process(record, parsed, external_id, lookups, check, screened)
+            _process(record, parsed, external_id, lookups, check, screened, automatic)
     except Exception as exc:
         error = exc.error if isinstance(exc, _MailFailed) else exc
         record.ticket = record.message = None
+        lookups.customers_unsaved.clear()  # rolled back, or never saved
         if (
             isinstance(error, IntegrityError)
             and Message.objects.filter(channel=Channel.EMAIL, external_id=external_id).exists()

@@ -66,6 +66,10 @@ def _delimiters(raw: bytes) -> list[re.Match[bytes]] | None:
 def cap_parts(raw: bytes, *, max_parts: int) -> tuple[bytes, int]:
     """``raw`` cut after its first ``max_parts`` MIME parts, and how many were cut:
     a message of 10,000 parts costs the parser no more than one of ``max_parts``."""
+    if raw.count(b"\n--") <= max_parts + 1:
+        # Each delimiter line starts so: too few to cut, and no need to find them
+        # (reading the boundaries cost about 0.2 ms a mail).
+        return raw, 0
     marks = _delimiters(raw)
     if marks is None:
         return raw, 0

@@ -8,9 +8,16 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from mail import intake
 from mail.intake import ingest_many
-from mail.models import AutoAcknowledgement, EmailReference, InboundEmail, InboundStatus
+from mail.models import (
+    AutoAcknowledgement,
+    EmailReference,
+    EmailTicketLink,
+    InboundEmail,
+    InboundStatus,
+)
 from mail.tests.test_intake import mail
-from tickets.models import Message, Ticket
+from tickets.choices import PartyRole
+from tickets.models import Message, Party, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +291,202 @@ def test_a_ticket_number_named_in_the_same_batch_is_found():
     )
     assert records[0].ticket.pk == number
     assert [r.ticket for r in records] == [records[0].ticket] * 3
+
+
+def threads(count: int, *, first: int = 0) -> list[bytes]:
+    """``count`` conversations, one after another, each from its own customer: an
+    original, the reply to it and the reply to that (o0 r0 rr0 o1 r1 rr1 ...)."""
+    raws: list[bytes] = []
+    for n in range(first, first + count):
+        sender = f"Buyer {n} <buyer{n}@example.com>"
+        raws.append(mail(sender=sender, message_id=f"<o{n}@example.com>"))
+        raws.append(
+            mail(
+                sender=sender,
+                message_id=f"<r{n}@example.com>",
+                In_Reply_To=f"<o{n}@example.com>",
+                body=f"Reply {n}.",
+            )
+        )
+        raws.append(
+            mail(
+                sender=sender,
+                message_id=f"<rr{n}@example.com>",
+                In_Reply_To=f"<r{n}@example.com>",
+                References=f"<o{n}@example.com> <r{n}@example.com>",
+                body=f"Reply to reply {n}.",
+            )
+        )
+    return raws
+
+
+def test_a_batch_is_written_in_one_round_per_generation_of_replies():
+    def rounds_of(count: int, first: int) -> dict[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            records = ingest_many(threads(count, first=first))
+        assert {r.status for r in records} == {InboundStatus.PROCESSED}
+        starts = ['INSERT INTO "tickets_ticket"', 'INSERT INTO "tickets_message"', "SAVEPOINT"]
+        sql = [q["sql"] for q in queries.captured_queries]
+        return {start: sum(1 for s in sql if s.startswith(start)) for start in starts}
+
+    ingest_many([mail(message_id="<warm-up@example.com>")])  # the first batch's one-offs
+    few, many = rounds_of(2, first=0), rounds_of(6, first=2)
+    # Originals, then replies, then replies to replies: three rounds whatever the number
+    # of conversations (before, each reply started a round: 2 per conversation, and 1).
+    assert many == few
+    assert few['INSERT INTO "tickets_ticket"'] == 1
+    # The first messages, the order-number requests and the acknowledgements, then one
+    # INSERT per round of replies.
+    assert few['INSERT INTO "tickets_message"'] == 5
+    # The batch's two, and one per round for the write path's transaction.
+    assert few["SAVEPOINT"] == 2 + 3
+    for n in range(8):
+        ticket = Ticket.objects.get(messages__external_id=f"o{n}@example.com")
+        assert list(
+            ticket.messages.filter(direction="in").values_list("external_id", flat=True)
+        ) == [f"o{n}@example.com", f"r{n}@example.com", f"rr{n}@example.com"]
+
+
+def test_a_ticket_gets_the_mails_of_a_batch_in_the_order_they_arrived():
+    # given a ticket whose requester copied a colleague
+    old = ingest_many(
+        [mail(message_id="<old@example.com>", Cc="Colleague <colleague@example.com>")]
+    )[0].ticket
+    # when the requester's reply, the reply to it and the colleague's reply to the first
+    # mail come in one batch
+    records = ingest_many(
+        [
+            mail(message_id="<x@example.com>", In_Reply_To="<old@example.com>", body="One."),
+            mail(message_id="<y@example.com>", In_Reply_To="<x@example.com>", body="Two."),
+            mail(
+                sender="Colleague <colleague@example.com>",
+                message_id="<z@example.com>",
+                In_Reply_To="<old@example.com>",
+                body="Three.",
+            ),
+        ]
+    )
+    # then the colleague's reply, which depends on nothing in the batch, still comes
+    # after the reply to the reply that arrived before it
+    assert {r.ticket for r in records} == {old}
+    assert list(old.messages.filter(direction="in").values_list("external_id", flat=True)) == [
+        "old@example.com",
+        "x@example.com",
+        "y@example.com",
+        "z@example.com",
+    ]
+
+
+def test_the_tickets_of_a_batch_are_numbered_in_the_order_the_mails_arrived():
+    records = ingest_many(
+        [
+            mail(message_id="<o@example.com>"),
+            # A stranger answering the first mail: a ticket of their own, linked. It
+            # waits for the first mail's round, and so does the new request after it.
+            mail(
+                sender="stranger@example.com",
+                message_id="<s@example.com>",
+                In_Reply_To="<o@example.com>",
+            ),
+            mail(sender="other@example.com", message_id="<n@example.com>"),
+        ]
+    )
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    numbers = [r.ticket.pk for r in records]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 3
+    assert EmailTicketLink.objects.get().linked_to == records[0].ticket
+
+
+def test_a_poisoned_reply_in_a_batch_of_rounds_is_set_aside_alone():
+    poison_messages_containing("POISON")
+    raws = threads(3)
+    raws[4] = mail(  # r1
+        sender="Buyer 1 <buyer1@example.com>",
+        message_id="<r1@example.com>",
+        In_Reply_To="<o1@example.com>",
+        body="POISON",
+    )
+    records = ingest_many(raws)
+    statuses = [r.status for r in records]
+    assert statuses[4] == InboundStatus.QUARANTINED
+    assert statuses[:4] + statuses[5:] == [InboundStatus.PROCESSED] * 8
+    assert "poisoned row refused" in records[4].reason
+    # The reply to the refused mail still finds its conversation by its References.
+    assert records[5].ticket == records[3].ticket
+    assert list(
+        records[3].ticket.messages.filter(direction="in").values_list("external_id", flat=True)
+    ) == ["o1@example.com", "rr1@example.com"]
+    assert Ticket.objects.count() == 3
+
+
+def test_a_sender_flagged_in_a_batch_is_blocked_as_if_mail_came_one_by_one():
+    abusive = "You are a f*cking idiot"
+    raws = [
+        mail(message_id=f"<a{n}@example.com>", body=f"{abusive}, number {n}.") for n in range(3)
+    ]
+    raws.append(mail(message_id="<after@example.com>", body="Where is my order?"))
+    records = ingest_many(raws)
+    # The third flag blocks new conversations on email (policies/izonie.yaml, repeat):
+    # the mail after it is refused, as it would be had each mail come alone.
+    assert [r.status for r in records] == [InboundStatus.PROCESSED] * 3 + [InboundStatus.IGNORED]
+    assert "blocked for conduct" in records[3].reason
+
+
+def test_the_new_customers_of_a_batch_are_made_in_one_insert():
+    # given an account with the user name the first new address would get
+    ingest_many([mail(sender="ada@example.org", message_id="<first@example.com>")])
+    raws = [
+        mail(sender=f"ada@{domain}", message_id=f"<{domain}@example.com>")
+        for domain in ("example.net", "example.com", "example.ng")
+    ] + [mail(sender="ada@example.net", message_id="<again@example.com>", subject="Also")]
+    # when a batch comes from three new addresses (one twice) with the same local part
+    with CaptureQueriesContext(connection) as queries:
+        records = ingest_many(raws)
+    # then one INSERT makes them, with the names one after another would have got
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    inserts = [q for q in queries.captured_queries if 'INSERT INTO "accounts_user"' in q["sql"]]
+    assert len(inserts) == 1
+    assert [r.ticket.requester.username for r in records] == ["ada2", "ada3", "ada4", "ada2"]
+    assert User.objects.filter(email="ada@example.net").count() == 1
+
+
+def test_the_copied_parties_of_a_batch_cost_what_one_mails_cost():
+    def batch_of(first: int, size: int) -> dict[str, int]:
+        raws = [
+            mail(
+                sender=f"buyer{n}@example.com",
+                message_id=f"<c{n}@example.com>",
+                Cc=f"Friend <friend{n}@example.com>, Partner <partner{n}@example.com>",
+            )
+            for n in range(first, first + size)
+        ]
+        # A reply in the same batch copies one of them again and someone new.
+        raws.append(
+            mail(
+                sender=f"buyer{first}@example.com",
+                message_id=f"<c{first}-again@example.com>",
+                In_Reply_To=f"<c{first}@example.com>",
+                Cc=f"friend{first}@example.com, Boss <boss{first}@example.com>",
+            )
+        )
+        with CaptureQueriesContext(connection) as queries:
+            records = ingest_many(raws)
+        assert {r.status for r in records} == {InboundStatus.PROCESSED}
+        ticket = records[0].ticket
+        assert records[-1].ticket == ticket
+        assert list(
+            Party.objects.filter(ticket=ticket, role=PartyRole.CC)
+            .order_by("pk")
+            .values_list("name", "email")
+        ) == [
+            ("Friend", f"friend{first}@example.com"),
+            ("Partner", f"partner{first}@example.com"),
+            ("Boss", f"boss{first}@example.com"),
+        ]
+        return {
+            fragment: sum(1 for q in queries.captured_queries if fragment in q["sql"])
+            for fragment in ['INSERT INTO "tickets_party"', 'FROM "tickets_party"']
+        }
+
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    assert batch_of(0, 1) == batch_of(1, 5)
