@@ -16,7 +16,7 @@ them::
     )
     live_clocks(tickets=[4, 8])
 
-Django compiles it once per database connection (with markers in the slots), and each
+Django compiles it once per database (with markers in the slots), and each
 call sends that statement with the call's values and builds the objects as the ORM
 does: the fields' own converters, ``select_related`` objects filled in. A slot is always
 a list, sent as one parameter (the ``any`` lookup: ``= ANY(%s)`` on PostgreSQL,
@@ -29,7 +29,6 @@ only: no annotations, ``values()`` or ``only()``/``defer()``; a slot used anywhe
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from inspect import signature
@@ -42,7 +41,6 @@ from django.db.models.query import (  # type: ignore[attr-defined]  # Django's o
     ModelIterable,
     get_related_populators,
 )
-from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=models.Model)
 
@@ -108,8 +106,7 @@ class _Bind:
 class _Compiled:
     sql: str
     params: list[Any]
-    compiler: SQLCompiler
-    converters: dict[int, Any]
+    converters: list[tuple[int, list[Any], Any]]
     model: type[models.Model]
     init_list: list[str]
     start: int
@@ -118,15 +115,15 @@ class _Compiled:
 
 
 class Select(Generic[M]):
-    """A queryset (``build``, a function of its slots) compiled once per connection."""
+    """A queryset (``build``, a function of its slots) compiled once per database."""
 
     def __init__(self, build: Callable[..., models.QuerySet[M]]) -> None:
         self.build = build
         self.slots = list(signature(build).parameters)
         self._alias: str | None = None
-        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = (
-            weakref.WeakKeyDictionary()
-        )
+        # By database alias and engine, not by connection: each thread has a connection
+        # of its own, and under ASGI every request runs on a new thread.
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def __call__(self, **values: Iterable[Any]) -> list[M]:
         if set(values) != set(self.slots):
@@ -137,9 +134,10 @@ class Select(Generic[M]):
             self._alias = self.build(**{name: Slot(name) for name in self.slots}).db
         alias = self._alias
         connection = connections[alias]
-        compiled = self._compiled.get(connection)
+        key = (alias, connection.vendor)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[connection] = self._compile(connection, alias)
+            compiled = self._compiled[key] = self._compile(alias)
         params = [
             _bound(p.field, values[p.name], connection) if isinstance(p, _Bind) else p
             for p in compiled.params
@@ -148,7 +146,7 @@ class Select(Generic[M]):
             cursor.execute(compiled.sql, params)
             rows: Iterable[Any] = cursor.fetchall()
         if compiled.converters:
-            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+            rows = _converted(rows, compiled.converters, connection)
         objs: list[M] = []
         for row in rows:
             obj = compiled.model.from_db(
@@ -159,7 +157,7 @@ class Select(Generic[M]):
             objs.append(obj)  # type: ignore[arg-type]
         return objs
 
-    def _compile(self, connection: BaseDatabaseWrapper, alias: str) -> _Compiled:
+    def _compile(self, alias: str) -> _Compiled:
         slots = {name: Slot(name) for name in self.slots}
         queryset = self.build(**slots)
         query = queryset.query
@@ -187,11 +185,30 @@ class Select(Generic[M]):
         return _Compiled(
             sql=sql,
             params=binds,
-            compiler=compiler,
-            converters=compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
+            converters=[
+                (position, functions, expression)
+                for position, (functions, expression) in compiler.get_converters(
+                    [s[0] for s in select[0 : compiler.col_count]]
+                ).items()
+            ],
             model=klass_info["model"],
             init_list=[f[0].target.attname for f in select[start:end]],
             start=start,
             end=end,
             populators=get_related_populators(klass_info, select, alias),
         )
+
+
+def _converted(
+    rows: Iterable[Any], converters: list[tuple[int, list[Any], Any]], connection: Any
+) -> Iterable[list[Any]]:
+    """``SQLCompiler.apply_converters`` with this thread's connection (the compiler that
+    found the converters belonged to whichever thread compiled first)."""
+    for row in rows:
+        values = list(row)
+        for position, functions, expression in converters:
+            value = values[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            values[position] = value
+        yield values

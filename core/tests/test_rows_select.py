@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import threading
+import weakref
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models.sql.compiler import SQLCompiler
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
@@ -87,7 +90,7 @@ def test_no_values_finds_nothing_and_the_statement_does_not_grow():
     assert sent[0] == sent[1]
 
 
-def test_it_is_compiled_once_per_connection(monkeypatch):
+def test_it_is_compiled_once(monkeypatch):
     ticket = TicketFactory()
     expected = list(ticket.events.order_by("pk"))
     assert events_of(tickets=[ticket.pk]) == expected  # compiled here, if not before
@@ -125,3 +128,39 @@ def test_a_slot_outside_an_any_lookup_is_refused():
         by_status(status=["open"])
     with pytest.raises(TypeError, match="takes"):
         events_of(ids=[1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_share_one_compiled_select_and_it_keeps_not_their_connections(monkeypatch):
+    """Under ASGI every request runs on a new thread with a connection of its own: the
+    select is compiled once for all of them, and the threads' connections are not kept."""
+    ticket = TicketFactory()
+    events = ticket.events.count()
+    fresh = Select(lambda tickets: TicketEvent.objects.filter(ticket_id__any=tickets))
+    compiled: list[object] = []
+    real_as_sql = SQLCompiler.as_sql
+
+    def counting_as_sql(self, *args, **kwargs):
+        compiled.append(self.query.model)
+        return real_as_sql(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting_as_sql)
+    seen: list[tuple[int, weakref.ref]] = []
+
+    def request() -> None:
+        try:
+            found = fresh(tickets=[ticket.pk])
+            seen.append((len(found), weakref.ref(connections["default"])))
+        finally:
+            connections.close_all()
+
+    for _ in range(3):
+        thread = threading.Thread(target=request)
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert [count for count, _ref in seen] == [events] * 3
+    assert compiled.count(TicketEvent) == 1
+    # At most the connection that compiled it stays (its operations convert values on
+    # SQLite); before, every thread's did, with everything it held.
+    assert sum(ref() is not None for _count, ref in seen) <= 1
