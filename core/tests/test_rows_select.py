@@ -90,10 +90,8 @@ def test_no_values_finds_nothing_and_the_statement_does_not_grow():
     assert sent[0] == sent[1]
 
 
-def test_it_is_compiled_once(monkeypatch):
-    ticket = TicketFactory()
-    expected = list(ticket.events.order_by("pk"))
-    assert events_of(tickets=[ticket.pk]) == expected  # compiled here, if not before
+def _compilations_counted(monkeypatch) -> list[object]:
+    """The models of the querysets Django compiles from now on (a spy on the compiler)."""
     compiled: list[object] = []
     real_as_sql = SQLCompiler.as_sql
 
@@ -102,6 +100,14 @@ def test_it_is_compiled_once(monkeypatch):
         return real_as_sql(self, *args, **kwargs)
 
     monkeypatch.setattr(SQLCompiler, "as_sql", counting_as_sql)
+    return compiled
+
+
+def test_it_is_compiled_once(monkeypatch):
+    ticket = TicketFactory()
+    expected = list(ticket.events.order_by("pk"))
+    assert events_of(tickets=[ticket.pk]) == expected  # compiled here, if not before
+    compiled = _compilations_counted(monkeypatch)
     for _ in range(3):
         assert events_of(tickets=[ticket.pk]) == expected
     assert compiled == []
@@ -137,14 +143,7 @@ def test_threads_share_one_compiled_select_and_it_keeps_not_their_connections(mo
     ticket = TicketFactory()
     events = ticket.events.count()
     fresh = Select(lambda tickets: TicketEvent.objects.filter(ticket_id__any=tickets))
-    compiled: list[object] = []
-    real_as_sql = SQLCompiler.as_sql
-
-    def counting_as_sql(self, *args, **kwargs):
-        compiled.append(self.query.model)
-        return real_as_sql(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", counting_as_sql)
+    compiled = _compilations_counted(monkeypatch)
     seen: list[tuple[int, weakref.ref]] = []
 
     def request() -> None:
