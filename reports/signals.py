@@ -53,7 +53,8 @@ def _enqueue_refresh() -> None:
         # Another process's refresh: it reads this change's markers when it starts. Its
         # start is remembered as if this process had planned it, so the changes until
         # shortly before then do not look again (every commit of a web process did,
-        # 8 % of its Python time at bench/chat_load.py's 1,000 chats).
+        # until the refresh ran). One already due is looked up by every change: it may
+        # start at any moment.
         planned_refresh.known(starts[0])
         return
     reports_refresh.using(run_after=planned).enqueue()
