@@ -104,6 +104,7 @@ class _Bind:
 
 @dataclass
 class _Compiled:
+    alias: str
     sql: str
     params: list[Any]
     converters: list[tuple[int, list[Any], Any]]
@@ -120,24 +121,18 @@ class Select(Generic[M]):
     def __init__(self, build: Callable[..., models.QuerySet[M]]) -> None:
         self.build = build
         self.slots = list(signature(build).parameters)
-        self._alias: str | None = None
-        # By database alias and engine, not by connection: each thread has a connection
-        # of its own, and under ASGI every request runs on a new thread.
-        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        # One for the process, not one per connection: each thread has a connection of
+        # its own, and under ASGI every request runs on a new thread.
+        self._compiled: _Compiled | None = None
 
     def __call__(self, **values: Iterable[Any]) -> list[M]:
         if set(values) != set(self.slots):
             raise TypeError(f"This select takes {self.slots}, given {sorted(values)}.")
-        if self._alias is None:
-            # The database the queryset would use (the router's answer for its model,
-            # reading or locking), found once rather than building it on every call.
-            self._alias = self.build(**{name: Slot(name) for name in self.slots}).db
-        alias = self._alias
-        connection = connections[alias]
-        key = (alias, connection.vendor)
-        compiled = self._compiled.get(key)
+        compiled = self._compiled
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(alias)
+            compiled = self._compiled = self._compile()
+        alias = compiled.alias
+        connection = connections[alias]
         params = [
             _bound(p.field, values[p.name], connection) if isinstance(p, _Bind) else p
             for p in compiled.params
@@ -157,9 +152,11 @@ class Select(Generic[M]):
             objs.append(obj)  # type: ignore[arg-type]
         return objs
 
-    def _compile(self, alias: str) -> _Compiled:
-        slots = {name: Slot(name) for name in self.slots}
-        queryset = self.build(**slots)
+    def _compile(self) -> _Compiled:
+        queryset = self.build(**{name: Slot(name) for name in self.slots})
+        # The database the queryset uses (the router's answer for its model, reading or
+        # locking), decided once with the statement.
+        alias = queryset.db
         query = queryset.query
         if (
             queryset._iterable_class is not ModelIterable
@@ -183,6 +180,7 @@ class Select(Generic[M]):
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         return _Compiled(
+            alias=alias,
             sql=sql,
             params=binds,
             converters=[
