@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, F, PositiveIntegerField, Q, Value, When
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -49,6 +49,7 @@ from conduct.screening import Finding
 from core.errors import UserError
 from core.rows_insert import rows_insert
 from core.rows_select import Select
+from core.rows_update import rows_update
 from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from identity import services as identity
 from identity.models import Method
@@ -847,13 +848,7 @@ def _store(live: list[_Pending]) -> list[Outcome[Stored]]:
             )
         given_back = {pk: seq - 1 for pk, seq in next_seq.items() if seq - 1 != claims[pk].seq}
         if given_back:
-            ChatSession.objects.filter(pk__in=list(given_back)).update(
-                last_seq=Case(
-                    *[When(pk=pk, then=Value(last)) for pk, last in given_back.items()],
-                    default=F("last_seq"),
-                    output_field=PositiveIntegerField(),
-                )
-            )
+            rows_update(ChatSession, list(given_back), changed={"last_seq": given_back})
         rows_insert([entry for _p, entry in entries])
         relayed: relay.Items = []
         for p, entry in entries:
