@@ -247,7 +247,13 @@ def _drive(layout: Layout) -> None:
         seconds=120,
         what="a worker mailed the agent's reply",
     )
-    assert OutboundMessage.objects.get(message_id=answered).status == DeliveryStatus.SENT
+    # The worker marks the outbox row sent only after the SMTP server took the mail, so
+    # the row can still read "pending" for a moment after the server saw it.
+    wait_for(
+        lambda: OutboundMessage.objects.get(message_id=answered).status == DeliveryStatus.SENT,
+        seconds=30,
+        what="the worker marked the mailed reply as sent",
+    )
 
     # 4. A worker killed with SIGKILL while it sends; the other one finishes the task.
     hanging = reply_by_api("Tracking: HANG-ME 123")
