@@ -125,3 +125,40 @@ def test_next_ticket_goes_to_my_most_urgent_then_the_queue(client):
     for t in (sooner, later, current):
         t.save()
     assert client.get(url, {"after": current.pk})["Location"] == f"/console/tickets/{queued.pk}/"
+
+
+@pytest.mark.django_db
+def test_inbox_badges_count_the_shared_views_once_for_every_agent(client):
+    """Only "Assigned to me" is an agent's own: the other badges are counted once for
+    every agent (and may trail by the cache's half minute, as before)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first, second = AgentFactory(), AgentFactory()
+    for assignee in (first, first, second, None):
+        TicketFactory(status="open", assignee=assignee)
+    TicketFactory(status="pending")
+    TicketFactory(status="resolved")
+
+    def badges(agent) -> tuple[dict[str, str], int]:
+        client.force_login(agent)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("console:inbox")).content.decode()
+        found = {
+            key: page.split(f'id="count-{key}"', 1)[1].split(">", 1)[1].split("<", 1)[0]
+            for key in ("mine", "unassigned", "open", "pending", "resolved")
+        }
+        counts = sum(
+            "COUNT(" in q["sql"] and 'FROM "tickets_ticket"' in q["sql"]
+            for q in queries.captured_queries
+        )
+        return found, counts
+
+    first_badges, first_counts = badges(first)
+    second_badges, second_counts = badges(second)
+    assert first_badges == {
+        "mine": "2", "unassigned": "1", "open": "5", "pending": "1", "resolved": "1"
+    }  # fmt: skip
+    assert second_badges == {**first_badges, "mine": "1"}
+    # The second agent's page counted its own view only: five fewer counts.
+    assert second_counts == first_counts - 5
