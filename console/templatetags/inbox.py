@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+
+from core.forms import options_html
 
 register = template.Library()
 
@@ -16,4 +17,4 @@ def assignable_agent_options() -> SafeString:
     over hundreds of agents cost more than the rest of the table."""
     from tickets.selectors import agent_choices
 
-    return format_html_join("", '<option value="{}">{}</option>', agent_choices())
+    return mark_safe(options_html(agent_choices()))
