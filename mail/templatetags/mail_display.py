@@ -2,6 +2,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import template
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template import Context
 
@@ -57,10 +58,18 @@ def email_verification(ticket: Ticket) -> SenderVerification:
                 .first()
             )
             found.opening_unverified = opening in found.unverified
-    for link in EmailTicketLink.objects.filter(ticket=ticket).select_related("linked_to"):
-        found.links.append(("Split off from", link.linked_to, link.reason))
-    for link in EmailTicketLink.objects.filter(linked_to=ticket).select_related("ticket"):
-        found.links.append(("Reply by a non-party opened", link.ticket, link.reason))
+    # Both directions in one query (the page's every query is about a millisecond of CPU).
+    links = list(
+        EmailTicketLink.objects.filter(Q(ticket=ticket) | Q(linked_to=ticket))
+        .select_related("ticket", "linked_to")
+        .order_by("pk")
+    )
+    for link in links:
+        if link.ticket_id == ticket.pk:
+            found.links.append(("Split off from", link.linked_to, link.reason))
+    for link in links:
+        if link.linked_to_id == ticket.pk:
+            found.links.append(("Reply by a non-party opened", link.ticket, link.reason))
     return found
 
 

@@ -78,3 +78,32 @@ def test_a_strangers_sibling_reply_still_opens_a_linked_ticket():
     assert late.ticket == first.ticket
     link = EmailTicketLink.objects.get()
     assert (link.ticket, link.linked_to) == (stranger.ticket, first.ticket)
+
+
+def test_both_tickets_pages_show_the_link_a_strangers_reply_made(client):
+    from django.urls import reverse
+
+    from accounts.tests.factories import AgentFactory
+
+    first = ingest_raw(raw=original())
+    stranger = ingest_raw(
+        raw=mail(
+            sender="Mallory <mallory@other.test>",
+            message_id="<x2@other.test>",
+            subject="Re: Order 1234 never arrived",
+            In_Reply_To="<o1@example.com>",
+        )
+    )
+    assert stranger.ticket != first.ticket
+    client.force_login(AgentFactory())
+
+    def links(ticket: Ticket) -> str:
+        page = client.get(reverse("console:ticket", args=[ticket.pk])).content.decode()
+        return page.split('<ul class="ticket-links">', 1)[1].split("</ul>", 1)[0]
+
+    opened = links(stranger.ticket)
+    assert "Split off from" in opened and first.ticket.reference in opened
+    assert "Reply by a non-party" not in opened
+    original_page = links(first.ticket)
+    assert "Reply by a non-party opened" in original_page
+    assert stranger.ticket.reference in original_page and "Split off" not in original_page
