@@ -145,6 +145,11 @@ def ticket_seen(*, agent: User, ticket: Ticket) -> None:
     """The agent opened the ticket now (the inbox's "customer wrote since" marker)."""
     from workload.models import TicketSeen
 
-    TicketSeen.objects.update_or_create(
-        agent=agent, ticket=ticket, defaults={"seen_at": timezone.now()}
+    # One upsert: ``update_or_create`` locked the row, then updated or inserted it in a
+    # transaction of its own, five statements on every ticket page.
+    TicketSeen.objects.bulk_create(
+        [TicketSeen(agent=agent, ticket=ticket, seen_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["agent", "ticket"],
+        update_fields=["seen_at"],
     )

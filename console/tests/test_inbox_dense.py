@@ -15,6 +15,7 @@ from tickets import services
 from tickets.choices import Channel
 from tickets.models import Ticket
 from tickets.tests.factories import TicketFactory
+from workload.models import TicketSeen
 
 
 def _row(page: str, ticket: Ticket) -> str:
@@ -50,6 +51,12 @@ def test_rows_mark_escalation_overdue_and_the_customer_writing_since(client):
     services.ticket_customer_message(ticket=escalated, author=escalated.requester, body="Any news?")
     page = client.get(reverse("console:inbox")).content.decode()
     assert "Customer wrote since you looked" in _row(page, escalated)
+
+    # opening it again moves the agent's mark (the row is updated, not added twice)
+    client.get(reverse("console:ticket", args=[escalated.pk]))
+    page = client.get(reverse("console:inbox")).content.decode()
+    assert "Customer wrote since you looked" not in _row(page, escalated)
+    assert TicketSeen.objects.filter(agent=agent, ticket=escalated).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
