@@ -16,14 +16,15 @@ them::
     )
     live_clocks(tickets=[4, 8])
 
-Django compiles it once per database (with markers in the slots), and each
-call sends that statement with the call's values and builds the objects as the ORM
-does: the fields' own converters, ``select_related`` objects filled in. A slot is always
-a list, sent as one parameter (the ``any`` lookup: ``= ANY(%s)`` on PostgreSQL,
-``IN (SELECT value FROM json_each(%s))`` on SQLite), so the statement's text is the same
-for one value or a thousand and psycopg keeps it parsed too. Querysets returning objects
-only: no annotations, ``values()`` or ``only()``/``defer()``; a slot used anywhere but an
-``any`` lookup is refused when the select is first compiled.
+Django compiles it once per database (with markers in the slots), and each call sends
+that statement with the call's values and builds the objects as the ORM does: the
+fields' own converters, ``select_related`` objects filled in, annotations set as
+attributes. A slot is always a list, sent as one parameter (the ``any`` lookup:
+``= ANY(%s)`` on PostgreSQL, ``IN (SELECT value FROM json_each(%s))`` on SQLite), so the
+statement's text is the same for one value or a thousand and psycopg keeps it parsed
+too. Querysets returning objects only (annotated or not): no ``values()`` or
+``only()``/``defer()``; a slot used anywhere but an ``any`` lookup is refused when the
+select is first compiled.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class _Compiled:
     start: int
     end: int
     populators: list[Any]
+    annotations: list[tuple[str, int]]
 
 
 class Select(Generic[M]):
@@ -149,6 +151,8 @@ class Select(Generic[M]):
             )
             for populator in compiled.populators:
                 populator.populate(row, obj)
+            for name, position in compiled.annotations:
+                setattr(obj, name, row[position])
             objs.append(obj)  # type: ignore[arg-type]
         return objs
 
@@ -160,11 +164,10 @@ class Select(Generic[M]):
         query = queryset.query
         if (
             queryset._iterable_class is not ModelIterable
-            or query.annotation_select
             or query.deferred_loading != (frozenset(), True)
             or getattr(queryset, "_known_related_objects", None)
         ):
-            raise ValueError("A Select returns whole objects: no annotations, values() or only().")
+            raise ValueError("A Select returns whole objects: no values() or only().")
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         binds = [
@@ -194,6 +197,8 @@ class Select(Generic[M]):
             start=start,
             end=end,
             populators=get_related_populators(klass_info, select, alias),
+            # As ``ModelIterable`` sets them: each annotation's column, by name.
+            annotations=list(compiler.annotation_col_map.items()),
         )
 
 

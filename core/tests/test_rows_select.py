@@ -163,3 +163,54 @@ def test_threads_share_one_compiled_select_and_it_keeps_not_their_connections(mo
     # At most the connection that compiled it stays (its operations convert values on
     # SQLite); before, every thread's did, with everything it held.
     assert sum(ref() is not None for _count, ref in seen) <= 1
+
+
+def test_annotations_come_back_as_the_orms_attributes():
+    """Counts, subqueries, ``Exists`` and ``Coalesce`` over them, as the chat desk's
+    lists annotate their rows (converted as the ORM converts them)."""
+    from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from tickets.models import Message
+
+    def annotated(tickets):
+        latest = Message.objects.filter(ticket=OuterRef("pk")).order_by("-created_at", "-pk")
+        return (
+            tickets.select_related("requester")
+            .annotate(
+                last_body=Subquery(latest.values("body_text")[:1]),
+                last_at=Subquery(latest.values("created_at")[:1]),
+                messages_in=Count("messages", filter=Q(messages__direction="in")),
+                events_n=Coalesce(
+                    Subquery(
+                        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind="none")
+                        .values("ticket")
+                        .annotate(n=Count("pk"))
+                        .values("n")
+                    ),
+                    Value(0),
+                    output_field=IntegerField(),
+                ),
+                assigned=Exists(Ticket.objects.filter(pk=OuterRef("pk"), assignee__isnull=False)),
+            )
+            .order_by("-pk")
+        )
+
+    with_annotations = Select(lambda ids: annotated(Ticket.objects.filter(pk__any=ids)))
+    agent = AgentFactory()
+    talked = TicketFactory(assignee=agent)
+    Message.objects.create(ticket=talked, direction="in", body_text="Where is it?")
+    Message.objects.create(ticket=talked, direction="out", body_text="On its way.")
+    quiet = TicketFactory()
+    quiet.messages.all().delete()
+    ids = [talked.pk, quiet.pk]
+
+    got = with_annotations(ids=ids)
+    expected = list(annotated(Ticket.objects.filter(pk__in=ids)))
+    names = ("last_body", "last_at", "messages_in", "events_n", "assigned")
+    assert [[getattr(t, n) for n in names] for t in got] == [
+        [getattr(t, n) for n in names] for t in expected
+    ]
+    assert got[1].last_body == "On its way." and got[1].messages_in >= 1
+    assert got[1].assigned is True and got[0].assigned is False and got[0].last_at is None
+    assert got[1].last_at.tzinfo is not None and got[1].requester == talked.requester
