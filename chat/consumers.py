@@ -715,7 +715,7 @@ class AgentChatConsumer(_FrameConsumer):
             if self.own_chats_due or stale:
                 await self.send_queue()
             else:
-                await self.send_frame(await db(selectors.shared_queue_frame)())
+                await self.send(text_data=await db(selectors.shared_queue_text)())
         except ClientDisconnected:
             # The console went away while the snapshot waited; it gets a fresh one on
             # reconnecting.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
@@ -143,7 +145,19 @@ def agent_chats(agent: User) -> list[ChatSession]:
 # another process is seen when the copy expires, before that process's snapshot delay.
 SHARED_QUEUE_TTL_SECONDS = 0.2
 _shared_lock = threading.Lock()
-_shared: tuple[float, list[dict[str, Any]], list[dict[str, Any]]] | None = None
+
+
+@dataclass(frozen=True)
+class _SharedQueue:
+    read_at: float
+    waiting: list[dict[str, Any]]
+    online: list[dict[str, Any]]
+    # The ``queue_waiting`` frame as JSON, written once for every console of the process
+    # (100 waiting chats and 150 agents make 70 KB, half a millisecond of encoding each).
+    text: str
+
+
+_shared: _SharedQueue | None = None
 
 
 def forget_shared_queue() -> None:
@@ -152,18 +166,24 @@ def forget_shared_queue() -> None:
         _shared = None
 
 
-def _shared_queue() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _shared_queue() -> _SharedQueue:
     """The waiting chats' summaries and the agents online (callers must not change them:
     every console of the process is sent the same lists)."""
     global _shared
     with _shared_lock:
-        if _shared is not None and time.monotonic() - _shared[0] < SHARED_QUEUE_TTL_SECONDS:
-            return _shared[1], _shared[2]
+        if _shared is not None and time.monotonic() - _shared.read_at < SHARED_QUEUE_TTL_SECONDS:
+            return _shared
         now = timezone.now()
         waiting = [_summary(s, now) for s in queue()]
         online = online_agents()
-        _shared = (time.monotonic(), waiting, online)
-        return waiting, online
+        frame = _queue_waiting_frame(waiting, online)
+        _shared = _SharedQueue(
+            read_at=time.monotonic(),
+            waiting=waiting,
+            online=online,
+            text=json.dumps(frame, separators=(",", ":")),
+        )
+        return _shared
 
 
 def online_agents() -> list[dict[str, Any]]:
@@ -199,7 +219,18 @@ def shared_queue_frame() -> dict[str, Any]:
     online. Sent alone (type ``queue_waiting``) when the queue changed but the agent's own
     chats did not: during a rush of new chats each console got its own list re-read once
     a second, which took most of the web processes' time at 200 agents (docs/benchmarks.md)."""
-    waiting, online = _shared_queue()
+    shared = _shared_queue()
+    return _queue_waiting_frame(shared.waiting, shared.online)
+
+
+def shared_queue_text() -> str:
+    """``shared_queue_frame`` as the JSON text sent to the consoles, encoded once."""
+    return _shared_queue().text
+
+
+def _queue_waiting_frame(
+    waiting: list[dict[str, Any]], online: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "type": "queue_waiting",
         "agents_online": len(online),

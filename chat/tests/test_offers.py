@@ -197,3 +197,27 @@ def test_a_new_chat_rereads_only_the_offered_agents_own_list(clock, online_agent
     assert "mine" not in shared and "presence" not in shared
     assert [(s["session"], s["agent"]) for s in shared["waiting"]] == [(session, str(offered_to))]
     assert {a["id"] for a in shared["agents"]} == {offered_to.pk, full.pk}
+
+
+def test_the_shared_queue_is_encoded_once_for_every_console(clock, online_agent, monkeypatch):
+    """Every console of a process is sent the same ``queue_waiting`` text: it is written
+    once per read of the queue (70 KB at 100 waiting chats and 150 agents), and it is the
+    frame the selector builds."""
+    import json
+
+    from chat import selectors
+
+    online_agent(max_chats=3)
+    selectors.forget_shared_queue()
+    encoded: list[object] = []
+    real_dumps = json.dumps
+
+    def counting_dumps(value, **kwargs):
+        encoded.append(value)
+        return real_dumps(value, **kwargs)
+
+    monkeypatch.setattr(selectors.json, "dumps", counting_dumps)
+    texts = [selectors.shared_queue_text() for _ in range(5)]
+    assert len(encoded) == 1 and all(text is texts[0] for text in texts)
+    assert json.loads(texts[0]) == selectors.shared_queue_frame()
+    assert json.loads(texts[0])["agents_online"] == 1
