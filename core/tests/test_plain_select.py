@@ -46,3 +46,26 @@ def test_the_ticket_pages_form_selects_the_assignee_among_every_agent(db):
     assert html.count("<option") == 1 + 4  # "Unassigned" and every staff member
     assert f'<option value="{agents[1].pk}" selected>Agent 1</option>' in html
     assert f'<option value="{supervisor.pk}">Sade &lt;Supervisor&gt;</option>' in html
+
+
+def test_the_assignee_list_is_read_once_and_follows_every_account_change(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.tests.factories import AgentFactory
+    from console.forms import TicketUpdateForm
+
+    ada = AgentFactory(display_name="Ada")
+    assert "Ada</option>" in str(TicketUpdateForm()["assignee"])
+    with CaptureQueriesContext(connection) as queries:
+        html = str(TicketUpdateForm()["assignee"])
+    assert "Ada</option>" in html and queries.captured_queries == []  # cached
+
+    ada.display_name = "Ada Obi"
+    ada.save()
+    tunde = AgentFactory(display_name="Tunde")
+    html = str(TicketUpdateForm()["assignee"])
+    assert "Ada Obi</option>" in html and "Tunde</option>" in html
+    tunde.is_active = False
+    tunde.save()
+    assert "Tunde" not in str(TicketUpdateForm()["assignee"])
