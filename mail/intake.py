@@ -125,6 +125,8 @@ class _Lookups:
     new_references: list[EmailReference] = field(default_factory=list)
     new_acknowledgements: list[AutoAcknowledgement] = field(default_factory=list)
     new_links: list[EmailTicketLink] = field(default_factory=list)
+    # Attachments not kept (too large, a forbidden type), recorded with the reason.
+    new_refused: list[Attachment] = field(default_factory=list)
     # Addresses of the mails planned so far (accounts may have been made for them, and
     # rolled back since): their account is looked up again rather than assumed absent.
     senders_planned: set[str] = field(default_factory=set)
@@ -314,8 +316,9 @@ def _uploads(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list[tuple[str, 
     return kept, refused
 
 
-def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) -> None:
-    Attachment.objects.bulk_create(
+def _refused_rows(message: Message, refused: list[tuple[str, str, int, str]]) -> list[Attachment]:
+    """The attachments of a mail we did not keep, recorded with the reason."""
+    return [
         Attachment(
             message=message,
             filename=name[:255],
@@ -325,7 +328,7 @@ def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) 
             not_kept_reason=reason[:200],
         )
         for name, ctype, size, reason in refused
-    )
+    ]
 
 
 # Enough for any real conversation; a mass-Cc'd mail does not flood the ticket.
@@ -848,7 +851,6 @@ def _store_rest(planned: _Planned, lookups: _Lookups, copied: list[str]) -> None
     assert message is not None
     ticket = message.ticket
     acknowledgement = planned.acknowledgement
-    _record_refused(message, planned.refused)
     lookups.parties.setdefault(ticket.pk, set()).update(copied)
     linked_to = planned.threading.linked_to
     if linked_to is not None and linked_to.pk != ticket.pk:
@@ -871,6 +873,8 @@ def _store_rest(planned: _Planned, lookups: _Lookups, copied: list[str]) -> None
         message=message,
         acknowledgement=acknowledgement,
     )
+    # Last, like ``learn``: a mail that failed before it leaves none behind.
+    lookups.new_refused += _refused_rows(message, planned.refused)
 
 
 # Above this, PostgreSQL gets the raw bytes as a binary parameter (see _save).
@@ -1155,7 +1159,9 @@ def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
     rows_insert(lookups.new_references)
     rows_insert(lookups.new_acknowledgements)
     rows_insert(lookups.new_links)
+    rows_insert(lookups.new_refused)
     lookups.new_references, lookups.new_acknowledgements, lookups.new_links = [], [], []
+    lookups.new_refused = []
     chunk: list[InboundEmail] = []
     size = 0
     for record in records:

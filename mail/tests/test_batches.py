@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from conftest import png_bytes
 from mail import intake
 from mail.intake import ingest_many
 from mail.models import (
@@ -17,7 +18,7 @@ from mail.models import (
 )
 from mail.tests.test_intake import mail
 from tickets.choices import PartyRole
-from tickets.models import Message, Party, Ticket
+from tickets.models import Attachment, Message, Party, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -490,3 +491,57 @@ def test_the_copied_parties_of_a_batch_cost_what_one_mails_cost():
 
     ingest_many([mail(message_id="<warm-up@example.com>")])
     assert batch_of(0, 1) == batch_of(1, 5)
+
+
+def test_the_attachments_of_a_batch_cost_what_one_mails_cost():
+    """Kept and refused attachments are each one INSERT per batch, whatever the number of
+    mails and files (one INSERT per file before)."""
+
+    def batch_of(first: int, size: int) -> dict[str, int]:
+        raws = [
+            mail(
+                sender=f"buyer{n}@example.com",
+                message_id=f"<a{n}@example.com>",
+                attachments=[
+                    ("photo.png", png_bytes(), "image", "png"),
+                    ("label.png", png_bytes(color="blue"), "image", "png"),
+                    ("virus.exe", b"MZ\x90\x00" * 50, "application", "octet-stream"),
+                ],
+            )
+            for n in range(first, first + size)
+        ]
+        # A reply in the same batch, with a photo and a refused file of its own.
+        raws.append(
+            mail(
+                sender=f"buyer{first}@example.com",
+                message_id=f"<a{first}-again@example.com>",
+                In_Reply_To=f"<a{first}@example.com>",
+                attachments=[
+                    ("again.png", png_bytes(), "image", "png"),
+                    ("again.exe", b"MZ\x90\x00" * 50, "application", "octet-stream"),
+                ],
+            )
+        )
+        with CaptureQueriesContext(connection) as queries:
+            records = ingest_many(raws)
+        assert {r.status for r in records} == {InboundStatus.PROCESSED}
+        for record in records[:-1]:
+            rows = {a.filename: a for a in Attachment.objects.filter(message=record.message)}
+            assert rows.keys() == {"photo.png", "label.png", "virus.exe"}
+            assert rows["photo.png"].kept and rows["label.png"].kept
+            assert rows["label.png"].file.read() == png_bytes(color="blue")
+            assert not rows["virus.exe"].kept and "not a photo" in rows["virus.exe"].not_kept_reason
+        reply = Attachment.objects.filter(message=records[-1].message)
+        assert sorted(reply.values_list("filename", "kept")) == [
+            ("again.exe", False),
+            ("again.png", True),
+        ]
+        return {
+            fragment: sum(1 for q in queries.captured_queries if fragment in q["sql"])
+            for fragment in ['INSERT INTO "tickets_attachment"']
+        }
+
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    one, five = batch_of(0, 1), batch_of(1, 5)
+    assert five == one
+    assert one['INSERT INTO "tickets_attachment"'] <= 3  # kept: opened, appended; refused
