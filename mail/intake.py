@@ -1148,7 +1148,8 @@ def _process_one(
         _finish(record, InboundStatus.QUARANTINED, f"{type(error).__name__}: {error}")
 
 
-# Raw bytes per multi-row INSERT of records (PostgreSQL gets them as hex in the SQL text).
+# Raw bytes per multi-row INSERT of records: the memory one statement holds (on PostgreSQL
+# a binary array, or hex in the SQL text for a few rows; core.rows_insert).
 WRITE_BATCH_BYTES = 4 * 1024 * 1024
 
 
