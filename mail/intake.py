@@ -46,7 +46,7 @@ from mail.models import (
 from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
 from tickets.attachments import CheckedUpload, check_uploads
-from tickets.choices import Channel, Direction, PartyRole
+from tickets.choices import Channel, PartyRole
 from tickets.exceptions import AttachmentRejected, TicketClosed
 from tickets.models import Attachment, Message, Party, Ticket
 from tickets.services import MAX_BODY_CHARS
@@ -54,9 +54,9 @@ from tickets.write_path import (
     MessageToAppend,
     Outcome,
     TicketToOpen,
+    first_messages_open,
     messages_append,
     system_replies_add,
-    tickets_open,
 )
 
 logger = logging.getLogger(__name__)
@@ -778,22 +778,18 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
         )
         for p in opening
     ]
-    opened = tickets_open(to_open) if to_open else []
-    tickets: dict[int, _Planned] = {}
+    # The customer's own first messages (the system may already have replied, asking for
+    # an order number, say), as the write path wrote them.
+    opened = first_messages_open(to_open) if to_open else []
+    new: list[_Planned] = []
     for p, opened_one in zip(opening, opened, strict=True):
         if isinstance(opened_one.error, ConductBlocked):
             p.blocked = opened_one.error.message
             continue
-        tickets[_unwrapped(p, opened_one).pk] = p
+        p.message = _unwrapped(p, opened_one)
         p.opened = True
-    if tickets:
-        # The customer's own first messages (the system may already have replied,
-        # asking for an order number, say), in one query.
-        for message in Message.objects.filter(
-            ticket_id__in=list(tickets), direction=Direction.INBOUND
-        ).select_related("ticket__requester"):
-            tickets[message.ticket_id].message = message
-    _acknowledged(list(tickets.values()), lookups)
+        new.append(p)
+    _acknowledged(new, lookups)
     # A failure here is no one mail's: the batch is then done mail by mail.
     copied = _record_copied(planned)
     for p in planned:

@@ -227,6 +227,16 @@ class _Opening:
 
 def tickets_open(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
     """Open a conversation for each item, in one transaction; results in order."""
+    return [
+        Outcome(value=o.value.ticket) if o.value is not None else Outcome(error=o.error)
+        for o in first_messages_open(items)
+    ]
+
+
+def first_messages_open(items: Sequence[TicketToOpen]) -> list[Outcome[Message]]:
+    """``tickets_open``, giving each item's first customer message (its ``ticket`` the
+    new ticket): for a channel that links its own records to the message, without
+    reading back what the batch has just written."""
     return _together_or_one_by_one(items, _open_batch, "Opening tickets:")
 
 
@@ -244,7 +254,7 @@ def _conduct_flag(*, message: Message, findings: list[Finding]) -> None:
     conduct.flag_followed_up(flag=flag)
 
 
-def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
+def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Message]]:
     from tickets.services import category_check, order_number_check
 
     openings: list[_Opening] = []
@@ -338,7 +348,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
             _open_write(opened, after)
         after.schedule()
     return [
-        Outcome(value=o.ticket) if o.error is None else Outcome(error=o.error) for o in openings
+        Outcome(value=o.message) if o.error is None else Outcome(error=o.error) for o in openings
     ]
 
 

@@ -545,3 +545,22 @@ def test_the_attachments_of_a_batch_cost_what_one_mails_cost():
     one, five = batch_of(0, 1), batch_of(1, 5)
     assert five == one
     assert one['INSERT INTO "tickets_attachment"'] <= 3  # kept: opened, appended; refused
+
+
+def test_the_new_tickets_first_messages_are_not_read_back():
+    """The write path gives each new ticket's first message (``first_messages_open``):
+    a batch of new mails reads stored messages once, for the Message-IDs it knows."""
+    raws = [
+        mail(sender=f"buyer{n}@example.com", message_id=f"<new{n}@example.com>") for n in range(5)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        records = ingest_many(raws)
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    reads = [q for q in queries.captured_queries if 'FROM "tickets_message"' in q["sql"]]
+    assert len(reads) == 1
+    for n, record in enumerate(records):
+        # The customer's own message, whatever the system answered it with.
+        assert record.message.direction == "in"
+        assert record.message.external_id == f"new{n}@example.com"
+        assert record.message.ticket == record.ticket
+        assert record.ticket.requester.email == f"buyer{n}@example.com"

@@ -21,7 +21,13 @@ from tickets.choices import Channel, TicketStatus
 from tickets.exceptions import InvalidCategory, TicketClosed
 from tickets.models import Attachment, Message, OutboundMessage, Ticket, TicketEvent
 from tickets.tests.factories import TicketFactory
-from tickets.write_path import MessageToAppend, TicketToOpen, messages_append, tickets_open
+from tickets.write_path import (
+    MessageToAppend,
+    TicketToOpen,
+    first_messages_open,
+    messages_append,
+    tickets_open,
+)
 from triage.models import TicketTriage
 
 pytestmark = pytest.mark.django_db
@@ -330,3 +336,17 @@ def test_statements_do_not_grow_with_the_attachments_of_a_batch():
 def _with_photos(request: TicketToOpen, count: int) -> TicketToOpen:
     request.uploads = _photos(count)
     return request
+
+
+def test_first_messages_open_gives_each_new_tickets_first_message():
+    requests = _requests(3, kinds=KINDS[:2])
+    requests[1].category = "no_such_category"
+
+    outcomes = first_messages_open(requests)
+
+    assert isinstance(outcomes[1].error, InvalidCategory)
+    for request, outcome in zip(requests[::2], outcomes[::2], strict=True):
+        message = outcome.unwrap()
+        assert message == Message.objects.get(ticket=message.ticket, direction="in")
+        assert message.ticket.requester == request.requester
+        assert message.body_text == request.body
