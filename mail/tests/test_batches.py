@@ -17,8 +17,9 @@ from mail.models import (
     InboundStatus,
 )
 from mail.tests.test_intake import mail
-from tickets.choices import PartyRole
-from tickets.models import Attachment, Message, Party, Ticket
+from reports.models import DirtyTicket
+from tickets.choices import EventKind, PartyRole
+from tickets.models import Attachment, Message, Party, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -564,3 +565,46 @@ def test_the_new_tickets_first_messages_are_not_read_back():
         assert record.message.external_id == f"new{n}@example.com"
         assert record.message.ticket == record.ticket
         assert record.ticket.requester.email == f"buyer{n}@example.com"
+
+
+def test_the_events_of_a_batchs_rounds_are_written_together():
+    """Originals, replies and replies to replies take three rounds of the write path; their
+    events, and the reports' marks that follow them, are one INSERT each for the batch."""
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    with CaptureQueriesContext(connection) as queries:
+        records = ingest_many(threads(3))
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(1 for s in sql if s.startswith('INSERT INTO "tickets_ticketevent"')) == 1
+    assert sum(1 for s in sql if s.startswith('INSERT INTO "reports_dirtyticket"')) == 1
+    tickets = {r.ticket for r in records}
+    assert len(tickets) == 3
+    for ticket in tickets:
+        received = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.MESSAGE_IN)
+        assert received.count() == 3
+        assert DirtyTicket.objects.filter(ticket_id=ticket.pk).exists()
+
+
+def test_a_mail_left_out_of_a_batch_leaves_no_event_behind(monkeypatch):
+    """A round that fails drops its events with its rows: the batch, done again without
+    the mail, records each stored mail's events once."""
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    poison_messages_containing("POISON")
+    raws = threads(2)  # o0 r0 rr0 o1 r1 rr1: r1 fails in the second round
+    raws[4] = mail(
+        sender="buyer1@example.com",
+        message_id="<r1@example.com>",
+        In_Reply_To="<o1@example.com>",
+        body="POISON",
+    )
+    records = ingest_many(raws)
+    stored = [r for r in records if r.status == InboundStatus.PROCESSED]
+    assert len(stored) == len(raws) - 1
+    for record in stored:
+        assert (
+            TicketEvent.objects.filter(
+                kind=EventKind.MESSAGE_IN, data__message_id=record.message_id
+            ).count()
+            == 1
+        )
+    assert TicketEvent.objects.filter(kind=EventKind.MESSAGE_IN).count() == len(stored) + 1
