@@ -45,8 +45,9 @@ from mail.models import (
 )
 from mail.parsing import ParsedEmail, parse_email
 from policy.loader import get_policy
+from tickets import events
 from tickets.attachments import CheckedUpload, check_uploads
-from tickets.choices import Channel, Direction, PartyRole
+from tickets.choices import Channel, PartyRole
 from tickets.exceptions import AttachmentRejected, TicketClosed
 from tickets.models import Attachment, Message, Party, Ticket
 from tickets.services import MAX_BODY_CHARS
@@ -54,9 +55,9 @@ from tickets.write_path import (
     MessageToAppend,
     Outcome,
     TicketToOpen,
+    first_messages_open,
     messages_append,
     system_replies_add,
-    tickets_open,
 )
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,8 @@ class _Lookups:
     new_references: list[EmailReference] = field(default_factory=list)
     new_acknowledgements: list[AutoAcknowledgement] = field(default_factory=list)
     new_links: list[EmailTicketLink] = field(default_factory=list)
+    # Attachments not kept (too large, a forbidden type), recorded with the reason.
+    new_refused: list[Attachment] = field(default_factory=list)
     # Addresses of the mails planned so far (accounts may have been made for them, and
     # rolled back since): their account is looked up again rather than assumed absent.
     senders_planned: set[str] = field(default_factory=set)
@@ -314,8 +317,9 @@ def _uploads(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list[tuple[str, 
     return kept, refused
 
 
-def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) -> None:
-    Attachment.objects.bulk_create(
+def _refused_rows(message: Message, refused: list[tuple[str, str, int, str]]) -> list[Attachment]:
+    """The attachments of a mail we did not keep, recorded with the reason."""
+    return [
         Attachment(
             message=message,
             filename=name[:255],
@@ -325,7 +329,7 @@ def _record_refused(message: Message, refused: list[tuple[str, str, int, str]]) 
             not_kept_reason=reason[:200],
         )
         for name, ctype, size, reason in refused
-    )
+    ]
 
 
 # Enough for any real conversation; a mass-Cc'd mail does not flood the ticket.
@@ -775,22 +779,18 @@ def _store(planned: list[_Planned], lookups: _Lookups) -> None:
         )
         for p in opening
     ]
-    opened = tickets_open(to_open) if to_open else []
-    tickets: dict[int, _Planned] = {}
+    # The customer's own first messages (the system may already have replied, asking for
+    # an order number, say), as the write path wrote them.
+    opened = first_messages_open(to_open) if to_open else []
+    new: list[_Planned] = []
     for p, opened_one in zip(opening, opened, strict=True):
         if isinstance(opened_one.error, ConductBlocked):
             p.blocked = opened_one.error.message
             continue
-        tickets[_unwrapped(p, opened_one).pk] = p
+        p.message = _unwrapped(p, opened_one)
         p.opened = True
-    if tickets:
-        # The customer's own first messages (the system may already have replied,
-        # asking for an order number, say), in one query.
-        for message in Message.objects.filter(
-            ticket_id__in=list(tickets), direction=Direction.INBOUND
-        ).select_related("ticket__requester"):
-            tickets[message.ticket_id].message = message
-    _acknowledged(list(tickets.values()), lookups)
+        new.append(p)
+    _acknowledged(new, lookups)
     # A failure here is no one mail's: the batch is then done mail by mail.
     copied = _record_copied(planned)
     for p in planned:
@@ -848,7 +848,6 @@ def _store_rest(planned: _Planned, lookups: _Lookups, copied: list[str]) -> None
     assert message is not None
     ticket = message.ticket
     acknowledgement = planned.acknowledgement
-    _record_refused(message, planned.refused)
     lookups.parties.setdefault(ticket.pk, set()).update(copied)
     linked_to = planned.threading.linked_to
     if linked_to is not None and linked_to.pk != ticket.pk:
@@ -871,6 +870,8 @@ def _store_rest(planned: _Planned, lookups: _Lookups, copied: list[str]) -> None
         message=message,
         acknowledgement=acknowledgement,
     )
+    # Last, like ``learn``: a mail that failed before it leaves none behind.
+    lookups.new_refused += _refused_rows(message, planned.refused)
 
 
 # Above this, PostgreSQL gets the raw bytes as a binary parameter (see _save).
@@ -1032,7 +1033,9 @@ def _ingest_together(
     while len(left_out) <= MAX_LEFT_OUT:
         records = [item.record() for item in received]
         try:
-            with transaction.atomic():
+            # Every round's events (and the reports' marks that follow them) in one
+            # INSERT each for the batch, not one per write-path call.
+            with transaction.atomic(), events.recorded_together():
                 lookups = _Lookups.load(wanted)
                 _store_rounds(received, records, lookups, left_out=set(left_out))
         except (OperationalError, InterfaceError):
@@ -1144,7 +1147,8 @@ def _process_one(
         _finish(record, InboundStatus.QUARANTINED, f"{type(error).__name__}: {error}")
 
 
-# Raw bytes per multi-row INSERT of records (PostgreSQL gets them as hex in the SQL text).
+# Raw bytes per multi-row INSERT of records: the memory one statement holds (on PostgreSQL
+# a binary array, or hex in the SQL text for a few rows; core.rows_insert).
 WRITE_BATCH_BYTES = 4 * 1024 * 1024
 
 
@@ -1155,7 +1159,9 @@ def _write_batch(records: list[InboundEmail], lookups: _Lookups) -> None:
     rows_insert(lookups.new_references)
     rows_insert(lookups.new_acknowledgements)
     rows_insert(lookups.new_links)
+    rows_insert(lookups.new_refused)
     lookups.new_references, lookups.new_acknowledgements, lookups.new_links = [], [], []
+    lookups.new_refused = []
     chunk: list[InboundEmail] = []
     size = 0
     for record in records:

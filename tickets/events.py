@@ -48,10 +48,19 @@ def recorded_together() -> Iterator[None]:
     Use it inside the transaction of one operation that records several events (opening
     a ticket records four or more). If the block raises, nothing is written: the
     operation's transaction rolls back anyway. Events recorded inside have no ``pk``
-    until the block ends. A nested block joins the outer one.
+    until the block ends. A nested block joins the outer one (a mail batch's rounds of
+    write-path batches: one INSERT of events, and of the reports' marks, per batch); if
+    it raises, its own events are dropped, as its savepoint drops its other rows (a
+    write-path batch that failed, done again item by item).
     """
-    if _kept.get() is not None:
-        yield
+    outer = _kept.get()
+    if outer is not None:
+        start = len(outer)
+        try:
+            yield
+        except BaseException:
+            del outer[start:]
+            raise
         return
     kept: list[TicketEvent] = []
     token = _kept.set(kept)

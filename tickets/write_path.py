@@ -227,6 +227,16 @@ class _Opening:
 
 def tickets_open(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
     """Open a conversation for each item, in one transaction; results in order."""
+    return [
+        Outcome(value=o.value.ticket) if o.value is not None else Outcome(error=o.error)
+        for o in first_messages_open(items)
+    ]
+
+
+def first_messages_open(items: Sequence[TicketToOpen]) -> list[Outcome[Message]]:
+    """``tickets_open``, giving each item's first customer message (its ``ticket`` the
+    new ticket): for a channel that links its own records to the message, without
+    reading back what the batch has just written."""
     return _together_or_one_by_one(items, _open_batch, "Opening tickets:")
 
 
@@ -244,7 +254,7 @@ def _conduct_flag(*, message: Message, findings: list[Finding]) -> None:
     conduct.flag_followed_up(flag=flag)
 
 
-def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
+def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Message]]:
     from tickets.services import category_check, order_number_check
 
     openings: list[_Opening] = []
@@ -338,7 +348,7 @@ def _open_batch(items: Sequence[TicketToOpen]) -> list[Outcome[Ticket]]:
             _open_write(opened, after)
         after.schedule()
     return [
-        Outcome(value=o.ticket) if o.error is None else Outcome(error=o.error) for o in openings
+        Outcome(value=o.message) if o.error is None else Outcome(error=o.error) for o in openings
     ]
 
 
@@ -350,7 +360,7 @@ def _subject(subject: str, body: str) -> str:
 
 
 def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
-    from tickets.services import sanitise_html, store_attachments
+    from tickets.services import attachments_store, sanitise_html
 
     now = timezone.now()
     tickets = [o.new_ticket for o in opened]
@@ -412,10 +422,9 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
             external_id=item.external_id,
         )
     rows_insert([o.first_message for o in opened])
+    attachments_store([(o.first_message, o.item.uploads) for o in opened])
     records = []
     for opening in opened:
-        if opening.item.uploads:
-            store_attachments(message=opening.first_message, uploads=opening.item.uploads)
         if opening.triage is not None:
             opening.triage.ticket = opening.new_ticket
             records.append(opening.triage)
@@ -589,16 +598,15 @@ def _append_batch(items: Sequence[MessageToAppend]) -> list[Outcome[Message]]:
 
 
 def _append_write(stored: list[_Arrival], after: _FollowUp) -> None:
-    from tickets.services import set_status, store_attachments
+    from tickets.services import attachments_store, set_status
 
+    attachments_store([(a.message, a.item.uploads) for a in stored if a.message is not None])
     linked: dict[int, str] = {}
     first: dict[int, tuple[Ticket, Message]] = {}
     for arrival in stored:
         message = arrival.message
         assert message is not None
         ticket = message.ticket
-        if arrival.item.uploads:
-            store_attachments(message=message, uploads=arrival.item.uploads)
         # A later customer message may carry the order number the ticket still lacks.
         if not ticket.order_number:
             number = triage.order_number_in_text(ticket=ticket, text=arrival.body)
@@ -705,15 +713,14 @@ def _reply_batch(items: Sequence[ReplyToAppend]) -> list[Outcome[Message]]:
 
 
 def _reply_write(stored: list[_Reply], after: _FollowUp) -> None:
-    from tickets.services import set_status, store_attachments
+    from tickets.services import attachments_store, set_status
     from tickets.tasks import deliver_outbound
 
+    attachments_store([(r.message, r.item.uploads) for r in stored if r.message is not None])
     first: dict[int, tuple[Ticket, Message]] = {}
     for reply in stored:
         message = reply.message
         assert message is not None
-        if reply.item.uploads:
-            store_attachments(message=message, uploads=reply.item.uploads)
         events.message_sent(ticket=message.ticket, message=message, actor=reply.item.author)
         first.setdefault(message.ticket_id, (message.ticket, message))
     outbounds = rows_insert(

@@ -1,7 +1,8 @@
 import pytest
 
+from conduct import screening as screening_module
 from conduct.datasets import abusive_messages, civil_messages
-from conduct.screening import normalise, screen_text
+from conduct.screening import list_findings, normalise, screen_text
 from policy.loader import get_policy
 from policy.schema import ConductSeverity
 
@@ -162,3 +163,27 @@ def test_nigerian_insults_from_the_policy_are_caught(screening, text, label):
 
 def test_a_misspelling_after_an_insulting_word_stays_abuse(screening):
     assert screen_text("you hoe, refund me now", screening=screening)
+
+
+def test_the_terms_are_compiled_once_per_screening_settings(screening, monkeypatch):
+    """The policy's terms are found by the settings' identity, not rebuilt into a tuple
+    for every message; other settings get their own terms."""
+    compiled = []
+    original = screening_module._compile
+
+    def counted(terms):
+        compiled.append(terms)
+        return original(terms)
+
+    monkeypatch.setattr(screening_module, "_compile", counted)
+    monkeypatch.setattr(screening_module, "_COMPILED_FOR", {}, raising=False)
+    for text in ["Where is my order?", "You are an idiot", "Thanks a lot"]:
+        list_findings(text, screening=screening)
+    assert len(compiled) == 1
+    fewer = screening.model_copy(
+        update={"terms": [t for t in screening.terms if t.term != "idiot"]}
+    )
+    assert list_findings("You are an idiot", screening=screening)
+    assert not list_findings("You are an idiot", screening=fewer)
+    assert not list_findings("You are an idiot", screening=fewer.model_copy(update={"terms": []}))
+    assert len(compiled) == 2

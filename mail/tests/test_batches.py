@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from conftest import png_bytes
 from mail import intake
 from mail.intake import ingest_many
 from mail.models import (
@@ -16,8 +17,9 @@ from mail.models import (
     InboundStatus,
 )
 from mail.tests.test_intake import mail
-from tickets.choices import PartyRole
-from tickets.models import Message, Party, Ticket
+from reports.models import DirtyTicket
+from tickets.choices import EventKind, PartyRole
+from tickets.models import Attachment, Message, Party, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -490,3 +492,119 @@ def test_the_copied_parties_of_a_batch_cost_what_one_mails_cost():
 
     ingest_many([mail(message_id="<warm-up@example.com>")])
     assert batch_of(0, 1) == batch_of(1, 5)
+
+
+def test_the_attachments_of_a_batch_cost_what_one_mails_cost():
+    """Kept and refused attachments are each one INSERT per batch, whatever the number of
+    mails and files (one INSERT per file before)."""
+
+    def batch_of(first: int, size: int) -> dict[str, int]:
+        raws = [
+            mail(
+                sender=f"buyer{n}@example.com",
+                message_id=f"<a{n}@example.com>",
+                attachments=[
+                    ("photo.png", png_bytes(), "image", "png"),
+                    ("label.png", png_bytes(color="blue"), "image", "png"),
+                    ("virus.exe", b"MZ\x90\x00" * 50, "application", "octet-stream"),
+                ],
+            )
+            for n in range(first, first + size)
+        ]
+        # A reply in the same batch, with a photo and a refused file of its own.
+        raws.append(
+            mail(
+                sender=f"buyer{first}@example.com",
+                message_id=f"<a{first}-again@example.com>",
+                In_Reply_To=f"<a{first}@example.com>",
+                attachments=[
+                    ("again.png", png_bytes(), "image", "png"),
+                    ("again.exe", b"MZ\x90\x00" * 50, "application", "octet-stream"),
+                ],
+            )
+        )
+        with CaptureQueriesContext(connection) as queries:
+            records = ingest_many(raws)
+        assert {r.status for r in records} == {InboundStatus.PROCESSED}
+        for record in records[:-1]:
+            rows = {a.filename: a for a in Attachment.objects.filter(message=record.message)}
+            assert rows.keys() == {"photo.png", "label.png", "virus.exe"}
+            assert rows["photo.png"].kept and rows["label.png"].kept
+            assert rows["label.png"].file.read() == png_bytes(color="blue")
+            assert not rows["virus.exe"].kept and "not a photo" in rows["virus.exe"].not_kept_reason
+        reply = Attachment.objects.filter(message=records[-1].message)
+        assert sorted(reply.values_list("filename", "kept")) == [
+            ("again.exe", False),
+            ("again.png", True),
+        ]
+        return {
+            fragment: sum(1 for q in queries.captured_queries if fragment in q["sql"])
+            for fragment in ['INSERT INTO "tickets_attachment"']
+        }
+
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    one, five = batch_of(0, 1), batch_of(1, 5)
+    assert five == one
+    assert one['INSERT INTO "tickets_attachment"'] <= 3  # kept: opened, appended; refused
+
+
+def test_the_new_tickets_first_messages_are_not_read_back():
+    """The write path gives each new ticket's first message (``first_messages_open``):
+    a batch of new mails reads stored messages once, for the Message-IDs it knows."""
+    raws = [
+        mail(sender=f"buyer{n}@example.com", message_id=f"<new{n}@example.com>") for n in range(5)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        records = ingest_many(raws)
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    reads = [q for q in queries.captured_queries if 'FROM "tickets_message"' in q["sql"]]
+    assert len(reads) == 1
+    for n, record in enumerate(records):
+        # The customer's own message, whatever the system answered it with.
+        assert record.message.direction == "in"
+        assert record.message.external_id == f"new{n}@example.com"
+        assert record.message.ticket == record.ticket
+        assert record.ticket.requester.email == f"buyer{n}@example.com"
+
+
+def test_the_events_of_a_batchs_rounds_are_written_together():
+    """Originals, replies and replies to replies take three rounds of the write path; their
+    events, and the reports' marks that follow them, are one INSERT each for the batch."""
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    with CaptureQueriesContext(connection) as queries:
+        records = ingest_many(threads(3))
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(1 for s in sql if s.startswith('INSERT INTO "tickets_ticketevent"')) == 1
+    assert sum(1 for s in sql if s.startswith('INSERT INTO "reports_dirtyticket"')) == 1
+    tickets = {r.ticket for r in records}
+    assert len(tickets) == 3
+    for ticket in tickets:
+        received = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.MESSAGE_IN)
+        assert received.count() == 3
+        assert DirtyTicket.objects.filter(ticket_id=ticket.pk).exists()
+
+
+def test_a_mail_left_out_of_a_batch_leaves_no_event_behind(monkeypatch):
+    """A round that fails drops its events with its rows: the batch, done again without
+    the mail, records each stored mail's events once."""
+    ingest_many([mail(message_id="<warm-up@example.com>")])
+    poison_messages_containing("POISON")
+    raws = threads(2)  # o0 r0 rr0 o1 r1 rr1: r1 fails in the second round
+    raws[4] = mail(
+        sender="buyer1@example.com",
+        message_id="<r1@example.com>",
+        In_Reply_To="<o1@example.com>",
+        body="POISON",
+    )
+    records = ingest_many(raws)
+    stored = [r for r in records if r.status == InboundStatus.PROCESSED]
+    assert len(stored) == len(raws) - 1
+    for record in stored:
+        assert (
+            TicketEvent.objects.filter(
+                kind=EventKind.MESSAGE_IN, data__message_id=record.message_id
+            ).count()
+            == 1
+        )
+    assert TicketEvent.objects.filter(kind=EventKind.MESSAGE_IN).count() == len(stored) + 1

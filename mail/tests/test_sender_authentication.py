@@ -14,6 +14,7 @@ from mail.authentication import (
     aligned,
     authentication_results_headers,
     evidence_from_headers,
+    header_values,
     parse_authentication_results,
     sender_check,
 )
@@ -288,3 +289,14 @@ def test_an_unparseable_mail_records_no_verdict():
     assert record.status == InboundStatus.QUARANTINED
     assert record.sender_verified is None
     assert not Message.objects.exists() and InboundEmail.objects.count() == 1
+
+
+def test_header_values_are_found_whatever_the_names_case_and_only_in_the_header():
+    raw = (
+        b"From: a@example.com\r\nLIST-Unsubscribe: <mailto:x@example.com>\r\n"
+        b"list-unsubscribe: second,\r\n folded\r\n\r\n"
+        b"Return-Path: <> in the body is not a header\r\n"
+    )
+    assert header_values(raw, "list-unsubscribe") == [" <mailto:x@example.com>", " second,  folded"]
+    assert header_values(raw, "return-path") == []
+    assert header_values(raw, "authentication-results") == []

@@ -473,7 +473,7 @@ def test_a_quarantined_webhook_mail_is_retried_with_the_providers_verdict(monkey
         raise RuntimeError("triage is down")
 
     with monkeypatch.context() as patched:
-        patched.setattr(intake, "tickets_open", broken)
+        patched.setattr(intake, "first_messages_open", broken)
         post_with_verdict("amazon-ses", "fail")
     record = InboundEmail.objects.get()
     assert record.status == InboundStatus.QUARANTINED

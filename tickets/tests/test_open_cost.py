@@ -64,6 +64,37 @@ def test_events_kept_for_an_operation_that_fails_are_never_written():
     assert not TicketEvent.objects.filter(ticket=ticket).exists()
 
 
+def test_a_nested_block_that_fails_drops_only_its_own_events():
+    """A write-path batch inside a mail batch's block fails and is rolled back to its
+    savepoint: its events go with it; the outer block's are written, in one INSERT."""
+    ticket = TicketFactory()
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        transaction.atomic(),
+        events.recorded_together(),
+    ):
+        events.ticket_created(ticket=ticket, actor=None)
+        with pytest.raises(RuntimeError), transaction.atomic(), events.recorded_together():
+            events.field_changed(
+                ticket=ticket, kind=EventKind.ASSIGNED, actor=None, old=None, new=None
+            )
+            raise RuntimeError("the inner batch fails after recording")
+        with transaction.atomic(), events.recorded_together():
+            events.field_changed(
+                ticket=ticket, kind=EventKind.STATUS_CHANGED, actor=None, old="new", new="open"
+            )
+
+    kinds = list(
+        TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("kind", flat=True)
+    )
+    assert kinds == [EventKind.CREATED, EventKind.STATUS_CHANGED]
+    inserts = [
+        q for q in queries.captured_queries if 'INSERT INTO "tickets_ticketevent"' in q["sql"]
+    ]
+    assert len(inserts) == 1
+
+
 def test_events_recorded_outside_the_block_are_written_at_once():
     ticket = TicketFactory()
 

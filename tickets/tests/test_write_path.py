@@ -5,6 +5,7 @@ import re
 from collections import Counter
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,13 +13,21 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from conduct.models import ConductFlag, PhotoRequest
+from conftest import png_bytes
 from sla.models import ClockStatus, Escalation, SlaClock
 from tickets import services
+from tickets.attachments import CheckedUpload
 from tickets.choices import Channel, TicketStatus
 from tickets.exceptions import InvalidCategory, TicketClosed
-from tickets.models import Message, OutboundMessage, Ticket, TicketEvent
+from tickets.models import Attachment, Message, OutboundMessage, Ticket, TicketEvent
 from tickets.tests.factories import TicketFactory
-from tickets.write_path import MessageToAppend, TicketToOpen, messages_append, tickets_open
+from tickets.write_path import (
+    MessageToAppend,
+    TicketToOpen,
+    first_messages_open,
+    messages_append,
+    tickets_open,
+)
 from triage.models import TicketTriage
 
 pytestmark = pytest.mark.django_db
@@ -273,3 +282,71 @@ def test_the_follow_up_tasks_commit_with_the_batch(django_capture_on_commit_call
     assert delivered == sorted(outbox.values_list("pk", flat=True)) and delivered
     assert timed == sorted(clocks.values_list("pk", flat=True)) and timed
     assert DBTaskResult.objects.count() == len(delivered) + len(timed)
+
+
+def _photos(count: int) -> list[CheckedUpload]:
+    uploads = []
+    for index in range(count):
+        content = png_bytes()
+        upload = SimpleUploadedFile(f"photo-{index}.png", content, content_type="image/png")
+        uploads.append(
+            CheckedUpload(
+                upload=upload, filename=upload.name, content_type="image/png", size=len(content)
+            )
+        )
+    return uploads
+
+
+def test_statements_do_not_grow_with_the_attachments_of_a_batch():
+    """A batch's attachments are one INSERT, whatever their number (one ``save()`` each
+    was a statement per file); every file is stored under its message."""
+    answered = [TicketFactory(first_replied_at=timezone.now()) for _ in range(6)]
+
+    def append(tickets: list[Ticket], photos: int):
+        return lambda: messages_append(
+            [
+                MessageToAppend(
+                    ticket=t, author=t.requester, body="Photos.", uploads=_photos(photos)
+                )
+                for t in tickets
+            ]
+        )
+
+    one = _statements(append(answered[:1], 1))
+    many = _statements(append(answered[1:], 3))
+    AgentFactory(teams=["customer_care"])
+    returns = KINDS[1:2]  # one kind: the same steps for every item
+    tickets_open(_requests(1, kinds=returns))  # reads the team lists once (cached)
+    new_one = [_with_photos(r, 1) for r in _requests(1, kinds=returns)]
+    new_many = [_with_photos(r, 3) for r in _requests(5, kinds=returns)]
+    opened = _statements(lambda: tickets_open(new_one))
+    opened_many = _statements(lambda: tickets_open(new_many))
+
+    assert many <= one
+    assert opened_many <= opened
+    stored = Attachment.objects.filter(message__ticket__in=answered)
+    assert stored.count() == 16
+    for attachment in stored:
+        assert attachment.file.name.startswith(
+            f"attachments/{attachment.message.ticket_id}/{attachment.message_id}/"
+        )
+        assert attachment.file.read() == png_bytes()
+
+
+def _with_photos(request: TicketToOpen, count: int) -> TicketToOpen:
+    request.uploads = _photos(count)
+    return request
+
+
+def test_first_messages_open_gives_each_new_tickets_first_message():
+    requests = _requests(3, kinds=KINDS[:2])
+    requests[1].category = "no_such_category"
+
+    outcomes = first_messages_open(requests)
+
+    assert isinstance(outcomes[1].error, InvalidCategory)
+    for request, outcome in zip(requests[::2], outcomes[::2], strict=True):
+        message = outcome.unwrap()
+        assert message == Message.objects.get(ticket=message.ticket, direction="in")
+        assert message.ticket.requester == request.requester
+        assert message.body_text == request.body

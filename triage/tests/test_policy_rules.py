@@ -1,13 +1,14 @@
 """Triage rules live in the policy file: validated at load, matched as whole words."""
 
 import copy
+import re
 
 import pytest
 import yaml
 from django.conf import settings
 
 from policy.loader import PolicyError, get_policy, parse_policy
-from triage.rules import rule_scores
+from triage.rules import compiled_rules, folded, rule_scores
 
 
 def _policy_data():
@@ -84,3 +85,42 @@ def test_bad_team_assignment_settings_are_refused(change, problem):
     data["teams"][0].update(change)
     with pytest.raises(PolicyError, match=problem):
         parse_policy(data)
+
+
+def test_the_fold_makes_every_character_a_keyword_letter_matches_that_letter():
+    """``rules.hits`` skips a keyword whose words are not in the folded text: sound only
+    if every character the matchers' IGNORECASE takes for a printable ASCII character
+    folds to it (the Turkish dotted and dotless i, the long s, the Kelvin sign...)."""
+    anything_ascii = re.compile(r"[!-~]", re.IGNORECASE)
+    for code in range(0x110000):
+        character = chr(code)
+        if 0xD800 <= code < 0xE000 or not anything_ascii.fullmatch(character):
+            continue
+        fold = folded(character)
+        assert len(fold) == 1 and fold.isascii(), hex(code)
+        matching = {
+            a for a in map(chr, range(0x21, 0x7F)) if re.fullmatch(re.escape(a), character, re.I)
+        }
+        assert {a.lower() for a in matching} == {fold}, hex(code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "REFUND for my RETURN",
+        "my card was DECL\u0130NED",  # a dotted capital I, as a Turkish keyboard types it
+        "the app keeps crash\u0131ng",  # a dotless i
+        "\u017fhipping never arrived",  # a long s
+        "where   is\tmy\norder",
+        "i discarded the box",
+    ],
+)
+def test_keywords_are_found_as_the_regular_expressions_alone_find_them(text):
+    policy = get_policy()
+    hits = {
+        rules.key: sum(1 for matcher in rules.matchers if matcher.search(text))
+        for rules in compiled_rules(policy)
+    }
+    total = sum(hits.values())
+    expected = {key: count / total for key, count in hits.items() if count} if total else {}
+    assert rule_scores(policy=policy, text=text) == expected
