@@ -221,3 +221,14 @@ def test_the_account_recheck_keeps_the_chats_the_socket_looked_up(
     session_id, ack, reply = run(scenario)
     assert ack["client_id"] == "agent-reply-1" and reply["text"] == "Hello"
     assert looked_up == [session_id]
+
+
+def test_consoles_that_connected_together_recheck_apart_within_the_interval():
+    """After a restart every console reconnects in the same few seconds: a fixed wait kept
+    their account checks in the same second of every minute ever after."""
+    from chat.consumers import recheck_delay
+
+    waits = [recheck_delay(60) for _ in range(500)]
+    assert all(30 <= wait <= 60 for wait in waits)  # each check still within the interval
+    assert max(waits) - min(waits) > 20  # and spread over it
+    assert len({round(wait, 1) for wait in waits}) > 100
