@@ -347,9 +347,13 @@ async def chat_agent(ws_base: str, cookie: str, load: Load, stop: asyncio.Event)
     ) as ws:
 
         async def heartbeat() -> None:
+            # desk.js pings every 20 s from its page load, and agents load the page at
+            # different moments: so the first beat comes anywhere in the first 20 s
+            # (started together, the 100 sockets' beats all came in the same second).
+            await asyncio.sleep(random.uniform(0, 20))
             while True:
-                await asyncio.sleep(20)
                 await ws.send(json.dumps({"type": "ping"}))
+                await asyncio.sleep(20)
 
         beat = asyncio.create_task(heartbeat())
         try:
