@@ -63,16 +63,19 @@ def test_the_original_arriving_last_in_a_later_batch_joins_too():
     assert Ticket.objects.count() == 1 and late.ticket == Ticket.objects.get()
 
 
+def strangers_reply(message_id: str) -> bytes:
+    # Someone who is not a party answers the original.
+    return mail(
+        sender="Mallory <mallory@other.test>",
+        message_id=message_id,
+        subject="Re: Order 1234 never arrived",
+        In_Reply_To="<o1@example.com>",
+    )
+
+
 def test_a_strangers_sibling_reply_still_opens_a_linked_ticket():
     first = ingest_raw(raw=siblings(1))
-    stranger = ingest_raw(
-        raw=mail(
-            sender="Mallory <mallory@other.test>",
-            message_id="<x1@other.test>",
-            subject="Re: Order 1234 never arrived",
-            In_Reply_To="<o1@example.com>",
-        )
-    )
+    stranger = ingest_raw(raw=strangers_reply("<x1@other.test>"))
     late = ingest_raw(raw=original())
     assert stranger.ticket != first.ticket
     assert late.ticket == first.ticket
@@ -86,14 +89,7 @@ def test_both_tickets_pages_show_the_link_a_strangers_reply_made(client):
     from accounts.tests.factories import AgentFactory
 
     first = ingest_raw(raw=original())
-    stranger = ingest_raw(
-        raw=mail(
-            sender="Mallory <mallory@other.test>",
-            message_id="<x2@other.test>",
-            subject="Re: Order 1234 never arrived",
-            In_Reply_To="<o1@example.com>",
-        )
-    )
+    stranger = ingest_raw(raw=strangers_reply("<x2@other.test>"))
     assert stranger.ticket != first.ticket
     client.force_login(AgentFactory())
 
