@@ -43,6 +43,7 @@ def test_rows_mark_escalation_overdue_and_the_customer_writing_since(client):
     assert "Due soon: " in _row(page, soon) and "Urgent" in _row(page, soon)
     assert "Escalated" in _row(page, escalated)
     assert "Customer wrote since you looked" in _row(page, escalated)
+    assert '<td title="Contact form">Contact form</td>' in _row(page, escalated)  # channel
 
     # opening the ticket clears the marker until the customer writes again
     client.get(reverse("console:ticket", args=[escalated.pk]))
