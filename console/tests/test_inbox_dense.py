@@ -44,6 +44,10 @@ def test_rows_mark_escalation_overdue_and_the_customer_writing_since(client):
     assert "Escalated" in _row(page, escalated)
     assert "Customer wrote since you looked" in _row(page, escalated)
     assert '<td title="Contact form">Contact form</td>' in _row(page, escalated)  # channel
+    # A ticket's sub-channel is its channel as agents see it (``Ticket.get_channel_display``).
+    left = TicketFactory(status="open", channel="email", sub_channel="chat_offline")
+    page = client.get(reverse("console:inbox")).content.decode()
+    assert '<td title="Live chat, offline message">' in _row(page, left)
 
     # opening the ticket clears the marker until the customer writes again
     client.get(reverse("console:ticket", args=[escalated.pk]))
