@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from accounts.models import Role, User
 from core.errors import UserError
+from core.rows_insert import rows_insert
 
 
 class StaffAddress(UserError):
@@ -124,12 +125,16 @@ def contact_for_typed_email(*, email: str, name: str) -> User:
     return user
 
 
-@transaction.atomic
 def contacts_for_typed_emails(pairs: list[tuple[str, str]]) -> list[User]:
     """``contact_for_typed_email`` for a batch of (email, name), in order: one query for
     the contacts that exist, one for the user names taken, one INSERT for the new
     contacts (an address twice in the batch gets one contact). Addresses that are not
-    plain ASCII go one by one (the database's upper case of them may not be Python's)."""
+    plain ASCII go one by one (the database's upper case of them may not be Python's).
+
+    No transaction of its own: each statement is atomic alone, and one around them
+    would not stop two starts at once from picking the same free user name (the
+    INSERT's unique user name refuses the second either way). A returning visitor's
+    chat start is one SELECT here, a new one's three."""
     wanted = [(email.strip().lower(), name) for email, name in pairs]
     plain = {email for email, _name in wanted if email.isascii()}
     found: dict[str, User] = {}
@@ -171,7 +176,7 @@ def contacts_for_typed_emails(pairs: list[tuple[str, str]]) -> list[User]:
             )
             user.set_unusable_password()
             new[email] = user
-        User.objects.bulk_create(list(new.values()))
+        rows_insert(list(new.values()))
     return [
         found.get(email) or new.get(email) or contact_for_typed_email(email=email, name=name)
         for email, name in wanted

@@ -458,12 +458,14 @@ def _set_aside(p: Any, exc: Exception, what: str) -> None:
 def _open_starts(live: list[_Starting]) -> None:
     """One transaction for the batch; sets each start's outcome, raises if it fails as
     a whole (then no outcome counts: the caller tries each alone)."""
-    from tickets.write_path import TicketToOpen, tickets_open
+    from tickets.write_path import TicketToOpen, first_messages_open
 
     now = timezone.now()
     outcomes: dict[int, Outcome[Started]] = {}
     with transaction.atomic():
-        opened = tickets_open(
+        # Each new ticket's first customer message (its ``ticket`` the new ticket): the
+        # chat's first entry links to it, without reading back what was just written.
+        opened = first_messages_open(
             [
                 TicketToOpen(
                     requester=_customer_of(p),
@@ -476,26 +478,20 @@ def _open_starts(live: list[_Starting]) -> None:
                     screened=p.screened,
                 )
                 for p in live
-            ]
+            ],
+            # This transaction goes down with a failing batch (then each start alone).
+            savepoint=False,
         )
-        tickets_of: dict[int, Ticket] = {}
+        firsts: dict[int, Message] = {}
         for p, outcome in zip(live, opened, strict=True):
             if outcome.error is not None:
                 outcomes[p.index] = Outcome(error=outcome.error)
             else:
-                tickets_of[p.index] = outcome.unwrap()
-        started = [p for p in live if p.index in tickets_of]
-        # Triage may already have asked for an order number: take the customers' messages.
-        firsts = {
-            message.ticket_id: message
-            for message in Message.objects.filter(
-                ticket__in=[tickets_of[p.index].pk for p in started],
-                external_id__in=[_start_external_id(p.client_id) for p in started],
-            )
-        }
+                firsts[p.index] = outcome.unwrap()
+        started = [p for p in live if p.index in firsts]
         sessions = [
             ChatSession(
-                ticket=tickets_of[p.index],
+                ticket=firsts[p.index].ticket,
                 customer=_customer_of(p),
                 state=SessionState.WAITING,
                 platform=(
@@ -513,7 +509,7 @@ def _open_starts(live: list[_Starting]) -> None:
         rows_insert(sessions)
         entries = []
         for p, session in zip(started, sessions, strict=True):
-            message = firsts[session.ticket.pk]
+            message = firsts[p.index]
             entries.append(
                 ChatEntry(
                     session=session,
@@ -789,7 +785,9 @@ def _store(live: list[_Pending]) -> list[Outcome[Stored]]:
                         screened=p.screened,
                     )
                     for p in customers
-                ]
+                ],
+                # This transaction goes down with a failing batch (then each alone).
+                savepoint=False,
             )
             for p, outcome in zip(customers, appended, strict=True):
                 if outcome.error is not None:
@@ -808,7 +806,8 @@ def _store(live: list[_Pending]) -> list[Outcome[Stored]]:
                     )
                     for p in agents
                     if p.item.agent is not None
-                ]
+                ],
+                savepoint=False,
             )
             for p, outcome in zip(agents, replied, strict=True):
                 if outcome.error is not None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from django.db import connections, models, router, transaction
@@ -267,7 +267,12 @@ def rows_insert(objs: Sequence[M]) -> list[M]:
     except _Unsupported:
         return model._default_manager.using(alias).bulk_create(objs)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    with transaction.atomic(using=alias, savepoint=False), connection.cursor() as cursor:
+    # One statement is atomic on its own: outside a transaction, a BEGIN and a COMMIT
+    # around it would be two more round trips (a lone customer's new contact).
+    together: AbstractContextManager[Any] = (
+        transaction.atomic(using=alias, savepoint=False) if len(chunks) > 1 else nullcontext()
+    )
+    with together, connection.cursor() as cursor:
         for chunk, params in chunks:
             sql = (
                 f"INSERT INTO {plan.table} ({columns}) VALUES "  # noqa: S608 - quoted names

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat import services
 from chat.consumers import AgentChatConsumer
-from chat.models import ChatEntry, SessionState
+from chat.models import ChatEntry, EntryKind, SessionState
 from chat.tests.conftest import Socket, client_id, run, session_cookie, start_frame
 
 
@@ -167,6 +167,63 @@ def test_a_message_costs_the_chat_one_locking_update_and_one_insert(clock, onlin
         assert len(chat_statements) == 2, chat_statements
         assert chat_statements[0].startswith('UPDATE "chat_chatsession"')
         assert chat_statements[1].startswith('INSERT INTO "chat_chatentry"')
+
+
+def _statements(sql: list[str], start: str) -> list[str]:
+    return [q for q in sql if q.lstrip().upper().startswith(start)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lone_start_and_lone_messages_are_one_transaction_without_savepoints(
+    clock, online_agent
+):
+    """A chat start or message arriving alone fails as a whole: one transaction, no
+    savepoint inside it; the start files under the visitor's contact without a
+    transaction of its own and links its first entry without reading its message back."""
+    agent = online_agent()
+    captures = []
+    for _visit in ("new", "back"):
+        request = services.StartRequest(
+            name="Ada Obi",
+            email="ada@example.com",
+            category="order_status",
+            text="Where is my order?",
+            client_id=client_id(),
+        )
+        with CaptureQueriesContext(connection) as captured:
+            # As the socket starts a chat: the offer to an agent comes after the answer.
+            session, _created = services.chat_start(request=request, assign=False)
+        sql = [q["sql"] for q in captured]
+        captures.append(sql)
+        assert len(_statements(sql, "BEGIN")) == 1, sql
+        assert not [q for q in _statements(sql, "SELECT") if '"tickets_message"' in q], sql
+    new, back = captures
+    assert len([q for q in new if q.startswith('INSERT INTO "accounts_user"')]) == 1, new
+    # Ada came back: her contact was read, not made again; and the team's rotation row
+    # the first start made (with a savepoint of its own) exists now.
+    assert not [q for q in back if q.startswith('INSERT INTO "accounts_user"')], back
+    assert not _statements(back, "SAVEPOINT"), "\n".join(q[:90] for q in back)
+    assert session.customer.email == "ada@example.com"
+    assert session.customer.unverified_contact
+    services.chat_accept(session=session, agent=agent)
+    session = services.chat_get(session.public_id)
+    for send in (
+        lambda: services.chat_customer_message(session=session, client_id=client_id(), text="Hi"),
+        lambda: services.chat_agent_message(
+            session=session, agent=agent, client_id=client_id(), text="Hello"
+        ),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            send()
+        sql = [q["sql"] for q in captured]
+        assert len(_statements(sql, "BEGIN")) == 1 and not _statements(sql, "SAVEPOINT"), sql
+    entries = ChatEntry.objects.filter(session=session).order_by("seq")
+    said = [e for e in entries if e.kind == EntryKind.MESSAGE]
+    assert [e.text for e in said] == ["Where is my order?", "Hi", "Hello"]
+    first = said[0]
+    assert first.seq == 1
+    assert first.message is not None and first.message.body_text == "Where is my order?"
+    assert first.message.direction == "in"
 
 
 @pytest.mark.django_db(transaction=True)
