@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -48,7 +48,7 @@ from conduct.models import ConductFlag
 from conduct.screening import Finding
 from core.errors import UserError
 from core.rows_insert import rows_insert
-from core.rows_select import Select
+from core.rows_select import One, Select
 from core.rows_update import rows_update
 from core.task_rows import PlannedTask, tasks_enqueue_with_transaction
 from identity import services as identity
@@ -1136,9 +1136,20 @@ def presence_heartbeat(*, agent: User) -> None:
 
 
 def agent_loads(now: dt.datetime) -> list[tuple[AgentPresence, int]]:
-    presences = (
+    """The online agents with their numbers of chats, least loaded first."""
+    return [(p, p.load) for p in _AGENT_LOADS(cutoff=online_cutoff(now))]  # type: ignore[attr-defined]
+
+
+# Compiled once (core.rows_select): every round of offers reads both, a burst of chat
+# starts many rounds a second.
+_AGENT_LOADS = Select(
+    lambda cutoff: (
         AgentPresence.objects.select_related("agent")
-        .filter(status=Presence.ONLINE, last_seen_at__gte=online_cutoff(now), agent__is_active=True)
+        .filter(
+            status=Presence.ONLINE,
+            last_seen_at__gte=One(cutoff, models.DateTimeField()),
+            agent__is_active=True,
+        )
         .annotate(
             load=Count(
                 "agent__chats_handled", filter=Q(agent__chats_handled__state__in=LOAD_STATES)
@@ -1146,7 +1157,14 @@ def agent_loads(now: dt.datetime) -> list[tuple[AgentPresence, int]]:
         )
         .order_by("load", "last_seen_at", "agent_id")
     )
-    return [(p, p.load) for p in presences]
+)
+_WAITING = Select(
+    lambda: (
+        ChatSession.objects.select_related("ticket")
+        .filter(state=SessionState.WAITING)
+        .order_by("queued_at", "pk")[:200]
+    )
+)
 
 
 def _eligible(presence: AgentPresence, session: ChatSession) -> bool:
@@ -1164,11 +1182,7 @@ def chat_assign_waiting() -> int:
     someone else took meanwhile is skipped), their offer timers' task rows in one
     INSERT, and the offers relayed in one hand-over on the commit."""
     now = current_time()
-    waiting = list(
-        ChatSession.objects.select_related("ticket")
-        .filter(state=SessionState.WAITING)
-        .order_by("queued_at", "pk")[:200]
-    )
+    waiting = _WAITING()
     if not waiting:
         return 0
     loads = agent_loads(now)

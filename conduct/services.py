@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -27,6 +27,7 @@ from accounts.models import User
 from conduct import screening
 from conduct.exceptions import ConductActionError, ConductBlocked
 from conduct.models import ConductBlock, ConductFlag, PhotoRequest
+from core.rows_select import One, Select
 from policy.loader import get_policy
 from tickets import events
 from tickets.choices import Channel, Direction
@@ -71,11 +72,19 @@ def blocks_active_for(*, pairs: Iterable[tuple[User, str]]) -> dict[tuple[int, s
     if not customer_ids:
         return {}
     blocks: dict[tuple[int, str], ConductBlock] = {}
-    for block in ConductBlock.objects.filter(
-        customer_id__in=customer_ids, lifted_at__isnull=True, ends_at__gt=timezone.now()
-    ).order_by("-ends_at"):
+    for block in _BLOCKS_ACTIVE(customers=customer_ids, now=timezone.now()):
         blocks.setdefault((block.customer_id, block.channel), block)
     return blocks
+
+
+# Compiled once (core.rows_select): every batch of new tickets, on every channel, reads it.
+_BLOCKS_ACTIVE = Select(
+    lambda customers, now: ConductBlock.objects.filter(
+        customer_id__any=customers,
+        lifted_at__isnull=True,
+        ends_at__gt=One(now, models.DateTimeField()),
+    ).order_by("-ends_at")
+)
 
 
 def block_refusal(block: ConductBlock) -> ConductBlocked:

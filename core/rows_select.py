@@ -23,8 +23,18 @@ attributes. A slot is always a list, sent as one parameter (the ``any`` lookup:
 ``= ANY(%s)`` on PostgreSQL, ``IN (SELECT value FROM json_each(%s))`` on SQLite), so the
 statement's text is the same for one value or a thousand and psycopg keeps it parsed
 too. Querysets returning objects only (annotated or not): no ``values()`` or
-``only()``/``defer()``; a slot used anywhere but an ``any`` lookup is refused when the
-select is first compiled.
+``only()``/``defer()``; a slot used anywhere but an ``any`` lookup or ``One`` is refused
+when the select is first compiled.
+
+A slot that holds one value (a cut-off time, say) is wrapped in ``One`` with the field
+its value is prepared as, and given one value when called::
+
+    online = Select(
+        lambda cutoff: AgentPresence.objects.filter(
+            last_seen_at__gte=One(cutoff, models.DateTimeField())
+        )
+    )
+    online(cutoff=now - timeout)
 """
 
 from __future__ import annotations
@@ -52,9 +62,26 @@ class Slot:
     def __init__(self, name: str) -> None:
         self.name = name
         self.field: models.Field | None = None  # set by the lookup that takes it
+        self.single = False  # One(slot): a value, not a list
 
     def __repr__(self) -> str:
         return f"Slot({self.name!r})"
+
+
+class One(models.Expression):
+    """A slot holding one value, as the right-hand side of any lookup; ``field`` says
+    how the value is prepared (as that field's values are)."""
+
+    def __init__(self, slot: Slot, field: models.Field) -> None:
+        super().__init__(output_field=field)
+        if not isinstance(slot, Slot):
+            raise TypeError(f"One() takes a Select's slot, not {slot!r}.")
+        self.slot = slot
+
+    def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        self.slot.field = self.output_field
+        self.slot.single = True
+        return "%s", [self.slot]
 
 
 class AnyOf(Lookup):
@@ -95,12 +122,17 @@ def _bound(field: models.Field, values: Iterable[Any], connection: BaseDatabaseW
     return json.dumps([str(v) if not isinstance(v, int | float | None) else v for v in prepared])
 
 
+def _one(field: models.Field, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    return field.get_db_prep_value(value, connection, prepared=False)
+
+
 @dataclass(frozen=True)
 class _Bind:
     """A slot's place among the compiled statement's parameters."""
 
     name: str
     field: models.Field
+    single: bool = False
 
 
 @dataclass
@@ -127,7 +159,7 @@ class Select(Generic[M]):
         # its own, and under ASGI every request runs on a new thread.
         self._compiled: _Compiled | None = None
 
-    def __call__(self, **values: Iterable[Any]) -> list[M]:
+    def __call__(self, **values: Any) -> list[M]:
         if set(values) != set(self.slots):
             raise TypeError(f"This select takes {self.slots}, given {sorted(values)}.")
         compiled = self._compiled
@@ -136,7 +168,11 @@ class Select(Generic[M]):
         alias = compiled.alias
         connection = connections[alias]
         params = [
-            _bound(p.field, values[p.name], connection) if isinstance(p, _Bind) else p
+            (
+                (_one if p.single else _bound)(p.field, values[p.name], connection)
+                if isinstance(p, _Bind)
+                else p
+            )
             for p in compiled.params
         ]
         with connection.cursor() as cursor:
@@ -171,13 +207,15 @@ class Select(Generic[M]):
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         binds = [
-            _Bind(p.name, p.field) if isinstance(p, Slot) and p.field is not None else p
+            _Bind(p.name, p.field, p.single) if isinstance(p, Slot) and p.field is not None else p
             for p in params
         ]
         found = {p.name for p in binds if isinstance(p, _Bind)}
         if found != set(self.slots) or any(isinstance(p, Slot) for p in binds):
             missing = sorted(set(self.slots) - found)
-            raise ValueError(f"Slots {missing} are not in the SQL: use them as field__any=slot.")
+            raise ValueError(
+                f"Slots {missing} are not in the SQL: use them as field__any=slot or One(slot)."
+            )
         select, klass_info = compiler.select, compiler.klass_info
         assert klass_info is not None
         fields = klass_info["select_fields"]

@@ -8,14 +8,14 @@ import threading
 import weakref
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models.sql.compiler import SQLCompiler
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory
-from core.rows_select import Select
+from core.rows_select import One, Select
 from tickets.models import Ticket, TicketEvent
 from tickets.tests.factories import TicketFactory
 
@@ -134,6 +134,44 @@ def test_a_slot_outside_an_any_lookup_is_refused():
         by_status(status=["open"])
     with pytest.raises(TypeError, match="takes"):
         events_of(ids=[1])
+
+
+due_before = Select(
+    lambda statuses, cutoff: Ticket.objects.filter(
+        status__any=statuses, first_reply_due_at__lt=One(cutoff, models.DateTimeField())
+    ).order_by("pk")
+)
+
+
+def test_a_slot_of_one_value_compares_as_the_orm_and_keeps_its_statement(monkeypatch):
+    now = timezone.now()
+    soon = TicketFactory(status="open", first_reply_due_at=now + dt.timedelta(minutes=5))
+    later = TicketFactory(status="open", first_reply_due_at=now + dt.timedelta(hours=5))
+    TicketFactory(status="closed", first_reply_due_at=now)  # not asked for
+    sent: list[tuple[str, int]] = []
+
+    def seen(execute, sql, params, many, context):
+        sent.append((sql, len(params)))
+        return execute(sql, params, many, context)
+
+    for cutoff, expected in (
+        (now, []),
+        (now + dt.timedelta(hours=1), [soon]),
+        (now + dt.timedelta(days=1), [soon, later]),
+    ):
+        orm = list(
+            Ticket.objects.filter(status__in=["open"], first_reply_due_at__lt=cutoff).order_by("pk")
+        )
+        with connection.execute_wrapper(seen):
+            got = due_before(statuses=["open"], cutoff=cutoff)
+        assert got == orm == expected
+    # Compiled once: the same statement for every cut-off.
+    assert len(set(sent)) == 1
+    compiled = _compilations_counted(monkeypatch)
+    assert due_before(statuses=["open"], cutoff=now + dt.timedelta(days=1)) == [soon, later]
+    assert compiled == []
+    with pytest.raises(TypeError, match="slot"):
+        One(now, models.DateTimeField())  # type: ignore[arg-type]
 
 
 @pytest.mark.django_db(transaction=True)
