@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from accounts.models import Role, User
 from core.errors import UserError
 from core.rows_insert import rows_insert
+from core.rows_select import Select
 
 
 class StaffAddress(UserError):
@@ -97,6 +98,16 @@ def customers_save(users: list[User]) -> None:
     User.objects.bulk_create(users)
 
 
+# Compiled once (core.rows_select): every chat start from a typed-in address reads it.
+_CONTACTS = Select(
+    lambda emails: (
+        User.objects.alias(email_upper=Upper("email"))
+        .filter(email_upper__any=emails, unverified_contact=True)
+        .order_by("-pk")
+    )
+)
+
+
 @transaction.atomic
 def contact_for_typed_email(*, email: str, name: str) -> User:
     """The unverified contact for an address someone typed without proving it.
@@ -139,12 +150,7 @@ def contacts_for_typed_emails(pairs: list[tuple[str, str]]) -> list[User]:
     plain = {email for email, _name in wanted if email.isascii()}
     found: dict[str, User] = {}
     if plain:
-        contacts = (
-            User.objects.alias(email_upper=Upper("email"))
-            .filter(email_upper__in=[email.upper() for email in plain], unverified_contact=True)
-            .order_by("-pk")
-        )
-        for contact in contacts:
+        for contact in _CONTACTS(emails=[email.upper() for email in plain]):
             # The oldest contact of an address wins, as one by one.
             found[contact.email.lower()] = contact
     new: dict[str, User] = {}
