@@ -55,9 +55,13 @@ class ChatAvailability:
         return "open"
 
 
-def chat_availability(now: dt.datetime | None = None) -> ChatAvailability:
+def chat_availability(now: dt.datetime | None = None, *, shared: bool = False) -> ChatAvailability:
+    """``shared``: agents found online in the last PULSE_SECONDS still count (a burst of
+    chat starts counts them once); none found is asked again each time, so a refusal
+    is never stale. The hours are always judged now."""
     now = now or current_time()
-    return ChatAvailability(hours=chat_status(get_policy(), now), agents_online=agents_online(now))
+    online = _agents_online_shared(now) if shared else agents_online(now)
+    return ChatAvailability(hours=chat_status(get_policy(), now), agents_online=online)
 
 
 # The widget's pulse: "can a chat start now?", shared by every widget for a moment, so
@@ -67,11 +71,28 @@ _pulse_lock = threading.Lock()
 _pulse: tuple[float, dict[str, object]] | None = None
 
 
+_online_seen: tuple[float, int] | None = None
+
+
+def _agents_online_shared(now: dt.datetime) -> int:
+    """``agents_online``, reused for PULSE_SECONDS while it is not 0. An agent who
+    leaves is still counted that long (as for PRESENCE_TIMEOUT after a console goes
+    quiet); their chats' offers then go to whoever else is online, or wait."""
+    global _online_seen
+    seen = _online_seen
+    if seen is not None and time.monotonic() - seen[0] < PULSE_SECONDS:
+        return seen[1]
+    online = agents_online(now)
+    _online_seen = (time.monotonic(), online) if online else None
+    return online
+
+
 def forget_pulse() -> None:
-    """Drop the shared answer: a presence change in this process is seen at once."""
-    global _pulse
+    """Drop the shared answers: a presence change in this process is seen at once."""
+    global _pulse, _online_seen
     with _pulse_lock:
         _pulse = None
+        _online_seen = None
 
 
 def availability_pulse() -> dict[str, object]:

@@ -356,7 +356,7 @@ def chat_starts(items: Sequence[StartIn]) -> list[Outcome[Started]]:
                 p.outcome = _retry_answer(p, existing[p.client_id])
         live = [p for p in live if p.outcome is None]
     if live:
-        availability = chat_availability()
+        availability = chat_availability(shared=True)
         if availability.can_start:
             _customers_and_screening(live)
             _together_or_one_by_one(live, _open_starts, "chat start")

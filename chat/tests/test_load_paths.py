@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from chat import services
 from chat.consumers import AgentChatConsumer
 from chat.models import ChatEntry, EntryKind, SessionState
+from chat.services import ChatUnavailable
 from chat.tests.conftest import Socket, client_id, run, session_cookie, start_frame
 
 
@@ -174,9 +175,7 @@ def _statements(sql: list[str], start: str) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lone_start_and_lone_messages_are_one_transaction_without_savepoints(
-    clock, online_agent
-):
+def test_a_lone_start_and_lone_messages_are_one_transaction_without_savepoints(clock, online_agent):
     """A chat start or message arriving alone fails as a whole: one transaction, no
     savepoint inside it; the start files under the visitor's contact without a
     transaction of its own and links its first entry without reading its message back."""
@@ -224,6 +223,43 @@ def test_a_lone_start_and_lone_messages_are_one_transaction_without_savepoints(
     assert first.seq == 1
     assert first.message is not None and first.message.body_text == "Where is my order?"
     assert first.message.direction == "in"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_starts_counts_the_agents_online_once_and_a_refusal_is_never_stale(
+    clock, online_agent
+):
+    def counts(sql: list[str]) -> int:
+        return len([q for q in sql if "COUNT(" in q and '"chat_agentpresence"' in q])
+
+    def start() -> services.ChatSession:
+        session, _created = services.chat_start(
+            request=services.StartRequest(
+                name="Ada Obi",
+                email="ada@example.com",
+                category="order_status",
+                text="Where is my order?",
+                client_id=client_id(),
+            ),
+            assign=False,
+        )
+        return session
+
+    # Nobody online: each start asks again, and is refused.
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as captured, pytest.raises(ChatUnavailable):
+            start()
+        assert counts([q["sql"] for q in captured]) == 1
+    agent = online_agent()
+    with CaptureQueriesContext(connection) as captured:
+        opened = [start() for _ in range(3)]
+    assert len({s.pk for s in opened}) == 3
+    assert counts([q["sql"] for q in captured]) == 1
+    # The agent leaves from this process: the next start knows at once.
+    services.presence_set(agent=agent, status="offline")
+    with pytest.raises(ChatUnavailable) as refused:
+        start()
+    assert refused.value.code == "no_agents"
 
 
 @pytest.mark.django_db(transaction=True)
