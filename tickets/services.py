@@ -457,6 +457,7 @@ def ticket_touched(*, ticket: Ticket) -> None:
     _on_commit_changed(ticket)
 
 
+@transaction.atomic
 def ticket_update(
     *,
     ticket: Ticket,
