@@ -189,6 +189,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
     """The ticket page's context; a form given by name (one that failed validation)
     replaces the blank one, and forms the page builds elsewhere (the dispute panel's)
     are passed through."""
+    # One read of the social conversation serves its panel and the reply form's choice.
+    social_panel = social_selectors.social_panel_for(ticket=ticket)
     context: dict[str, object] = {
         "ticket": ticket,
         "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
@@ -196,7 +198,9 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         # The newest message the page shows: a reply sent after others wrote asks first.
         "seen_message_id": collisions.last_message_id(ticket=ticket),
         "colleagues": collisions.colleagues_on(ticket_id=ticket.pk, agent=current_user(request)),
-        "reply_form": forms.get("reply_form") or _reply_form(ticket),
+        "reply_form": forms.get("reply_form")
+        or _reply_form(ticket, comments=social_panel is not None and social_panel.is_comments),
+        "social_panel": social_panel,
         "note_form": forms.get("note_form") or NoteForm(auto_id="id_note_%s"),
         # Worked out before any action moves this ticket in the list's order.
         "next_in_view": _next_in_view(request, ticket),
@@ -262,11 +266,12 @@ def _submit(
     return render(request, "console/ticket.html", context, status=400)
 
 
-def _reply_form(ticket: Ticket, *args: Any) -> ReplyForm:
-    """Public comments get the public / private choice (and no files)."""
-    if social_selectors.is_comment_conversation(ticket=ticket):
-        return CommentReplyForm(*args)
-    return ReplyForm(*args)
+def _reply_form(ticket: Ticket, *args: Any, comments: bool | None = None) -> ReplyForm:
+    """Public comments get the public / private choice (and no files). ``comments``
+    says so when the caller has read the ticket's social conversation already."""
+    if comments is None:
+        comments = social_selectors.is_comment_conversation(ticket=ticket)
+    return CommentReplyForm(*args) if comments else ReplyForm(*args)
 
 
 @agent_required

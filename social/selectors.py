@@ -69,12 +69,11 @@ def social_panel_for(*, ticket: Ticket) -> SocialPanel | None:
     """What the agent needs to know before replying on a social conversation: the
     account, the person, and whether the platform still accepts a reply."""
     conversation = (
-        SocialConversation.objects.select_related("contact__account", "ticket__requester")
-        .filter(ticket=ticket)
-        .first()
+        SocialConversation.objects.select_related("contact__account").filter(ticket=ticket).first()
     )
     if conversation is None:
         return None
+    conversation.ticket = ticket  # the page's own, its requester read with it
     contact = conversation.contact
     window = messaging_window(
         platform=contact.account.platform,

@@ -1,0 +1,69 @@
+"""What the ticket page costs: each row it shows is read once, and its statements do not
+grow with the conversation or the panels beside it. The page still shows every panel."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import AgentFactory, BuyerFactory
+from social.models import (
+    ConversationKind,
+    Platform,
+    PublicComment,
+    SocialAccount,
+    SocialContact,
+    SocialConversation,
+)
+from tickets import services
+from tickets.choices import Channel
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(client, ticket) -> tuple[str, list[str]]:
+    """The page as an agent sees it the second time, and the statements it ran."""
+    url = reverse("console:ticket", args=[ticket.pk])
+    client.get(url)  # the first visit also records that the agent saw the ticket
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode(), [q["sql"] for q in queries.captured_queries]
+
+
+def _reads(statements: list[str], table: str) -> int:
+    return sum(1 for sql in statements if f'FROM "{table}"' in sql)
+
+
+def _comment_ticket():
+    account = SocialAccount.objects.create(
+        platform=Platform.INSTAGRAM, external_id="1790", name="Izonie", access_token="t"
+    )
+    buyer = BuyerFactory()
+    contact = SocialContact.objects.create(
+        account=account, sender_id="igsid-41", user=buyer, name="Ada K"
+    )
+    ticket = services.ticket_open(
+        requester=buyer, channel=Channel.INSTAGRAM, body="Does it come in blue?"
+    )
+    conversation = SocialConversation.objects.create(
+        ticket=ticket, contact=contact, kind=ConversationKind.COMMENTS, post_id="media-7"
+    )
+    PublicComment.objects.create(
+        conversation=conversation,
+        message=ticket.messages.get(),
+        comment_id="c-1",
+        commented_at=timezone.now(),
+    )
+    return ticket
+
+
+def test_the_social_conversation_is_read_once_for_its_panel_and_the_reply_form(client):
+    client.force_login(AgentFactory())
+    page, statements = _page(client, _comment_ticket())
+    assert "Public Instagram comments" in page and "By <strong>Ada K</strong>" in page
+    assert 'value="private"' in page  # the reply form offers the private reply
+    assert _reads(statements, "social_socialconversation") == 1
