@@ -27,6 +27,9 @@ from tickets.events import RULES
 from tickets.models import Message, Ticket, TicketEvent
 from workload.models import Reason, TicketSeen
 
+# Read with the ticket for its page: the triage note under the details.
+TICKET_PAGE_RELATED = ("triage__classifier",)
+
 
 @dataclass(frozen=True)
 class HistoryLine:

@@ -88,9 +88,11 @@ def _sort_columns(sort: str) -> tuple[list[dict[str, str]], str]:
     return columns, described
 
 
-def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
+def _ticket_or_404(request: HttpRequest, ticket_id: int, related: tuple[str, ...] = ()) -> Ticket:
     try:
-        return selectors.ticket_get_for_viewer(viewer=current_user(request), ticket_id=ticket_id)
+        return selectors.ticket_get_for_viewer(
+            viewer=current_user(request), ticket_id=ticket_id, related=related
+        )
     except Ticket.DoesNotExist:
         raise Http404("No such ticket.") from None
 
@@ -191,12 +193,13 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
     are passed through."""
     # One read of the social conversation serves its panel and the reply form's choice.
     social_panel = social_selectors.social_panel_for(ticket=ticket)
+    thread = list(selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket))
     context: dict[str, object] = {
         "ticket": ticket,
-        "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
+        "thread": thread,
         "history": console_selectors.ticket_history(ticket=ticket),
         # The newest message the page shows: a reply sent after others wrote asks first.
-        "seen_message_id": collisions.last_message_id(ticket=ticket),
+        "seen_message_id": collisions.last_message_id(ticket=ticket, thread=thread),
         "colleagues": collisions.colleagues_on(ticket_id=ticket.pk, agent=current_user(request)),
         "reply_form": forms.get("reply_form")
         or _reply_form(ticket, comments=social_panel is not None and social_panel.is_comments),
@@ -228,7 +231,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
 @agent_required
 @remote_images_allowed
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = _ticket_or_404(request, ticket_id, related=console_selectors.TICKET_PAGE_RELATED)
     audit_ticket_viewed(actor=current_user(request), ticket=ticket)
     ticket_seen(agent=current_user(request), ticket=ticket)
     return render(request, "console/ticket.html", _ticket_context(request, ticket))

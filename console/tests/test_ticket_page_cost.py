@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
+from mail.models import InboundEmail
+from policy.loader import get_policy
 from social.models import (
     ConversationKind,
     Platform,
@@ -19,7 +21,9 @@ from social.models import (
     SocialConversation,
 )
 from tickets import services
-from tickets.choices import Channel
+from tickets.choices import Channel, Direction
+from tickets.tests.factories import TicketFactory
+from triage.models import ClassifierStatus, ClassifierVersion, PredictionSource, TicketTriage
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +71,49 @@ def test_the_social_conversation_is_read_once_for_its_panel_and_the_reply_form(c
     assert "Public Instagram comments" in page and "By <strong>Ada K</strong>" in page
     assert 'value="private"' in page  # the reply form offers the private reply
     assert _reads(statements, "social_socialconversation") == 1
+
+
+def test_the_thread_is_read_once_for_the_page_s_newest_message_and_the_sender_check(client):
+    agent = AgentFactory()
+    ticket = services.ticket_open(
+        requester=BuyerFactory(), channel=Channel.EMAIL, body="Where is my parcel?"
+    )
+    InboundEmail.objects.create(
+        raw=b"",
+        ticket=ticket,
+        message=ticket.messages.get(direction=Direction.INBOUND),
+        sender_verified=False,
+        authentication={"summary": "DMARC failed"},
+    )
+    reply = services.ticket_reply(ticket=ticket, author=agent, body="On its way.")
+    client.force_login(agent)
+    page, statements = _page(client, ticket)
+    assert f'data-seen="{reply.pk}"' in page  # the newest message, the agent's reply
+    assert "The email that opened this ticket did not prove it" in page
+    assert 'title="DMARC failed">Email not verified' in page
+    assert _reads(statements, "tickets_message") == 1
+
+
+def test_the_triage_note_is_read_with_the_ticket(client):
+    category = get_policy().categories[0]
+    ticket = TicketFactory()
+    classifier = ClassifierVersion.objects.create(
+        version=3,
+        status=ClassifierStatus.ACTIVE,
+        train_size=100,
+        holdout_size=20,
+        holdout_accuracy=0.8,
+        holdout_macro_f1=0.7,
+    )
+    TicketTriage.objects.create(
+        ticket=ticket,
+        predicted_category=category.key,
+        confidence=0.42,
+        source=PredictionSource.RULES_AND_MODEL,
+        classifier=classifier,
+    )
+    client.force_login(AgentFactory())
+    page, statements = _page(client, ticket)
+    assert f"Triage: guessed {category.name} (42%, classifier v3), too unsure to apply" in page
+    assert _reads(statements, "triage_tickettriage") == 0
+    assert _reads(statements, "triage_classifierversion") == 0
