@@ -8,7 +8,8 @@ from typing import Any
 from django import template
 from django.db.models import Avg, Case, Count, IntegerField, Value, When
 
-from conduct.models import ConductBlock, ConductFlag
+from conduct.models import ConductFlag
+from conduct.selectors import ConductPanel
 from feedback.models import Rating
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from tickets.choices import UNRESOLVED_STATUSES
@@ -37,11 +38,12 @@ RATINGS_SHOWN = 3
 
 
 @register.simple_tag
-def requester_card(ticket: Ticket) -> dict[str, Any]:
-    """Four queries for a customer with a short history, six at most, whatever its length:
-    the totals are counted only when the lists shown are full (every query is about a
-    millisecond of the ticket page's CPU). The requester is the ticket's own (an
-    unverified contact is a separate person), so nothing of another account shows."""
+def requester_card(ticket: Ticket, conduct: ConductPanel) -> dict[str, Any]:
+    """Three queries for a customer with a short history, five at most, whatever its
+    length: the totals are counted only when the lists shown are full (every query is
+    about a millisecond of the ticket page's CPU), and the blocks are the conduct
+    panel's (``conduct``, read for the same ticket). The requester is the ticket's own
+    (an unverified contact is a separate person), so nothing of another account shows."""
     customer = ticket.requester
     others_query = (
         Ticket.objects.filter(requester=customer)
@@ -70,9 +72,5 @@ def requester_card(ticket: Ticket) -> dict[str, Any]:
         "rating_average": summary["average"],
         "rating_count": summary["count"],
         "flags": ConductFlag.objects.filter(customer=customer, dismissed_at__isnull=True).count(),
-        "blocks": [
-            block
-            for block in ConductBlock.objects.filter(customer=customer).order_by("-ends_at")[:5]
-            if block.is_active
-        ],
+        "blocks": conduct.customer_blocks,
     }

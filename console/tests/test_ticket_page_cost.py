@@ -3,6 +3,8 @@ grow with the conversation or the panels beside it. The page still shows every p
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
+from conduct.models import ConductBlock, ConductFlag, Severity
 from mail.models import InboundEmail
 from policy.loader import get_policy
 from social.models import (
@@ -117,3 +120,49 @@ def test_the_triage_note_is_read_with_the_ticket(client):
     assert f"Triage: guessed {category.name} (42%, classifier v3), too unsure to apply" in page
     assert _reads(statements, "triage_tickettriage") == 0
     assert _reads(statements, "triage_classifierversion") == 0
+
+
+def _flag(ticket, *, channel: str, dismissed_by=None) -> ConductFlag:
+    message = services.ticket_customer_message(
+        ticket=ticket, author=ticket.requester, body="Where is it?", screened=[]
+    )
+    return ConductFlag.objects.create(
+        message=message,
+        ticket=ticket,
+        customer=ticket.requester,
+        channel=channel,
+        severity=Severity.MEDIUM,
+        findings=[{"label": "insult", "score": 0.91}],
+        dismissed_at=timezone.now() if dismissed_by else None,
+        dismissed_by=dismissed_by,
+    )
+
+
+def test_conduct_is_read_once_for_its_panel_and_the_requester_card(client):
+    agent = AgentFactory(display_name="Bola Ade")
+    buyer = BuyerFactory()
+    ticket = services.ticket_open(requester=buyer, channel=Channel.EMAIL, body="Hello")
+    _flag(ticket, channel=Channel.LIVE_CHAT)
+    later = timezone.now() + dt.timedelta(hours=5)
+    for channel in (Channel.EMAIL, Channel.LIVE_CHAT):
+        ConductBlock.objects.create(customer=buyer, channel=channel, violations=3, ends_at=later)
+    ConductBlock.objects.create(
+        customer=buyer, channel=Channel.FACEBOOK, violations=3, ends_at=later, lifted_at=later
+    )
+    client.force_login(agent)
+    page, statements = _page(client, ticket)
+    assert "1 message flagged in this conversation." in page
+    assert "New email sessions blocked until" in page
+    assert "New live_chat sessions blocked until" in page
+    card = page[page.index('class="requester-card"') :]
+    assert "Blocked on email until" in card and "Blocked on live_chat until" in card
+    assert "facebook" not in card  # lifted
+    assert _reads(statements, "conduct_conductblock") == 1
+
+    # More flagged messages, dismissed and on another channel: the same statements.
+    _flag(ticket, channel=Channel.FACEBOOK, dismissed_by=agent)
+    _flag(ticket, channel=Channel.TIKTOK, dismissed_by=AgentFactory())
+    page, more = _page(client, ticket)
+    assert "3 messages flagged in this conversation." in page
+    assert "dismissed by Bola Ade as not abusive" in page
+    assert len(more) == len(statements)
