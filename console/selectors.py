@@ -27,8 +27,9 @@ from tickets.events import RULES
 from tickets.models import Message, Ticket, TicketEvent
 from workload.models import Reason, TicketSeen
 
-# Read with the ticket for its page: the triage note under the details.
-TICKET_PAGE_RELATED = ("triage__classifier",)
+# Read with the ticket for its page: its one-to-one rows the panels show (the triage
+# note under the details, the social conversation, the dispute).
+TICKET_PAGE_RELATED = ("triage__classifier", "social__contact__account", "dispute")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from conduct.models import ConductBlock, ConductFlag, Severity
+from disputes import services as dispute_services
+from disputes.tests.conftest import make_case
 from mail.models import InboundEmail
 from policy.loader import get_policy
 from social.models import (
@@ -68,12 +70,15 @@ def _comment_ticket():
     return ticket
 
 
-def test_the_social_conversation_is_read_once_for_its_panel_and_the_reply_form(client):
+def test_the_social_conversation_is_read_with_the_ticket_for_its_panel_and_the_reply_form(
+    client,
+):
     client.force_login(AgentFactory())
     page, statements = _page(client, _comment_ticket())
     assert "Public Instagram comments" in page and "By <strong>Ada K</strong>" in page
     assert 'value="private"' in page  # the reply form offers the private reply
-    assert _reads(statements, "social_socialconversation") == 1
+    assert _reads(statements, "social_socialconversation") == 0
+    assert _reads(statements, "social_socialcontact") == 0
 
 
 def test_the_thread_is_read_once_for_the_page_s_newest_message_and_the_sender_check(client):
@@ -97,7 +102,7 @@ def test_the_thread_is_read_once_for_the_page_s_newest_message_and_the_sender_ch
     assert _reads(statements, "tickets_message") == 1
 
 
-def test_the_triage_note_is_read_with_the_ticket(client):
+def test_the_triage_note_is_read_with_the_ticket_and_so_are_the_other_one_to_one_rows(client):
     category = get_policy().categories[0]
     ticket = TicketFactory()
     classifier = ClassifierVersion.objects.create(
@@ -120,6 +125,9 @@ def test_the_triage_note_is_read_with_the_ticket(client):
     assert f"Triage: guessed {category.name} (42%, classifier v3), too unsure to apply" in page
     assert _reads(statements, "triage_tickettriage") == 0
     assert _reads(statements, "triage_classifierversion") == 0
+    # Nor is there a separate look for a social conversation or a dispute.
+    assert _reads(statements, "social_socialconversation") == 0
+    assert _reads(statements, "disputes_dispute") == 0
 
 
 def _flag(ticket, *, channel: str, dismissed_by=None) -> ConductFlag:
@@ -166,3 +174,22 @@ def test_conduct_is_read_once_for_its_panel_and_the_requester_card(client):
     assert "3 messages flagged in this conversation." in page
     assert "dismissed by Bola Ade as not abusive" in page
     assert len(more) == len(statements)
+
+
+def test_the_order_is_read_once_for_its_panel_and_the_dispute_suggestion(client):
+    case = make_case()
+    client.force_login(case.agent)
+    page, statements = _page(client, case.ticket)
+    assert f"<h3>Order {case.order.number}</h3>" in page
+    assert "Suggested:" in page and "sold by GadgetHub, a third-party seller" in page
+    # The ticket's order (its panel, the suggestion) and the requester card's recent ones.
+    assert _reads(statements, "marketplace_order") == 2
+
+
+def test_the_dispute_is_read_with_the_ticket(client):
+    case = make_case()
+    dispute = dispute_services.dispute_open(ticket=case.ticket, actor=case.agent)
+    client.force_login(case.agent)
+    page, statements = _page(client, case.ticket)
+    assert f"Dispute {dispute.reference}" in page and "with <strong>GadgetHub</strong>" in page
+    assert _reads(statements, "disputes_dispute") == 0
