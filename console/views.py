@@ -29,6 +29,7 @@ from console.forms import (
 from core.errors import UserError
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
+from feedback import selectors as feedback_selectors
 from macros.services import macro_reply
 from mail.display import remote_images_allowed
 from notifications.models import Notification
@@ -224,6 +225,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "order_panel": triage_selectors.order_panel(ticket=ticket, now=timezone.now()),
         "policy": get_policy(),
         "customer_notes": console_selectors.customer_notes(customer=ticket.requester),
+        # The ticket's ratings and the requester's latest: its panel and the requester card.
+        "ratings": feedback_selectors.ticket_page_ratings(ticket=ticket),
     }
     return {**forms, **context}
 

@@ -15,6 +15,7 @@ from accounts.tests.factories import AgentFactory, BuyerFactory
 from conduct.models import ConductBlock, ConductFlag, Severity
 from disputes import services as dispute_services
 from disputes.tests.conftest import make_case
+from feedback.services import feedback_record
 from mail.models import InboundEmail
 from policy.loader import get_policy
 from social.models import (
@@ -193,3 +194,38 @@ def test_the_dispute_is_read_with_the_ticket(client):
     page, statements = _page(client, case.ticket)
     assert f"Dispute {dispute.reference}" in page and "with <strong>GadgetHub</strong>" in page
     assert _reads(statements, "disputes_dispute") == 0
+
+
+def test_ratings_are_read_once_for_the_ticket_s_panel_and_the_requester_card(client):
+    buyer = BuyerFactory()
+    ticket = TicketFactory(requester=buyer, status="resolved")
+    feedback_record(ticket=ticket, channel="email", score=2, comment="Too slow")
+    earlier = TicketFactory(requester=buyer, status="resolved")
+    feedback_record(ticket=earlier, channel="email", score=5, comment="Quick, thanks")
+    client.force_login(AgentFactory())
+    page, statements = _page(client, ticket)
+    panel = page[page.index('id="ratings-heading"') :]
+    assert "2 / 5</strong> · email" in panel and "“Too slow”" in panel
+    assert "Quick, thanks" not in panel  # another ticket's
+    card = page[page.index('class="requester-card"') : page.index("<h3>Conduct</h3>")]
+    assert "Average 3.5 of 5 over 2 ratings" in card
+    assert card.index("Quick, thanks") < card.index("Too slow")  # newest first
+    assert _reads(statements, "feedback_rating") == 1
+
+    # Three newer ratings elsewhere: the card lists those, the panel still the ticket's.
+    for comment in ("First", "Second", "Third"):
+        feedback_record(
+            ticket=TicketFactory(requester=buyer, status="resolved"),
+            channel="email",
+            score=4,
+            comment=comment,
+        )
+    page, statements = _page(client, ticket)
+    panel = page[page.index('id="ratings-heading"') :]
+    assert "“Too slow”" in panel
+    card = page[page.index('class="requester-card"') : page.index("<h3>Conduct</h3>")]
+    assert "Average 3.8 of 5 over 5 ratings" in card
+    assert card.index("Third") < card.index("Second") < card.index("First")
+    assert "Too slow" not in card and "Quick, thanks" not in card
+    # The rows shown, and the average over all of them.
+    assert _reads(statements, "feedback_rating") == 2
