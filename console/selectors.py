@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from django.core.cache import cache
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
@@ -24,7 +24,7 @@ from sla.models import Escalation, EscalationStatus
 from tickets import selectors as ticket_selectors
 from tickets.choices import Direction, EventKind, MessageKind, Priority, TicketStatus
 from tickets.events import RULES
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import Attachment, Message, Ticket, TicketEvent
 from workload.models import Reason, TicketSeen
 
 # Read with the ticket for its page: its one-to-one rows the panels show (the triage
@@ -179,6 +179,22 @@ def saved_view_counts(*, agent: User, views: list[SavedView]) -> dict[int, int]:
             counts[saved.pk] = ticket_selectors.ticket_count(viewer=agent, filters=query.filters)
         cache.set(key, counts, SAVED_COUNTS_TTL_SECONDS)
     return counts
+
+
+def ticket_thread(*, agent: User, ticket: Ticket) -> Sequence[Message]:
+    """The ticket page's thread (``messages_for_viewer``) in one statement, each message
+    marked ``has_files``: the attachments are read, in one more, only when a message
+    has any, which most do not."""
+    thread = list(
+        ticket_selectors.messages_for_viewer(viewer=agent, ticket=ticket)
+        .prefetch_related(None)
+        .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
+    )
+    with_files = [m for m in thread if m.has_files]
+    # A file not downloaded from a social platform shows its link, read with it.
+    files = Prefetch("attachments", Attachment.objects.select_related("social_link"))
+    prefetch_related_objects(with_files, files)
+    return thread
 
 
 def customer_notes(*, customer: User, limit: int = 10) -> list[CustomerNote]:

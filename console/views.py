@@ -194,7 +194,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
     are passed through."""
     # One read of the social conversation serves its panel and the reply form's choice.
     social_panel = social_selectors.social_panel_for(ticket=ticket)
-    thread = list(selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket))
+    thread = console_selectors.ticket_thread(agent=current_user(request), ticket=ticket)
     context: dict[str, object] = {
         "ticket": ticket,
         "thread": thread,

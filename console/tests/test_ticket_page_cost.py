@@ -4,6 +4,7 @@ grow with the conversation or the panels beside it. The page still shows every p
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -25,9 +26,11 @@ from social.models import (
     SocialAccount,
     SocialContact,
     SocialConversation,
+    SocialMediaLink,
 )
 from tickets import services
 from tickets.choices import Channel, Direction
+from tickets.models import Attachment
 from tickets.tests.factories import TicketFactory
 from triage.models import ClassifierStatus, ClassifierVersion, PredictionSource, TicketTriage
 
@@ -45,7 +48,9 @@ def _page(client, ticket) -> tuple[str, list[str]]:
 
 
 def _reads(statements: list[str], table: str) -> int:
-    return sum(1 for sql in statements if f'FROM "{table}"' in sql)
+    """Statements that read ``table`` (as another's subquery, aliased U0…, is not one)."""
+    read = re.compile(rf'FROM "{table}"(?! U\d)')
+    return sum(1 for sql in statements if read.search(sql))
 
 
 def _comment_ticket():
@@ -229,3 +234,54 @@ def test_ratings_are_read_once_for_the_ticket_s_panel_and_the_requester_card(cli
     assert "Too slow" not in card and "Quick, thanks" not in card
     # The rows shown, and the average over all of them.
     assert _reads(statements, "feedback_rating") == 2
+
+
+def _photo(ticket, name: str, *, kept: bool = True) -> Attachment:
+    message = services.ticket_customer_message(
+        ticket=ticket, author=ticket.requester, body=f"See {name}", screened=[]
+    )
+    return Attachment.objects.create(
+        message=message,
+        filename=name,
+        content_type="image/jpeg",
+        size=2048,
+        kept=kept,
+        not_kept_reason="" if kept else "HTTP 503",
+    )
+
+
+def test_the_thread_costs_the_same_statements_whatever_its_length_and_files(client):
+    agent = AgentFactory()
+    ticket = services.ticket_open(
+        requester=BuyerFactory(), channel=Channel.FACEBOOK, body="My screen is cracked"
+    )
+    client.force_login(agent)
+    page, statements = _page(client, ticket)
+    assert "My screen is cracked" in page
+    assert _reads(statements, "tickets_attachment") == 0  # no message has files
+
+    _photo(ticket, "front.jpg")
+    not_kept = _photo(ticket, "back.jpg", kept=False)
+    SocialMediaLink.objects.create(
+        attachment=not_kept,
+        account=SocialAccount.objects.create(
+            platform=Platform.FACEBOOK, external_id="1048", name="Izonie", access_token="t"
+        ),
+        url="https://example.invalid/back.jpg",
+    )
+    services.ticket_reply(ticket=ticket, author=agent, body="Sorry to hear it.")
+    services.ticket_add_note(ticket=ticket, author=agent, body="Check the warranty.")
+    page, with_files = _page(client, ticket)
+    assert 'alt="Photo front.jpg from' in page
+    assert "back.jpg (not kept: HTTP 503)" in page and "Retry download" in page
+    assert "Sorry to hear it." in page and "Check the warranty." in page
+    assert _reads(with_files, "tickets_attachment") == 1
+    assert _reads(with_files, "social_socialmedialink") == 0
+    assert len(with_files) == len(statements) + 1
+
+    for name in ("left.jpg", "right.jpg", "box.jpg"):
+        _photo(ticket, name)
+    _photo(ticket, "label.jpg", kept=False)
+    page, longer = _page(client, ticket)
+    assert 'alt="Photo box.jpg from' in page
+    assert len(longer) == len(with_files)

@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ class SenderVerification:
 
 
 @register.simple_tag
-def email_verification(ticket: Ticket, thread: list[Message]) -> SenderVerification:
+def email_verification(ticket: Ticket, thread: Sequence[Message]) -> SenderVerification:
     """``thread``: the ticket's messages in order, as the page shows them."""
     found = SenderVerification()
     if ticket.channel == Channel.EMAIL:
