@@ -82,9 +82,8 @@ def _what(event: TicketEvent, names: dict[int, str]) -> str:
 def ticket_history(*, ticket: Ticket, limit: int = 50) -> list[HistoryLine]:
     """The ticket's events, newest first, each as one true sentence: what changed, and
     who did it, or which automatic rule did (and whose action set it off)."""
-    events = list(
-        ticket.events.select_related("actor", "ticket").order_by("-created_at", "-id")[:limit]
-    )
+    # ``event.ticket`` is ``ticket`` itself (the related manager sets it), not read again.
+    events = list(ticket.events.select_related("actor").order_by("-created_at", "-id")[:limit])
     ids: set[int] = set()
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}

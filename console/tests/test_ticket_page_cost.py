@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory, BuyerFactory
 from conduct.models import ConductBlock, ConductFlag, Severity
+from core.templatetags.izonie import team_name
 from disputes import services as dispute_services
 from disputes.tests.conftest import make_case
 from feedback.services import feedback_record
@@ -29,8 +30,8 @@ from social.models import (
     SocialMediaLink,
 )
 from tickets import services
-from tickets.choices import Channel, Direction
-from tickets.models import Attachment
+from tickets.choices import Channel, Direction, EventKind
+from tickets.models import Attachment, TicketEvent
 from tickets.tests.factories import TicketFactory
 from triage.models import ClassifierStatus, ClassifierVersion, PredictionSource, TicketTriage
 
@@ -285,3 +286,22 @@ def test_the_thread_costs_the_same_statements_whatever_its_length_and_files(clie
     page, longer = _page(client, ticket)
     assert 'alt="Photo box.jpg from' in page
     assert len(longer) == len(with_files)
+
+
+def test_the_history_does_not_read_the_ticket_again(client):
+    agent = AgentFactory(display_name="Bola Ade")
+    ticket = TicketFactory(team="customer_care")
+    services.ticket_update(ticket=ticket, actor=agent, assignee=agent)
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=EventKind.ASSIGNED,
+        data={"old": agent.pk, "new": None, "reason": "shift_ended"},
+    )
+    client.force_login(agent)
+    page, statements = _page(client, ticket)
+    history = page[page.index('id="history-heading"') :]
+    assert "Assigned to Bola Ade by Bola Ade" in history
+    queue = f"back in the {team_name('customer_care')} queue"
+    assert f"Unassigned from Bola Ade (agent ended the shift); {queue}" in history
+    [events] = [sql for sql in statements if 'FROM "tickets_ticketevent"' in sql]
+    assert '"tickets_ticket"' not in events
