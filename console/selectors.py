@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from django.core.cache import cache
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
@@ -24,8 +24,12 @@ from sla.models import Escalation, EscalationStatus
 from tickets import selectors as ticket_selectors
 from tickets.choices import Direction, EventKind, MessageKind, Priority, TicketStatus
 from tickets.events import RULES
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import Attachment, Message, Ticket, TicketEvent
 from workload.models import Reason, TicketSeen
+
+# Read with the ticket for its page: its one-to-one rows the panels show (the triage
+# note under the details, the social conversation, the dispute).
+TICKET_PAGE_RELATED = ("triage__classifier", "social__contact__account", "dispute")
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,8 @@ def _what(event: TicketEvent, names: dict[int, str]) -> str:
 def ticket_history(*, ticket: Ticket, limit: int = 50) -> list[HistoryLine]:
     """The ticket's events, newest first, each as one true sentence: what changed, and
     who did it, or which automatic rule did (and whose action set it off)."""
-    events = list(
-        ticket.events.select_related("actor", "ticket").order_by("-created_at", "-id")[:limit]
-    )
+    # ``event.ticket`` is ``ticket`` itself (the related manager sets it), not read again.
+    events = list(ticket.events.select_related("actor").order_by("-created_at", "-id")[:limit])
     ids: set[int] = set()
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
@@ -175,6 +178,22 @@ def saved_view_counts(*, agent: User, views: list[SavedView]) -> dict[int, int]:
             counts[saved.pk] = ticket_selectors.ticket_count(viewer=agent, filters=query.filters)
         cache.set(key, counts, SAVED_COUNTS_TTL_SECONDS)
     return counts
+
+
+def ticket_thread(*, agent: User, ticket: Ticket) -> Sequence[Message]:
+    """The ticket page's thread (``messages_for_viewer``) in one statement, each message
+    marked ``has_files``: the attachments are read, in one more, only when a message
+    has any, which most do not."""
+    thread = list(
+        ticket_selectors.messages_for_viewer(viewer=agent, ticket=ticket)
+        .prefetch_related(None)
+        .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
+    )
+    with_files = [m for m in thread if m.has_files]
+    # A file not downloaded from a social platform shows its link, read with it.
+    files = Prefetch("attachments", Attachment.objects.select_related("social_link"))
+    prefetch_related_objects(with_files, files)
+    return thread
 
 
 def customer_notes(*, customer: User, limit: int = 10) -> list[CustomerNote]:

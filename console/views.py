@@ -29,6 +29,7 @@ from console.forms import (
 from core.errors import UserError
 from core.forms import apply_service_error
 from dataprotection.services import audit_ticket_viewed
+from feedback import selectors as feedback_selectors
 from macros.services import macro_reply
 from mail.display import remote_images_allowed
 from notifications.models import Notification
@@ -88,9 +89,11 @@ def _sort_columns(sort: str) -> tuple[list[dict[str, str]], str]:
     return columns, described
 
 
-def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
+def _ticket_or_404(request: HttpRequest, ticket_id: int, related: tuple[str, ...] = ()) -> Ticket:
     try:
-        return selectors.ticket_get_for_viewer(viewer=current_user(request), ticket_id=ticket_id)
+        return selectors.ticket_get_for_viewer(
+            viewer=current_user(request), ticket_id=ticket_id, related=related
+        )
     except Ticket.DoesNotExist:
         raise Http404("No such ticket.") from None
 
@@ -189,14 +192,19 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
     """The ticket page's context; a form given by name (one that failed validation)
     replaces the blank one, and forms the page builds elsewhere (the dispute panel's)
     are passed through."""
+    # One read of the social conversation serves its panel and the reply form's choice.
+    social_panel = social_selectors.social_panel_for(ticket=ticket)
+    thread = console_selectors.ticket_thread(agent=current_user(request), ticket=ticket)
     context: dict[str, object] = {
         "ticket": ticket,
-        "thread": selectors.messages_for_viewer(viewer=current_user(request), ticket=ticket),
+        "thread": thread,
         "history": console_selectors.ticket_history(ticket=ticket),
         # The newest message the page shows: a reply sent after others wrote asks first.
-        "seen_message_id": collisions.last_message_id(ticket=ticket),
+        "seen_message_id": collisions.last_message_id(ticket=ticket, thread=thread),
         "colleagues": collisions.colleagues_on(ticket_id=ticket.pk, agent=current_user(request)),
-        "reply_form": forms.get("reply_form") or _reply_form(ticket),
+        "reply_form": forms.get("reply_form")
+        or _reply_form(ticket, comments=social_panel is not None and social_panel.is_comments),
+        "social_panel": social_panel,
         "note_form": forms.get("note_form") or NoteForm(auto_id="id_note_%s"),
         # Worked out before any action moves this ticket in the list's order.
         "next_in_view": _next_in_view(request, ticket),
@@ -217,6 +225,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
         "order_panel": triage_selectors.order_panel(ticket=ticket, now=timezone.now()),
         "policy": get_policy(),
         "customer_notes": console_selectors.customer_notes(customer=ticket.requester),
+        # The ticket's ratings and the requester's latest: its panel and the requester card.
+        "ratings": feedback_selectors.ticket_page_ratings(ticket=ticket),
     }
     return {**forms, **context}
 
@@ -224,7 +234,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: object) -> di
 @agent_required
 @remote_images_allowed
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = _ticket_or_404(request, ticket_id, related=console_selectors.TICKET_PAGE_RELATED)
     audit_ticket_viewed(actor=current_user(request), ticket=ticket)
     ticket_seen(agent=current_user(request), ticket=ticket)
     return render(request, "console/ticket.html", _ticket_context(request, ticket))
@@ -262,11 +272,12 @@ def _submit(
     return render(request, "console/ticket.html", context, status=400)
 
 
-def _reply_form(ticket: Ticket, *args: Any) -> ReplyForm:
-    """Public comments get the public / private choice (and no files)."""
-    if social_selectors.is_comment_conversation(ticket=ticket):
-        return CommentReplyForm(*args)
-    return ReplyForm(*args)
+def _reply_form(ticket: Ticket, *args: Any, comments: bool | None = None) -> ReplyForm:
+    """Public comments get the public / private choice (and no files). ``comments``
+    says so when the caller has read the ticket's social conversation already."""
+    if comments is None:
+        comments = social_selectors.is_comment_conversation(ticket=ticket)
+    return CommentReplyForm(*args) if comments else ReplyForm(*args)
 
 
 @agent_required

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -10,6 +11,7 @@ from accounts.models import Role, User
 from disputes.models import Dispute, DisputeMessage, SellerNotice
 from marketplace.adapters import (
     MarketplaceUnavailable,
+    OrderInfo,
     PayoutInfo,
     SellerInfo,
     get_marketplace,
@@ -48,17 +50,20 @@ class DisputePanel:
     thread: list[DisputeMessage]
 
 
-def dispute_suggestion(ticket: Ticket) -> str:
+def dispute_suggestion(ticket: Ticket, known_orders: Mapping[str, OrderInfo] | None = None) -> str:
     """A returns or seller-support ticket about a third-party seller's order is offered
-    to the agent as a dispute; never opened without the agent."""
+    to the agent as a dispute; never opened without the agent. ``known_orders``: orders
+    the caller has had from the marketplace already, by number."""
     if ticket.kind == TicketKind.DISPUTE or ticket.category not in DISPUTE_CATEGORIES:
         return ""
     if not ticket.order_number or ticket.is_closed:
         return ""
-    try:
-        order = get_marketplace().order_get(number=ticket.order_number)
-    except MarketplaceUnavailable:
-        return ""
+    order = (known_orders or {}).get(ticket.order_number)
+    if order is None:
+        try:
+            order = get_marketplace().order_get(number=ticket.order_number)
+        except MarketplaceUnavailable:
+            return ""
     if order is None or not order.seller_is_third_party:
         return ""
     return (
@@ -67,10 +72,15 @@ def dispute_suggestion(ticket: Ticket) -> str:
     )
 
 
-def dispute_panel(*, ticket: Ticket) -> DisputePanel:
-    dispute = Dispute.objects.filter(ticket=ticket).first()
-    if dispute is None:
-        return DisputePanel(None, [], dispute_suggestion(ticket), [])
+def dispute_panel(
+    *, ticket: Ticket, known_orders: Mapping[str, OrderInfo] | None = None
+) -> DisputePanel:
+    """The ticket's dispute (read with the ticket when it was selected with
+    ``dispute``), or the suggestion to open one."""
+    try:
+        dispute = ticket.dispute
+    except Dispute.DoesNotExist:
+        return DisputePanel(None, [], dispute_suggestion(ticket, known_orders), [])
     return DisputePanel(
         dispute,
         list(dispute.notices.order_by("-created_at", "-pk")[:10]),

@@ -67,12 +67,17 @@ def is_comment_conversation(*, ticket: Ticket) -> bool:
 
 def social_panel_for(*, ticket: Ticket) -> SocialPanel | None:
     """What the agent needs to know before replying on a social conversation: the
-    account, the person, and whether the platform still accepts a reply."""
-    conversation = (
-        SocialConversation.objects.select_related("contact__account", "ticket__requester")
-        .filter(ticket=ticket)
-        .first()
-    )
+    account, the person, and whether the platform still accepts a reply. Reads nothing
+    more (comments aside) when the ticket came with ``social__contact__account``."""
+    conversation: SocialConversation | None
+    if Ticket.social.is_cached(ticket):  # read with the ticket (the console's page)
+        conversation = getattr(ticket, "social", None)
+    else:
+        conversation = (
+            SocialConversation.objects.select_related("contact__account")
+            .filter(ticket=ticket)
+            .first()
+        )
     if conversation is None:
         return None
     contact = conversation.contact

@@ -18,6 +18,7 @@ kinds share the cache, so each sees the other.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -123,8 +124,11 @@ def people_on(*, ticket_id: int) -> list[Colleague]:
     return sorted(rows, key=lambda c: (c.state != REPLYING, c.name))
 
 
-def last_message_id(*, ticket: Ticket) -> int:
-    """The newest message on the ticket when the page is built (0 when none)."""
+def last_message_id(*, ticket: Ticket, thread: Sequence[Message] | None = None) -> int:
+    """The newest message on the ticket when the page is built (0 when none); from
+    ``thread`` when the page has read the whole of it (an agent's, notes and all)."""
+    if thread is not None:
+        return max((message.pk for message in thread), default=0)
     return ticket.messages.order_by("-id").values_list("id", flat=True).first() or 0
 
 

@@ -47,10 +47,15 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     return tickets.filter(Q(requester=user) | Q(pk__in=party_of))
 
 
-def ticket_get_for_viewer(*, viewer: User, ticket_id: int) -> Ticket:
+def ticket_get_for_viewer(*, viewer: User, ticket_id: int, related: tuple[str, ...] = ()) -> Ticket:
     """The ticket, or ``Ticket.DoesNotExist`` when it is missing *or* not the viewer's:
-    the two look the same from outside, so ticket ids cannot be probed."""
-    return tickets_visible_to(viewer).select_related("requester", "assignee").get(pk=ticket_id)
+    the two look the same from outside, so ticket ids cannot be probed. ``related``
+    names more one-to-one rows to read with it (what a page shows beside the ticket)."""
+    return (
+        tickets_visible_to(viewer)
+        .select_related("requester", "assignee", *related)
+        .get(pk=ticket_id)
+    )
 
 
 def messages_for_viewer(*, viewer: User, ticket: Ticket) -> QuerySet[Message]:

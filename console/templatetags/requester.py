@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.db.models import Avg, Case, Count, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Value, When
 
-from conduct.models import ConductBlock, ConductFlag
-from feedback.models import Rating
+from conduct.models import ConductFlag
+from conduct.selectors import ConductPanel
+from feedback.selectors import TicketPageRatings
 from marketplace.adapters import MarketplaceUnavailable, get_marketplace
 from tickets.choices import UNRESOLVED_STATUSES
 from tickets.models import Ticket
@@ -33,15 +34,18 @@ def recent_orders(ticket: Ticket) -> dict[str, Any]:
 
 
 OTHERS_SHOWN = 6
-RATINGS_SHOWN = 3
 
 
 @register.simple_tag
-def requester_card(ticket: Ticket) -> dict[str, Any]:
-    """Four queries for a customer with a short history, six at most, whatever its length:
-    the totals are counted only when the lists shown are full (every query is about a
-    millisecond of the ticket page's CPU). The requester is the ticket's own (an
-    unverified contact is a separate person), so nothing of another account shows."""
+def requester_card(
+    ticket: Ticket, conduct: ConductPanel, ratings: TicketPageRatings
+) -> dict[str, Any]:
+    """Two queries for a customer with a short history, three at most, whatever its
+    length: the total is counted only when the list shown is full (every query is about
+    a millisecond of the ticket page's CPU); the ratings and blocks are those the page
+    read for its other panels (``ratings``, ``conduct``: read for the same ticket). The
+    requester is the ticket's own (an unverified contact is a separate person), so
+    nothing of another account shows."""
     customer = ticket.requester
     others_query = (
         Ticket.objects.filter(requester=customer)
@@ -56,23 +60,12 @@ def requester_card(ticket: Ticket) -> dict[str, Any]:
         .order_by("unresolved", "-updated_at")
     )
     others = list(others_query[:OTHERS_SHOWN])
-    ratings_query = Rating.objects.filter(ticket__requester=customer)
-    ratings = list(ratings_query.select_related("ticket").order_by("-created_at")[:RATINGS_SHOWN])
-    if len(ratings) < RATINGS_SHOWN:
-        scores = [rating.score for rating in ratings]
-        summary = {"average": sum(scores) / len(scores) if scores else None, "count": len(scores)}
-    else:
-        summary = ratings_query.aggregate(average=Avg("score"), count=Count("pk"))
     return {
         "others": others,
         "others_total": len(others) if len(others) < OTHERS_SHOWN else others_query.count(),
-        "ratings": ratings,
-        "rating_average": summary["average"],
-        "rating_count": summary["count"],
+        "ratings": ratings.latest,
+        "rating_average": ratings.average,
+        "rating_count": ratings.count,
         "flags": ConductFlag.objects.filter(customer=customer, dismissed_at__isnull=True).count(),
-        "blocks": [
-            block
-            for block in ConductBlock.objects.filter(customer=customer).order_by("-ends_at")[:5]
-            if block.is_active
-        ],
+        "blocks": conduct.customer_blocks,
     }

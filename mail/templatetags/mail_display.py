@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,8 @@ class SenderVerification:
 
 
 @register.simple_tag
-def email_verification(ticket: Ticket) -> SenderVerification:
+def email_verification(ticket: Ticket, thread: Sequence[Message]) -> SenderVerification:
+    """``thread``: the ticket's messages in order, as the page shows them."""
     found = SenderVerification()
     if ticket.channel == Channel.EMAIL:
         for message_pk, authentication in InboundEmail.objects.filter(
@@ -51,12 +53,7 @@ def email_verification(ticket: Ticket) -> SenderVerification:
         ).values_list("message_id", "authentication"):
             found.unverified[message_pk] = str((authentication or {}).get("summary", ""))
         if found.unverified:
-            opening = (
-                ticket.messages.filter(direction=Direction.INBOUND)
-                .order_by("created_at", "id")
-                .values_list("pk", flat=True)
-                .first()
-            )
+            opening = next((m.pk for m in thread if m.direction == Direction.INBOUND), None)
             found.opening_unverified = opening in found.unverified
     # Both directions in one query (the page's every query is about a millisecond of CPU).
     links = list(
