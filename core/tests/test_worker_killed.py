@@ -108,6 +108,14 @@ def test_a_task_whose_worker_was_killed_is_finished_by_another(tmp_path):
         except pytest.fail.Exception:
             logs = {name: (tmp_path / f"{name}.log").read_text() for name in ("first", "second")}
             pytest.fail(f"the second worker did not send the reply; worker logs: {logs}")
+
+        # The worker records the task's success after the task has marked the row sent:
+        # give it that moment (on a loaded machine the test looked in between).
+        def finished() -> bool:
+            task = DBTaskResult.objects.get(task_path="tickets.tasks.deliver_outbound")
+            return task.status == "SUCCESSFUL"
+
+        wait_for(finished, seconds=30, what="the second worker recorded the task's success")
         task = DBTaskResult.objects.get(task_path="tickets.tasks.deliver_outbound")
         assert task.status == "SUCCESSFUL"
         assert len(task.worker_ids) == 2
