@@ -18,7 +18,7 @@ from chat.services import ChatUnavailable
 from chat.tests.conftest import Socket, client_id, run, session_cookie, start_frame
 
 
-def _start(email: str = "ada@example.com") -> services.ChatSession:
+def _start(email: str = "ada@example.com", *, assign: bool = True) -> services.ChatSession:
     session, _created = services.chat_start(
         request=services.StartRequest(
             name="Ada Obi",
@@ -26,7 +26,8 @@ def _start(email: str = "ada@example.com") -> services.ChatSession:
             category="order_status",
             text="Where is my order?",
             client_id=client_id(),
-        )
+        ),
+        assign=assign,
     )
     return session
 
@@ -182,16 +183,9 @@ def test_a_lone_start_and_lone_messages_are_one_transaction_without_savepoints(c
     agent = online_agent()
     captures = []
     for _visit in ("new", "back"):
-        request = services.StartRequest(
-            name="Ada Obi",
-            email="ada@example.com",
-            category="order_status",
-            text="Where is my order?",
-            client_id=client_id(),
-        )
         with CaptureQueriesContext(connection) as captured:
             # As the socket starts a chat: the offer to an agent comes after the answer.
-            session, _created = services.chat_start(request=request, assign=False)
+            session = _start(assign=False)
         sql = [q["sql"] for q in captured]
         captures.append(sql)
         assert len(_statements(sql, "BEGIN")) == 1, sql
@@ -232,33 +226,20 @@ def test_a_burst_of_starts_counts_the_agents_online_once_and_a_refusal_is_never_
     def counts(sql: list[str]) -> int:
         return len([q for q in sql if "COUNT(" in q and '"chat_agentpresence"' in q])
 
-    def start() -> services.ChatSession:
-        session, _created = services.chat_start(
-            request=services.StartRequest(
-                name="Ada Obi",
-                email="ada@example.com",
-                category="order_status",
-                text="Where is my order?",
-                client_id=client_id(),
-            ),
-            assign=False,
-        )
-        return session
-
     # Nobody online: each start asks again, and is refused.
     for _ in range(2):
         with CaptureQueriesContext(connection) as captured, pytest.raises(ChatUnavailable):
-            start()
+            _start(assign=False)
         assert counts([q["sql"] for q in captured]) == 1
     agent = online_agent()
     with CaptureQueriesContext(connection) as captured:
-        opened = [start() for _ in range(3)]
+        opened = [_start(assign=False) for _ in range(3)]
     assert len({s.pk for s in opened}) == 3
     assert counts([q["sql"] for q in captured]) == 1
     # The agent leaves from this process: the next start knows at once.
     services.presence_set(agent=agent, status="offline")
     with pytest.raises(ChatUnavailable) as refused:
-        start()
+        _start(assign=False)
     assert refused.value.code == "no_agents"
 
 
