@@ -458,14 +458,17 @@ def _set_aside(p: Any, exc: Exception, what: str) -> None:
 def _open_starts(live: list[_Starting]) -> None:
     """One transaction for the batch; sets each start's outcome, raises if it fails as
     a whole (then no outcome counts: the caller tries each alone)."""
-    from tickets.write_path import TicketToOpen, first_messages_open
+    from tickets.write_path import Opened, TicketToOpen, conversations_open
 
     now = timezone.now()
     outcomes: dict[int, Outcome[Started]] = {}
     with transaction.atomic():
-        # Each new ticket's first customer message (its ``ticket`` the new ticket): the
-        # chat's first entry links to it, without reading back what was just written.
-        opened = first_messages_open(
+        # Each new ticket's first customer message (its ``ticket`` the new ticket) and
+        # the system's replies (asking for the order number, say): the chat's first
+        # entries link to them, without reading back what was just written. The replies
+        # join the stream here, in this transaction, instead of through the outbox and
+        # a worker's delivery a moment later.
+        opened = conversations_open(
             [
                 TicketToOpen(
                     requester=_customer_of(p),
@@ -476,13 +479,14 @@ def _open_starts(live: list[_Starting]) -> None:
                     external_id=_start_external_id(p.client_id),
                     author_name=p.request.name.strip()[:150] or str(_customer_of(p)),
                     screened=p.screened,
+                    replies_by_caller=True,
                 )
                 for p in live
             ],
             # This transaction goes down with a failing batch (then each start alone).
             savepoint=False,
         )
-        firsts: dict[int, Message] = {}
+        firsts: dict[int, Opened] = {}
         for p, outcome in zip(live, opened, strict=True):
             if outcome.error is not None:
                 outcomes[p.index] = Outcome(error=outcome.error)
@@ -491,7 +495,7 @@ def _open_starts(live: list[_Starting]) -> None:
         started = [p for p in live if p.index in firsts]
         sessions = [
             ChatSession(
-                ticket=firsts[p.index].ticket,
+                ticket=firsts[p.index].first.ticket,
                 customer=_customer_of(p),
                 state=SessionState.WAITING,
                 platform=(
@@ -502,14 +506,15 @@ def _open_starts(live: list[_Starting]) -> None:
                 referrer=_url_or_blank(p.request.referrer),
                 user_agent=(p.request.user_agent or "")[:300],
                 queued_at=now,
-                last_seq=1,  # the first message, appended below
+                # The first message and the system's replies, appended below.
+                last_seq=1 + len(firsts[p.index].system_replies),
             )
             for p in started
         ]
         rows_insert(sessions)
         entries = []
         for p, session in zip(started, sessions, strict=True):
-            message = firsts[p.index]
+            message = firsts[p.index].first
             entries.append(
                 ChatEntry(
                     session=session,
@@ -523,12 +528,26 @@ def _open_starts(live: list[_Starting]) -> None:
                     data={},
                 )
             )
+            entries += [
+                ChatEntry(
+                    session=session,
+                    seq=seq,
+                    kind=EntryKind.MESSAGE,
+                    sender=Sender.SYSTEM,
+                    text=reply.body_text,
+                    author_name=reply.author_name,
+                    message=reply,
+                    data={},
+                )
+                for seq, reply in enumerate(firsts[p.index].system_replies, start=2)
+            ]
             if p.screened:
                 transaction.on_commit(partial(_conduct_flag_hint, message_id=message.pk))
             outcomes[p.index] = Outcome(value=(session, True))
         rows_insert(entries)
         relayed: relay.Items = []
-        for session, entry in zip(sessions, entries, strict=True):
+        for entry in entries:
+            session = entry.session
             frame = protocol.entry_frame(entry, attachments=[])
             relayed.append((relay.watch_group(session.public_id), frame))
             relayed.append((relay.session_group(session.public_id), frame))

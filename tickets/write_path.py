@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Generic, TypeVar
@@ -88,7 +88,9 @@ class Outcome(Generic[T]):
 class TicketToOpen:
     """A conversation to open with its first customer message (``ticket_open``'s
     arguments). ``screened``: the conduct verdict, when the caller screened the body
-    before its own transaction."""
+    before its own transaction. ``replies_by_caller``: the channel delivers the
+    system's replies itself, in the caller's transaction (live chat's numbered stream),
+    so they get no outbox row and no delivery task; ``conversations_open`` gives them."""
 
     requester: User
     channel: Channel | str
@@ -104,6 +106,17 @@ class TicketToOpen:
     created_by: User | None = None
     screened: list[Finding] | None = None
     sub_channel: str = ""
+    replies_by_caller: bool = False
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A new conversation as the write path wrote it: the customer's first message (its
+    ``ticket`` the new ticket) and the system's replies (an order-number or photo
+    request), in order."""
+
+    first: Message
+    system_replies: list[Message]
 
 
 @dataclass
@@ -222,6 +235,7 @@ class _Opening:
     message: Message | None = None
     triage: TicketTriage | None = None
     error: Exception | None = None
+    system_replies: list[Message] = field(default_factory=list)
 
     @property
     def new_ticket(self) -> Ticket:
@@ -249,6 +263,18 @@ def first_messages_open(
     new ticket): for a channel that links its own records to the message, without
     reading back what the batch has just written. ``savepoint``: as
     ``_together_or_one_by_one`` says."""
+    return [
+        Outcome(value=o.value.first) if o.value is not None else Outcome(error=o.error)
+        for o in conversations_open(items, savepoint=savepoint)
+    ]
+
+
+def conversations_open(
+    items: Sequence[TicketToOpen], *, savepoint: bool = True
+) -> list[Outcome[Opened]]:
+    """``first_messages_open``, with the system's replies each new ticket got: a channel
+    whose items deliver them itself (``replies_by_caller``) adds them to its stream in
+    the same transaction."""
     return _together_or_one_by_one(items, _open_batch, "Opening tickets:", savepoint=savepoint)
 
 
@@ -266,7 +292,7 @@ def _conduct_flag(*, message: Message, findings: list[Finding]) -> None:
     conduct.flag_followed_up(flag=flag)
 
 
-def _open_batch(items: Sequence[TicketToOpen], *, savepoint: bool = True) -> list[Outcome[Message]]:
+def _open_batch(items: Sequence[TicketToOpen], *, savepoint: bool = True) -> list[Outcome[Opened]]:
     from tickets.services import category_check, order_number_check
 
     openings: list[_Opening] = []
@@ -360,7 +386,10 @@ def _open_batch(items: Sequence[TicketToOpen], *, savepoint: bool = True) -> lis
             _open_write(opened, after)
         after.schedule()
     return [
-        Outcome(value=o.message) if o.error is None else Outcome(error=o.error) for o in openings
+        Outcome(value=Opened(first=o.first_message, system_replies=o.system_replies))
+        if o.error is None
+        else Outcome(error=o.error)
+        for o in openings
     ]
 
 
@@ -456,10 +485,15 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
     for opening in opened:
         if opening.screened:
             _conduct_flag(message=opening.first_message, findings=opening.screened)
-    _system_replies(
+    replies = _system_replies(
         [(opened[index].new_ticket, body) for index, body in asks.items()],
         after,
+        by_caller={
+            opened[index].new_ticket.pk for index in asks if opened[index].item.replies_by_caller
+        },
     )
+    for index, reply in zip(asks, replies, strict=True):
+        opened[index].system_replies.append(reply)
     rows_insert([PhotoRequest(ticket=ticket) for ticket in photo_requests])
     for opening in opened:
         if asks_for_escalation(opening.body):
@@ -494,10 +528,13 @@ def system_replies_add(replies: Sequence[tuple[Ticket, str]]) -> list[Message]:
     return messages
 
 
-def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> list[Message]:
+def _system_replies(
+    replies: list[tuple[Ticket, str]], after: _FollowUp, *, by_caller: Set[int] = frozenset()
+) -> list[Message]:
     """Acknowledgements from the system, delivered through the outbox like an agent's
     reply: one INSERT for the messages, one for their outbox rows. The tickets' message
-    counts already include them."""
+    counts already include them. ``by_caller``: tickets whose channel delivers them
+    itself (no outbox row, no task)."""
     from tickets.tasks import deliver_outbound
 
     if not replies:
@@ -517,7 +554,11 @@ def _system_replies(replies: list[tuple[Ticket, str]], after: _FollowUp) -> list
     ]
     rows_insert(messages)
     outbounds = rows_insert(
-        [OutboundMessage(message=message, channel=message.channel) for message in messages]
+        [
+            OutboundMessage(message=message, channel=message.channel)
+            for message in messages
+            if message.ticket_id not in by_caller
+        ]
     )
     for message in messages:
         events.message_sent(ticket=message.ticket, message=message, actor=None)

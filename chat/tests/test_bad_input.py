@@ -53,7 +53,8 @@ def test_malformed_json_and_unknown_types_get_error_frames_and_the_socket_stays_
     assert bad_id["code"] == "invalid_frame" and bad_id["field"] == "client_id"
     assert empty["code"] == "invalid_frame" and empty["field"] == "text"
     assert pong == {"type": "pong"}
-    assert ChatEntry.objects.count() == 1  # only the opening message
+    # Only the opening message and the system's request for the order number.
+    assert list(ChatEntry.objects.values_list("sender", flat=True)) == ["customer", "system"]
 
 
 def test_a_frame_over_the_size_limit_closes_the_socket_with_1009(clock, online_agent):
@@ -70,7 +71,7 @@ def test_a_frame_over_the_size_limit_closes_the_socket_with_1009(clock, online_a
     error, code = run(scenario)
     assert error["code"] == "frame_too_large"
     assert code == protocol.CLOSE_MESSAGE_TOO_BIG
-    assert ChatEntry.objects.count() == 1
+    assert list(ChatEntry.objects.values_list("sender", flat=True)) == ["customer", "system"]
 
 
 def test_a_flood_of_frames_is_refused_then_the_socket_is_closed(clock, online_agent):

@@ -87,7 +87,8 @@ def test_a_poisoned_message_is_set_aside_and_the_rest_of_its_batch_is_stored_onc
     # The numbers taken for the poisoned and the refused message were given back.
     for chat in chats:
         _gap_free(chat)
-    assert [e.text for e in ChatEntry.objects.filter(session=chats[0], seq__gt=2)] == [
+    # (1 the start, 2 the request for the order number, 3 the agent joining)
+    assert [e.text for e in ChatEntry.objects.filter(session=chats[0], seq__gt=3)] == [
         "first chat",
         "an answer",
     ]
@@ -183,7 +184,8 @@ def test_a_poisoned_message_on_a_socket_gets_its_error_and_the_socket_stays(
     bad, error, good, ack = run(scenario)
     assert error["code"] == "message_failed" and error["ref"] == bad
     assert "could not be stored" in error["detail"]
-    assert ack["client_id"] == good and ack["seq"] == 2
+    # (after the start and the request for the order number)
+    assert ack["client_id"] == good and ack["seq"] == 3
     assert not ChatEntry.objects.filter(client_id=bad).exists()
 
 
@@ -223,8 +225,8 @@ def test_no_ack_before_the_commit_and_the_retry_is_stored_once(clock, online_age
     code, before_close, retried, ack, repeat = run(scenario)
     assert code == 1011
     assert not [f for f in before_close if f.get("client_id") == retried]
-    assert ack["client_id"] == retried and ack["seq"] == 2 and "duplicate" not in ack
-    assert repeat["seq"] == 2 and repeat["duplicate"] is True
+    assert ack["client_id"] == retried and ack["seq"] == 3 and "duplicate" not in ack
+    assert repeat["seq"] == 3 and repeat["duplicate"] is True
     assert ChatEntry.objects.filter(client_id=retried).count() == 1
     assert Message.objects.filter(body_text="poison").count() == 1
 
@@ -336,7 +338,11 @@ def test_starts_per_batch_cost_the_same_statements_whatever_its_size(clock, onli
     sessions = services.ChatSession.objects.filter(state=SessionState.WAITING)
     assert sessions.count() == 14
     for session in sessions:
-        assert [(e.seq, e.text) for e in session.entries.all()] == [(1, "Where is my order?")]
+        # The start, then the request for the order number it lacked, in its stream.
+        entries = [(e.seq, e.sender, e.text) for e in session.entries.order_by("seq")]
+        assert entries[0] == (1, "customer", "Where is my order?")
+        assert [(seq, sender) for seq, sender, _text in entries[1:]] == [(2, "system")]
+        assert "order number" in entries[1][2]
         _gap_free(session)
 
 

@@ -137,9 +137,12 @@ def test_history_needs_the_sessions_own_token(client, clock, online_agent):
 
     token = tokens.token_for(session.public_id)
     data = client.get(url, headers={"X-Chat-Token": token}).json()
-    assert data["last_seq"] == 1 and data["state"] == SessionState.ASSIGNED
-    assert [(e["seq"], e["text"]) for e in data["entries"]] == [(1, "The screen arrived cracked")]
-    assert client.get(f"{url}?after=1", headers={"X-Chat-Token": token}).json()["entries"] == []
+    # The customer's first message, then the system's request for the order number.
+    assert data["last_seq"] == 2 and data["state"] == SessionState.ASSIGNED
+    entries = [(e["seq"], e["sender"], e["text"]) for e in data["entries"]]
+    assert entries[0] == (1, "customer", "The screen arrived cracked")
+    assert entries[1][:2] == (2, "system") and "order number" in entries[1][2]
+    assert client.get(f"{url}?after=2", headers={"X-Chat-Token": token}).json()["entries"] == []
     bad = client.get(f"{url}?after=x", headers={"X-Chat-Token": token})
     assert bad.status_code == 400
 
@@ -159,13 +162,14 @@ def test_a_photo_upload_is_stored_once_and_served_only_with_the_token(client, cl
         )
 
     first, again = post(), post()
-    assert first.status_code == 201 and first.json()["seq"] == 2
+    # (after the start and the request for the order number)
+    assert first.status_code == 201 and first.json()["seq"] == 3
     assert again.status_code == 200 and again.json() == {
         "client_id": "upload-0001",
-        "seq": 2,
+        "seq": 3,
         "duplicate": True,
     }
-    entry = ChatEntry.objects.get(session=session, seq=2)
+    entry = ChatEntry.objects.get(session=session, seq=3)
     attachment = entry.message.attachments.get()
     file_url = f"/chat/sessions/{session.public_id}/attachments/{attachment.pk}"
     assert client.get(file_url).status_code == 401
@@ -189,7 +193,7 @@ def test_a_disguised_or_oversized_upload_is_refused_with_the_reason(client, cloc
         url, {"files": [big], "client_id": "upload-0003"}, headers={"X-Chat-Token": token}
     )
     assert too_big.status_code == 422 and "limit" in too_big.json()["detail"]
-    assert ChatEntry.objects.filter(session=session).count() == 1
+    assert not ChatEntry.objects.filter(session=session, sender="customer", seq__gt=1).exists()
 
 
 def test_escalating_in_chat_opens_an_escalation_and_the_notice_joins_the_stream(

@@ -16,6 +16,7 @@ from chat.consumers import AgentChatConsumer
 from chat.models import ChatEntry, EntryKind, SessionState
 from chat.services import ChatUnavailable
 from chat.tests.conftest import Socket, client_id, run, session_cookie, start_frame
+from tickets.models import OutboundMessage
 
 
 def _start(email: str = "ada@example.com", *, assign: bool = True) -> services.ChatSession:
@@ -98,9 +99,10 @@ def test_a_console_frame_that_waits_holds_up_only_its_own_chat(clock, online_age
     typing, relayed, quick_ack, after, held_reply = run(scenario)
     assert typing["sender"] == "agent" and typing["state"] is True
     assert relayed["text"] == "Any news?"
-    assert quick_ack["seq"] == 4
+    # Each chat: 1 the start, 2 the request for the order number, 3 the agent joining.
+    assert quick_ack["seq"] == 5
     assert [f["type"] for f in after] == ["history", "ack"]
-    assert after[1]["client_id"] == held_reply and after[1]["seq"] == 3
+    assert after[1]["client_id"] == held_reply and after[1]["seq"] == 4
 
 
 @pytest.mark.django_db
@@ -190,6 +192,10 @@ def test_a_lone_start_and_lone_messages_are_one_transaction_without_savepoints(c
         captures.append(sql)
         assert len(_statements(sql, "BEGIN")) == 1, sql
         assert not [q for q in _statements(sql, "SELECT") if '"tickets_message"' in q], sql
+        # The system's request for the order number joins the stream in the same
+        # transaction: no outbox row, no delivery task for a worker to run later.
+        assert not [q for q in sql if '"tickets_outboundmessage"' in q], sql
+        assert not [q for q in sql if "deliver_outbound" in q], sql
     new, back = captures
     assert len([q for q in new if q.startswith('INSERT INTO "accounts_user"')]) == 1, new
     # Ada came back: her contact was read, not made again; and the team's rotation row
@@ -211,12 +217,17 @@ def test_a_lone_start_and_lone_messages_are_one_transaction_without_savepoints(c
         sql = [q["sql"] for q in captured]
         assert len(_statements(sql, "BEGIN")) == 1 and not _statements(sql, "SAVEPOINT"), sql
     entries = ChatEntry.objects.filter(session=session).order_by("seq")
-    said = [e for e in entries if e.kind == EntryKind.MESSAGE]
+    said = [e for e in entries if e.kind == EntryKind.MESSAGE and e.sender != "system"]
     assert [e.text for e in said] == ["Where is my order?", "Hi", "Hello"]
     first = said[0]
     assert first.seq == 1
     assert first.message is not None and first.message.body_text == "Where is my order?"
     assert first.message.direction == "in"
+    asked = entries[1]
+    assert (asked.seq, asked.sender, asked.kind) == (2, "system", EntryKind.MESSAGE)
+    assert asked.message is not None and asked.message.direction == "out"
+    assert asked.text == asked.message.body_text and "order number" in asked.text
+    assert not OutboundMessage.objects.filter(message=asked.message).exists()
 
 
 @pytest.mark.django_db(transaction=True)

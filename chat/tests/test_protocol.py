@@ -34,15 +34,18 @@ def test_customer_and_agent_talk_both_ways(clock, online_agent):
         assert welcome["token"] and welcome["state"] in ("waiting", "assigned")
         opening = await customer.until("message", seq=1)
         assert opening["text"] == "My phone order IZ hasn't arrived"
+        # The number given is not an order number: the system asks for it at once.
+        asked = await customer.until("message", seq=2)
+        assert asked["sender"] == "system" and "order number" in asked["text"]
         session_id = welcome["session"]
 
         offer = await staff.until("offer")
         assert offer["session"] == session_id
         await staff.send({"type": "accept", "session": session_id})
         joined = await customer.until("agent_joined")
-        assert joined["seq"] == 2 and joined["agent"] == (agent.display_name or str(agent))
+        assert joined["seq"] == 3 and joined["agent"] == (agent.display_name or str(agent))
         history = await staff.until("history", session=session_id)
-        assert [e["seq"] for e in history["entries"]] == [1, 2]
+        assert [e["seq"] for e in history["entries"]] == [1, 2, 3]
 
         await customer.send({"type": "typing", "state": True})
         typing = await staff.until("typing")
@@ -58,13 +61,13 @@ def test_customer_and_agent_talk_both_ways(clock, online_agent):
             {"type": "message", "session": session_id, "client_id": reply_id, "text": "On it!"}
         )
         staff_ack = await staff.until("ack")
-        assert staff_ack["seq"] == 3
-        reply = await customer.until("message", seq=3)
+        assert staff_ack["seq"] == 4
+        reply = await customer.until("message", seq=4)
         assert reply["sender"] == "agent" and reply["text"] == "On it!"
 
-        await customer.send({"type": "read", "seq": 3})
+        await customer.send({"type": "read", "seq": 4})
         read = await staff.until("read")
-        assert read == {"type": "read", "by": "customer", "seq": 3}
+        assert read == {"type": "read", "by": "customer", "seq": 4}
         await customer.close()
         await staff.close()
         return session_id
@@ -72,7 +75,7 @@ def test_customer_and_agent_talk_both_ways(clock, online_agent):
     session_id = run(scenario)
     session = ChatSession.objects.get(public_id=session_id)
     assert session.state == SessionState.ACTIVE and session.agent == agent
-    assert session.customer_read_seq == 3
+    assert session.customer_read_seq == 4
     ticket = session.ticket
     assert ticket.channel == Channel.LIVE_CHAT and ticket.assignee == agent
     assert ticket.first_replied_at is not None
@@ -105,7 +108,7 @@ def test_a_retried_message_is_stored_once_with_its_first_sequence_number(clock, 
         return first, second
 
     first, second = run(scenario)
-    assert first["seq"] == second["seq"] == 2
+    assert first["seq"] == second["seq"] == 3  # after the request for the order number
     assert "duplicate" not in first and second["duplicate"] is True
     assert Message.objects.filter(body_text="Order IZ-10000001").count() == 1
     assert ChatEntry.objects.filter(text="Order IZ-10000001").count() == 1
@@ -140,6 +143,7 @@ def test_resume_replays_only_what_the_client_missed(clock, online_agent):
         await customer.send(start_frame())
         welcome = await customer.until("welcome")
         await customer.until("message", seq=1)
+        await customer.until("message", seq=2)  # the request for the order number
         await customer.close()  # the phone goes into a tunnel
 
         staff = Socket("/ws/console/chat/", cookie=cookie)
@@ -159,7 +163,7 @@ def test_resume_replays_only_what_the_client_missed(clock, online_agent):
 
         again = Socket("/ws/chat/")
         await again.open()
-        await again.send({"type": "resume", "token": welcome["token"], "last_seq": 1})
+        await again.send({"type": "resume", "token": welcome["token"], "last_seq": 2})
         resumed = await again.until("welcome")
         replay = [await again.recv() for _ in range(3)]
         assert await again.nothing_more()
@@ -168,11 +172,11 @@ def test_resume_replays_only_what_the_client_missed(clock, online_agent):
         return resumed, replay
 
     resumed, replay = run(scenario)
-    assert resumed["last_seq"] == 4 and resumed["agent"]
+    assert resumed["last_seq"] == 5 and resumed["agent"]
     assert [(f["seq"], f["type"]) for f in replay] == [
-        (2, "agent_joined"),
-        (3, "message"),
+        (3, "agent_joined"),
         (4, "message"),
+        (5, "message"),
     ]
     assert [f.get("text") for f in replay[1:]] == ["Hello Ada", "Let me check that order"]
 

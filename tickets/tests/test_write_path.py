@@ -24,6 +24,7 @@ from tickets.tests.factories import TicketFactory
 from tickets.write_path import (
     MessageToAppend,
     TicketToOpen,
+    conversations_open,
     first_messages_open,
     messages_append,
     tickets_open,
@@ -350,3 +351,26 @@ def test_first_messages_open_gives_each_new_tickets_first_message():
         assert message == Message.objects.get(ticket=message.ticket, direction="in")
         assert message.ticket.requester == request.requester
         assert message.body_text == request.body
+
+
+def test_a_channel_delivering_its_own_replies_gets_them_without_outbox_rows():
+    """Live chat adds the system's requests to its stream in its own transaction: they
+    come back with the first message, with no outbox row and no delivery task; an item
+    beside it in the same batch is delivered through the outbox as before."""
+    own, outboxed = _requests(2, kinds=KINDS[1:2])  # a return: order number and photos
+    own.channel = outboxed.channel = Channel.LIVE_CHAT
+    own.replies_by_caller = True
+    tasks_before = DBTaskResult.objects.filter(task_path__endswith="deliver_outbound").count()
+
+    opened_own, opened_outboxed = (o.unwrap() for o in conversations_open([own, outboxed]))
+
+    for opened in (opened_own, opened_outboxed):
+        ticket = opened.first.ticket
+        replies = list(Message.objects.filter(ticket=ticket, direction="out").order_by("pk"))
+        assert opened.system_replies == replies and len(replies) == 1
+        assert "order number" in replies[0].body_text and "photo" in replies[0].body_text
+        assert ticket.message_count == 2
+    assert not OutboundMessage.objects.filter(message__ticket=opened_own.first.ticket).exists()
+    assert OutboundMessage.objects.filter(message__ticket=opened_outboxed.first.ticket).count() == 1
+    delivered = DBTaskResult.objects.filter(task_path__endswith="deliver_outbound").count()
+    assert delivered == tasks_before + 1
