@@ -10,7 +10,7 @@ from core.errors import UserError
 from feedback.requests import resolution_interaction
 from feedback.services import feedback_record
 from tickets.api.access import request_user, ticket_for
-from tickets.api.schemas import problems
+from tickets.api.schemas import Out, problems
 from tickets.choices import TicketStatus
 
 router = Router(tags=["feedback"])
@@ -25,7 +25,7 @@ class RatingIn(Schema):
     comment: str = Field(default="", max_length=2000)
 
 
-class RatingOut(Schema):
+class RatingOut(Out):
     ticket_id: int
     interaction: str
     score: int

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Self
 
-from ninja import Field, Schema
+import pydantic
+from ninja import Field
 
 from accounts.models import User
 from tickets import services
@@ -32,7 +33,15 @@ Body = Annotated[str, Field(min_length=1, max_length=services.MAX_BODY_CHARS)]
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
-class ProblemOut(Schema):
+class Out(pydantic.BaseModel):
+    """Base of the API's answers. Each is built in our code from keyword values (the
+    ``of`` class methods), never read off a model's attributes, so pydantic's own
+    validation is all it needs: ninja's ``Schema`` wraps every input in its
+    ``DjangoGetter`` first, which cost 60 of the 70 microseconds of CPU that building
+    one ``TicketOut`` took (``POST /tickets/create_many`` builds a hundred)."""
+
+
+class ProblemOut(Out):
     """Every error of the API: a stable machine code, a sentence, and per-field messages."""
 
     code: str = Field(examples=["invalid_category"])
@@ -48,7 +57,7 @@ def problems(*statuses: int) -> dict[int, type[ProblemOut]]:
     return dict.fromkeys(sorted({401, 422, *statuses}), ProblemOut)
 
 
-class PersonOut(Schema):
+class PersonOut(Out):
     id: int
     name: str
 
@@ -57,7 +66,7 @@ class PersonOut(Schema):
         return cls(id=user.pk, name=str(user)) if user else None
 
 
-class TicketOut(Schema):
+class TicketOut(Out):
     id: int
     reference: str = Field(examples=["IZS-1042"])
     subject: str
@@ -109,7 +118,7 @@ class TicketOut(Schema):
         )
 
 
-class AttachmentOut(Schema):
+class AttachmentOut(Out):
     id: int
     filename: str
     content_type: str
@@ -129,13 +138,13 @@ class AttachmentOut(Schema):
         )
 
 
-class DeliveryOut(Schema):
+class DeliveryOut(Out):
     status: DeliveryStatus
     attempts: int
     last_error: str
 
 
-class MessageOut(Schema):
+class MessageOut(Out):
     id: int
     kind: MessageKind
     direction: Direction

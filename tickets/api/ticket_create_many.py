@@ -18,7 +18,7 @@ from accounts.models import CUSTOMER_ROLES, User
 from core.errors import UserError
 from tickets.api import router
 from tickets.api.access import request_user
-from tickets.api.schemas import ProblemOut, TicketOut, problems
+from tickets.api.schemas import Out, ProblemOut, TicketOut, problems
 from tickets.api.ticket_create import InvalidRequester, TicketCreateIn
 from tickets.choices import Channel, Priority
 from tickets.exceptions import TicketClosed
@@ -43,14 +43,14 @@ class TicketCreateManyIn(Schema):
     )
 
 
-class TicketCreateResultOut(Schema):
+class TicketCreateResultOut(Out):
     index: int = Field(description="The item's position in `tickets`, from 0.")
     status: int = Field(description="201 (opened), 403 or 422, as `POST /tickets` answers.")
     ticket: TicketOut | None = None
     error: ProblemOut | None = None
 
 
-class TicketCreateManyOut(Schema):
+class TicketCreateManyOut(Out):
     created: int
     failed: int
     results: list[TicketCreateResultOut]

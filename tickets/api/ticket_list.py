@@ -11,7 +11,7 @@ from accounts.models import User
 from tickets import selectors
 from tickets.api import router
 from tickets.api.access import request_user
-from tickets.api.schemas import RowId, TicketOut, problems
+from tickets.api.schemas import Out, RowId, TicketOut, problems
 from tickets.choices import Channel, SubChannel, TicketStatus
 from tickets.exceptions import InvalidAssignee
 
@@ -44,7 +44,7 @@ class TicketListIn(Schema):
     limit: int = Field(default=25, ge=1, le=100)
 
 
-class TicketListOut(Schema):
+class TicketListOut(Out):
     items: list[TicketOut]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
