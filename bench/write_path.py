@@ -13,8 +13,10 @@ SQLite runs on a fresh file in a temporary directory; PostgreSQL on
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import tempfile
 import time
 from collections.abc import Callable
@@ -82,6 +84,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000, help="per batch size and kind")
     parser.add_argument("--sizes", default="1,10,100")
     parser.add_argument("--pg-name", default="izonie_bench_write_path", help="PostgreSQL database")
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile (CPU time) of create_many"
+    )
     args = parser.parse_args()
     if args.database == "postgres":
         use_database(args.pg_name)
@@ -193,6 +198,11 @@ def main() -> None:
     print(f"API, {api_count} tickets each way (load average {os.getloadavg()[0]:.2f}):")
     print(f"  POST /tickets one by one: {api_run(singles)}")
     print(f"  POST /tickets/create_many, 100 per request: {api_run(many)}")
+    if args.profile:
+        single[:] = [dict(body, body=f"{body['body']} (profiled)") for body in single]
+        profile = cProfile.Profile(time.process_time)
+        profile.runcall(many)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
     print(
         f"data: {Ticket.objects.count():,} tickets, {Message.objects.count():,} messages, "
         f"{User.objects.count():,} users"
