@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile (CPU time) of create_many"
     )
+    parser.add_argument("--profile-sort", default="cumulative", help="e.g. tottime")
     args = parser.parse_args()
     if args.database == "postgres":
         use_database(args.pg_name)
@@ -202,7 +203,7 @@ def main() -> None:
         single[:] = [dict(body, body=f"{body['body']} (profiled)") for body in single]
         profile = cProfile.Profile(time.process_time)
         profile.runcall(many)
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profile).sort_stats(args.profile_sort).print_stats(60)
     print(
         f"data: {Ticket.objects.count():,} tickets, {Message.objects.count():,} messages, "
         f"{User.objects.count():,} users"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+import pydantic
 from django.http import HttpRequest
-from ninja import Field, Schema, Status
+from ninja import Field, Status
 from ninja.errors import AuthorizationError
 
 from accounts.models import CUSTOMER_ROLES, User
@@ -21,7 +22,11 @@ class InvalidRequester(UserError):
     code = "invalid_requester"
 
 
-class TicketCreateIn(Schema):
+# A plain pydantic model, as the answers are (``tickets.api.schemas.Out``): a body is a
+# dict, which ninja's ``Schema`` would wrap in its ``DjangoGetter`` first, and
+# ``create_many`` validates up to a hundred of these per request. (No docstring: it
+# would become the schema's description in the OpenAPI document.)
+class TicketCreateIn(pydantic.BaseModel):
     body: Body
     category: str = Field(
         min_length=1, max_length=40, description="A category key from the support policy."
