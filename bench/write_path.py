@@ -85,7 +85,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,100")
     parser.add_argument("--pg-name", default="izonie_bench_write_path", help="PostgreSQL database")
     parser.add_argument(
-        "--profile", action="store_true", help="print a cProfile (CPU time) of create_many"
+        "--profile",
+        choices=["create_many", "single"],
+        help="print a cProfile (CPU time) of create_many's requests or of single POSTs",
     )
     parser.add_argument("--profile-sort", default="cumulative", help="e.g. tottime")
     args = parser.parse_args()
@@ -202,7 +204,7 @@ def main() -> None:
     if args.profile:
         single[:] = [dict(body, body=f"{body['body']} (profiled)") for body in single]
         profile = cProfile.Profile(time.process_time)
-        profile.runcall(many)
+        profile.runcall(many if args.profile == "create_many" else singles)
         pstats.Stats(profile).sort_stats(args.profile_sort).print_stats(60)
     print(
         f"data: {Ticket.objects.count():,} tickets, {Message.objects.count():,} messages, "
