@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -23,6 +24,16 @@ class ConductPanel:
     customer_blocks: list[ConductBlock] = field(default_factory=list)
 
 
+def in_force_by_channel(blocks: Iterable[ConductBlock]) -> dict[tuple[int, str], ConductBlock]:
+    """The first block not lifted of each (customer, channel) among ``blocks``, given
+    latest end first and none ended: the block in force there (``block_active``)."""
+    in_force: dict[tuple[int, str], ConductBlock] = {}
+    for block in blocks:
+        if block.lifted_at is None:
+            in_force.setdefault((block.customer_id, block.channel), block)
+    return in_force
+
+
 def ticket_conduct(*, ticket: Ticket) -> ConductPanel:
     """Two queries whatever the channels: the ticket's flags, and the requester's blocks
     that have not ended yet (a handful at most), which serve the conduct panel and the
@@ -40,9 +51,10 @@ def ticket_conduct(*, ticket: Ticket) -> ConductPanel:
     )
     blocks = []
     if ticket.requester.is_customer:
+        in_force = in_force_by_channel(unended)
         channels = {ticket.channel, *(flag.channel for flag in flags.values())}
         for channel in sorted(channels):
-            block = next((b for b in unended if b.channel == channel and b.lifted_at is None), None)
+            block = in_force.get((ticket.requester_id, channel))
             if block is not None:
                 blocks.append(block)
     return ConductPanel(

@@ -27,6 +27,7 @@ from accounts.models import User
 from conduct import screening
 from conduct.exceptions import ConductActionError, ConductBlocked
 from conduct.models import ConductBlock, ConductFlag, PhotoRequest
+from conduct.selectors import in_force_by_channel
 from core.rows_select import One, Select
 from policy.loader import get_policy
 from tickets import events
@@ -71,10 +72,7 @@ def blocks_active_for(*, pairs: Iterable[tuple[User, str]]) -> dict[tuple[int, s
     customer_ids = {customer.pk for customer, _channel in pairs if customer.is_customer}
     if not customer_ids:
         return {}
-    blocks: dict[tuple[int, str], ConductBlock] = {}
-    for block in _BLOCKS_ACTIVE(customers=customer_ids, now=timezone.now()):
-        blocks.setdefault((block.customer_id, block.channel), block)
-    return blocks
+    return in_force_by_channel(_BLOCKS_ACTIVE(customers=customer_ids, now=timezone.now()))
 
 
 # Compiled once (core.rows_select): every batch of new tickets, on every channel, reads it.
