@@ -143,3 +143,28 @@ def test_a_desk_with_three_chats_misses_nobody(browser, asgi_server, clock):
     desk.screenshot(path=screenshot_path("chat-desk-phone"), full_page=True)
     for page, _dialog in customers:
         page.close()
+
+
+def test_an_agents_own_message_scrolls_into_view_in_a_long_conversation(
+    browser, asgi_server, clock
+):
+    """The conversation box scrolls: the agent's own message, shown as it is sent, comes
+    into view as the customer's do (a chat opens with the customer's words and the
+    request for an order number and photos, already longer than the box on a laptop)."""
+    from chat.tests.test_browser import start_chat
+
+    agent = AgentFactory(display_name="Ada Agent")
+    desk = agent_online(browser, asgi_server, agent)
+    customer = new_page(browser, width=390, height=844)
+    start_chat(customer, asgi_server)
+    desk.get_by_role("button", name="Accept offered chat with Ada Obi").click()
+    log = desk.get_by_role("log", name="Messages")
+    expect(log).to_contain_text("order number")
+    # Accepted: no longer offered, and listed as the agent's own.
+    expect(desk.get_by_text("New chat offered to you")).to_have_count(0)
+    expect(desk.locator("#mine").get_by_role("button", name="Open")).to_have_count(1)
+    for n in range(3):
+        desk.get_by_label("Message", exact=True).fill(f"Checking the order, step {n + 1} of 3.")
+        desk.get_by_label("Message", exact=True).press("Enter")
+    expect(log.get_by_text("Checking the order, step 3 of 3.")).to_be_in_viewport()
+    desk.screenshot(path=screenshot_path("chat-desk-own-message-in-view"))

@@ -120,6 +120,11 @@
         break;
       case "activity": onActivity(f); break;
       case "history":
+        // The answer to an accept (or to opening a chat): an offered chat of mine is
+        // mine now. The banner goes at once, not with the next snapshot a second later.
+        snapshot.mine.forEach(function (s) {
+          if (s.session === f.session && s.state === "assigned") { s.state = "active"; renderLists(); }
+        });
         if (!current || f.session !== current.session) return;
         $("conv-log").textContent = ""; lastSeq[f.session] = 0;
         f.entries.forEach(entry);
@@ -131,7 +136,7 @@
         var esc = summaryOf(f.session); if (esc) esc.escalated = true;
         if (current && f.session === current.session) {
           current.escalated = true; showBanners();
-          $("conv-log").appendChild(el("li", { class: "system", text: "The customer asked for a supervisor" + (f.reason ? ": " + f.reason : ".") }));
+          logAppend(el("li", { class: "system", text: "The customer asked for a supervisor" + (f.reason ? ": " + f.reason : ".") }));
         }
         renderLists();
         break;
@@ -142,7 +147,7 @@
         });
         if (current && f.session === current.session) {
           current.verified = true; showIdentity(current); loadVisitor(current); loadMacros(current);
-          $("conv-log").appendChild(el("li", { class: "system", text: "The customer confirmed their email address." }));
+          logAppend(el("li", { class: "system", text: "The customer confirmed their email address." }));
         }
         renderLists();
         break;
@@ -154,7 +159,7 @@
         break;
       case "note":
         if (current && f.session === current.session) {
-          $("conv-log").appendChild(el("li", { class: "note" }, [el("strong", { text: "Note · " + f.author + ": " }), el("span", { text: f.text })]));
+          logAppend(el("li", { class: "note" }, [el("strong", { text: "Note · " + f.author + ": " }), el("span", { text: f.text })]));
         }
         break;
       case "typing":
@@ -381,6 +386,13 @@
     if (seq) send({ type: "read", session: current.session, seq: seq });
   }
 
+  // A line added to the open conversation, scrolled into view (as entry() scrolls).
+  function logAppend(li) {
+    var log = $("conv-log");
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
+  }
+
   function entry(f) {
     if (f.seq <= (lastSeq[f.session] || 0)) return;
     lastSeq[f.session] = f.seq;
@@ -506,7 +518,7 @@
     else {
       var id = uid();
       var li = el("li", { class: "mine", "data-client-id": id }, [el("span", { class: "author", text: me }), el("p", { text: text }), el("span", { class: "state", text: "Sending…" })]);
-      $("conv-log").appendChild(li);
+      logAppend(li);
       pendingNodes[id] = li;
       if (!send({ type: "message", session: current.session, client_id: id, text: text })) {
         li.querySelector(".state").textContent = "Not sent: the connection is down. Send it again when reconnected.";
