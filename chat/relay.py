@@ -10,7 +10,8 @@ loop: the frames are handed to that loop and the thread goes back to the pool at
 instead of waiting (as ``async_to_sync`` does) until the busy loop has sent them. The
 loop sends them one batch after the other in the order they were handed over, so a
 session's frames keep the order of their sequence numbers. Elsewhere (the background
-worker, tests calling services directly) the frames are sent before returning.
+worker, tests calling services directly) the frames are sent before returning, through
+``core.layer_send.group_send_many``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ import weakref
 from collections import deque
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from core.layer_send import server_loop
+from core.layer_send import group_send_many, server_loop
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +63,22 @@ def send_many(items: Items) -> None:
             return
         except RuntimeError:  # the loop closed meanwhile: send from here
             pass
+    # Outside the web process (the worker's deliveries, a script): the shared sender,
+    # which skips an in-memory layer's groups that no socket of this process is in and
+    # keeps one loop and one Redis connection instead of a new thread each call.
     try:
-        async_to_sync(_send_all)(layer, items)
+        group_send_many([(group, _message(frame)) for group, frame in items])
     except Exception:
         logger.warning("Could not relay %d chat frames", len(items), exc_info=True)
 
 
+def _message(frame: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "chat.frame", "frame": frame}
+
+
 async def _send_all(layer: BaseChannelLayer, items: Items) -> None:
     for group, frame in items:
-        await layer.group_send(group, {"type": "chat.frame", "frame": frame})
+        await layer.group_send(group, _message(frame))
 
 
 class _Outbox:

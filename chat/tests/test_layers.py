@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import channel_layers, get_channel_layer
+
+from chat import relay
 from chat.layers import InMemoryChannelLayer
 from chat.tests.conftest import run
 
@@ -46,3 +53,94 @@ def test_a_dead_socket_is_still_dropped_from_its_groups_when_its_frames_expire()
 
     members, alive = run(scenario)
     assert members == {alive}
+
+
+# --- Frames relayed outside the web process (the worker's deliveries into a chat)
+
+REDIS_URL = os.environ.get("IZONIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _in_a_thread_of_its_own(body) -> None:
+    """Run ``body`` as the worker runs a delivery: in a thread that no server event loop
+    started (the browser tests' Playwright keeps a loop in the main thread)."""
+    failure: list[BaseException] = []
+
+    def run_body() -> None:
+        try:
+            body()
+        except BaseException as exc:  # handed back to the test
+            failure.append(exc)
+
+    thread = threading.Thread(target=run_body)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive()
+    if failure:
+        raise failure[0]
+
+
+@pytest.fixture
+def threads_started(monkeypatch):
+    started: list[str] = []
+    original = threading.Thread.start
+
+    def start(self):
+        started.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    return started
+
+
+@pytest.fixture
+def redis_layer(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"izonie-test-relay-{os.getpid()}"},
+        }
+    }
+    channel_layers.backends.clear()
+    yield get_channel_layer()
+    channel_layers.backends.clear()
+
+
+def test_frames_relayed_by_the_worker_arrive_in_order_without_a_thread_each(
+    redis_layer, threads_started
+):
+    def body() -> None:
+        socket = async_to_sync(redis_layer.new_channel)()
+        async_to_sync(redis_layer.group_add)(relay.session_group("abc"), socket)
+        threads_started.clear()
+
+        for seq in range(1, 11):
+            relay.send_many([(relay.session_group("abc"), {"type": "message", "seq": seq})])
+
+        # Before: async_to_sync started a thread, a loop and a Redis connection per call.
+        assert len(threads_started) <= 1  # the shared sender's loop, once per process
+
+        async def receive_all() -> list[dict]:
+            return [await redis_layer.receive(socket) for _ in range(10)]
+
+        received = async_to_sync(receive_all)()
+        assert [m["type"] for m in received] == ["chat.frame"] * 10
+        assert [m["frame"]["seq"] for m in received] == list(range(1, 11))
+
+    _in_a_thread_of_its_own(body)
+
+
+def test_frames_for_chats_nobody_in_this_process_has_open_cost_nothing(settings, threads_started):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    try:
+        _in_a_thread_of_its_own(
+            lambda: [
+                relay.send_many([(relay.session_group("abc"), {"type": "message", "seq": n})])
+                for n in range(20)
+            ]
+        )
+    finally:
+        channel_layers.backends.clear()
+
+    # The test's own thread only: before, async_to_sync started one for each frame.
+    assert len(threads_started) == 1
