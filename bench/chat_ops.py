@@ -13,7 +13,7 @@ answer (one round of offers per ten starts); and as the socket now writes starts
 arrive together (``--batch`` of them in one ``chat_starts`` call, then one round of
 offers; another ``--chats``/2 chats). Messages one at a time and in batches of ten chats'
 messages, as the relay writes them under load. ``--profile`` prints a cProfile (CPU
-time) of the batched starts.
+time) of the batched starts, ``--profile lone`` of the lone starts.
 """
 
 from __future__ import annotations
@@ -96,8 +96,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile",
-        action="store_true",
-        help="print a cProfile (CPU time) of the starts written together",
+        nargs="?",
+        const="batch",
+        choices=["batch", "lone"],
+        help="print a cProfile (CPU time) of the starts written together (batch, the "
+        "default) or of the lone starts with the offer after them (lone)",
     )
     args = parser.parse_args()
 
@@ -160,14 +163,21 @@ def main() -> None:
     # the chats opened meanwhile (here ten at a time).
     starts: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
     rounds: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
+    lone_profile = cProfile.Profile(time.process_time) if args.profile == "lone" else None
     for first in range(half, args.chats, 10):
         chunk = [start(i, assign=False) for i in range(first, min(first + 10, args.chats))]
+        if lone_profile is not None:
+            lone_profile.enable()
         later = _measure("start, offer after", chunk, args.show_sql, into=starts)
+        if lone_profile is not None:
+            lone_profile.disable()
         offers = _measure(
             "offer round of 10", [services.chat_assign_waiting], args.show_sql, into=rounds
         )
     if args.chats > half:
         results += [later, offers]
+    if lone_profile is not None:
+        pstats.Stats(lone_profile).sort_stats("cumulative").print_stats(60)
     # As the socket now writes starts arriving together (``chat.batching``): one
     # ``chat_starts`` call for ``--batch`` of them, then one round of offers.
     size = args.batch
@@ -195,7 +205,7 @@ def main() -> None:
 
     batched: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
     batch_rounds: dict[str, list[float]] = {"statements": [], "wall": [], "cpu": []}
-    profile = cProfile.Profile(time.process_time) if args.profile else None
+    profile = cProfile.Profile(time.process_time) if args.profile == "batch" else None
     together = None
     for first in range(args.chats, args.chats + args.chats // 2, size):
         if profile is not None:
