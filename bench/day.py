@@ -6,12 +6,12 @@ numbers of agents; the largest number one machine carries within the limits.
 
 Prepares a fresh PostgreSQL database ``izonie_bench_day`` (``--tickets`` generated tickets
 with 1 to 20 messages, every channel and status, ``bench/generate.py``) and starts the
-production layout of deploy/layout.py on it: nginx, ``--web`` uvicorn processes (2; with
-``--sockets N``, N more that take the WebSockets alone, an experiment that the site's
-files do not do) with the Redis channel layer (database 9, emptied first), one task
-worker (``db_worker``) and the IMAP fetcher (``fetch_mail``) reading a throw-away Dovecot
-mailbox, as production gets its mail; workers' outgoing mail goes to an SMTP server on
-loopback.
+production layout of deploy/layout.py on it: nginx, ``--web`` uvicorn processes for the
+pages (2) and ``--sockets`` more that take the WebSockets alone (1, as the site's files;
+0 puts them on the page processes) with the Redis channel layer (database 9, emptied
+first), one task worker (``db_worker``) and the IMAP fetcher (``fetch_mail``) reading a
+throw-away Dovecot mailbox, as production gets its mail; workers' outgoing mail goes to an
+SMTP server on loopback.
 
 Each step runs ``--seconds`` of load with N agents (sessions made in the database, sent as
 cookies over HTTP; agents are the generated ones):
@@ -898,7 +898,10 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=5000, help="generated tickets")
     parser.add_argument("--web", type=int, default=2, help="uvicorn processes")
     parser.add_argument(
-        "--sockets", type=int, default=0, help="more uvicorn processes for WebSockets alone"
+        "--sockets",
+        type=int,
+        default=1,
+        help="more uvicorn processes for the WebSockets alone, as the site (0: on the web ones)",
     )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -3,7 +3,8 @@
     .venv/bin/python -m deploy.layout --database-url postgres://postgres@127.0.0.1:5432/izonie
 
 starts what a Debian host runs (docs/operations.md, "Deployment on Debian"): the
-migrate step of izonie-migrate.service, two web processes (izonie-web@.service), two
+migrate step of izonie-migrate.service, two web processes for the pages and one for the
+WebSockets (izonie-web@.service; nginx's upstreams izonie_web and izonie_sockets), two
 background workers (izonie-worker@.service), the IMAP fetcher (izonie-fetch-mail.service,
 when an IMAP server is given) and nginx with the site's own locations file
 (deploy/nginx/izonie_locations, plain HTTP here instead of TLS). Each process runs the
@@ -92,14 +93,16 @@ http {{
 {servers}
         keepalive 32;
     }}
-{sockets_upstream}    map $http_upgrade $connection_upgrade {{
+    upstream izonie_sockets {{
+{socket_servers}
+    }}
+    map $http_upgrade $connection_upgrade {{
         default upgrade;
         ''      '';
     }}
     server {{
         listen 127.0.0.1:{port};
         server_name 127.0.0.1 localhost;
-{sockets_location}
         include {run}/izonie_locations;
     }}
 }}
@@ -110,8 +113,9 @@ def nginx_config(
     *, run: Path, port: int, web_ports: list[int], socket_ports: list[int] | None = None
 ) -> Path:
     """Write nginx.conf for the local layout. The locations and proxy parameters are the
-    site's own files, with their /etc/nginx and /srv/izonie paths pointed here. With
-    ``socket_ports`` (an experiment, not the site's layout) WebSockets go to those."""
+    site's own files, with their /etc/nginx and /srv/izonie paths pointed here.
+    WebSockets go to ``socket_ports``, as the site sends them to its own process; without
+    any, to the web processes."""
     for name in ("izonie_locations", "izonie_proxy_params"):
         text = (DEPLOY / "nginx" / name).read_text()
         text = text.replace("/etc/nginx/izonie_proxy_params", str(run / "izonie_proxy_params"))
@@ -131,20 +135,12 @@ def nginx_config(
     # /root; a local run keeps the starting user (as a normal user, nginx cannot switch).
     user = "user root;" if os.getuid() == 0 else ""
     config = run / "nginx.conf"
-    sockets_upstream = sockets_location = ""
-    if socket_ports:
-        sockets_upstream = f"    upstream izonie_sockets {{\n{upstream(socket_ports)}\n    }}\n"
-        sockets_location = (
-            "        location /ws/ {\n            proxy_pass http://izonie_sockets;\n"
-            f"            include {run}/izonie_proxy_params;\n        }}"
-        )
     config.write_text(
         NGINX_MAIN.format(
             run=run,
             port=port,
             servers=upstream(web_ports),
-            sockets_upstream=sockets_upstream,
-            sockets_location=sockets_location,
+            socket_servers=upstream(socket_ports or web_ports),
             user=user,
         )
     )
@@ -172,11 +168,10 @@ class Layout:
     database_url: str
     redis_url: str
     web_count: int = 2
-    # An experiment, not the site's layout: this many more web processes that this local
-    # nginx sends the WebSockets (/ws/) to, the pages staying on the others. Tried in the
-    # day benchmark (docs/benchmarks.md, 2026-12-07) on the shared machine: no difference
-    # at 25-100 agents, fewer failures at 200 where every limit was missed anyway.
-    socket_count: int = 0
+    # Web processes that nginx sends the WebSockets (/ws/) to, the pages staying on the
+    # others, as the site does (izonie-web@8011, upstream izonie_sockets). 0: the
+    # WebSockets go to the page processes too.
+    socket_count: int = 1
     worker_count: int = 2
     imap: dict[str, str] | None = None  # host, port, user, password (plain IMAP)
     smtp: tuple[str, int] | None = None
@@ -334,7 +329,10 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--web", type=int, default=2, help="web processes (uvicorn)")
     parser.add_argument(
-        "--sockets", type=int, default=0, help="more web processes for WebSockets alone"
+        "--sockets",
+        type=int,
+        default=1,
+        help="more web processes for the WebSockets alone, as the site (0: on the web ones)",
     )
     parser.add_argument("--workers", type=int, default=2, help="background workers")
     parser.add_argument("--imap", help="host:port:user:password of a plain-IMAP mailbox")

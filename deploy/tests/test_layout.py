@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -183,6 +184,10 @@ def _drive(layout: Layout) -> None:
     reply, through_nginx = run(chat)
     assert reply["text"] == "Hello from web two"
     assert through_nginx["session"]
+    # nginx sent the WebSocket to the process the site keeps for them, not to a page one.
+    (sockets_process,) = layout.named("sockets")
+    sockets_port = sockets_process.command[sockets_process.command.index("--port") + 1]
+    assert _upstreams_of(layout, "GET /ws/chat/") == {f"127.0.0.1:{sockets_port}"}
 
     # 2. A webhook through nginx: a signed Messenger delivery becomes a ticket (the web
     # process stores it; a worker drains it).
@@ -204,6 +209,10 @@ def _drive(layout: Layout) -> None:
         headers={"Content-Type": "application/json", "X-Hub-Signature-256": meta_sign(delivery)},
     )
     assert status == 200
+    # Everything else goes to the page processes.
+    webhook_upstreams = _upstreams_of(layout, "POST /social/webhooks/meta/")
+    assert webhook_upstreams
+    assert webhook_upstreams <= {f"127.0.0.1:{web_one}", f"127.0.0.1:{web_two}"}
     wait_for(
         lambda: Message.objects.filter(body_text__contains="IZ-20460001 is late").exists(),
         seconds=120,
@@ -279,6 +288,18 @@ def _drive(layout: Layout) -> None:
     task.refresh_from_db()
     assert task.worker_ids[-1] != holder
     assert sum(b"HANG-ME" in m for m in smtp.received) == 1
+
+
+def _upstreams_of(layout: Layout, request: str) -> set[str]:
+    """The processes (``$upstream_addr``) nginx sent requests starting with ``request``
+    to; a WebSocket's line is written when it closes, so this waits for one a moment."""
+    deadline = time.monotonic() + 15
+    while True:
+        lines = (layout.run_dir / "nginx-access.log").read_text().splitlines()
+        found = {line.rsplit(" ", 1)[1] for line in lines if f'"{request}' in line}
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def test_the_public_site_file_passes_nginx_t(tmp_path: Path):
