@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from chat import protocol, tokens
 from chat.availability import current_time
-from chat.models import ChatEntry, ChatSession, EntryKind, Sender, SessionState
+from chat.models import ChatEntry, ChatSession, EntryKind, Presence, Sender, SessionState
 from chat.services import agent_loads, entries_after, presence_for
 from conduct.models import ConductFlag
 from core.rows_select import Select
@@ -202,14 +202,25 @@ def online_agents() -> list[dict[str, Any]]:
 
 
 def agent_snapshot(agent: User) -> dict[str, Any]:
-    """The whole desk: the agent's presence and own chats, and the shared queue."""
+    """The whole desk: the agent's presence and own chats, and the shared queue.
+
+    An agent online for chat is in the shared list of agents online, with their limit:
+    their presence is read from there, not again for each snapshot (a rush of chats sends
+    every console one a second). The list is as fresh as the queue beside it: a change of
+    presence in this process clears it (``forget_shared_queue``)."""
     now = timezone.now()
-    presence = presence_for(agent)
+    shared = _shared_queue()
+    listed = next((a for a in shared.online if a["id"] == agent.pk), None)
+    if listed is not None:
+        status, max_chats = str(Presence.ONLINE), listed["max_chats"]
+    else:
+        presence = presence_for(agent)
+        status, max_chats = presence.status, presence.max_chats
     return {
-        **shared_queue_frame(),
+        **_queue_waiting_frame(shared.waiting, shared.online),
         "type": "queue",
-        "presence": presence.status,
-        "max_chats": presence.max_chats,
+        "presence": status,
+        "max_chats": max_chats,
         "mine": [_summary(s, now) for s in agent_chats(agent)],
     }
 

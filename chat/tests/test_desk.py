@@ -52,6 +52,29 @@ def test_snapshot_costs_the_same_queries_for_one_chat_or_many(
     assert len(snap["mine"]) + len(snap["waiting"]) >= 11
 
 
+def test_an_online_agents_snapshot_reads_no_presence_of_its_own_and_sees_a_change_at_once(
+    online_agent, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = online_agent(max_chats=7)
+    selectors.forget_shared_queue()
+    selectors.agent_snapshot(agent)  # reads the shared queue, as the first console does
+    with CaptureQueriesContext(connection) as captured:
+        snap = selectors.agent_snapshot(agent)
+    assert (snap["presence"], snap["max_chats"]) == ("online", 7)
+    assert not [q for q in captured.captured_queries if "agentpresence" in q["sql"]]
+
+    # Going away in this process shows in the very next snapshot, not after the copy's
+    # lifetime.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.presence_set(agent=agent, status=Presence.AWAY)
+    snap = selectors.agent_snapshot(agent)
+    assert (snap["presence"], snap["max_chats"]) == ("away", 7)
+    assert agent.pk not in {a["id"] for a in snap["agents"]}
+
+
 def test_snapshot_lists_unread_preview_markers_newest_first(clock, online_agent):
     agent = online_agent(max_chats=5)
     older, newer = accepted(agent, 1), accepted(agent, 2)
