@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import threading
 
-import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import channel_layers, get_channel_layer
+from channels.layers import channel_layers
 
 from chat import relay
 from chat.layers import InMemoryChannelLayer
 from chat.tests.conftest import run
+
+# The worker's side of a send, as the ticket hints' tests set it up.
+from core.tests.test_layer_send import (  # noqa: F401 (fixtures)
+    _outside_any_event_loop,
+    redis_layer,
+    threads_started,
+)
 
 
 def test_a_group_send_reaches_every_member_once_and_others_not():
@@ -57,56 +61,10 @@ def test_a_dead_socket_is_still_dropped_from_its_groups_when_its_frames_expire()
 
 # --- Frames relayed outside the web process (the worker's deliveries into a chat)
 
-REDIS_URL = os.environ.get("IZONIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _in_a_thread_of_its_own(body) -> None:
-    """Run ``body`` as the worker runs a delivery: in a thread that no server event loop
-    started (the browser tests' Playwright keeps a loop in the main thread)."""
-    failure: list[BaseException] = []
-
-    def run_body() -> None:
-        try:
-            body()
-        except BaseException as exc:  # handed back to the test
-            failure.append(exc)
-
-    thread = threading.Thread(target=run_body)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive()
-    if failure:
-        raise failure[0]
-
-
-@pytest.fixture
-def threads_started(monkeypatch):
-    started: list[str] = []
-    original = threading.Thread.start
-
-    def start(self):
-        started.append(self.name)
-        return original(self)
-
-    monkeypatch.setattr(threading.Thread, "start", start)
-    return started
-
-
-@pytest.fixture
-def redis_layer(settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"izonie-test-relay-{os.getpid()}"},
-        }
-    }
-    channel_layers.backends.clear()
-    yield get_channel_layer()
-    channel_layers.backends.clear()
-
 
 def test_frames_relayed_by_the_worker_arrive_in_order_without_a_thread_each(
-    redis_layer, threads_started
+    redis_layer,  # noqa: F811 - the hints' tests' fixture, imported above
+    threads_started,  # noqa: F811
 ):
     def body() -> None:
         socket = async_to_sync(redis_layer.new_channel)()
@@ -126,14 +84,17 @@ def test_frames_relayed_by_the_worker_arrive_in_order_without_a_thread_each(
         assert [m["type"] for m in received] == ["chat.frame"] * 10
         assert [m["frame"]["seq"] for m in received] == list(range(1, 11))
 
-    _in_a_thread_of_its_own(body)
+    _outside_any_event_loop(body)
 
 
-def test_frames_for_chats_nobody_in_this_process_has_open_cost_nothing(settings, threads_started):
+def test_frames_for_chats_nobody_in_this_process_has_open_cost_nothing(
+    settings,
+    threads_started,  # noqa: F811 - the hints' tests' fixture, imported above
+):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
     try:
-        _in_a_thread_of_its_own(
+        _outside_any_event_loop(
             lambda: [
                 relay.send_many([(relay.session_group("abc"), {"type": "message", "seq": n})])
                 for n in range(20)
