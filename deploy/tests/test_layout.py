@@ -185,8 +185,7 @@ def _drive(layout: Layout) -> None:
     assert reply["text"] == "Hello from web two"
     assert through_nginx["session"]
     # nginx sent the WebSocket to the process the site keeps for them, not to a page one.
-    (sockets_process,) = layout.named("sockets")
-    sockets_port = sockets_process.command[sockets_process.command.index("--port") + 1]
+    (sockets_port,) = layout.socket_ports
     assert _upstreams_of(layout, "GET /ws/chat/") == {f"127.0.0.1:{sockets_port}"}
 
     # 2. A webhook through nginx: a signed Messenger delivery becomes a ticket (the web
