@@ -66,3 +66,34 @@ def test_with_none_waiting_a_change_queues_one(settings):
     _enqueue_refresh()
     (waiting,) = _waiting()
     assert waiting.run_after is not None and waiting.run_after > timezone.now()
+
+
+def test_the_look_up_reads_the_refresh_s_rows_not_every_timer_waiting(settings):
+    # The SLA keeps timers waiting for every open ticket; the look-up after a change must
+    # go straight to the refresh's own rows (an index by task), not scan all of them.
+    from core.task_rows import PlannedTask, tasks_enqueue_many
+    from sla.tasks import sla_clock_fire
+
+    later = timezone.now() + dt.timedelta(hours=4)
+    tasks_enqueue_many(
+        [
+            PlannedTask(
+                sla_clock_fire,
+                {"clock_id": n, "moment": "breach", "expected_at": later.isoformat()},
+                later,
+            )
+            for n in range(400)
+        ]
+    )
+    reports_refresh.using(run_after=timezone.now() + dt.timedelta(seconds=10)).enqueue()
+    forget_planned_runs()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE django_tasks_database_dbtaskresult")
+    with CaptureQueriesContext(connection) as queries:
+        _enqueue_refresh()
+    (look_up,) = [q["sql"] for q in queries.captured_queries if "SELECT" in q["sql"]]
+    explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(explain + look_up)
+        plan = " ".join(str(part) for row in cursor.fetchall() for part in row)
+    assert "izonie_task_rows_ready_by_task" in plan, plan
