@@ -502,7 +502,7 @@ def _open_write(opened: list[_Opening], after: _FollowUp) -> None:
                 requested_by=opening.item.requester,
                 channel=str(opening.item.channel),
             )
-    after.ticket_ids += [ticket.pk for ticket in tickets]
+    # No hint for the new tickets: no page can be watching a ticket before its commit.
 
 
 def system_replies_add(replies: Sequence[tuple[Ticket, str]]) -> list[Message]:

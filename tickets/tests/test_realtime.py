@@ -33,27 +33,27 @@ def layer(request, settings):
     channel_layers.backends.clear()
 
 
-def test_a_committed_reply_hints_the_inbox_and_the_ticket_watchers(
+def test_a_committed_reply_hints_the_ticket_s_watchers_only(
     layer, django_capture_on_commit_callbacks
 ):
-    ticket = TicketFactory()
-    inbox = async_to_sync(layer.new_channel)()
+    ticket, other = TicketFactory(), TicketFactory()
     watcher = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(realtime.INBOX_GROUP, inbox)
+    elsewhere = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(realtime.ticket_group(ticket.pk), watcher)
+    async_to_sync(layer.group_add)(realtime.ticket_group(other.pk), elsewhere)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_reply(ticket=ticket, author=AgentFactory(), body="Shipped today")
 
     expected = {"type": "ticket.changed", "ticket_id": ticket.pk}
-    assert async_to_sync(layer.receive)(inbox) == expected
     assert async_to_sync(layer.receive)(watcher) == expected
+    assert _nothing_arrives(layer, elsewhere)
 
 
 def test_a_rolled_back_change_sends_no_hint(layer, django_capture_on_commit_callbacks):
     ticket = TicketFactory()
-    inbox = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(realtime.INBOX_GROUP, inbox)
+    watcher = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(realtime.ticket_group(ticket.pk), watcher)
 
     with (
         django_capture_on_commit_callbacks(execute=True),
@@ -63,13 +63,17 @@ def test_a_rolled_back_change_sends_no_hint(layer, django_capture_on_commit_call
         services.ticket_update(ticket=ticket, actor=AgentFactory(), priority="high")
         raise RuntimeError("the request failed after the change")
 
-    async def nothing_arrives() -> bool:
+    assert _nothing_arrives(layer, watcher)
+    ticket.refresh_from_db()
+    assert ticket.priority == "normal"
+
+
+def _nothing_arrives(layer, channel: str) -> bool:
+    async def wait() -> bool:
         try:
-            await asyncio.wait_for(layer.receive(inbox), timeout=0.3)
+            await asyncio.wait_for(layer.receive(channel), timeout=0.3)
         except TimeoutError:
             return True
         return False
 
-    assert async_to_sync(nothing_arrives)()
-    ticket.refresh_from_db()
-    assert ticket.priority == "normal"
+    return async_to_sync(wait)()
