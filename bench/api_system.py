@@ -35,7 +35,7 @@ from bench.harness import BENCH_PG, percentile  # noqa: E402
 from deploy.layout import Layout  # noqa: E402
 
 DB_NAME = "izonie_bench_api_system"
-REDIS_URL = os.environ.get("IZONIE_BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS_URL = os.environ.get("IZONIE_BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/6")
 PER_REQUEST = 100
 KINDS = [
     ("order_status", "Where is my order? It was due on Monday."),
