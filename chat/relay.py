@@ -25,7 +25,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from core.layer_send import group_send_many, server_loop
+from core.layer_send import group_send_many, send_all, server_loop
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +56,11 @@ def send_many(items: Items) -> None:
     layer = get_channel_layer()
     if layer is None or not items:
         return
+    messages = [(group, {"type": "chat.frame", "frame": frame}) for group, frame in items]
     loop = server_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(_hand_over, loop, layer, items)
+            loop.call_soon_threadsafe(_hand_over, loop, layer, messages)
             return
         except RuntimeError:  # the loop closed meanwhile: send from here
             pass
@@ -67,18 +68,9 @@ def send_many(items: Items) -> None:
     # which skips an in-memory layer's groups that no socket of this process is in and
     # keeps one loop and one Redis connection instead of a new thread each call.
     try:
-        group_send_many([(group, _message(frame)) for group, frame in items])
+        group_send_many(messages)
     except Exception:
         logger.warning("Could not relay %d chat frames", len(items), exc_info=True)
-
-
-def _message(frame: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "chat.frame", "frame": frame}
-
-
-async def _send_all(layer: BaseChannelLayer, items: Items) -> None:
-    for group, frame in items:
-        await layer.group_send(group, _message(frame))
 
 
 class _Outbox:
@@ -109,7 +101,7 @@ async def _drain(layer: BaseChannelLayer, outbox: _Outbox) -> None:
         while outbox.batches:
             items = outbox.batches.popleft()
             try:
-                await _send_all(layer, items)
+                await send_all(layer, items)
             except Exception:
                 logger.warning("Could not relay %d chat frames", len(items), exc_info=True)
     finally:

@@ -51,12 +51,14 @@ def group_send_many(items: Items) -> None:
     if isinstance(layer, InMemoryChannelLayer) or server_loop() is not None:
         # The listeners' loop (the server's), or, for a socket of this process that no
         # server runs (tests), a loop of the call's own as before.
-        async_to_sync(_send_all)(layer, items)
+        async_to_sync(send_all)(layer, items)
         return
-    _sender.run(_send_all(layer, items))
+    _sender.run(send_all(layer, items))
 
 
-async def _send_all(layer: BaseChannelLayer, items: Items) -> None:
+async def send_all(layer: BaseChannelLayer, items: Items) -> None:
+    """Each ``(group, message)`` in order, on the calling loop (the chat relay's outbox
+    sends its batches with it on the server's loop)."""
     for group, message in items:
         await layer.group_send(group, message)
 
