@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import BENCH_PG, percentile  # noqa: E402
+from bench.harness import BENCH_PG, generated_database, percentile  # noqa: E402
 from deploy.layout import Layout  # noqa: E402
 
 DB_NAME = "izonie_bench_api_system"
@@ -48,27 +48,12 @@ KINDS = [
 def prepare() -> tuple[str, str, list[int]]:
     """A fresh database with a few thousand tickets and customers; an agent's API token
     and the customers' ids."""
-    import psycopg
-
-    with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = f"{BENCH_PG}/{DB_NAME}"
-    os.environ["DATABASE_URL"] = url
     os.environ["REDIS_URL"] = REDIS_URL
-    from bench.harness import django_setup
-
-    django_setup()
-    from django.core.management import call_command
-    from django.db import connection
-
+    url = generated_database(
+        DB_NAME, tickets=2000, customers=2000, agents=12, progress=lambda _line: None
+    )
     from accounts.models import ApiToken, Role, User
-    from bench.generate import generate
 
-    call_command("migrate", verbosity=0)
-    generate(tickets=2000, customers=2000, agents=12, progress=lambda _line: None)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
     agent = User.objects.filter(role=Role.AGENT).order_by("pk").first()
     assert agent is not None
     token = ApiToken.objects.create(user=agent, name="api_system").key

@@ -53,7 +53,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import BENCH_PG  # noqa: E402
 from core.tests.net import TcpProxy, free_port  # noqa: E402
 from deploy.layout import Layout, Process  # noqa: E402
 
@@ -587,16 +586,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=23)
     args = parser.parse_args()
 
-    import psycopg
+    from bench.harness import django_setup, fresh_database
 
-    name = "izonie_bench_chaos"
-    with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{BENCH_PG}/{name}"
-    os.environ["DATABASE_URL"] = url
+    url = fresh_database("izonie_bench_chaos")
     os.environ["REDIS_URL"] = REDIS_URL
-    from bench.harness import django_setup
 
     started = time.monotonic()
     with rig(database_url=url) as chaos_rig:

@@ -37,16 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import BENCH_PG, percentile  # noqa: E402
-
-
-def _fresh_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = f"{BENCH_PG}/{name}"
+from bench.harness import fresh_database, percentile  # noqa: E402
 
 
 def _measure(
@@ -115,7 +106,7 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="config.settings",
     )
     os.environ.pop("REDIS_URL", None)
-    _fresh_database(args.name)
+    fresh_database(args.name)
     import django
 
     django.setup()

@@ -68,7 +68,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.chaos import APP_SECRET, PAGE_ID, SmtpSink  # noqa: E402
 from bench.chat_load import Stats, cpu_seconds  # noqa: E402
-from bench.harness import BENCH_PG, percentile  # noqa: E402
+from bench.harness import generated_database, percentile  # noqa: E402
 from core.tests.net import free_port  # noqa: E402
 from deploy.layout import Layout  # noqa: E402
 
@@ -157,33 +157,15 @@ def system(*, database_url: str, var_dir: Path, web: int, sockets: int):
 
 
 def prepare(*, tickets: int, agents: int) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = f"{BENCH_PG}/{DB_NAME}"
-    os.environ["DATABASE_URL"] = url
     os.environ["REDIS_URL"] = REDIS_URL
-    from bench.harness import django_setup
-
-    django_setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from bench.generate import generate
-
-    call_command("migrate", verbosity=0)
     # Every 20th generated staff member is a supervisor: enough staff for ``agents`` agents.
-    generate(
+    return generated_database(
+        DB_NAME,
         tickets=tickets,
         customers=max(2000, tickets // 10),
         agents=agents * 20 // 19 + 2,
         progress=lambda line: print(line, flush=True),
     )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    return url
 
 
 @dataclass

@@ -31,6 +31,38 @@ def use_database(name: str) -> str:
     return url
 
 
+def fresh_database(name: str) -> str:
+    """Drop PostgreSQL database ``name`` (closing its sessions), create it empty and point
+    Django at it (before setup)."""
+    import psycopg
+
+    with psycopg.connect(f"{BENCH_PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{BENCH_PG}/{name}"
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def generated_database(
+    name: str, *, tickets: int, customers: int, agents: int, progress: Callable[[str], None]
+) -> str:
+    """A fresh database ``name``, migrated, filled by ``bench.generate`` and analysed;
+    Django set up on it. Its URL."""
+    url = fresh_database(name)
+    django_setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.generate import generate
+
+    call_command("migrate", verbosity=0)
+    generate(tickets=tickets, customers=customers, agents=agents, progress=progress)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return url
+
+
 def django_setup() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
